@@ -1,0 +1,67 @@
+"""Settings: one typed, frozen object, read once per entry point.
+
+Precedence: explicit argument > ``METERWATCH_*`` environment variable > default.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+ENV_PREFIX = "METERWATCH_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings shared by the CLI, the lambdas, training and the dashboard.
+
+    Attributes
+    ----------
+    lake
+        Lake URI: a local folder (default ``./lake``) or ``s3://bucket/prefix``.
+    language
+        Operator-facing language, ``es`` (default) or ``en``.
+    workers
+        Worker processes or threads for per-customer work; 0 means one per core.
+    dashboard_url
+        Public address of the dashboard, used in alert messages.
+    athena_workgroup, glue_database
+        AWS backend names (only read when the lake is on S3).
+    alert_topic_arn
+        SNS topic for alerts (AWS only); empty means no SNS sink.
+    """
+
+    lake: str = "lake"
+    language: str = "es"
+    workers: int = 0
+    dashboard_url: str = "http://localhost:5006"
+    athena_workgroup: str = "meterwatch"
+    glue_database: str = "meterwatch"
+    alert_topic_arn: str = ""
+
+    @classmethod
+    def load(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from defaults, the environment, then explicit overrides.
+
+        Overrides whose value is ``None`` are ignored, so CLI options that were not
+        given fall through to the environment.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = env.get(ENV_PREFIX + field.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[field.name] = int(raw) if field.type in ("int", int) else raw
+        settings = cls(**values)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        settings = replace(settings, **given)
+        if settings.language not in ("es", "en"):
+            raise ValueError(f"language must be 'es' or 'en', got {settings.language!r}")
+        return settings
+
+    @property
+    def worker_count(self) -> int:
+        """Number of workers to use (``workers`` or one per available core)."""
+        return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)

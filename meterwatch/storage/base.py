@@ -1,0 +1,117 @@
+"""The storage interface every backend implements.
+
+Domain code receives a :class:`Lake` and never decides where it runs. A lake has three
+zones that map onto S3 prefixes in AWS:
+
+- ``raw/``: input files kept verbatim, addressed by content hash;
+- ``curated/<table>/``: the tables of :mod:`meterwatch.tables`;
+- ``objects/``: opaque blobs such as trained models and evaluation reports.
+
+Writes happen inside a :class:`Transaction`; a transaction is all or nothing and a
+reader sees either the state before it or the state after it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+
+class Transaction(ABC):
+    """A set of table writes committed together."""
+
+    @abstractmethod
+    def append(self, table: str, data: pa.Table | pd.DataFrame) -> None:
+        """Add rows to a table."""
+
+    @abstractmethod
+    def overwrite_partitions(
+        self, table: str, data: pa.Table | pd.DataFrame, partitions: Iterable[str | None]
+    ) -> None:
+        """Replace the listed partitions of a partitioned table with ``data``'s rows.
+
+        A listed partition with no rows in ``data`` ends up empty.
+        """
+
+    @abstractmethod
+    def overwrite(self, table: str, data: pa.Table | pd.DataFrame) -> None:
+        """Replace the whole content of a table."""
+
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Make every write of the transaction visible at once."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Drop every write of the transaction."""
+
+
+class Lake(ABC):
+    """A data lake holding raw files, curated tables and objects."""
+
+    uri: str
+
+    # raw zone -----------------------------------------------------------------
+    @abstractmethod
+    def put_raw(self, source: Path, sha256: str) -> str:
+        """Keep an input file verbatim; return its key. Idempotent for the same content."""
+
+    @abstractmethod
+    def get_raw(self, key: str) -> bytes:
+        """Return the bytes of a raw file."""
+
+    # curated tables -------------------------------------------------------------
+    @abstractmethod
+    def transaction(self) -> Transaction:
+        """Start a write transaction (use it as a context manager)."""
+
+    @abstractmethod
+    def read(
+        self,
+        table: str,
+        *,
+        partitions: Sequence[str | None] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Read a table (optionally only some partitions and columns) as a DataFrame."""
+
+    @abstractmethod
+    def partitions(self, table: str) -> list[str | None]:
+        """List the partition values present in a partitioned table."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
+        """Run a read-only SQL query over the tables, with bound parameters."""
+
+    # objects ------------------------------------------------------------------------
+    @abstractmethod
+    def put_object(self, key: str, data: bytes) -> None:
+        """Store a blob (a model, a report) under ``objects/<key>``."""
+
+    @abstractmethod
+    def get_object(self, key: str) -> bytes:
+        """Return a blob stored with :meth:`put_object`; ``KeyError`` when absent."""
+
+    @abstractmethod
+    def list_objects(self, prefix: str) -> list[str]:
+        """List blob keys under a prefix."""

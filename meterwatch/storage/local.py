@@ -1,0 +1,394 @@
+"""Local backend: folders of Parquet files, a snapshot log, DuckDB for SQL.
+
+Every commit writes new Parquet files under ``curated/<table>/`` and then a new snapshot
+(a JSON list of the live files of every table). Switching the ``CURRENT`` pointer with an
+atomic rename is the commit point: a process killed at any moment leaves either the old
+or the new snapshot current, and files no snapshot references are collected later.
+Writers are serialised by an exclusive lock on ``_meta/lock``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from meterwatch import tables
+from meterwatch.storage.base import Lake, Transaction
+
+NULL_PARTITION = "__null__"
+SNAPSHOTS_KEPT = 20  # snapshot files kept for inspection
+SNAPSHOTS_PROTECTED = 3  # files of the newest snapshots survive GC, for readers still on them
+VIEWS = {
+    # The curated readings carry the customer's sector through the customers table, so a
+    # new sector map never rewrites readings.
+    "readings": "SELECT r.*, c.sector FROM _t_readings r LEFT JOIN _t_customers c USING (client_id)",
+}
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str  # relative to the lake root
+    partition: str | None
+    rows: int
+
+
+@dataclass
+class Snapshot:
+    seq: int
+    tables: dict[str, list[FileEntry]] = field(default_factory=dict)
+
+    def files(self, table: str) -> list[FileEntry]:
+        return self.tables.get(table, [])
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "seq": self.seq,
+                "created_at": datetime.now(UTC).isoformat(),
+                "tables": {
+                    name: [[f.path, f.partition, f.rows] for f in files]
+                    for name, files in sorted(self.tables.items())
+                },
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Snapshot:
+        doc = json.loads(text)
+        return cls(
+            seq=int(doc["seq"]),
+            tables={
+                name: [FileEntry(p, part, int(rows)) for p, part, rows in files]
+                for name, files in doc["tables"].items()
+            },
+        )
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_path(path.parent)
+
+
+def to_arrow(table: str, data: pa.Table | pd.DataFrame) -> pa.Table:
+    """Convert ``data`` to the table's Arrow schema (column order and types)."""
+    schema = tables.spec(table).schema
+    if isinstance(data, pd.DataFrame):
+        missing = [c for c in schema.names if c not in data.columns]
+        if missing:
+            raise ValueError(f"{table}: missing columns {missing}")
+        return pa.Table.from_pandas(data[schema.names], schema=schema, preserve_index=False)
+    missing = [c for c in schema.names if c not in data.column_names]
+    if missing:
+        raise ValueError(f"{table}: missing columns {missing}")
+    return data.select(schema.names).cast(schema)
+
+
+class LocalTransaction(Transaction):
+    """Writes files as it goes; :meth:`commit` publishes them in one new snapshot."""
+
+    def __init__(self, lake: LocalLake, lock_fd: int) -> None:
+        self._lake = lake
+        self._lock_fd = lock_fd
+        self._base = lake.snapshot()
+        self._tables: dict[str, list[FileEntry]] = {k: list(v) for k, v in self._base.tables.items()}
+        self._written: list[Path] = []
+        self._closed = False
+
+    # writing ---------------------------------------------------------------------------
+    def _write_files(self, table: str, data: pa.Table) -> list[FileEntry]:
+        spec = tables.spec(table)
+        groups: list[tuple[str | None, pa.Table]]
+        if spec.partition_by is None:
+            groups = [(None, data)]
+        else:
+            groups = []
+            col = data.column(spec.partition_by)
+            values = col.unique().to_pylist()
+            if len(values) == 1:
+                groups = [(values[0], data)]
+            else:
+                # Sort once and slice: cheaper than one filter per partition value.
+                data = data.sort_by(spec.partition_by)
+                keys = data.column(spec.partition_by).to_pylist()
+                start = 0
+                for i in range(1, len(keys) + 1):
+                    if i == len(keys) or keys[i] != keys[start]:
+                        groups.append((keys[start], data.slice(start, i - start)))
+                        start = i
+        entries = []
+        for value, part in groups:
+            if part.num_rows == 0:
+                continue
+            folder = self._lake.root / "curated" / table
+            if spec.partition_by is not None:
+                name = NULL_PARTITION if value is None else quote(str(value), safe="")
+                folder = folder / f"{spec.partition_by}={name}"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{uuid.uuid4().hex}.parquet"
+            pq.write_table(part, path, compression="zstd", compression_level=1)
+            self._written.append(path)
+            entries.append(FileEntry(str(path.relative_to(self._lake.root)), value, part.num_rows))
+        return entries
+
+    def append(self, table: str, data: pa.Table | pd.DataFrame) -> None:
+        self._check_open()
+        arrow = to_arrow(table, data)
+        self._tables.setdefault(table, []).extend(self._write_files(table, arrow))
+
+    def overwrite_partitions(
+        self, table: str, data: pa.Table | pd.DataFrame, partitions: Iterable[str | None]
+    ) -> None:
+        self._check_open()
+        spec = tables.spec(table)
+        if spec.partition_by is None:
+            raise ValueError(f"table {table!r} is not partitioned")
+        arrow = to_arrow(table, data)
+        replaced = set(partitions)
+        stray = set(arrow.column(spec.partition_by).unique().to_pylist()) - replaced
+        if stray:
+            raise ValueError(f"{table}: rows for partitions not being replaced: {sorted(map(str, stray))[:5]}")
+        kept = [f for f in self._tables.get(table, []) if f.partition not in replaced]
+        self._tables[table] = kept + self._write_files(table, arrow)
+
+    def overwrite(self, table: str, data: pa.Table | pd.DataFrame) -> None:
+        self._check_open()
+        arrow = to_arrow(table, data)
+        self._tables[table] = self._write_files(table, arrow)
+
+    # ending --------------------------------------------------------------------------------
+    def commit(self) -> None:
+        self._check_open()
+        try:
+            if self._tables != self._base.tables:
+                for path in self._written:
+                    _fsync_path(path)
+                new = Snapshot(self._base.seq + 1, self._tables)
+                self._lake._publish(new)
+                self._lake._collect_garbage()
+        finally:
+            self._release()
+
+    def abort(self) -> None:
+        if self._closed:
+            return
+        try:
+            for path in self._written:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        self._closed = True
+        fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        os.close(self._lock_fd)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("transaction already committed or aborted")
+
+
+class LocalLake(Lake):
+    """A lake in a local folder."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.uri = str(self.root)
+        self._meta = self.root / "_meta"
+        self._con_lock = threading.Lock()
+        self._con: tuple[int, duckdb.DuckDBPyConnection] | None = None
+        for sub in ("_meta/snapshots", "raw", "curated", "objects"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    # snapshots ------------------------------------------------------------------------------
+    def _current_seq(self) -> int:
+        try:
+            return int((self._meta / "CURRENT").read_text().strip())
+        except FileNotFoundError:
+            return 0
+
+    def snapshot(self) -> Snapshot:
+        """The committed state of the lake as of now."""
+        seq = self._current_seq()
+        if seq == 0:
+            return Snapshot(0)
+        return Snapshot.from_json((self._meta / "snapshots" / f"{seq:012d}.json").read_text())
+
+    def _publish(self, snap: Snapshot) -> None:
+        _atomic_write(self._meta / "snapshots" / f"{snap.seq:012d}.json", snap.to_json().encode())
+        _atomic_write(self._meta / "CURRENT", f"{snap.seq}\n".encode())
+
+    def _collect_garbage(self) -> None:
+        """Delete data files no recent snapshot references (old versions, killed writers)."""
+        snaps = sorted((self._meta / "snapshots").glob("*.json"))
+        for old in snaps[:-SNAPSHOTS_KEPT]:
+            old.unlink(missing_ok=True)
+        live: set[str] = set()
+        for path in snaps[-SNAPSHOTS_PROTECTED:]:
+            with contextlib.suppress(FileNotFoundError, ValueError):
+                snap = Snapshot.from_json(path.read_text())
+                live.update(f.path for files in snap.tables.values() for f in files)
+        curated = self.root / "curated"
+        for dirpath, _dirs, files in os.walk(curated):
+            for name in files:
+                full = Path(dirpath) / name
+                if str(full.relative_to(self.root)) not in live:
+                    full.unlink(missing_ok=True)
+        for tmp in self._meta.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+    # raw zone ----------------------------------------------------------------------------------
+    def put_raw(self, source: Path, sha256: str) -> str:
+        key = f"raw/sha256={sha256}/{source.name}"
+        target = self.root / key
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+            shutil.copyfile(source, tmp)
+            _fsync_path(tmp)
+            os.replace(tmp, target)
+        return key
+
+    def get_raw(self, key: str) -> bytes:
+        return (self.root / key).read_bytes()
+
+    # tables ---------------------------------------------------------------------------------------
+    def transaction(self) -> LocalTransaction:
+        fd = os.open(self._meta / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return LocalTransaction(self, fd)
+
+    def _files(self, snap: Snapshot, table: str, partitions: Sequence[str | None] | None) -> list[str]:
+        entries = snap.files(table)
+        if partitions is not None:
+            wanted = set(partitions)
+            entries = [f for f in entries if f.partition in wanted]
+        return [str(self.root / f.path) for f in entries]
+
+    def read_arrow(
+        self,
+        table: str,
+        *,
+        partitions: Sequence[str | None] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pa.Table:
+        """Like :meth:`read`, as an Arrow table."""
+        schema = tables.spec(table).schema
+        files = self._files(self.snapshot(), table, partitions)
+        cols = list(columns) if columns is not None else None
+        if not files:
+            empty = schema.empty_table()
+            return empty.select(cols) if cols else empty
+        return pads.dataset(files, schema=schema, format="parquet").to_table(columns=cols)
+
+    def read(
+        self,
+        table: str,
+        *,
+        partitions: Sequence[str | None] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        return self.read_arrow(table, partitions=partitions, columns=columns).to_pandas()
+
+    def partitions(self, table: str) -> list[str | None]:
+        if tables.spec(table).partition_by is None:
+            raise ValueError(f"table {table!r} is not partitioned")
+        return sorted({f.partition for f in self.snapshot().files(table)}, key=lambda v: (v is None, v))
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A DuckDB cursor with one view per table, over the current snapshot."""
+        snap = self.snapshot()
+        with self._con_lock:
+            if self._con is None or self._con[0] != snap.seq:
+                if self._con is not None:
+                    self._con[1].close()
+                self._con = (snap.seq, self._build_connection(snap))
+            cursor = self._con[1].cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    def _build_connection(self, snap: Snapshot) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        con.execute("SET enable_object_cache = true")
+        for name, spec in tables.TABLES.items():
+            files = self._files(snap, name, None)
+            if files:
+                # The list is built from the snapshot, never from user input.
+                listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+                con.execute(f"CREATE VIEW _t_{name} AS SELECT * FROM read_parquet([{listing}])")
+            else:
+                # Cursors do not see registered Arrow objects: materialise an empty table.
+                con.register("_empty", spec.schema.empty_table())
+                con.execute(f"CREATE TABLE _t_{name} AS SELECT * FROM _empty")
+                con.unregister("_empty")
+        for name in tables.TABLES:
+            view = VIEWS.get(name, f"SELECT * FROM _t_{name}")
+            con.execute(f"CREATE VIEW {name} AS {view}")
+        return con
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
+        with self.connect() as cur:
+            return cur.execute(sql, params).df() if params is not None else cur.execute(sql).df()
+
+    # objects ------------------------------------------------------------------------------------------
+    def _object_path(self, key: str) -> Path:
+        path = (self.root / "objects" / key).resolve()
+        if not path.is_relative_to(self.root / "objects"):
+            raise ValueError(f"object key escapes the lake: {key!r}")
+        return path
+
+    def put_object(self, key: str, data: bytes) -> None:
+        path = self._object_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path, data)
+
+    def get_object(self, key: str) -> bytes:
+        try:
+            return self._object_path(key).read_bytes()
+        except FileNotFoundError:
+            raise KeyError(key) from None
+
+    def list_objects(self, prefix: str) -> list[str]:
+        base = self.root / "objects"
+        start = self._object_path(prefix) if prefix else base
+        if start.is_file():
+            return [prefix]
+        if not start.exists():
+            return []
+        return sorted(
+            str(p.relative_to(base)) for p in start.rglob("*") if p.is_file() and not p.name.endswith(".tmp")
+        )
