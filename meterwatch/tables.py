@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
 import pyarrow as pa
 
 TS = pa.timestamp("s")  # hour start, local time (America/Lima, UTC-5, no DST), naive
@@ -153,3 +154,8 @@ def spec(name: str) -> TableSpec:
         return TABLES[name]
     except KeyError:
         raise KeyError(f"unknown table {name!r}; known tables: {', '.join(sorted(TABLES))}") from None
+
+
+def now_utc() -> pd.Timestamp:
+    """The current time at the precision the tables store (milliseconds, UTC)."""
+    return pd.Timestamp.now(tz="UTC").floor("ms")

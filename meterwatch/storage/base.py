@@ -58,6 +58,10 @@ class Transaction(ABC):
             self.abort()
 
     @abstractmethod
+    def read(self, table: str, *, partitions: Sequence[str | None] | None = None) -> pa.Table:
+        """Read a table as this transaction would leave it (its own writes included)."""
+
+    @abstractmethod
     def commit(self) -> None:
         """Make every write of the transaction visible at once."""
 

@@ -186,6 +186,11 @@ class LocalTransaction(Transaction):
         arrow = to_arrow(table, data)
         self._tables[table] = self._write_files(table, arrow)
 
+    def read(self, table: str, *, partitions: Sequence[str | None] | None = None) -> pa.Table:
+        self._check_open()
+        snap = Snapshot(self._base.seq, self._tables)
+        return self._lake._read_files(table, self._lake._files(snap, table, partitions), None)
+
     # ending --------------------------------------------------------------------------------
     def commit(self) -> None:
         self._check_open()
@@ -304,8 +309,10 @@ class LocalLake(Lake):
         columns: Sequence[str] | None = None,
     ) -> pa.Table:
         """Like :meth:`read`, as an Arrow table."""
+        return self._read_files(table, self._files(self.snapshot(), table, partitions), columns)
+
+    def _read_files(self, table: str, files: list[str], columns: Sequence[str] | None) -> pa.Table:
         schema = tables.spec(table).schema
-        files = self._files(self.snapshot(), table, partitions)
         cols = list(columns) if columns is not None else None
         if not files:
             empty = schema.empty_table()

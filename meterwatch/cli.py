@@ -1,0 +1,253 @@
+"""The ``meterwatch`` command line: parses arguments and calls the core.
+
+Each command builds its objects from :class:`~meterwatch.settings.Settings` (the
+composition root) and prints a short, readable summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from meterwatch import __version__
+from meterwatch.settings import Settings
+from meterwatch.storage import Lake, open_lake
+
+console = Console(stderr=False, highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.load(lake=getattr(args, "lake", None), language=getattr(args, "language", None))
+
+
+def _lake(args: argparse.Namespace) -> Lake:
+    return open_lake(_settings(args).lake)
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int, str], None]]:
+    """A progress bar (on a terminal) fed by ``update(done, total, item)`` calls."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[item]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as bar:
+        task = bar.add_task(label, total=None, item="")
+
+        def update(done: int, total: int, item: str) -> None:
+            bar.update(task, completed=done, total=total, item=item)
+
+        yield update
+
+
+# ingest -----------------------------------------------------------------------------------
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from meterwatch.ingest import ingest_paths
+
+    settings = _settings(args)
+    lake = open_lake(settings.lake)
+    started = time.perf_counter()
+    with progress_bar("Ingesting") as update:
+        report = ingest_paths(
+            lake, args.paths, sectors=args.sectors or (), language=settings.language, progress=update
+        )
+    elapsed = time.perf_counter() - started
+    for error in report.errors:
+        err_console.print(f"[red]error[/red] {error}")
+    if report.rejected_examples:
+        err_console.print(f"[yellow]{report.rows_rejected} rows rejected[/yellow] (kept in the quarantine), e.g.:")
+        for example in report.rejected_examples[:10]:
+            err_console.print(f"  {example}")
+    table = Table(title=f"Ingest {report.run_id} into {lake.uri}", show_edge=False)
+    shown = report.files if len(report.files) <= 40 else [f for f in report.files if f.status != "ok" or f.rows_rejected]
+    width = max((len(Path(f.path).name) for f in shown), default=4)
+    table.add_column("file", no_wrap=True, min_width=min(width, 40))
+    for col in ("status", "read", "accepted", "rejected", "new", "updated", "unchanged"):
+        table.add_column(col, justify="left" if col == "status" else "right")
+    for f in shown:
+        table.add_row(
+            Path(f.path).name, f.status, *(str(v) for v in (f.rows_read, f.rows_accepted, f.rows_rejected,
+                                                            f.rows_inserted, f.rows_updated, f.rows_unchanged))
+        )  # fmt: skip
+    if shown:
+        console.print(table)
+    files_ok = sum(f.status != "rejected" for f in report.files)
+    console.print(
+        f"files: {len(report.files)} read, {files_ok} ingested, {len(report.files) - files_ok} rejected"
+        f" (raw copies kept); sector maps: {len(report.sector_maps)}"
+    )
+    console.print(
+        f"rows read = accepted + rejected: {report.rows_read:,} = {report.rows_accepted:,} + {report.rows_rejected:,}"
+        f"  (new {report.total('rows_inserted'):,}, updated {report.total('rows_updated'):,},"
+        f" unchanged {report.total('rows_unchanged'):,})"
+    )
+    console.print(
+        f"customers in the lake: {report.customers_total} ({report.customers_with_sector} with a sector);"
+        f" {elapsed:.2f} s"
+    )
+    if report.findings_by_code:
+        codes = ", ".join(f"{code} {n}" for code, n in sorted(report.findings_by_code.items()))
+        console.print(f"data-quality findings in the lake: {codes}")
+    if not report.ingested_anything:
+        err_console.print("[red]nothing could be ingested[/red]")
+        return 1
+    return 0
+
+
+# sql / export -----------------------------------------------------------------------------------
+def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    lake = _lake(args)
+    try:
+        frame = lake.query(args.query)
+    except duckdb.Error as exc:
+        err_console.print(f"[red]SQL error[/red]: {exc}")
+        return 2
+    if args.csv:
+        frame.to_csv(sys.stdout, index=False)
+        return 0
+    table = Table(show_edge=False)
+    for col in frame.columns:
+        table.add_column(str(col))
+    for row in frame.head(args.limit).itertuples(index=False):
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+    if len(frame) > args.limit:
+        console.print(f"({len(frame):,} rows, first {args.limit} shown; use --csv for all)")
+    return 0
+
+
+EXPORT_ORDER = {
+    "readings": "client_id, ts",
+    "data-quality": "client_id, period_start, code",
+    "scores": "client_id, ts",
+    "alerts": "",
+    "quarantine": "source_file, line",
+    "customers": "",
+    "ingestions": "started_at",
+}
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from meterwatch import tables
+
+    lake = _lake(args)
+    name = args.table.replace("-", "_")
+    try:
+        spec = tables.spec(name)
+    except KeyError as exc:
+        err_console.print(f"[red]error[/red] {exc.args[0]}")
+        return 2
+    columns = list(spec.columns)
+    if name == "readings":
+        columns.insert(columns.index("voltage_fc") + 1, "sector")
+    order = EXPORT_ORDER.get(args.table, "")
+    sql = f"SELECT {', '.join(columns)} FROM {name}" + (f" ORDER BY {order}" if order else "")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame = lake.query(sql)
+    frame.to_csv(out, index=False)
+    console.print(f"{len(frame):,} rows of {name} written to {out}")
+    return 0
+
+
+# demo / synth --------------------------------------------------------------------------------------
+def cmd_synth(args: argparse.Namespace) -> int:
+    from meterwatch.synth import generate_fleet
+
+    with progress_bar("Generating") as update:
+        summary = generate_fleet(
+            Path(args.out), n_customers=args.customers, days=args.days, seed=args.seed,
+            progress=lambda done, total: update(done, total, ""),
+        )  # fmt: skip
+    console.print(
+        f"{summary.n_customers} customers, {summary.n_rows:,} rows written to {summary.data_dir}; "
+        f"labels in {summary.labels_path}"
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from meterwatch.demo import run_demo
+
+    return run_demo(args, console)
+
+
+# wiring ------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="meterwatch",
+        description="Find non-technical electricity losses in hourly meter data.",
+    )
+    parser.add_argument("--version", action="version", version=f"meterwatch {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def lake_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--lake", help="lake folder or s3:// URI (default: $METERWATCH_LAKE or ./lake)")
+
+    p = sub.add_parser("ingest", help="validate meter files and upsert them into the lake")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files (.csv, .csv.gz, .xlsx) or folders")
+    lake_option(p)
+    p.add_argument("--sectors", action="append", metavar="FILE", help="customer-to-sector map (.xlsx or .csv)")
+    p.add_argument("--language", choices=("es", "en"), help="language of the stored findings")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("sql", help="run a SQL query over the lake's tables")
+    p.add_argument("query", help='e.g. "SELECT client_id, count(*) FROM readings GROUP BY 1"')
+    lake_option(p)
+    p.add_argument("--csv", action="store_true", help="print every row as CSV")
+    p.add_argument("--limit", type=int, default=50, help="rows to show as a table (default 50)")
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("export", help="write a table to a CSV file")
+    p.add_argument("table", choices=sorted(EXPORT_ORDER), help="table to export")
+    p.add_argument("--out", required=True, metavar="FILE.csv")
+    lake_option(p)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("synth", help="generate a synthetic fleet with labelled events")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--customers", type=int, default=30)
+    p.add_argument("--days", type=int, default=760)
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("demo", help="generate the demo fleet and run the whole pipeline on it")
+    p.add_argument("--dir", default="demo", help="where the demo fleet is written (default ./demo)")
+    lake_option(p)
+    p.add_argument("--customers", type=int, default=30)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--no-serve", action="store_true", help="do not open the dashboard at the end")
+    p.set_defaults(func=cmd_demo)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``meterwatch`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

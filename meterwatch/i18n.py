@@ -1,0 +1,72 @@
+"""Operator-facing text in Spanish (default) and English.
+
+Messages are looked up by a dotted code and formatted with named parameters, so tables
+store the code and parameters and any screen can render them in either language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGUAGES = ("es", "en")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # data-quality findings -------------------------------------------------------------
+    "readings.gap": {
+        "es": "Faltan {n_hours} h de lecturas entre {start} y {end}.",
+        "en": "{n_hours} h of readings missing between {start} and {end}.",
+    },
+    "readings.zero_run": {
+        "es": "Energía activa exactamente 0 durante {n_hours} h seguidas ({start} a {end}).",
+        "en": "Active energy exactly 0 for {n_hours} consecutive hours ({start} to {end}).",
+    },
+    "readings.negative_energy": {
+        "es": "Energía activa negativa durante {n_hours} h ({start} a {end}): posible conexión invertida.",
+        "en": "Negative active energy for {n_hours} h ({start} to {end}): possibly reversed wiring.",
+    },
+    "readings.voltage_implausible": {
+        "es": "Tensión de la fase {phase} fuera de rango durante {n_hours} h ({start} a {end}); mediana habitual {median:.0f} V.",
+        "en": "Phase {phase} voltage out of range for {n_hours} h ({start} to {end}); usual median {median:.0f} V.",
+    },
+    "readings.missing_values": {
+        "es": "Faltan valores de {column} en {n_hours} h.",
+        "en": "{column} is missing in {n_hours} h.",
+    },
+    "readings.duplicate_timestamp": {
+        "es": "{n_rows} filas repetían una hora ya presente en el archivo {file}; se conservó la última.",
+        "en": "{n_rows} rows repeated an hour already in file {file}; the last one was kept.",
+    },
+    "customers.duplicate_series": {
+        "es": "La serie de este cliente es idéntica a la de {other}: datos de medidor duplicados.",
+        "en": "This customer's series is identical to {other}'s: duplicated meter data.",
+    },
+    "ingest.rows_rejected": {
+        "es": "{n_rows} filas del archivo {file} fueron rechazadas y guardadas en cuarentena ({reasons}).",
+        "en": "{n_rows} rows of file {file} were rejected and kept in quarantine ({reasons}).",
+    },
+    "ingest.file_rejected": {
+        "es": "El archivo {file} no se pudo ingerir: {reason}",
+        "en": "File {file} could not be ingested: {reason}",
+    },
+    "customers.no_sector": {
+        "es": "El cliente no tiene sector económico asignado.",
+        "en": "The customer has no economic sector assigned.",
+    },
+}
+
+
+def t(code: str, language: str = "es", **params: Any) -> str:
+    """Render the message for ``code`` in ``language`` with ``params``.
+
+    An unknown code renders as the code itself followed by its parameters, so a missing
+    translation is visible instead of crashing a screen.
+    """
+    entry = MESSAGES.get(code)
+    if entry is None:
+        detail = ", ".join(f"{k}={v}" for k, v in params.items())
+        return f"{code} ({detail})" if detail else code
+    template = entry.get(language) or entry["en"]
+    try:
+        return template.format(**params)
+    except (KeyError, ValueError, IndexError):
+        return f"{template} {params}"

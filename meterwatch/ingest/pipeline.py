@@ -1,0 +1,422 @@
+"""Ingest: validate meter files and upsert them into the lake, atomically.
+
+One call is one transaction: raw files are kept verbatim, accepted rows are upserted by
+(customer, hour), rejected rows go to the quarantine with their file, line and reason,
+data-quality findings are recomputed for the customers touched, and the whole lot is
+published at once. A run killed at any point leaves the lake as it was before it; running
+it again completes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from meterwatch.ids import natural_key
+from meterwatch.ingest.errors import IngestError
+from meterwatch.ingest.reader import NUMERIC, REASONS, ParsedFile, decompress, load, parse
+from meterwatch.ingest.sectors import is_sector_workbook, looks_like_sector_csv, read_sector_map
+from meterwatch.quality import Finding, duplicate_findings, findings_frame, series_findings, series_hash
+from meterwatch.storage.base import Lake, Transaction
+from meterwatch.tables import now_utc
+
+DATA_SUFFIXES = (".csv", ".csv.gz")
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class FileResult:
+    """What happened to one input file."""
+
+    path: str
+    status: str  # ok | repeat | rejected
+    layout: str = ""
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    clients: int = 0
+    error: str = ""
+
+
+@dataclass
+class IngestReport:
+    """The outcome of an ingest run, with the count reconciliation."""
+
+    run_id: str
+    files: list[FileResult] = field(default_factory=list)
+    errors: list[IngestError] = field(default_factory=list)
+    rejected_examples: list[str] = field(default_factory=list)
+    rejected_by_reason: Counter[str] = field(default_factory=Counter)
+    sector_maps: list[str] = field(default_factory=list)
+    customers_with_sector: int = 0
+    findings_by_code: Counter[str] = field(default_factory=Counter)
+    customers_total: int = 0
+
+    def total(self, attr: str) -> int:
+        return sum(getattr(f, attr) for f in self.files)
+
+    @property
+    def rows_read(self) -> int:
+        return self.total("rows_read")
+
+    @property
+    def rows_accepted(self) -> int:
+        return self.total("rows_accepted")
+
+    @property
+    def rows_rejected(self) -> int:
+        return self.total("rows_rejected")
+
+    @property
+    def ingested_anything(self) -> bool:
+        """Whether any file or sector map was taken in (the exit status rests on it)."""
+        return any(f.status in ("ok", "repeat") and f.rows_accepted for f in self.files) or bool(
+            self.sector_maps
+        )
+
+
+@dataclass
+class _Inputs:
+    data: list[Path] = field(default_factory=list)
+    sectors: list[Path] = field(default_factory=list)
+
+
+def _natural_path_key(p: Path) -> tuple[int | str, ...]:
+    return natural_key(str(p))
+
+
+def discover(paths: Sequence[str | Path], errors: list[IngestError]) -> _Inputs:
+    """Expand files and folders into data files and sector maps; record missing paths."""
+    found = _Inputs()
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            errors.append(IngestError(str(path), "no such file or folder"))
+            continue
+        if path.is_dir():
+            for child in sorted((p for p in path.rglob("*") if p.is_file()), key=_natural_path_key):
+                name = child.name.lower()
+                if child.name.startswith((".", "~$")):
+                    continue
+                if name.endswith(DATA_SUFFIXES):
+                    found.data.append(child)
+                elif is_sector_workbook(child):
+                    found.sectors.append(child)
+        elif is_sector_workbook(path):
+            found.sectors.append(path)
+        elif path.name.lower().endswith(DATA_SUFFIXES):
+            found.data.append(path)
+        else:
+            errors.append(
+                IngestError(str(path), "unsupported file type; expected .csv, .csv.gz or a sector workbook (.xlsx)")
+            )
+    return found
+
+
+def _merge(old: pa.Table, new: pa.Table, ingestion_id: str) -> tuple[pa.Table | None, int, int, int]:
+    """Upsert ``new`` rows (one customer) into ``old``.
+
+    Returns
+    -------
+    merged, inserted, updated, unchanged
+        ``merged`` is ``None`` when nothing changed.
+    """
+    new = new.sort_by("ts")
+    new_ts = new.column("ts").cast(pa.int64()).to_numpy()
+    old_ts = old.column("ts").cast(pa.int64()).to_numpy()
+    pos = np.searchsorted(old_ts, new_ts)
+    clipped = np.minimum(pos, max(len(old_ts) - 1, 0))
+    found = (pos < len(old_ts)) & (old_ts[clipped] == new_ts) if len(old_ts) else np.zeros(len(new_ts), bool)
+    same = found.copy()
+    for col in NUMERIC:
+        a = old.column(col).to_numpy(zero_copy_only=False)[clipped] if len(old_ts) else np.array([])
+        b = new.column(col).to_numpy(zero_copy_only=False)
+        if len(old_ts):
+            same &= (a == b) | (np.isnan(a) & np.isnan(b))
+    inserted = int((~found).sum())
+    unchanged = int(same.sum())
+    updated = int(found.sum()) - unchanged
+    if inserted == 0 and updated == 0:
+        return None, 0, 0, unchanged
+    changed = ~same
+    incoming = new.filter(pa.array(changed)).drop_columns(["line"])
+    incoming = incoming.append_column("ingestion_id", pa.array([ingestion_id] * incoming.num_rows, pa.string()))
+    replaced_ts = new_ts[changed & found]
+    kept_old = old.filter(pa.array(~np.isin(old_ts, replaced_ts))) if len(replaced_ts) else old
+    merged = pa.concat_tables([kept_old.select(incoming.column_names), incoming.cast(kept_old.schema)])
+    return merged.sort_by("ts"), inserted, updated, unchanged
+
+
+def _quarantine_frame(parsed: ParsedFile, ingestion_id: str, source: str) -> pd.DataFrame:
+    rej = parsed.rejected
+    lines = parsed.lines or []
+    raw = [lines[n - 1].decode("utf-8", errors="replace").rstrip("\r") if 0 < n <= len(lines) else "" for n in rej.lines]
+    reasons = [
+        REASONS.get(code, code) + (f" ({detail})" if detail else "")
+        for code, detail in zip(rej.reason_codes, rej.details, strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "ingestion_id": ingestion_id,
+            "source_file": source,
+            "line": np.asarray(rej.lines, dtype=np.int64),
+            "client_id": pd.array(rej.client_ids, dtype="string"),
+            "reason_code": rej.reason_codes,
+            "reason": reasons,
+            "raw_line": raw,
+        }
+    ).sort_values("line")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class _Run:
+    """State of one ingest run inside its transaction."""
+
+    def __init__(self, lake: Lake, tx: Transaction, language: str, report: IngestReport) -> None:
+        self.lake = lake
+        self.tx = tx
+        self.language = language
+        self.report = report
+        self.now = now_utc()
+        self.ingestions: list[dict[str, object]] = []
+        self.quarantine: list[pd.DataFrame] = []
+        self.file_findings: list[Finding] = []
+        self.changed: dict[str, dict[str, object]] = {}  # client -> new customers row values
+        self.sector_updates: dict[str, str] = {}
+        known = tx.read("ingestions").to_pandas()
+        done = known[known["status"].isin(["ok", "repeat"])]
+        # The same bytes under another name can be another customer's file (customers 12
+        # and 30 of ElectroDunas are identical): a repeat is the same content and name.
+        self.done: set[tuple[str, str]] = {
+            (sha, Path(src).name) for sha, src in zip(done["sha256"], done["source_file"], strict=True)
+        }
+
+    def ingest_file(self, path: Path) -> None:
+        source = str(path)
+        ingestion_id = uuid.uuid4().hex
+        started = now_utc()
+        result = FileResult(source, "rejected")
+        raw_key, digest = "", ""
+        try:
+            stored = load(path)
+            digest = _sha256(stored)
+            raw_key = self.lake.put_raw(path, digest)
+            data = decompress(path, stored)
+            if looks_like_sector_csv(data):
+                self.apply_sectors(path)
+                return
+            parsed = parse(path, data, source)
+        except IngestError as exc:
+            self.report.errors.append(exc)
+            result.error = exc.reason if exc.line is None else f"line {exc.line}: {exc.reason}"
+            self.file_findings.append(
+                Finding("ingest.file_rejected", "error", None, params={"file": path.name, "reason": result.error},
+                        scope="ingestion", ingestion_id=ingestion_id, source_file=source)
+            )  # fmt: skip
+        else:
+            repeat = (digest, path.name) in self.done
+            result.status = "repeat" if repeat else "ok"
+            result.layout = parsed.layout
+            result.rows_read = parsed.rows_read
+            result.rows_accepted = parsed.rows.num_rows
+            result.rows_rejected = len(parsed.rejected)
+            self.upsert(parsed, ingestion_id, source, result)
+            self.record_rejections(parsed, ingestion_id, source, path.name, skip_storage=repeat)
+            self.done.add((digest, path.name))
+        self.report.files.append(result)
+        self.ingestions.append(
+            {
+                "ingestion_id": ingestion_id, "run_id": self.report.run_id, "source_file": source,
+                "raw_key": raw_key, "sha256": digest, "layout": result.layout, "status": result.status,
+                "error": result.error, "rows_read": result.rows_read, "rows_accepted": result.rows_accepted,
+                "rows_rejected": result.rows_rejected, "rows_inserted": result.rows_inserted,
+                "rows_updated": result.rows_updated, "rows_unchanged": result.rows_unchanged,
+                "clients": result.clients, "started_at": started, "finished_at": now_utc(),
+            }
+        )  # fmt: skip
+
+    def upsert(self, parsed: ParsedFile, ingestion_id: str, source: str, result: FileResult) -> None:
+        rows = parsed.rows
+        clients = rows.column("client_id").unique().to_pylist()
+        result.clients = len(clients)
+        for client in clients:
+            new = rows if len(clients) == 1 else rows.filter(pa.compute.equal(rows.column("client_id"), client))
+            old = self.tx.read("readings", partitions=[client])
+            merged, inserted, updated, unchanged = _merge(old, new, ingestion_id)
+            result.rows_inserted += inserted
+            result.rows_updated += updated
+            result.rows_unchanged += unchanged
+            if merged is None:
+                continue
+            self.tx.overwrite_partitions("readings", merged, [client])
+            seconds = merged.column("ts").cast(pa.int64()).to_numpy()
+            values = {c: merged.column(c).to_numpy(zero_copy_only=False) for c in NUMERIC}
+            self.changed[client] = {
+                "first_ts": pd.Timestamp(int(seconds[0]), unit="s"),
+                "last_ts": pd.Timestamp(int(seconds[-1]), unit="s"),
+                "n_readings": len(seconds),
+                "series_hash": series_hash(seconds, [values[c] for c in NUMERIC]),
+                "source_file": source,
+                "findings": series_findings(client, seconds, values),
+            }
+
+    def record_rejections(
+        self, parsed: ParsedFile, ingestion_id: str, source: str, name: str, *, skip_storage: bool
+    ) -> None:
+        rej = parsed.rejected
+        for code in rej.reason_codes:
+            self.report.rejected_by_reason[code] += 1
+        for line, code, detail in list(zip(rej.lines, rej.reason_codes, rej.details, strict=True))[:5]:
+            text = REASONS.get(code, code) + (f" ({detail})" if detail else "")
+            self.report.rejected_examples.append(f"{source}, line {line}: {text}")
+        if skip_storage:
+            return  # the same content was ingested before: its rejected rows are already kept
+        if len(rej):
+            self.quarantine.append(_quarantine_frame(parsed, ingestion_id, source))
+            by_client = Counter(rej.client_ids)
+            for client, count in by_client.items():
+                reasons = Counter(c for c, k in zip(rej.reason_codes, rej.client_ids, strict=True) if k == client)
+                text = ", ".join(f"{REASONS.get(c, c)}: {n}" for c, n in reasons.most_common())
+                self.file_findings.append(
+                    Finding("ingest.rows_rejected", "warning", client, n_hours=0,
+                            params={"file": name, "n_rows": count, "reasons": text},
+                            scope="ingestion", ingestion_id=ingestion_id, source_file=source)
+                )  # fmt: skip
+        for client, count in parsed.duplicates.items():
+            self.file_findings.append(
+                Finding("readings.duplicate_timestamp", "warning", client,
+                        params={"file": name, "n_rows": count},
+                        scope="ingestion", ingestion_id=ingestion_id, source_file=source)
+            )  # fmt: skip
+
+    def apply_sectors(self, path: Path) -> None:
+        sectors = read_sector_map(path)
+        self.report.sector_maps.append(str(path))
+        self.sector_updates.update(dict(zip(sectors["client_id"], sectors["sector"], strict=True)))
+
+    def finish(self) -> None:
+        """Write customers, data-quality findings, quarantine and the ingestion log."""
+        tx = self.tx
+        customers = tx.read("customers").to_pandas()
+        if self.changed or self.sector_updates:
+            rows = {r["client_id"]: r for r in customers.to_dict("records")}
+            for client, state in self.changed.items():
+                row = rows.setdefault(client, {"client_id": client, "sector": None})
+                row.update({k: v for k, v in state.items() if k != "findings"}, updated_at=self.now)
+            for client, sector in self.sector_updates.items():
+                # A customer named only by the sector map gets a row without readings,
+                # so the map is not lost when it arrives before the data.
+                row = rows.setdefault(client, {"client_id": client, "n_readings": 0})
+                if row.get("sector") != sector:
+                    row.update(sector=sector, updated_at=self.now)
+            ordered = [rows[c] for c in sorted(rows, key=natural_key)]
+            customers = pd.DataFrame(ordered, columns=customers.columns)
+            customers["n_readings"] = customers["n_readings"].fillna(0).astype("int64")
+            tx.overwrite("customers", customers)
+        self.report.customers_total = len(customers)
+        self.report.customers_with_sector = int(customers["sector"].notna().sum()) if len(customers) else 0
+
+        fleet = duplicate_findings(customers[["client_id", "series_hash", "first_ts", "last_ts"]])
+        existing_dq = tx.read("data_quality").to_pandas()
+        had_fleet = set(existing_dq.loc[existing_dq["scope"] == "fleet", "client_id"])
+        file_by_client: dict[str | None, list[Finding]] = {}
+        for f in self.file_findings:
+            file_by_client.setdefault(f.client_id, []).append(f)
+        touched = set(self.changed) | set(fleet) | had_fleet | set(file_by_client)
+        for client in sorted(touched, key=lambda c: (c is None, natural_key(c or ""))):
+            old = existing_dq[existing_dq["client_id"].isna()] if client is None else existing_dq[existing_dq["client_id"] == client]
+            keep_scopes = {"ingestion"} if client in self.changed else {"ingestion", "series"}
+            old_fleet = old[old["scope"] == "fleet"]
+            new_fleet = fleet.get(client, []) if client is not None else []
+            fleet_same = sorted(old_fleet["params"]) == sorted(
+                json.dumps(f.params, ensure_ascii=False, default=str) for f in new_fleet
+            )
+            if client not in self.changed and client not in file_by_client and fleet_same:
+                continue
+            new_findings = list(file_by_client.get(client, [])) + new_fleet
+            if client in self.changed:
+                new_findings += self.changed[client]["findings"]  # type: ignore[operator]
+            frame = pd.concat(
+                [old[old["scope"].isin(keep_scopes)], findings_frame(new_findings, self.language)],
+                ignore_index=True,
+            )
+            tx.overwrite_partitions("data_quality", frame, [client])
+        if self.quarantine:
+            tx.append("quarantine", pd.concat(self.quarantine, ignore_index=True))
+        if self.ingestions:
+            tx.append("ingestions", pd.DataFrame(self.ingestions))
+        dq = tx.read("data_quality", partitions=None).to_pandas()
+        self.report.findings_by_code = Counter(dq["code"])
+
+
+def ingest_paths(
+    lake: Lake,
+    paths: Sequence[str | Path],
+    *,
+    sectors: Iterable[str | Path] = (),
+    language: str = "es",
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest files and folders into the lake in one atomic transaction.
+
+    Parameters
+    ----------
+    lake
+        Where to write.
+    paths
+        Files (``.csv``, ``.csv.gz``, sector workbooks) and folders (searched recursively;
+        a sector workbook inside is picked up automatically).
+    sectors
+        Extra sector maps (workbook or CSV), applied after the data.
+    language
+        Language of the data-quality messages stored in the lake.
+    progress
+        Called as ``progress(done, total, label)`` after each file.
+
+    Returns
+    -------
+    IngestReport
+        Per-file results, errors and the reconciliation of row counts. Problems with some
+        files or rows are reported here, not raised.
+    """
+    report = IngestReport(run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8])
+    inputs = discover(paths, report.errors)
+    sector_files = inputs.sectors + [Path(s) for s in sectors]
+    for s in sector_files:
+        if not Path(s).exists():
+            report.errors.append(IngestError(str(s), "no such file"))
+    sector_files = [s for s in sector_files if s.exists()]
+    total = len(inputs.data) + len(sector_files)
+    if total == 0:
+        return report
+    with lake.transaction() as tx:
+        run = _Run(lake, tx, language, report)
+        for i, path in enumerate(inputs.data, start=1):
+            run.ingest_file(path)
+            if progress:
+                progress(i, total, path.name)
+        for j, path in enumerate(sector_files, start=len(inputs.data) + 1):
+            try:
+                run.apply_sectors(path)
+            except IngestError as exc:
+                report.errors.append(exc)
+            if progress:
+                progress(j, total, path.name)
+        run.finish()
+    return report

@@ -1,0 +1,81 @@
+"""Customer-to-sector maps: the ElectroDunas workbook or a CSV map."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from meterwatch.ids import clean_client_id
+from meterwatch.ingest.errors import IngestError
+from meterwatch.ingest.reader import DELIMITERS, decode_check, normalise_header, read_bytes
+
+CLIENT_HEADERS = ("cliente", "client_id", "meter_id", "customer")
+SECTOR_HEADERS = ("sector_economico", "sector", "economic_sector")
+
+
+def is_sector_workbook(path: Path) -> bool:
+    """Whether a file looks like a sector map workbook (by extension)."""
+    return path.suffix.lower() in (".xlsx", ".xlsm")
+
+
+def looks_like_sector_csv(data: bytes) -> bool:
+    """Whether a CSV's header names a customer column and a sector column."""
+    header = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    for delim in DELIMITERS:
+        names = {normalise_header(n) for n in header.split(delim)}
+        if names & set(CLIENT_HEADERS) and names & set(SECTOR_HEADERS):
+            return True
+    return False
+
+
+def _pick(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    by_norm = {normalise_header(str(c)): c for c in frame.columns}
+    client_col = next((by_norm[h] for h in CLIENT_HEADERS if h in by_norm), None)
+    sector_col = next((by_norm[h] for h in SECTOR_HEADERS if h in by_norm), None)
+    if client_col is None or sector_col is None:
+        found = ", ".join(repr(str(c)) for c in frame.columns)
+        raise IngestError(
+            source,
+            f"not a sector map: columns found {found}; expected a customer column "
+            "('Cliente:' or client_id) and a sector column ('Sector Económico:' or sector)",
+            line=1,
+        )
+    out = pd.DataFrame(
+        {
+            "client_id": frame[client_col].astype("string").map(clean_client_id, na_action="ignore"),
+            "sector": frame[sector_col].astype("string").map(clean_client_id, na_action="ignore"),
+        }
+    ).dropna()
+    out = out[(out["client_id"] != "") & (out["sector"] != "")]
+    return out.drop_duplicates("client_id", keep="last").reset_index(drop=True)
+
+
+def read_sector_map(path: Path) -> pd.DataFrame:
+    """Read a sector map as ``client_id, sector`` (whitespace cleaned).
+
+    Accepts the ElectroDunas workbook (headers ``Cliente:`` and ``Sector Económico:``,
+    possibly with stray spaces, on the first sheet, header in any of the first rows)
+    and CSV maps with ``client_id`` and ``sector`` columns.
+    """
+    source = str(path)
+    if is_sector_workbook(path):
+        try:
+            raw = pd.read_excel(path, header=None, dtype=str, engine="openpyxl")
+        except FileNotFoundError:
+            raise IngestError(source, "file not found") from None
+        except Exception as exc:  # openpyxl raises many types for a damaged file
+            raise IngestError(source, f"cannot be read as an Excel workbook ({exc})") from None
+        for i in range(min(len(raw), 10)):
+            names = {normalise_header(str(v)) for v in raw.iloc[i].dropna()}
+            if names & set(CLIENT_HEADERS) and names & set(SECTOR_HEADERS):
+                frame = raw.iloc[i + 1 :].copy()
+                frame.columns = [str(v) for v in raw.iloc[i]]
+                return _pick(frame, source)
+        raise IngestError(source, "no header row with 'Cliente:' and 'Sector Económico:' in the first sheet")
+    data = decode_check(source, read_bytes(path))
+    header = data.split(b"\n", 1)[0].decode("utf-8")
+    delim = max(DELIMITERS, key=header.count)
+    frame = pd.read_csv(io.BytesIO(data), sep=delim, dtype=str)
+    return _pick(frame, source)
