@@ -328,6 +328,9 @@ class _Run:
             ordered = [rows[c] for c in sorted(rows, key=natural_key)]
             customers = pd.DataFrame(ordered, columns=customers.columns)
             customers["n_readings"] = customers["n_readings"].fillna(0).astype("int64")
+            for col in ("first_ts", "last_ts"):
+                customers[col] = pd.to_datetime(customers[col]).astype("datetime64[s]")
+            customers["updated_at"] = pd.to_datetime(customers["updated_at"], utc=True)
             tx.overwrite("customers", customers)
         self.report.customers_total = len(customers)
         self.report.customers_with_sector = int(customers["sector"].notna().sum()) if len(customers) else 0

@@ -1,0 +1,29 @@
+"""Shared test fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.scenarios import SHARED_DATA, hourly_frame, write_electrodunas
+
+
+@pytest.fixture
+def small_fleet(tmp_path: Path) -> Path:
+    """Three ElectroDunas files and a sector workbook, one month each."""
+    folder = tmp_path / "fleet"
+    for n in (1, 2, 3):
+        write_electrodunas(folder, n, hourly_frame(24 * 30, seed=n, level=5.0 * n))
+    pd.DataFrame(
+        {"Cliente: ": ["Cliente 1 ", "Cliente 2", " Cliente 3"], "Sector Económico: ": ["Agua ", "Agua", " Cacao"]}
+    ).to_excel(folder / "sector_economico_clientes.xlsx", index=False)
+    return folder
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.exists():
+        pytest.skip("../shared/data/electrodunas is not present")
+    return SHARED_DATA

@@ -1,0 +1,260 @@
+"""Ingest on a real local lake: layouts, upsert, reconciliation, findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from meterwatch.ingest import ingest_paths
+from meterwatch.storage import open_lake
+from tests.scenarios import hourly_frame, write_electrodunas, write_long
+
+
+def readings(lake) -> pd.DataFrame:
+    return lake.query("SELECT * EXCLUDE (ingestion_id) FROM readings ORDER BY client_id, ts")
+
+
+def test_electrodunas_folder_with_workbook(tmp_path: Path, small_fleet: Path) -> None:
+    lake = open_lake(str(tmp_path / "lake"))
+    report = ingest_paths(lake, [small_fleet])
+    assert report.errors == []
+    assert report.rows_read == report.rows_accepted == 3 * 720
+    frame = readings(lake)
+    assert sorted(frame["client_id"].unique()) == ["Cliente 1", "Cliente 2", "Cliente 3"]
+    assert not frame.duplicated(["client_id", "ts"]).any()
+    sectors = lake.query("SELECT client_id, sector FROM customers ORDER BY client_id")
+    assert dict(zip(sectors.client_id, sectors.sector, strict=True)) == {
+        "Cliente 1": "Agua",
+        "Cliente 2": "Agua",
+        "Cliente 3": "Cacao",
+    }
+    assert frame.loc[frame.client_id == "Cliente 3", "sector"].eq("Cacao").all()
+    # the raw files are kept verbatim
+    raw_keys = lake.query("SELECT raw_key FROM ingestions")["raw_key"]
+    for key in raw_keys:
+        name = key.rsplit("/", 1)[-1]
+        assert lake.get_raw(key) == (small_fleet / name).read_bytes()
+
+
+def test_long_layout_case_insensitive_headers_and_meter_id(tmp_path: Path) -> None:
+    frames = {"M-1": hourly_frame(48, seed=1), "M-2": hourly_frame(48, seed=2)}
+    path = write_long(tmp_path / "in" / "export.csv", frames, client_header="Meter_ID")
+    text = path.read_text().replace("active_kwh", "ACTIVE_KWH").replace("timestamp", "TimeStamp")
+    path.write_text(text)
+    lake = open_lake(str(tmp_path / "lake"))
+    report = ingest_paths(lake, [path])
+    assert report.errors == [] and report.rows_accepted == 96
+    frame = readings(lake)
+    assert frame.groupby("client_id").size().to_dict() == {"M-1": 48, "M-2": 48}
+    expected = frames["M-1"]["active"].to_numpy()
+    got = frame.loc[frame.client_id == "M-1", "active_kwh"].to_numpy()
+    assert got == pytest.approx(expected)
+
+
+def test_gzip_and_long_without_optional_columns(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "a.csv.gz"
+    path.write_bytes(gzip.compress(b"client_id,timestamp,active_kwh\nC1,2022-01-01 00:00,1.5\nC1,2022-01-01 01:00,2\n"))
+    lake = open_lake(str(tmp_path / "lake"))
+    report = ingest_paths(lake, [path])
+    assert report.rows_accepted == 2
+    frame = readings(lake)
+    assert frame["reactive_kvarh"].isna().all()
+    assert list(frame["active_kwh"]) == [1.5, 2.0]
+
+
+def test_reingest_changes_nothing(tmp_path: Path, small_fleet: Path) -> None:
+    lake = open_lake(str(tmp_path / "lake"))
+    ingest_paths(lake, [small_fleet])
+    before = readings(lake)
+    dq_before = lake.query("SELECT code, client_id, period_start FROM data_quality ORDER BY ALL")
+    quarantine_before = len(lake.read("quarantine"))
+    report = ingest_paths(lake, [small_fleet])
+    assert report.total("rows_inserted") == report.total("rows_updated") == 0
+    assert report.total("rows_unchanged") == 3 * 720
+    pd.testing.assert_frame_equal(readings(lake), before)
+    pd.testing.assert_frame_equal(
+        lake.query("SELECT code, client_id, period_start FROM data_quality ORDER BY ALL"), dq_before
+    )
+    assert len(lake.read("quarantine")) == quarantine_before
+    assert set(lake.read("ingestions")["status"]) == {"ok", "repeat"}
+
+
+def test_corrected_and_new_hours_replace_and_add(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path / "lake"))
+    full = hourly_frame(120, seed=3)
+    history = full.iloc[:100]
+    write_electrodunas(tmp_path / "day1", 7, history)
+    ingest_paths(lake, [tmp_path / "day1"])
+    # same file name, hours 90..119: 10 overlap (5 corrected), 20 new
+    update = full.iloc[90:].copy()
+    update.loc[update.index[:5], "active"] = 999.0
+    write_electrodunas(tmp_path / "day2", 7, update)
+    report = ingest_paths(lake, [tmp_path / "day2"])
+    assert (report.total("rows_inserted"), report.total("rows_updated"), report.total("rows_unchanged")) == (20, 5, 5)
+    frame = readings(lake)
+    assert len(frame) == 120 and not frame.duplicated(["client_id", "ts"]).any()
+    assert (frame["active_kwh"].iloc[90:95] == 999.0).all()
+    assert frame["active_kwh"].iloc[:90].to_numpy() == pytest.approx(history["active"].iloc[:90].to_numpy())
+    assert int(lake.query("SELECT n_readings FROM customers WHERE client_id = 'Cliente 7'").iloc[0, 0]) == 120
+
+
+def test_bad_rows_are_quarantined_with_line_and_reason(tmp_path: Path) -> None:
+    path = tmp_path / "DATOSCLIENTE4.csv"
+    path.write_text(
+        "Fecha,Active_energy,Reactive_energy,Voltaje_FA,Voltaje_FC\n"  # 1
+        "2022-01-01 00:00:00,1.0,0.5,460,460\n"  # 2 ok
+        "2022-01-01 01:00:00,abc,0.5,460,460\n"  # 3 bad number
+        "Fecha,Active_energy,Reactive_energy,Voltaje_FA,Voltaje_FC\n"  # 4 repeated header
+        "2022-01-01 02:00:00,1.0,0.5\n"  # 5 missing fields
+        "yesterday,1.0,0.5,460,460\n"  # 6 bad timestamp
+        "\n"  # 7 empty line
+        "2022-01-01 03:30:00,1.0,0.5,460,460\n"  # 8 not an hour start
+        "2022-01-01 04:00:00,,0.5,460,460\n"  # 9 active missing
+        "2022-01-01 05:00:00,1.0,0.5,460,460\n"  # 10 superseded by 11
+        "2022-01-01 05:00:00,2.0,0.5,460,460\n"  # 11 ok
+        "2022-01-01 06:00:00,inf,0.5,460,460\n"  # 12 not finite
+    )
+    lake = open_lake(str(tmp_path / "lake"))
+    report = ingest_paths(lake, [path])
+    assert report.rows_read == 11
+    assert report.rows_accepted == 2 and report.rows_rejected == 9
+    assert report.rows_read == report.rows_accepted + report.rows_rejected
+    q = lake.query("SELECT line, reason_code, raw_line, source_file FROM quarantine ORDER BY line")
+    assert dict(zip(q.line, q.reason_code, strict=True)) == {
+        3: "row.number_unparseable",
+        4: "row.header_repeated",
+        5: "row.field_count",
+        6: "row.timestamp_unparseable",
+        7: "row.empty_line",
+        8: "row.timestamp_not_hour_start",
+        9: "row.active_missing",
+        10: "row.duplicate_in_file",
+        12: "row.number_unparseable",
+    }
+    assert q.loc[q.line == 3, "raw_line"].item() == "2022-01-01 01:00:00,abc,0.5,460,460"
+    assert q["source_file"].eq(str(path)).all()
+    assert any("line 3" in e and "DATOSCLIENTE4.csv" in e for e in report.rejected_examples)
+    assert readings(lake).set_index("ts")["active_kwh"].to_dict() == {
+        pd.Timestamp("2022-01-01 00:00"): 1.0,
+        pd.Timestamp("2022-01-01 05:00"): 2.0,
+    }
+    codes = set(lake.query("SELECT code FROM data_quality")["code"])
+    assert {"ingest.rows_rejected", "readings.duplicate_timestamp"} <= codes
+
+
+def test_semicolon_and_decimal_comma(tmp_path: Path) -> None:
+    path = tmp_path / "DATOSCLIENTE9.csv"
+    path.write_text("Fecha;Active_energy;Reactive_energy;Voltaje_FA;Voltaje_FC\n2022-01-01 00:00:00;1,25;0,5;460,1;459\n")
+    lake = open_lake(str(tmp_path / "lake"))
+    ingest_paths(lake, [path])
+    row = readings(lake).iloc[0]
+    assert (row.active_kwh, row.reactive_kvarh, row.voltage_fa) == (1.25, 0.5, 460.1)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle", "line"),
+    [
+        ("DATOSCLIENTE1.csv", b"", "empty", None),
+        ("DATOSCLIENTE1.csv", b"Fecha,Active_energy,Reactive_energy,Voltaje_FA,Voltaje_FC\n", "no data rows", None),
+        ("x.csv", b"when,kwh\n2022-01-01,1\n", "columns found 'when', 'kwh'", 1),
+        ("DATOSCLIENTE1.csv", "Fecha,Active_energy\n2022-01-01 00:00:00,1\n".encode("utf-16"), "UTF-16", None),
+        ("DATOSCLIENTE1.csv", b"Fecha,Active_energy\n2022-01-01 00:00:00,1\n2022-01-01 01:00:00,\xe9\n", "not UTF-8", 3),
+        ("DATOSCLIENTE1.csv", b"Fecha|Active_energy;x\n1|2\n", "unknown layout", 1),
+        ("readings.csv", b"Fecha,Active_energy\n2022-01-01 00:00:00,1\n", "file name", None),
+        ("DATOSCLIENTE1.csv.gz", b"not gzip", "gzip", None),
+    ],
+    ids=["empty", "header-only", "unknown-layout", "utf16", "latin1", "delimiter", "no-customer", "bad-gzip"],
+)
+def test_bad_files_get_a_clear_error_and_are_kept(
+    tmp_path: Path, name: str, content: bytes, needle: str, line: int | None
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    good = write_electrodunas(tmp_path, 2, hourly_frame(24))
+    lake = open_lake(str(tmp_path / "lake"))
+    report = ingest_paths(lake, [path, good])
+    assert len(report.errors) == 1
+    error = report.errors[0]
+    assert error.source == str(path)
+    assert needle in str(error)
+    assert error.line == line
+    assert report.rows_accepted == 24  # the good file still went in
+    log = lake.query("SELECT source_file, status, error, raw_key FROM ingestions ORDER BY source_file")
+    bad = log[log.source_file == str(path)].iloc[0]
+    assert bad.status == "rejected" and needle in bad.error
+    if content:
+        assert lake.get_raw(bad.raw_key) == content
+    finding = lake.query("SELECT message FROM data_quality WHERE code = 'ingest.file_rejected'")
+    assert len(finding) == 1 and path.name in finding.iloc[0, 0]
+
+
+def test_missing_path_is_reported_and_nothing_ingested(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path / "lake"))
+    report = ingest_paths(lake, [tmp_path / "nope"])
+    assert [str(e) for e in report.errors] == [f"{tmp_path / 'nope'}: no such file or folder"]
+    assert not report.ingested_anything
+
+
+def test_series_findings(tmp_path: Path) -> None:
+    frame = hourly_frame(24 * 20, seed=5)
+    frame.loc[100:171, "active"] = 0.0  # 72 h stopped
+    frame.loc[300:309, "active"] *= -1  # 10 h negative
+    frame.loc[400:405, "va"] = 5.0  # phase A collapses 6 h
+    frame = frame.drop(index=range(200, 203))  # 3 missing hours
+    write_electrodunas(tmp_path / "in", 11, frame)
+    write_electrodunas(tmp_path / "in", 12, frame)  # an identical customer
+    lake = open_lake(str(tmp_path / "lake"))
+    ingest_paths(lake, [tmp_path / "in"])
+    dq = lake.query("SELECT code, client_id, n_hours, period_start, message FROM data_quality WHERE client_id = 'Cliente 11'")
+    by_code = {code: group for code, group in dq.groupby("code")}
+    assert by_code["readings.zero_run"]["n_hours"].tolist() == [72]
+    assert by_code["readings.negative_energy"]["n_hours"].tolist() == [10]
+    assert by_code["readings.gap"]["n_hours"].tolist() == [3]
+    assert by_code["readings.gap"]["period_start"].iloc[0] == pd.Timestamp("2022-01-09 08:00")
+    assert by_code["readings.voltage_implausible"]["n_hours"].tolist() == [6]
+    assert "Cliente 12" in by_code["customers.duplicate_series"]["message"].iloc[0]
+
+
+def test_duplicate_finding_goes_away_when_a_customer_is_corrected(tmp_path: Path) -> None:
+    frame = hourly_frame(48, seed=8)
+    write_electrodunas(tmp_path / "a", 1, frame)
+    write_electrodunas(tmp_path / "a", 2, frame)
+    lake = open_lake(str(tmp_path / "lake"))
+    ingest_paths(lake, [tmp_path / "a"])
+    assert len(lake.query("SELECT * FROM data_quality WHERE code = 'customers.duplicate_series'")) == 2
+    changed = frame.copy()
+    changed["active"] += 1
+    write_electrodunas(tmp_path / "b", 2, changed)
+    ingest_paths(lake, [tmp_path / "b"])
+    assert len(lake.query("SELECT * FROM data_quality WHERE code = 'customers.duplicate_series'")) == 0
+
+
+def test_sector_map_before_data_and_csv_map(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path / "lake"))
+    sectors = tmp_path / "map.csv"
+    sectors.write_text("client_id;sector\nCliente 5 ; Agua \n")
+    report = ingest_paths(lake, [], sectors=[sectors])
+    assert report.sector_maps == [str(sectors)]
+    write_electrodunas(tmp_path / "d", 5, hourly_frame(24))
+    ingest_paths(lake, [tmp_path / "d"])
+    assert lake.query("SELECT sector FROM readings WHERE client_id = 'Cliente 5' LIMIT 1").iloc[0, 0] == "Agua"
+
+
+def test_shared_data_defects_are_found(tmp_path: Path, shared_data: Path) -> None:
+    lake = open_lake(str(tmp_path / "lake"))
+    report = ingest_paths(lake, [shared_data])
+    assert report.rows_read == report.rows_accepted == 463_425
+    assert report.customers_with_sector == 30
+    dq = lake.query("SELECT code, client_id, n_hours, params FROM data_quality")
+    dup = dq[dq.code == "customers.duplicate_series"]
+    assert set(dup.client_id) == {"Cliente 12", "Cliente 30"}
+    zero = dq[dq.code == "readings.zero_run"]
+    zero_clients = {f"Cliente {n}" for n in (12, *range(21, 30))}
+    assert zero_clients <= set(zero.client_id)
+    assert zero[zero.client_id.isin(zero_clients)].groupby("client_id")["n_hours"].max().between(600, 1013).all()
+    neg = dq[dq.code == "readings.negative_energy"].groupby("client_id")["n_hours"].sum().to_dict()
+    assert neg == {"Cliente 17": 34, "Cliente 18": 256, "Cliente 20": 215}
