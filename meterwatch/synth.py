@@ -530,8 +530,10 @@ def _plan_losses(plans: list[_CustomerPlan], calendar: _Calendar, rng: np.random
                     }
             plan.events.append(event)
 
-    # At least one loss in the history part, as in the real data (stopped meters, reversed wiring).
-    for family, plan in zip(("stopped_meter", "negative_energy"), plans, strict=False):
+    # Losses in the history part too, as in the real data (stopped meters, reversed wiring).
+    history_families = ("stopped_meter", "negative_energy")
+    for k, plan in enumerate(plans[: max(2, len(plans) // 10)]):
+        family = history_families[k % len(history_families)]
         length = _event_length(family, evaluation_start // 4, rng)
         begin = _free_start(rng, [], evaluation_start // 10, evaluation_start * 9 // 10, length)
         if begin is not None:
@@ -582,7 +584,9 @@ def _draw_event(
         g_low = round(float(rng.uniform(0.05, 0.3)), 3)
         params = {"g_low": g_low, "g_high": round(float(rng.uniform(g_low + 0.3, 0.95)), 3)}
     elif family == "h7":
-        params = {"cap_quantile": round(float(rng.uniform(0.2, 0.6)), 3)}
+        # The cap cuts the peaks: a share of the customer's usual high load, not of its median,
+        # which for customers idle most of the day is the standby level.
+        params = {"cap_share_of_p95": round(float(rng.uniform(0.3, 0.8)), 3)}
     return _Event(family, begin, end, params)
 
 
@@ -727,7 +731,7 @@ def _apply_event(
     elif family == "h6":
         reported.active[window] = x.reshape(-1, _HOURS_PER_DAY)[:, ::-1].ravel()
     elif family == "h7":
-        cap = float(np.quantile(x, params["cap_quantile"]))
+        cap = params["cap_share_of_p95"] * float(np.quantile(x, 0.95))
         params["cap_kwh"] = round(cap, 4)
         clipped = np.minimum(x, cap)
         reported.active[window] = clipped

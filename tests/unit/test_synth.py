@@ -229,6 +229,9 @@ def test_losses_carry_their_electrical_evidence(
             switched_off = hours < params["window_hours"]
             assert (inside.loc[switched_off, "Active_energy"] == 0).all()
             assert (inside.loc[~switched_off, "Active_energy"] > 0).all()
+        elif family == "h7":
+            assert inside["Active_energy"].max() <= params["cap_kwh"] + 1e-4
+            assert before["Active_energy"].max() > params["cap_kwh"]
         elif family == "h5":
             assert inside["Active_energy"].nunique() == 1
         if family not in ("h5", "h6"):
