@@ -238,6 +238,11 @@ def generate_fleet(
     Returns
     -------
     FleetSummary
+
+    Raises
+    ------
+    ValueError
+        For fewer than 30 days, or fewer than 6 customers when events or defects are asked for.
     """
     if days < 30:
         raise ValueError("days must be at least 30")
@@ -752,7 +757,7 @@ def _customer_file(
     """The customer's CSV bytes and its label rows."""
     rng = np.random.default_rng([seed, 2, plan.number])
     true, activity = _true_readings(plan.profile, plan.campaigns, calendar, rng)
-    reported = _Readings(*(a.copy() for a in vars(true).values()))
+    reported = _Readings(**{name: values.copy() for name, values in vars(true).items()})
     for event in plan.events:
         _apply_event(event, true, reported, calendar, rng)
 
@@ -815,15 +820,14 @@ _MODIFIED_PROPERTY = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*<")
 
 def _csv_bytes(timestamps: np.ndarray, readings: _Readings, keep: np.ndarray) -> bytes:
     """CSV in the ElectroDunas export style: CRLF line ends and Python's float spelling."""
-    table = pa.table(
-        {
-            "Fecha": pa.array(timestamps, type=pa.timestamp("s")),
-            "Active_energy": readings.active[keep],
-            "Reactive_energy": readings.reactive[keep],
-            "Voltaje_FA": readings.voltage_fa[keep],
-            "Voltaje_FC": readings.voltage_fc[keep],
-        }
-    )
+    columns = [
+        pa.array(timestamps, type=pa.timestamp("s")),
+        readings.active[keep],
+        readings.reactive[keep],
+        readings.voltage_fa[keep],
+        readings.voltage_fc[keep],
+    ]
+    table = pa.table(dict(zip(DATA_COLUMNS, columns, strict=True)))
     sink = io.BytesIO()
     options = pa_csv.WriteOptions(quoting_header="none", quoting_style="none", batch_size=65536)
     pa_csv.write_csv(table, sink, options)
