@@ -7,11 +7,12 @@ the period it covers and its parameters; the message is rendered from the code.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -101,19 +102,27 @@ def series_hash(ts: np.ndarray, values: list[np.ndarray]) -> str:
     """A fingerprint of a series: equal for byte-identical meter data."""
     digest = hashlib.sha256(np.ascontiguousarray(ts).tobytes())
     for v in values:
-        digest.update(np.nan_to_num(np.ascontiguousarray(v, dtype=np.float64), nan=-9.99e300).tobytes())
+        digest.update(
+            np.nan_to_num(np.ascontiguousarray(v, dtype=np.float64), nan=-9.99e300).tobytes()
+        )
     return digest.hexdigest()[:32]
 
 
-def _hour_runs(seconds: np.ndarray, mask: np.ndarray, merge_gap_h: int = 0) -> list[tuple[int, int]]:
+def _hour_runs(
+    seconds: np.ndarray, mask: np.ndarray, merge_gap_h: int = 0
+) -> list[tuple[int, int]]:
     """Runs of ``mask`` that are also contiguous in time; close runs merged."""
     out: list[tuple[int, int]] = []
     for a, b in runs(mask):
         # split where the clock jumps inside the run (a gap in the data)
         jumps = np.flatnonzero(np.diff(seconds[a:b]) != HOUR) + a + 1
         bounds = [a, *jumps.tolist(), b]
-        for s, e in zip(bounds[:-1], bounds[1:], strict=True):
-            if out and merge_gap_h and (seconds[s] - seconds[out[-1][1] - 1]) <= (merge_gap_h + 1) * HOUR:
+        for s, e in itertools.pairwise(bounds):
+            if (
+                out
+                and merge_gap_h
+                and (seconds[s] - seconds[out[-1][1] - 1]) <= (merge_gap_h + 1) * HOUR
+            ):
                 out[-1] = (out[-1][0], e)
             else:
                 out.append((s, e))
@@ -143,7 +152,9 @@ def _capped(findings: list[Finding], code: str, client: str) -> list[Finding]:
     return sorted([*kept, summary], key=lambda f: f.period_start or datetime.min)
 
 
-def series_findings(client_id: str, seconds: np.ndarray, values: dict[str, np.ndarray]) -> list[Finding]:
+def series_findings(
+    client_id: str, seconds: np.ndarray, values: dict[str, np.ndarray]
+) -> list[Finding]:
     """Findings on one customer's full, time-sorted series.
 
     Parameters
@@ -177,7 +188,13 @@ def series_findings(client_id: str, seconds: np.ndarray, values: dict[str, np.nd
     out += _capped(zeros, "readings.zero_run", client_id)
 
     negatives = [
-        Finding("readings.negative_energy", "error", client_id, *_period(seconds, a, b), int((active[a:b] < 0).sum()))
+        Finding(
+            "readings.negative_energy",
+            "error",
+            client_id,
+            *_period(seconds, a, b),
+            int((active[a:b] < 0).sum()),
+        )
         for a, b in _hour_runs(seconds, active < 0, MERGE_HOURS)
     ]
     out += _capped(negatives, "readings.negative_energy", client_id)
@@ -203,7 +220,15 @@ def series_findings(client_id: str, seconds: np.ndarray, values: dict[str, np.nd
     for col in ("reactive_kvarh", "voltage_fa", "voltage_fc"):
         n_missing = int(np.isnan(values[col]).sum())
         if n_missing:
-            out.append(Finding("readings.missing_values", "info", client_id, n_hours=n_missing, params={"column": col}))
+            out.append(
+                Finding(
+                    "readings.missing_values",
+                    "info",
+                    client_id,
+                    n_hours=n_missing,
+                    params={"column": col},
+                )
+            )
     return out
 
 
@@ -229,5 +254,3 @@ def duplicate_findings(hashes: pd.DataFrame) -> dict[str, list[Finding]]:
                 )
             ]  # fmt: skip
     return out
-
-

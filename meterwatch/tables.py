@@ -153,7 +153,9 @@ def spec(name: str) -> TableSpec:
     try:
         return TABLES[name]
     except KeyError:
-        raise KeyError(f"unknown table {name!r}; known tables: {', '.join(sorted(TABLES))}") from None
+        raise KeyError(
+            f"unknown table {name!r}; known tables: {', '.join(sorted(TABLES))}"
+        ) from None
 
 
 def now_utc() -> pd.Timestamp:

@@ -17,7 +17,10 @@ def small_fleet(tmp_path: Path) -> Path:
     for n in (1, 2, 3):
         write_electrodunas(folder, n, hourly_frame(24 * 30, seed=n, level=5.0 * n))
     pd.DataFrame(
-        {"Cliente: ": ["Cliente 1 ", "Cliente 2", " Cliente 3"], "Sector Económico: ": ["Agua ", "Agua", " Cacao"]}
+        {
+            "Cliente: ": ["Cliente 1 ", "Cliente 2", " Cliente 3"],
+            "Sector Económico: ": ["Agua ", "Agua", " Cacao"],
+        }
     ).to_excel(folder / "sector_economico_clientes.xlsx", index=False)
     return folder
 

@@ -10,7 +10,9 @@ import pandas as pd
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "electrodunas"
 
 
-def hourly_frame(hours: int, start: str = "2022-01-01", seed: int = 0, level: float = 10.0) -> pd.DataFrame:
+def hourly_frame(
+    hours: int, start: str = "2022-01-01", seed: int = 0, level: float = 10.0
+) -> pd.DataFrame:
     """A plausible hourly series: daily shape plus noise."""
     rng = np.random.default_rng(seed)
     ts = pd.date_range(start, periods=hours, freq="h")
@@ -44,7 +46,9 @@ def write_electrodunas(folder: Path, number: int, frame: pd.DataFrame) -> Path:
     return path
 
 
-def write_long(path: Path, frames: dict[str, pd.DataFrame], client_header: str = "client_id") -> Path:
+def write_long(
+    path: Path, frames: dict[str, pd.DataFrame], client_header: str = "client_id"
+) -> Path:
     """Write several customers in the generic long layout."""
     rows = [
         pd.DataFrame(

@@ -26,7 +26,13 @@ from meterwatch.ids import natural_key
 from meterwatch.ingest.errors import IngestError
 from meterwatch.ingest.reader import NUMERIC, REASONS, ParsedFile, decompress, load, parse
 from meterwatch.ingest.sectors import is_sector_workbook, looks_like_sector_csv, read_sector_map
-from meterwatch.quality import Finding, duplicate_findings, findings_frame, series_findings, series_hash
+from meterwatch.quality import (
+    Finding,
+    duplicate_findings,
+    findings_frame,
+    series_findings,
+    series_hash,
+)
 from meterwatch.storage.base import Lake, Transaction
 from meterwatch.tables import now_utc
 
@@ -121,12 +127,17 @@ def discover(paths: Sequence[str | Path], errors: list[IngestError]) -> _Inputs:
             found.data.append(path)
         else:
             errors.append(
-                IngestError(str(path), "unsupported file type; expected .csv, .csv.gz or a sector workbook (.xlsx)")
+                IngestError(
+                    str(path),
+                    "unsupported file type; expected .csv, .csv.gz or a sector workbook (.xlsx)",
+                )
             )
     return found
 
 
-def _merge(old: pa.Table, new: pa.Table, ingestion_id: str) -> tuple[pa.Table | None, int, int, int]:
+def _merge(
+    old: pa.Table, new: pa.Table, ingestion_id: str
+) -> tuple[pa.Table | None, int, int, int]:
     """Upsert ``new`` rows (one customer) into ``old``.
 
     Returns
@@ -139,7 +150,11 @@ def _merge(old: pa.Table, new: pa.Table, ingestion_id: str) -> tuple[pa.Table | 
     old_ts = old.column("ts").cast(pa.int64()).to_numpy()
     pos = np.searchsorted(old_ts, new_ts)
     clipped = np.minimum(pos, max(len(old_ts) - 1, 0))
-    found = (pos < len(old_ts)) & (old_ts[clipped] == new_ts) if len(old_ts) else np.zeros(len(new_ts), bool)
+    found = (
+        (pos < len(old_ts)) & (old_ts[clipped] == new_ts)
+        if len(old_ts)
+        else np.zeros(len(new_ts), bool)
+    )
     same = found.copy()
     for col in NUMERIC:
         a = old.column(col).to_numpy(zero_copy_only=False)[clipped] if len(old_ts) else np.array([])
@@ -153,17 +168,24 @@ def _merge(old: pa.Table, new: pa.Table, ingestion_id: str) -> tuple[pa.Table | 
         return None, 0, 0, unchanged
     changed = ~same
     incoming = new.filter(pa.array(changed)).drop_columns(["line"])
-    incoming = incoming.append_column("ingestion_id", pa.array([ingestion_id] * incoming.num_rows, pa.string()))
+    incoming = incoming.append_column(
+        "ingestion_id", pa.array([ingestion_id] * incoming.num_rows, pa.string())
+    )
     replaced_ts = new_ts[changed & found]
     kept_old = old.filter(pa.array(~np.isin(old_ts, replaced_ts))) if len(replaced_ts) else old
-    merged = pa.concat_tables([kept_old.select(incoming.column_names), incoming.cast(kept_old.schema)])
+    merged = pa.concat_tables(
+        [kept_old.select(incoming.column_names), incoming.cast(kept_old.schema)]
+    )
     return merged.sort_by("ts"), inserted, updated, unchanged
 
 
 def _quarantine_frame(parsed: ParsedFile, ingestion_id: str, source: str) -> pd.DataFrame:
     rej = parsed.rejected
     lines = parsed.lines or []
-    raw = [lines[n - 1].decode("utf-8", errors="replace").rstrip("\r") if 0 < n <= len(lines) else "" for n in rej.lines]
+    raw = [
+        lines[n - 1].decode("utf-8", errors="replace").rstrip("\r") if 0 < n <= len(lines) else ""
+        for n in rej.lines
+    ]
     reasons = [
         REASONS.get(code, code) + (f" ({detail})" if detail else "")
         for code, detail in zip(rej.reason_codes, rej.details, strict=True)
@@ -198,13 +220,15 @@ class _Run:
         self.quarantine: list[pd.DataFrame] = []
         self.file_findings: list[Finding] = []
         self.changed: dict[str, dict[str, object]] = {}  # client -> new customers row values
+        self.series: dict[str, list[Finding]] = {}  # client -> findings on its new series
         self.sector_updates: dict[str, str] = {}
         known = tx.read("ingestions").to_pandas()
         done = known[known["status"].isin(["ok", "repeat"])]
         # The same bytes under another name can be another customer's file (customers 12
         # and 30 of ElectroDunas are identical): a repeat is the same content and name.
         self.done: set[tuple[str, str]] = {
-            (sha, Path(src).name) for sha, src in zip(done["sha256"], done["source_file"], strict=True)
+            (sha, Path(src).name)
+            for sha, src in zip(done["sha256"], done["source_file"], strict=True)
         }
 
     def ingest_file(self, path: Path) -> None:
@@ -251,12 +275,18 @@ class _Run:
             }
         )  # fmt: skip
 
-    def upsert(self, parsed: ParsedFile, ingestion_id: str, source: str, result: FileResult) -> None:
+    def upsert(
+        self, parsed: ParsedFile, ingestion_id: str, source: str, result: FileResult
+    ) -> None:
         rows = parsed.rows
         clients = rows.column("client_id").unique().to_pylist()
         result.clients = len(clients)
         for client in clients:
-            new = rows if len(clients) == 1 else rows.filter(pa.compute.equal(rows.column("client_id"), client))
+            new = (
+                rows
+                if len(clients) == 1
+                else rows.filter(pa.compute.equal(rows.column("client_id"), client))
+            )
             old = self.tx.read("readings", partitions=[client])
             merged, inserted, updated, unchanged = _merge(old, new, ingestion_id)
             result.rows_inserted += inserted
@@ -267,13 +297,13 @@ class _Run:
             self.tx.overwrite_partitions("readings", merged, [client])
             seconds = merged.column("ts").cast(pa.int64()).to_numpy()
             values = {c: merged.column(c).to_numpy(zero_copy_only=False) for c in NUMERIC}
+            self.series[client] = series_findings(client, seconds, values)
             self.changed[client] = {
                 "first_ts": pd.Timestamp(int(seconds[0]), unit="s"),
                 "last_ts": pd.Timestamp(int(seconds[-1]), unit="s"),
                 "n_readings": len(seconds),
                 "series_hash": series_hash(seconds, [values[c] for c in NUMERIC]),
                 "source_file": source,
-                "findings": series_findings(client, seconds, values),
             }
 
     def record_rejections(
@@ -282,7 +312,9 @@ class _Run:
         rej = parsed.rejected
         for code in rej.reason_codes:
             self.report.rejected_by_reason[code] += 1
-        for line, code, detail in list(zip(rej.lines, rej.reason_codes, rej.details, strict=True))[:5]:
+        for line, code, detail in list(zip(rej.lines, rej.reason_codes, rej.details, strict=True))[
+            :5
+        ]:
             text = REASONS.get(code, code) + (f" ({detail})" if detail else "")
             self.report.rejected_examples.append(f"{source}, line {line}: {text}")
         if skip_storage:
@@ -291,7 +323,9 @@ class _Run:
             self.quarantine.append(_quarantine_frame(parsed, ingestion_id, source))
             by_client = Counter(rej.client_ids)
             for client, count in by_client.items():
-                reasons = Counter(c for c, k in zip(rej.reason_codes, rej.client_ids, strict=True) if k == client)
+                reasons = Counter(
+                    c for c, k in zip(rej.reason_codes, rej.client_ids, strict=True) if k == client
+                )
                 text = ", ".join(f"{REASONS.get(c, c)}: {n}" for c, n in reasons.most_common())
                 self.file_findings.append(
                     Finding("ingest.rows_rejected", "warning", client, n_hours=0,
@@ -318,7 +352,7 @@ class _Run:
             rows = {r["client_id"]: r for r in customers.to_dict("records")}
             for client, state in self.changed.items():
                 row = rows.setdefault(client, {"client_id": client, "sector": None})
-                row.update({k: v for k, v in state.items() if k != "findings"}, updated_at=self.now)
+                row.update(state, updated_at=self.now)
             for client, sector in self.sector_updates.items():
                 # A customer named only by the sector map gets a row without readings,
                 # so the map is not lost when it arrives before the data.
@@ -333,7 +367,9 @@ class _Run:
             customers["updated_at"] = pd.to_datetime(customers["updated_at"], utc=True)
             tx.overwrite("customers", customers)
         self.report.customers_total = len(customers)
-        self.report.customers_with_sector = int(customers["sector"].notna().sum()) if len(customers) else 0
+        self.report.customers_with_sector = (
+            int(customers["sector"].notna().sum()) if len(customers) else 0
+        )
 
         fleet = duplicate_findings(customers[["client_id", "series_hash", "first_ts", "last_ts"]])
         existing_dq = tx.read("data_quality").to_pandas()
@@ -342,24 +378,27 @@ class _Run:
         for f in self.file_findings:
             file_by_client.setdefault(f.client_id, []).append(f)
         touched = set(self.changed) | set(fleet) | had_fleet | set(file_by_client)
-        for client in sorted(touched, key=lambda c: (c is None, natural_key(c or ""))):
-            old = existing_dq[existing_dq["client_id"].isna()] if client is None else existing_dq[existing_dq["client_id"] == client]
-            keep_scopes = {"ingestion"} if client in self.changed else {"ingestion", "series"}
+        for key in sorted(touched, key=lambda c: (c is None, natural_key(c or ""))):
+            old = (
+                existing_dq[existing_dq["client_id"].isna()]
+                if key is None
+                else existing_dq[existing_dq["client_id"] == key]
+            )
+            keep_scopes = {"ingestion"} if key in self.changed else {"ingestion", "series"}
             old_fleet = old[old["scope"] == "fleet"]
-            new_fleet = fleet.get(client, []) if client is not None else []
+            new_fleet = fleet.get(key, []) if key is not None else []
             fleet_same = sorted(old_fleet["params"]) == sorted(
                 json.dumps(f.params, ensure_ascii=False, default=str) for f in new_fleet
             )
-            if client not in self.changed and client not in file_by_client and fleet_same:
+            if key not in self.changed and key not in file_by_client and fleet_same:
                 continue
-            new_findings = list(file_by_client.get(client, [])) + new_fleet
-            if client in self.changed:
-                new_findings += self.changed[client]["findings"]  # type: ignore[operator]
+            new_findings = list(file_by_client.get(key, [])) + new_fleet
+            new_findings += self.series.get(key, []) if key is not None else []
             frame = pd.concat(
                 [old[old["scope"].isin(keep_scopes)], findings_frame(new_findings, self.language)],
                 ignore_index=True,
             )
-            tx.overwrite_partitions("data_quality", frame, [client])
+            tx.overwrite_partitions("data_quality", frame, [key])
         if self.quarantine:
             tx.append("quarantine", pd.concat(self.quarantine, ignore_index=True))
         if self.ingestions:
@@ -398,7 +437,9 @@ def ingest_paths(
         Per-file results, errors and the reconciliation of row counts. Problems with some
         files or rows are reported here, not raised.
     """
-    report = IngestReport(run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8])
+    report = IngestReport(
+        run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+    )
     inputs = discover(paths, report.errors)
     sector_files = inputs.sectors + [Path(s) for s in sectors]
     for s in sector_files:

@@ -175,7 +175,9 @@ def decode_check(source: str, data: bytes) -> bytes:
     if not data.strip():
         raise IngestError(source, "the file is empty")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
-        raise IngestError(source, "the file is UTF-16 or binary, not UTF-8 text; save it as UTF-8 CSV")
+        raise IngestError(
+            source, "the file is UTF-16 or binary, not UTF-8 text; save it as UTF-8 CSV"
+        )
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -270,7 +272,9 @@ def _parse_timestamps(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return seconds, missing
 
 
-def _parse_numbers(values: pa.Array, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _parse_numbers(
+    values: pa.Array, decimal_comma: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Parse number strings.
 
     Returns
@@ -290,7 +294,9 @@ def _parse_numbers(values: pa.Array, decimal_comma: bool) -> tuple[np.ndarray, n
     try:
         numbers = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        numbers = pd.to_numeric(pd.Series(text.to_pandas()), errors="coerce").to_numpy(dtype=np.float64)
+        numbers = pd.to_numeric(pd.Series(text.to_pandas()), errors="coerce").to_numpy(
+            dtype=np.float64
+        )
     bad = ~np.isfinite(numbers) & ~empty
     numbers = np.where(bad, np.nan, numbers)
     return numbers, empty, bad
@@ -317,7 +323,9 @@ def parse(path: Path, data: bytes, source: str | None = None) -> ParsedFile:
     bad_rows: list[tuple[int, str]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
-        bad_rows.append((row.number, f"{row.actual_columns} fields, expected {row.expected_columns}"))
+        bad_rows.append(
+            (row.number, f"{row.actual_columns} fields, expected {row.expected_columns}")
+        )
         return "skip"
 
     names = [f"c{i}" for i in range(len(header))]
@@ -346,8 +354,8 @@ def parse(path: Path, data: bytes, source: str | None = None) -> ParsedFile:
     if len(invalid_lines):
         line_numbers = line_numbers[~np.isin(line_numbers, invalid_lines)]
     rejected = Rejected()
-    for line, detail in bad_rows:
-        rejected.add(line, "row.field_count", detail, fixed_client)
+    for line, problem in bad_rows:
+        rejected.add(line, "row.field_count", problem, fixed_client)
 
     columns: dict[str, pa.Array] = {}
     for i, name in enumerate(header):
@@ -409,7 +417,10 @@ def parse(path: Path, data: bytes, source: str | None = None) -> ParsedFile:
         dup = key.duplicated(keep="last").to_numpy()
         if dup.any():
             last_line = (
-                pd.Series(line_numbers[idx_ok]).groupby([key["c"], key["t"]]).transform("last").to_numpy()
+                pd.Series(line_numbers[idx_ok])
+                .groupby([key["c"], key["t"]])
+                .transform("last")
+                .to_numpy()
             )
             for j in np.flatnonzero(dup):
                 row = idx_ok[j]
@@ -431,7 +442,9 @@ def parse(path: Path, data: bytes, source: str | None = None) -> ParsedFile:
         {
             "client_id": pa.array(client[keep], pa.string()),
             "ts": pa.array(seconds[keep].astype("datetime64[s]"), pa.timestamp("s")),
-            **{col: pa.array(numbers[col][keep], pa.float64(), from_pandas=True) for col in NUMERIC},
+            **{
+                col: pa.array(numbers[col][keep], pa.float64(), from_pandas=True) for col in NUMERIC
+            },
             "line": pa.array(line_numbers[keep], pa.int64()),
         }
     )

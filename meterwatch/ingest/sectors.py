@@ -44,7 +44,9 @@ def _pick(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         )
     out = pd.DataFrame(
         {
-            "client_id": frame[client_col].astype("string").map(clean_client_id, na_action="ignore"),
+            "client_id": frame[client_col]
+            .astype("string")
+            .map(clean_client_id, na_action="ignore"),
             "sector": frame[sector_col].astype("string").map(clean_client_id, na_action="ignore"),
         }
     ).dropna()
@@ -73,7 +75,9 @@ def read_sector_map(path: Path) -> pd.DataFrame:
                 frame = raw.iloc[i + 1 :].copy()
                 frame.columns = [str(v) for v in raw.iloc[i]]
                 return _pick(frame, source)
-        raise IngestError(source, "no header row with 'Cliente:' and 'Sector Económico:' in the first sheet")
+        raise IngestError(
+            source, "no header row with 'Cliente:' and 'Sector Económico:' in the first sheet"
+        )
     data = decode_check(source, read_bytes(path))
     header = data.split(b"\n", 1)[0].decode("utf-8")
     delim = max(DELIMITERS, key=header.count)

@@ -121,7 +121,9 @@ class LocalTransaction(Transaction):
         self._lake = lake
         self._lock_fd = lock_fd
         self._base = lake.snapshot()
-        self._tables: dict[str, list[FileEntry]] = {k: list(v) for k, v in self._base.tables.items()}
+        self._tables: dict[str, list[FileEntry]] = {
+            k: list(v) for k, v in self._base.tables.items()
+        }
         self._written: list[Path] = []
         self._closed = False
 
@@ -177,7 +179,9 @@ class LocalTransaction(Transaction):
         replaced = set(partitions)
         stray = set(arrow.column(spec.partition_by).unique().to_pylist()) - replaced
         if stray:
-            raise ValueError(f"{table}: rows for partitions not being replaced: {sorted(map(str, stray))[:5]}")
+            raise ValueError(
+                f"{table}: rows for partitions not being replaced: {sorted(map(str, stray))[:5]}"
+            )
         kept = [f for f in self._tables.get(table, []) if f.partition not in replaced]
         self._tables[table] = kept + self._write_files(table, arrow)
 
@@ -294,7 +298,9 @@ class LocalLake(Lake):
         fcntl.flock(fd, fcntl.LOCK_EX)
         return LocalTransaction(self, fd)
 
-    def _files(self, snap: Snapshot, table: str, partitions: Sequence[str | None] | None) -> list[str]:
+    def _files(
+        self, snap: Snapshot, table: str, partitions: Sequence[str | None] | None
+    ) -> list[str]:
         entries = snap.files(table)
         if partitions is not None:
             wanted = set(partitions)
@@ -331,7 +337,9 @@ class LocalLake(Lake):
     def partitions(self, table: str) -> list[str | None]:
         if tables.spec(table).partition_by is None:
             raise ValueError(f"table {table!r} is not partitioned")
-        return sorted({f.partition for f in self.snapshot().files(table)}, key=lambda v: (v is None, v))
+        return sorted(
+            {f.partition for f in self.snapshot().files(table)}, key=lambda v: (v is None, v)
+        )
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -349,21 +357,23 @@ class LocalLake(Lake):
             cursor.close()
 
     def _build_connection(self, snap: Snapshot) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        con = duckdb.connect(
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        )
         con.execute("SET enable_object_cache = true")
         for name, spec in tables.TABLES.items():
             files = self._files(snap, name, None)
             if files:
                 # The list is built from the snapshot, never from user input.
                 listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-                con.execute(f"CREATE VIEW _t_{name} AS SELECT * FROM read_parquet([{listing}])")
+                con.execute(f"CREATE VIEW _t_{name} AS SELECT * FROM read_parquet([{listing}])")  # noqa: S608
             else:
                 # Cursors do not see registered Arrow objects: materialise an empty table.
                 con.register("_empty", spec.schema.empty_table())
-                con.execute(f"CREATE TABLE _t_{name} AS SELECT * FROM _empty")
+                con.execute(f"CREATE TABLE _t_{name} AS SELECT * FROM _empty")  # noqa: S608 (registry name)
                 con.unregister("_empty")
         for name in tables.TABLES:
-            view = VIEWS.get(name, f"SELECT * FROM _t_{name}")
+            view = VIEWS.get(name, f"SELECT * FROM _t_{name}")  # noqa: S608 (registry name)
             con.execute(f"CREATE VIEW {name} AS {view}")
         return con
 
@@ -397,5 +407,7 @@ class LocalLake(Lake):
         if not start.exists():
             return []
         return sorted(
-            str(p.relative_to(base)) for p in start.rglob("*") if p.is_file() and not p.name.endswith(".tmp")
+            str(p.relative_to(base))
+            for p in start.rglob("*")
+            if p.is_file() and not p.name.endswith(".tmp")
         )

@@ -57,7 +57,11 @@ def test_gzip_and_long_without_optional_columns(tmp_path: Path) -> None:
     import gzip
 
     path = tmp_path / "a.csv.gz"
-    path.write_bytes(gzip.compress(b"client_id,timestamp,active_kwh\nC1,2022-01-01 00:00,1.5\nC1,2022-01-01 01:00,2\n"))
+    path.write_bytes(
+        gzip.compress(
+            b"client_id,timestamp,active_kwh\nC1,2022-01-01 00:00,1.5\nC1,2022-01-01 01:00,2\n"
+        )
+    )
     lake = open_lake(str(tmp_path / "lake"))
     report = ingest_paths(lake, [path])
     assert report.rows_accepted == 2
@@ -94,12 +98,21 @@ def test_corrected_and_new_hours_replace_and_add(tmp_path: Path) -> None:
     update.loc[update.index[:5], "active"] = 999.0
     write_electrodunas(tmp_path / "day2", 7, update)
     report = ingest_paths(lake, [tmp_path / "day2"])
-    assert (report.total("rows_inserted"), report.total("rows_updated"), report.total("rows_unchanged")) == (20, 5, 5)
+    assert (
+        report.total("rows_inserted"),
+        report.total("rows_updated"),
+        report.total("rows_unchanged"),
+    ) == (20, 5, 5)
     frame = readings(lake)
     assert len(frame) == 120 and not frame.duplicated(["client_id", "ts"]).any()
     assert (frame["active_kwh"].iloc[90:95] == 999.0).all()
-    assert frame["active_kwh"].iloc[:90].to_numpy() == pytest.approx(history["active"].iloc[:90].to_numpy())
-    assert int(lake.query("SELECT n_readings FROM customers WHERE client_id = 'Cliente 7'").iloc[0, 0]) == 120
+    assert frame["active_kwh"].iloc[:90].to_numpy() == pytest.approx(
+        history["active"].iloc[:90].to_numpy()
+    )
+    assert (
+        int(lake.query("SELECT n_readings FROM customers WHERE client_id = 'Cliente 7'").iloc[0, 0])
+        == 120
+    )
 
 
 def test_bad_rows_are_quarantined_with_line_and_reason(tmp_path: Path) -> None:
@@ -148,7 +161,9 @@ def test_bad_rows_are_quarantined_with_line_and_reason(tmp_path: Path) -> None:
 
 def test_semicolon_and_decimal_comma(tmp_path: Path) -> None:
     path = tmp_path / "DATOSCLIENTE9.csv"
-    path.write_text("Fecha;Active_energy;Reactive_energy;Voltaje_FA;Voltaje_FC\n2022-01-01 00:00:00;1,25;0,5;460,1;459\n")
+    path.write_text(
+        "Fecha;Active_energy;Reactive_energy;Voltaje_FA;Voltaje_FC\n2022-01-01 00:00:00;1,25;0,5;460,1;459\n"
+    )
     lake = open_lake(str(tmp_path / "lake"))
     ingest_paths(lake, [path])
     row = readings(lake).iloc[0]
@@ -159,15 +174,39 @@ def test_semicolon_and_decimal_comma(tmp_path: Path) -> None:
     ("name", "content", "needle", "line"),
     [
         ("DATOSCLIENTE1.csv", b"", "empty", None),
-        ("DATOSCLIENTE1.csv", b"Fecha,Active_energy,Reactive_energy,Voltaje_FA,Voltaje_FC\n", "no data rows", None),
+        (
+            "DATOSCLIENTE1.csv",
+            b"Fecha,Active_energy,Reactive_energy,Voltaje_FA,Voltaje_FC\n",
+            "no data rows",
+            None,
+        ),
         ("x.csv", b"when,kwh\n2022-01-01,1\n", "columns found 'when', 'kwh'", 1),
-        ("DATOSCLIENTE1.csv", "Fecha,Active_energy\n2022-01-01 00:00:00,1\n".encode("utf-16"), "UTF-16", None),
-        ("DATOSCLIENTE1.csv", b"Fecha,Active_energy\n2022-01-01 00:00:00,1\n2022-01-01 01:00:00,\xe9\n", "not UTF-8", 3),
+        (
+            "DATOSCLIENTE1.csv",
+            "Fecha,Active_energy\n2022-01-01 00:00:00,1\n".encode("utf-16"),
+            "UTF-16",
+            None,
+        ),
+        (
+            "DATOSCLIENTE1.csv",
+            b"Fecha,Active_energy\n2022-01-01 00:00:00,1\n2022-01-01 01:00:00,\xe9\n",
+            "not UTF-8",
+            3,
+        ),
         ("DATOSCLIENTE1.csv", b"Fecha|Active_energy;x\n1|2\n", "unknown layout", 1),
         ("readings.csv", b"Fecha,Active_energy\n2022-01-01 00:00:00,1\n", "file name", None),
         ("DATOSCLIENTE1.csv.gz", b"not gzip", "gzip", None),
     ],
-    ids=["empty", "header-only", "unknown-layout", "utf16", "latin1", "delimiter", "no-customer", "bad-gzip"],
+    ids=[
+        "empty",
+        "header-only",
+        "unknown-layout",
+        "utf16",
+        "latin1",
+        "delimiter",
+        "no-customer",
+        "bad-gzip",
+    ],
 )
 def test_bad_files_get_a_clear_error_and_are_kept(
     tmp_path: Path, name: str, content: bytes, needle: str, line: int | None
@@ -183,7 +222,9 @@ def test_bad_files_get_a_clear_error_and_are_kept(
     assert needle in str(error)
     assert error.line == line
     assert report.rows_accepted == 24  # the good file still went in
-    log = lake.query("SELECT source_file, status, error, raw_key FROM ingestions ORDER BY source_file")
+    log = lake.query(
+        "SELECT source_file, status, error, raw_key FROM ingestions ORDER BY source_file"
+    )
     bad = log[log.source_file == str(path)].iloc[0]
     assert bad.status == "rejected" and needle in bad.error
     if content:
@@ -209,7 +250,9 @@ def test_series_findings(tmp_path: Path) -> None:
     write_electrodunas(tmp_path / "in", 12, frame)  # an identical customer
     lake = open_lake(str(tmp_path / "lake"))
     ingest_paths(lake, [tmp_path / "in"])
-    dq = lake.query("SELECT code, client_id, n_hours, period_start, message FROM data_quality WHERE client_id = 'Cliente 11'")
+    dq = lake.query(
+        "SELECT code, client_id, n_hours, period_start, message FROM data_quality WHERE client_id = 'Cliente 11'"
+    )
     by_code = {code: group for code, group in dq.groupby("code")}
     assert by_code["readings.zero_run"]["n_hours"].tolist() == [72]
     assert by_code["readings.negative_energy"]["n_hours"].tolist() == [10]
@@ -225,12 +268,16 @@ def test_duplicate_finding_goes_away_when_a_customer_is_corrected(tmp_path: Path
     write_electrodunas(tmp_path / "a", 2, frame)
     lake = open_lake(str(tmp_path / "lake"))
     ingest_paths(lake, [tmp_path / "a"])
-    assert len(lake.query("SELECT * FROM data_quality WHERE code = 'customers.duplicate_series'")) == 2
+    assert (
+        len(lake.query("SELECT * FROM data_quality WHERE code = 'customers.duplicate_series'")) == 2
+    )
     changed = frame.copy()
     changed["active"] += 1
     write_electrodunas(tmp_path / "b", 2, changed)
     ingest_paths(lake, [tmp_path / "b"])
-    assert len(lake.query("SELECT * FROM data_quality WHERE code = 'customers.duplicate_series'")) == 0
+    assert (
+        len(lake.query("SELECT * FROM data_quality WHERE code = 'customers.duplicate_series'")) == 0
+    )
 
 
 def test_sector_map_before_data_and_csv_map(tmp_path: Path) -> None:
@@ -241,7 +288,10 @@ def test_sector_map_before_data_and_csv_map(tmp_path: Path) -> None:
     assert report.sector_maps == [str(sectors)]
     write_electrodunas(tmp_path / "d", 5, hourly_frame(24))
     ingest_paths(lake, [tmp_path / "d"])
-    assert lake.query("SELECT sector FROM readings WHERE client_id = 'Cliente 5' LIMIT 1").iloc[0, 0] == "Agua"
+    assert (
+        lake.query("SELECT sector FROM readings WHERE client_id = 'Cliente 5' LIMIT 1").iloc[0, 0]
+        == "Agua"
+    )
 
 
 def test_shared_data_defects_are_found(tmp_path: Path, shared_data: Path) -> None:
@@ -255,6 +305,12 @@ def test_shared_data_defects_are_found(tmp_path: Path, shared_data: Path) -> Non
     zero = dq[dq.code == "readings.zero_run"]
     zero_clients = {f"Cliente {n}" for n in (12, *range(21, 30))}
     assert zero_clients <= set(zero.client_id)
-    assert zero[zero.client_id.isin(zero_clients)].groupby("client_id")["n_hours"].max().between(600, 1013).all()
+    assert (
+        zero[zero.client_id.isin(zero_clients)]
+        .groupby("client_id")["n_hours"]
+        .max()
+        .between(600, 1013)
+        .all()
+    )
     neg = dq[dq.code == "readings.negative_energy"].groupby("client_id")["n_hours"].sum().to_dict()
     assert neg == {"Cliente 17": 34, "Cliente 18": 256, "Cliente 20": 215}
