@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -21,8 +22,9 @@ from meterwatch import __version__
 from meterwatch.settings import Settings
 from meterwatch.storage import Lake, open_lake
 
-console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# soft_wrap: paths and error messages stay on one line, whole, for grep and copy-paste.
+console = Console(stderr=False, highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -71,13 +73,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         )
     elapsed = time.perf_counter() - started
     for error in report.errors:
-        err_console.print(f"[red]error[/red] {error}")
+        err_console.print("[red]error[/red]", escape(str(error)))
     if report.rejected_examples:
         err_console.print(
             f"[yellow]{report.rows_rejected} rows rejected[/yellow] (kept in the quarantine), e.g.:"
         )
         for example in report.rejected_examples[:10]:
-            err_console.print(f"  {example}")
+            err_console.print(" ", escape(example))
     table = Table(title=f"Ingest {report.run_id} into {lake.uri}", show_edge=False)
     shown = (
         report.files
@@ -126,7 +128,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     try:
         frame = lake.query(args.query)
     except duckdb.Error as exc:
-        err_console.print(f"[red]SQL error[/red]: {exc}")
+        err_console.print("[red]SQL error[/red]:", escape(str(exc)))
         return 2
     if args.csv:
         frame.to_csv(sys.stdout, index=False)

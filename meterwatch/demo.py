@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from meterwatch.settings import Settings
 from meterwatch.storage import open_lake
@@ -37,12 +38,12 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
     with progress_bar("Ingesting") as update:
         report = ingest_paths(lake, [fleet.data_dir], language=settings.language, progress=update)
     for error in report.errors:
-        console.print(f"[red]error[/red] {error}")
+        console.print("[red]error[/red]", escape(str(error)))
     console.print(
         f"rows read = accepted + rejected: {report.rows_read:,} = {report.rows_accepted:,} + {report.rows_rejected:,}"
     )
     for example in report.rejected_examples[:5]:
-        console.print(f"  rejected: {example}")
+        console.print("  rejected:", escape(example))
 
     console.rule("[bold]3. The lake")
     summary = lake.query(

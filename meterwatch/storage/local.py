@@ -258,16 +258,25 @@ class LocalLake(Lake):
         _atomic_write(self._meta / "snapshots" / f"{snap.seq:012d}.json", snap.to_json().encode())
         _atomic_write(self._meta / "CURRENT", f"{snap.seq}\n".encode())
 
+    def recent_snapshots(self) -> list[Snapshot]:
+        """The newest snapshots, whose files garbage collection keeps."""
+        out = []
+        for path in sorted((self._meta / "snapshots").glob("*.json"))[-SNAPSHOTS_PROTECTED:]:
+            with contextlib.suppress(FileNotFoundError, ValueError):
+                out.append(Snapshot.from_json(path.read_text()))
+        return out
+
     def _collect_garbage(self) -> None:
         """Delete data files no recent snapshot references (old versions, killed writers)."""
         snaps = sorted((self._meta / "snapshots").glob("*.json"))
         for old in snaps[:-SNAPSHOTS_KEPT]:
             old.unlink(missing_ok=True)
-        live: set[str] = set()
-        for path in snaps[-SNAPSHOTS_PROTECTED:]:
-            with contextlib.suppress(FileNotFoundError, ValueError):
-                snap = Snapshot.from_json(path.read_text())
-                live.update(f.path for files in snap.tables.values() for f in files)
+        live = {
+            f.path
+            for snap in self.recent_snapshots()
+            for files in snap.tables.values()
+            for f in files
+        }
         curated = self.root / "curated"
         for dirpath, _dirs, files in os.walk(curated):
             for name in files:

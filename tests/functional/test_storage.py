@@ -1,0 +1,96 @@
+"""The local lake: transactions, snapshots, objects, SQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from meterwatch.storage import open_lake
+
+
+def frame(client: str, values: list[float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "client_id": client,
+            "ts": pd.date_range("2022-01-01", periods=len(values), freq="h"),
+            "active_kwh": values,
+            "reactive_kvarh": 0.0,
+            "voltage_fa": 460.0,
+            "voltage_fc": 460.0,
+            "ingestion_id": "t",
+        }
+    )
+
+
+def test_commit_is_all_or_nothing(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path))
+    with lake.transaction() as tx:
+        tx.overwrite_partitions("readings", frame("A", [1, 2]), ["A"])
+    with pytest.raises(RuntimeError), lake.transaction() as tx:
+        tx.overwrite_partitions("readings", frame("A", [9, 9, 9]), ["A"])
+        tx.append("quarantine", pd.DataFrame(columns=lake.read("quarantine").columns))
+        raise RuntimeError("boom")
+    assert lake.read("readings")["active_kwh"].tolist() == [1, 2]
+    assert list((tmp_path / "curated" / "readings").rglob("*.parquet")).__len__() == 1
+
+
+def test_reader_keeps_its_snapshot_while_a_writer_commits(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path))
+    with lake.transaction() as tx:
+        tx.overwrite_partitions("readings", frame("A", [1]), ["A"])
+    tx = lake.transaction()
+    tx.overwrite_partitions("readings", frame("A", [5]), ["A"])
+    assert lake.query("SELECT active_kwh FROM readings").iloc[0, 0] == 1  # not committed yet
+    assert tx.read("readings", partitions=["A"]).column("active_kwh").to_pylist() == [5]
+    tx.commit()
+    assert lake.query("SELECT active_kwh FROM readings").iloc[0, 0] == 5
+
+
+def test_overwrite_partitions_rejects_rows_of_other_partitions(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path))
+    with pytest.raises(ValueError, match="partitions not being replaced"), lake.transaction() as tx:
+        tx.overwrite_partitions("readings", frame("B", [1]), ["A"])
+
+
+def test_missing_columns_are_refused(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path))
+    with pytest.raises(ValueError, match="missing columns"), lake.transaction() as tx:
+        tx.append("readings", frame("A", [1]).drop(columns=["voltage_fc"]))
+
+
+def test_partition_values_are_escaped_and_listed(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path))
+    odd = "Cliente 1/../x 'quote'"
+    with lake.transaction() as tx:
+        tx.overwrite_partitions("readings", frame(odd, [1.5]), [odd])
+    assert lake.partitions("readings") == [odd]
+    assert lake.read("readings", partitions=[odd])["active_kwh"].tolist() == [1.5]
+    assert all(p.is_relative_to(tmp_path / "curated") for p in tmp_path.rglob("*.parquet"))
+
+
+def test_query_parameters_are_values(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path))
+    with lake.transaction() as tx:
+        tx.overwrite_partitions("readings", frame("A", [1]), ["A"])
+    evil = "A' OR '1'='1"
+    assert lake.query("SELECT * FROM readings WHERE client_id = ?", [evil]).empty
+    assert len(lake.query("SELECT * FROM readings WHERE client_id = ?", ["A"])) == 1
+
+
+def test_objects_roundtrip_and_stay_inside_the_lake(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path))
+    lake.put_object("models/Cliente 1/model.json", b"{}")
+    assert lake.get_object("models/Cliente 1/model.json") == b"{}"
+    assert lake.list_objects("models") == ["models/Cliente 1/model.json"]
+    with pytest.raises(KeyError):
+        lake.get_object("models/none")
+    with pytest.raises(ValueError):
+        lake.put_object("../escape", b"x")
+
+
+def test_empty_lake_answers_queries(tmp_path: Path) -> None:
+    lake = open_lake(str(tmp_path))
+    assert lake.query("SELECT count(*) AS n FROM readings").iloc[0, 0] == 0
+    assert lake.read("customers").empty
