@@ -7,7 +7,6 @@ the period it covers and its parameters; the message is rendered from the code.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import uuid
 from collections.abc import Iterable
@@ -112,20 +111,22 @@ def _hour_runs(
     seconds: np.ndarray, mask: np.ndarray, merge_gap_h: int = 0
 ) -> list[tuple[int, int]]:
     """Runs of ``mask`` that are also contiguous in time; close runs merged."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return []
+    # a run also ends where the clock jumps (a gap in the data)
+    contiguous = np.concatenate(([False], np.diff(seconds) == HOUR))
+    starts = np.flatnonzero(mask & ~(np.concatenate(([False], mask[:-1])) & contiguous))
+    ends_incl = np.flatnonzero(
+        mask & ~(np.concatenate((mask[1:], [False])) & np.concatenate((contiguous[1:], [False])))
+    )
     out: list[tuple[int, int]] = []
-    for a, b in runs(mask):
-        # split where the clock jumps inside the run (a gap in the data)
-        jumps = np.flatnonzero(np.diff(seconds[a:b]) != HOUR) + a + 1
-        bounds = [a, *jumps.tolist(), b]
-        for s, e in itertools.pairwise(bounds):
-            if (
-                out
-                and merge_gap_h
-                and (seconds[s] - seconds[out[-1][1] - 1]) <= (merge_gap_h + 1) * HOUR
-            ):
-                out[-1] = (out[-1][0], e)
-            else:
-                out.append((s, e))
+    limit = (merge_gap_h + 1) * HOUR
+    for s, e in zip(starts.tolist(), (ends_incl + 1).tolist(), strict=True):
+        if out and merge_gap_h and seconds[s] - seconds[out[-1][1] - 1] <= limit:
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
     return out
 
 

@@ -240,7 +240,7 @@ class _Run:
         try:
             stored = load(path)
             digest = _sha256(stored)
-            raw_key = self.lake.put_raw(path, digest)
+            raw_key = self.lake.put_raw(path, digest, data=stored)
             data = decompress(path, stored)
             if looks_like_sector_csv(data):
                 self.apply_sectors(path)

@@ -77,8 +77,11 @@ class Lake(ABC):
 
     # raw zone -----------------------------------------------------------------
     @abstractmethod
-    def put_raw(self, source: Path, sha256: str) -> str:
-        """Keep an input file verbatim; return its key. Idempotent for the same content."""
+    def put_raw(self, source: Path, sha256: str, data: bytes | None = None) -> str:
+        """Keep an input file verbatim; return its key. Idempotent for the same content.
+
+        ``data``, when given, is the file's bytes already in memory (saves a second read).
+        """
 
     @abstractmethod
     def get_raw(self, key: str) -> bytes:

@@ -17,6 +17,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -158,7 +159,12 @@ class LocalTransaction(Transaction):
                 folder = folder / f"{spec.partition_by}={name}"
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{uuid.uuid4().hex}.parquet"
-            pq.write_table(part, path, compression="zstd", compression_level=1)
+            # Dictionary-encode only the repetitive text columns: trying it on measurements
+            # costs time and gains nothing.
+            text_cols = [f.name for f in part.schema if pa.types.is_string(f.type)]
+            pq.write_table(
+                part, path, compression="zstd", compression_level=1, use_dictionary=text_cols
+            )
             self._written.append(path)
             entries.append(FileEntry(str(path.relative_to(self._lake.root)), value, part.num_rows))
         return entries
@@ -200,8 +206,12 @@ class LocalTransaction(Transaction):
         self._check_open()
         try:
             if self._tables != self._base.tables:
-                for path in self._written:
-                    _fsync_path(path)
+                live = {f.path for files in self._tables.values() for f in files}
+                to_sync = [p for p in self._written if str(p.relative_to(self._lake.root)) in live]
+                # fsync in parallel: the waits overlap, and the snapshot must not point at
+                # data a power cut could lose.
+                with ThreadPoolExecutor(max_workers=8) as pool:
+                    list(pool.map(_fsync_path, to_sync))
                 new = Snapshot(self._base.seq + 1, self._tables)
                 self._lake._publish(new)
                 self._lake._collect_garbage()
@@ -287,13 +297,16 @@ class LocalLake(Lake):
             tmp.unlink(missing_ok=True)
 
     # raw zone ----------------------------------------------------------------------------------
-    def put_raw(self, source: Path, sha256: str) -> str:
+    def put_raw(self, source: Path, sha256: str, data: bytes | None = None) -> str:
         key = f"raw/sha256={sha256}/{source.name}"
         target = self.root / key
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-            shutil.copyfile(source, tmp)
+            if data is None:
+                shutil.copyfile(source, tmp)
+            else:
+                tmp.write_bytes(data)
             _fsync_path(tmp)
             os.replace(tmp, target)
         return key

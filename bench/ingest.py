@@ -1,0 +1,169 @@
+"""Ingest speed: the 30 real customers and a synthetic fleet, against the raw CSV read floor.
+
+Usage::
+
+    .venv/bin/python bench/ingest.py [--fleet 1000] [--days 730] [--skip-fleet] [--write-results]
+
+For each data set it measures, in one run: the time pyarrow needs just to read the CSV files
+(the floor), a full ``meterwatch ingest`` into an empty lake (wall time, rows per second,
+peak memory of the ingest process), and a re-ingest of the same files (the idempotent path).
+Each ingest runs in a fresh child process so its peak memory (``ru_maxrss``) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "bench" / "_work"
+SHARED = ROOT.parent / "shared" / "data" / "electrodunas"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+
+
+def child_ingest(data: str, lake: str) -> None:
+    """Run in a child: ingest and print JSON figures."""
+    sys.path.insert(0, str(ROOT))
+    from meterwatch.ingest import ingest_paths
+    from meterwatch.storage import open_lake
+
+    started = time.perf_counter()
+    report = ingest_paths(open_lake(lake), [data])
+    elapsed = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": elapsed, "rows": report.rows_read, "accepted": report.rows_accepted,
+                      "peak_mb": peak_mb}))  # fmt: skip
+
+
+def child_floor(data: str) -> None:
+    """Run in a child: read every CSV with pyarrow (type inference, threads) and nothing else."""
+    import pyarrow.csv as pacsv
+
+    files = sorted(p for p in Path(data).rglob("*.csv"))
+    started = time.perf_counter()
+    rows = sum(pacsv.read_csv(p).num_rows for p in files)
+    print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows}))
+
+
+def run_child(*args: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure(name: str, data: Path) -> dict[str, object]:
+    lake = WORK / f"lake-{name}"
+    shutil.rmtree(lake, ignore_errors=True)
+    floor = min(
+        (run_child("--child-floor", str(data)) for _ in range(3)), key=lambda r: r["seconds"]
+    )
+    first = run_child("--child-ingest", str(data), str(lake))
+    again = run_child("--child-ingest", str(data), str(lake))
+    return {
+        "name": name,
+        "rows": int(first["rows"]),
+        "floor_s": floor["seconds"],
+        "ingest_s": first["seconds"],
+        "rows_per_s": first["rows"] / first["seconds"],
+        "ratio_to_floor": first["seconds"] / floor["seconds"],
+        "peak_mb": first["peak_mb"],
+        "reingest_s": again["seconds"],
+    }
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}"
+
+
+def write_results(rows: list[dict[str, object]], command: str) -> None:
+    lines = [
+        "<!-- ingest:start -->",
+        "## Ingest",
+        "",
+        f"Command: `{command}`  ",
+        f"Machine: {machine()}  ",
+        f"Date: {time.strftime('%Y-%m-%d')}",
+        "",
+        "| data | rows | pyarrow read floor (s) | ingest (s) | rows/s | × floor | peak memory (MB) | re-ingest (s) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['name']} | {r['rows']:,} | {r['floor_s']:.2f} | {r['ingest_s']:.2f} | "
+            f"{r['rows_per_s']:,.0f} | {r['ratio_to_floor']:.1f} | {r['peak_mb']:,.0f} | {r['reingest_s']:.2f} |"
+        )
+    lines += [
+        "",
+        "Ingest = validate every row, keep the raw file, upsert by (customer, hour), data-quality findings, "
+        "one atomic commit (fsync'd). Floor = `pyarrow.csv.read_csv` of the same files with type inference "
+        "and threads, nothing else. Each figure from a fresh process; floor is the best of 3.",
+        "<!-- ingest:end -->",
+    ]
+    section = "\n".join(lines)
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    if "<!-- ingest:start -->" in text:
+        head, rest = text.split("<!-- ingest:start -->", 1)
+        tail = rest.split("<!-- ingest:end -->", 1)[1]
+        text = head + section + tail
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    RESULTS.write_text(text)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child-ingest":
+        child_ingest(sys.argv[2], sys.argv[3])
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--child-floor":
+        child_floor(sys.argv[2])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--fleet", type=int, default=1000, help="synthetic customers (default 1000)"
+    )
+    parser.add_argument(
+        "--days", type=int, default=730, help="days per synthetic customer (default 730)"
+    )
+    parser.add_argument("--skip-fleet", action="store_true")
+    parser.add_argument("--write-results", action="store_true", help="update bench/RESULTS.md")
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    rows = []
+    if SHARED.exists():
+        rows.append(measure("ElectroDunas, 30 customers", SHARED))
+        print(rows[-1], flush=True)
+    if not args.skip_fleet:
+        sys.path.insert(0, str(ROOT))
+        from meterwatch.synth import generate_fleet
+
+        fleet_dir = WORK / f"fleet-{args.fleet}x{args.days}"
+        if not (fleet_dir / "labels.csv").exists():
+            generate_fleet(fleet_dir, n_customers=args.fleet, days=args.days, seed=11)
+        rows.append(
+            measure(f"synthetic, {args.fleet} customers × {args.days} days", fleet_dir / "data")
+        )
+        print(rows[-1], flush=True)
+    if args.write_results:
+        write_results(rows, "python bench/ingest.py " + " ".join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()
