@@ -7,6 +7,7 @@ composition root) and prints a short, readable summary.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -148,7 +149,9 @@ EXPORT_ORDER = {
     "readings": "client_id, ts",
     "data-quality": "client_id, period_start, code",
     "scores": "client_id, ts",
-    "alerts": "",
+    "alerts": "rank, alert_id",
+    "models": "client_id",
+    "feedback": "created_at, feedback_id",
     "quarantine": "source_file, line",
     "customers": "",
     "ingestions": "started_at",
@@ -254,7 +257,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-serve", action="store_true", help="do not open the dashboard at the end")
     p.set_defaults(func=cmd_demo)
 
+    # Commands of the other units, each in its own module (``add_commands(sub, lake_option)``).
+    for module in _COMMAND_MODULES:
+        try:
+            importlib.import_module(module).add_commands(sub, lake_option)
+        except ModuleNotFoundError as exc:  # an optional extra (e.g. panel) is not installed
+            if exc.name is None or exc.name.split(".")[0] == "meterwatch":
+                raise
     return parser
+
+
+_COMMAND_MODULES: tuple[str, ...] = (
+    # detection engine: train, score
+    # evaluation: evaluate
+    # dashboard: serve
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

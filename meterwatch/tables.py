@@ -143,8 +143,110 @@ QUARANTINE = TableSpec(
     "Every rejected input row, with its file, line and reason.",
 )
 
+UTC_MS = pa.timestamp("ms", tz="UTC")
+
+MODELS = TableSpec(
+    "models",
+    pa.schema(
+        [
+            ("client_id", pa.string()),
+            ("model_version", pa.string()),
+            ("format_version", pa.int32()),
+            ("kind", pa.string()),  # xgboost | sector_profile | ...
+            ("artifact_key", pa.string()),  # object key in the lake's model store
+            ("trained_at", UTC_MS),
+            ("trained_from", TS),
+            ("trained_until", TS),  # last hour the model saw
+            ("n_train", pa.int64()),
+            ("mape", pa.float64()),  # hourly, on a held-out tail of the training data
+            ("mae", pa.float64()),
+            ("coverage", pa.float64()),  # share of held-out hours inside the band
+            ("params", pa.string()),  # JSON: hyperparameters, band quantiles, ...
+        ]
+    ),
+    None,
+    "One row per customer: its current model, the last hour it saw, its fit metrics.",
+)
+
+SCORES = TableSpec(
+    "scores",
+    pa.schema(
+        [
+            ("client_id", pa.string()),
+            ("ts", TS),
+            ("active_kwh", pa.float64()),
+            ("expected_kwh", pa.float64()),
+            ("lower_kwh", pa.float64()),
+            ("upper_kwh", pa.float64()),
+            ("score", pa.float64()),  # higher is more suspicious
+            ("is_anomaly", pa.int8()),
+            ("detectors", pa.string()),  # comma-separated detector names that fired
+            ("model_version", pa.string()),
+            ("scored_at", UTC_MS),
+        ]
+    ),
+    "client_id",
+    "One row per scored customer-hour: reported, expected, band, score, flags.",
+)
+
+ALERTS = TableSpec(
+    "alerts",
+    pa.schema(
+        [
+            ("alert_id", pa.string()),
+            ("client_id", pa.string()),
+            ("sector", pa.string()),
+            ("kind", pa.string()),  # vocabulary in meterwatch.detect (documented)
+            ("window_start", TS),
+            ("window_end", TS),
+            ("anomaly_rate", pa.float64()),
+            ("lost_kwh_estimate", pa.float64()),
+            ("severity", pa.string()),  # high | medium | low
+            ("status", pa.string()),  # open | closed (event over); inspection lives in feedback
+            ("evidence", pa.string()),  # one sentence for an operator (Spanish by default)
+            ("created_at", UTC_MS),
+            ("updated_at", UTC_MS),
+            ("rank", pa.int64()),  # 1 = the visit worth most
+            ("n_hours", pa.int64()),
+            ("confidence", pa.float64()),
+            ("params", pa.string()),  # JSON: the figures behind the evidence
+        ]
+    ),
+    None,
+    "One row per loss event, ranked by estimated lost energy and severity.",
+)
+
+FEEDBACK = TableSpec(
+    "feedback",
+    pa.schema(
+        [
+            ("feedback_id", pa.string()),
+            ("alert_id", pa.string()),
+            ("client_id", pa.string()),
+            # under_inspection | confirmed_loss | false_alarm | meter_fault
+            ("status", pa.string()),
+            ("note", pa.string()),
+            ("author", pa.string()),
+            ("created_at", UTC_MS),
+        ]
+    ),
+    None,
+    "Inspection feedback on alerts, append-only (history kept, nothing overwritten).",
+)
+
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (READINGS, CUSTOMERS, DATA_QUALITY, INGESTIONS, QUARANTINE)
+    t.name: t
+    for t in (
+        READINGS,
+        CUSTOMERS,
+        DATA_QUALITY,
+        INGESTIONS,
+        QUARANTINE,
+        MODELS,
+        SCORES,
+        ALERTS,
+        FEEDBACK,
+    )
 }
 
 
