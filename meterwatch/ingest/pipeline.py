@@ -10,10 +10,13 @@ it again completes it.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import os
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,6 +210,59 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@dataclass
+class _Prepared:
+    """A file read, kept in the raw zone and parsed, ready to be merged."""
+
+    path: Path
+    started: pd.Timestamp
+    raw_key: str = ""
+    digest: str = ""
+    parsed: ParsedFile | None = None
+    sector_csv: bool = False
+    error: IngestError | None = None
+
+
+def _prepare(lake: Lake, path: Path) -> _Prepared:
+    """Read, keep and parse one file. Runs in a worker thread, ahead of the merge."""
+    prep = _Prepared(path, now_utc())
+    try:
+        stored = load(path)
+        prep.digest = _sha256(stored)
+        prep.raw_key = lake.put_raw(path, prep.digest, data=stored)
+        data = decompress(path, stored)
+        if looks_like_sector_csv(data):
+            prep.sector_csv = True
+        else:
+            prep.parsed = parse(path, data, str(path))
+    except IngestError as exc:
+        prep.error = exc
+    return prep
+
+
+def _read_ahead(lake: Lake, paths: Sequence[Path], workers: int) -> Iterator[_Prepared]:
+    """Yield the prepared files in order, preparing up to ``2 * workers`` ahead.
+
+    Reading and parsing (mostly in pyarrow, outside the GIL) overlap with the merge and
+    the Parquet writes of the previous files; the look-ahead bounds the memory used.
+    """
+    if workers <= 1:
+        for path in paths:
+            yield _prepare(lake, path)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future[_Prepared]] = deque()
+        queue = iter(paths)
+        for path in itertools.islice(queue, 2 * workers):
+            pending.append(pool.submit(_prepare, lake, path))
+        while pending:
+            done = pending.popleft().result()
+            following = next(queue, None)
+            if following is not None:
+                pending.append(pool.submit(_prepare, lake, following))
+            yield done
+
+
 class _Run:
     """State of one ingest run inside its transaction."""
 
@@ -231,24 +287,24 @@ class _Run:
             for sha, src in zip(done["sha256"], done["source_file"], strict=True)
         }
 
-    def ingest_file(self, path: Path) -> None:
-        source = str(path)
+    def ingest_file(self, prep: _Prepared) -> None:
+        path, source = prep.path, str(prep.path)
         ingestion_id = uuid.uuid4().hex
-        started = now_utc()
+        started = prep.started
         result = FileResult(source, "rejected")
-        raw_key, digest = "", ""
-        try:
-            stored = load(path)
-            digest = _sha256(stored)
-            raw_key = self.lake.put_raw(path, digest, data=stored)
-            data = decompress(path, stored)
-            if looks_like_sector_csv(data):
+        raw_key, digest, parsed = prep.raw_key, prep.digest, prep.parsed
+        if prep.sector_csv:
+            try:
                 self.apply_sectors(path)
-                return
-            parsed = parse(path, data, source)
-        except IngestError as exc:
-            self.report.errors.append(exc)
-            result.error = exc.reason if exc.line is None else f"line {exc.line}: {exc.reason}"
+            except IngestError as exc:
+                self.report.errors.append(exc)
+            return
+        if prep.error is not None or parsed is None:
+            error = prep.error or IngestError(source, "could not be read")
+            self.report.errors.append(error)
+            result.error = (
+                error.reason if error.line is None else f"line {error.line}: {error.reason}"
+            )
             self.file_findings.append(
                 Finding("ingest.file_rejected", "error", None, params={"file": path.name, "reason": result.error},
                         scope="ingestion", ingestion_id=ingestion_id, source_file=source)
@@ -414,6 +470,7 @@ def ingest_paths(
     sectors: Iterable[str | Path] = (),
     language: str = "es",
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> IngestReport:
     """Ingest files and folders into the lake in one atomic transaction.
 
@@ -430,6 +487,9 @@ def ingest_paths(
         Language of the data-quality messages stored in the lake.
     progress
         Called as ``progress(done, total, label)`` after each file.
+    workers
+        Threads reading and parsing files ahead of the merge (default: CPUs, at most 4;
+        1 reads in the calling thread).
 
     Returns
     -------
@@ -451,10 +511,11 @@ def ingest_paths(
         return report
     with lake.transaction() as tx:
         run = _Run(lake, tx, language, report)
-        for i, path in enumerate(inputs.data, start=1):
-            run.ingest_file(path)
+        workers = workers if workers is not None else min(4, os.cpu_count() or 1)
+        for i, prep in enumerate(_read_ahead(lake, inputs.data, workers), start=1):
+            run.ingest_file(prep)
             if progress:
-                progress(i, total, path.name)
+                progress(i, total, prep.path.name)
         for j, path in enumerate(sector_files, start=len(inputs.data) + 1):
             try:
                 run.apply_sectors(path)

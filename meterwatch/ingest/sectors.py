@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import re
+import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pandas as pd
 
@@ -28,6 +31,64 @@ def looks_like_sector_csv(data: bytes) -> bool:
         if names & set(CLIENT_HEADERS) and names & set(SECTOR_HEADERS):
             return True
     return False
+
+
+_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_CELL_REF = re.compile(r"([A-Z]+)(\d+)")
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for ch in letters:
+        index = index * 26 + (ord(ch) - 64)
+    return index - 1
+
+
+def _read_first_sheet(path: Path) -> pd.DataFrame:
+    """Read the first worksheet of an .xlsx as strings, with the standard library only.
+
+    A sector map is a few hundred cells; importing openpyxl costs more than reading it.
+    Anything unusual raises, and the caller falls back to openpyxl.
+    """
+    with zipfile.ZipFile(path) as zf:
+        names = set(zf.namelist())
+        workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+        first = workbook.find("m:sheets/m:sheet", _NS)
+        if first is None:
+            raise ValueError("workbook without sheets")
+        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+        target = next(
+            r.get("Target", "") for r in rels if r.get("Id") == first.get(_REL_NS)
+        ).lstrip("/")
+        sheet_name = target if target.startswith("xl/") else f"xl/{target}"
+        shared: list[str] = []
+        if "xl/sharedStrings.xml" in names:
+            for si in ElementTree.fromstring(zf.read("xl/sharedStrings.xml")).findall("m:si", _NS):
+                shared.append("".join(t.text or "" for t in si.iter(f"{{{_NS['m']}}}t")))
+        sheet = ElementTree.fromstring(zf.read(sheet_name))
+    rows: dict[int, dict[int, str]] = {}
+    for cell in sheet.iter(f"{{{_NS['m']}}}c"):
+        match = _CELL_REF.fullmatch(cell.get("r", ""))
+        if match is None:
+            raise ValueError("cell without a reference")
+        kind = cell.get("t", "n")
+        if kind == "inlineStr":
+            text = "".join(t.text or "" for t in cell.iter(f"{{{_NS['m']}}}t"))
+        else:
+            v = cell.find("m:v", _NS)
+            if v is None or v.text is None:
+                continue
+            text = shared[int(v.text)] if kind == "s" else v.text
+            if kind == "n":
+                number = float(text)
+                text = str(int(number)) if number.is_integer() else text
+        rows.setdefault(int(match.group(2)) - 1, {})[_column_index(match.group(1))] = text
+    if not rows:
+        return pd.DataFrame()
+    width = max(max(r) for r in rows.values()) + 1
+    grid = [[rows.get(i, {}).get(j) for j in range(width)] for i in range(max(rows) + 1)]
+    return pd.DataFrame(grid, dtype=object)
 
 
 def _pick(frame: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -63,12 +124,15 @@ def read_sector_map(path: Path) -> pd.DataFrame:
     """
     source = str(path)
     if is_sector_workbook(path):
+        if not path.exists():
+            raise IngestError(source, "file not found")
         try:
-            raw = pd.read_excel(path, header=None, dtype=str, engine="openpyxl")
-        except FileNotFoundError:
-            raise IngestError(source, "file not found") from None
-        except Exception as exc:  # openpyxl raises many types for a damaged file
-            raise IngestError(source, f"cannot be read as an Excel workbook ({exc})") from None
+            raw = _read_first_sheet(path)
+        except Exception:  # anything unusual: let openpyxl read it (or say why it cannot)
+            try:
+                raw = pd.read_excel(path, header=None, dtype=str, engine="openpyxl")
+            except Exception as exc:  # openpyxl raises many types for a damaged file
+                raise IngestError(source, f"cannot be read as an Excel workbook ({exc})") from None
         for i in range(min(len(raw), 10)):
             names = {normalise_header(str(v)) for v in raw.iloc[i].dropna()}
             if names & set(CLIENT_HEADERS) and names & set(SECTOR_HEADERS):

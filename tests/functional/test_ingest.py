@@ -314,3 +314,30 @@ def test_shared_data_defects_are_found(tmp_path: Path, shared_data: Path) -> Non
     )
     neg = dq[dq.code == "readings.negative_energy"].groupby("client_id")["n_hours"].sum().to_dict()
     assert neg == {"Cliente 17": 34, "Cliente 18": 256, "Cliente 20": 215}
+
+
+def test_reading_ahead_in_threads_gives_the_same_lake(tmp_path: Path, small_fleet: Path) -> None:
+    lakes = {}
+    for workers in (1, 4):
+        lake = open_lake(str(tmp_path / f"lake{workers}"))
+        report = ingest_paths(lake, [small_fleet], workers=workers)
+        assert report.rows_read == report.rows_accepted + report.rows_rejected
+        lakes[workers] = lake
+    for table, key in [
+        ("readings", ["client_id", "ts"]),
+        ("customers", ["client_id"]),
+        ("quarantine", ["source_file", "line"]),
+        ("data_quality", ["client_id", "code", "period_start", "message"]),
+    ]:
+        frames = []
+        for lake in lakes.values():
+            frame = lake.read(table)
+            frame = frame.drop(
+                columns=[
+                    c
+                    for c in ("ingestion_id", "finding_id", "detected_at", "updated_at")
+                    if c in frame
+                ]
+            )
+            frames.append(frame.sort_values(key).reset_index(drop=True))
+        pd.testing.assert_frame_equal(frames[0], frames[1], check_like=True)

@@ -1,0 +1,69 @@
+"""The sector workbook reader: the standard-library fast path agrees with openpyxl."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import Workbook
+
+from meterwatch.ingest.errors import IngestError
+from meterwatch.ingest.sectors import _read_first_sheet, read_sector_map
+from tests.scenarios import SHARED_DATA
+
+
+def _workbook(path: Path, rows: list[list[object]], *, inline: bool = False) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Hoja extraña"
+    for row in rows:
+        ws.append(row)
+    wb.create_sheet("second").append(["Cliente:", "Sector Económico:"])
+    wb.save(path)
+    return path
+
+
+def _openpyxl(path: Path) -> pd.DataFrame:
+    return pd.read_excel(path, header=None, dtype=str, engine="openpyxl")
+
+
+def test_fast_reader_matches_openpyxl_with_title_rows_numbers_and_blanks(tmp_path: Path) -> None:
+    path = _workbook(
+        tmp_path / "map.xlsx",
+        [
+            ["Sectores por cliente", None, None],
+            [None, None, None],
+            [" Cliente: ", "Sector  Económico: ", "nota"],
+            ["Cliente 1", "Agrícola", 3],
+            ["Cliente 2 ", "Minería", 2.5],
+            ["Cliente 3", None, None],
+        ],
+    )
+    fast = _read_first_sheet(path)
+    slow = _openpyxl(path)
+    assert fast.shape == slow.shape
+    assert fast.fillna("").astype(str).values.tolist() == slow.fillna("").values.tolist()
+    sectors = read_sector_map(path)
+    assert sectors.to_dict("records") == [
+        {"client_id": "Cliente 1", "sector": "Agrícola"},
+        {"client_id": "Cliente 2", "sector": "Minería"},
+    ]
+
+
+@pytest.mark.shared
+def test_fast_reader_matches_openpyxl_on_the_electrodunas_workbook() -> None:
+    books = sorted(SHARED_DATA.glob("*.xlsx")) if SHARED_DATA.exists() else []
+    if not books:
+        pytest.skip("../shared/data/electrodunas not present")
+    fast = _read_first_sheet(books[0])
+    slow = _openpyxl(books[0])
+    assert fast.fillna("").values.tolist() == slow.fillna("").values.tolist()
+
+
+def test_damaged_workbook_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(IngestError, match=r"broken\.xlsx.*Excel workbook"):
+        read_sector_map(path)
