@@ -205,13 +205,16 @@ class LocalTransaction(Transaction):
     def commit(self) -> None:
         self._check_open()
         try:
-            if self._tables != self._base.tables:
+            changed = self._tables != self._base.tables
+            to_sync = self._lake._take_unsynced()
+            if changed:
                 live = {f.path for files in self._tables.values() for f in files}
-                to_sync = [p for p in self._written if str(p.relative_to(self._lake.root)) in live]
-                # fsync in parallel: the waits overlap, and the snapshot must not point at
-                # data a power cut could lose.
-                with ThreadPoolExecutor(max_workers=8) as pool:
-                    list(pool.map(_fsync_path, to_sync))
+                to_sync += [p for p in self._written if str(p.relative_to(self._lake.root)) in live]
+            # fsync in parallel: the waits overlap, and the snapshot must not point at data
+            # a power cut could lose.
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(_fsync_path, to_sync))
+            if changed:
                 new = Snapshot(self._base.seq + 1, self._tables)
                 self._lake._publish(new)
                 self._lake._collect_garbage()
@@ -247,6 +250,10 @@ class LocalLake(Lake):
         self._meta = self.root / "_meta"
         self._con_lock = threading.Lock()
         self._con: tuple[int, duckdb.DuckDBPyConnection] | None = None
+        # Raw files written but not yet fsynced: the next commit syncs them with its own
+        # files, in parallel, before it publishes a snapshot that names them.
+        self._unsynced: list[Path] = []
+        self._unsynced_lock = threading.Lock()
         for sub in ("_meta/snapshots", "raw", "curated", "objects"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
 
@@ -300,16 +307,27 @@ class LocalLake(Lake):
     def put_raw(self, source: Path, sha256: str, data: bytes | None = None) -> str:
         key = f"raw/sha256={sha256}/{source.name}"
         target = self.root / key
-        if not target.exists():
+        size = source.stat().st_size if data is None else len(data)
+        try:
+            kept = target.stat().st_size == size  # a power cut can leave a short file
+        except FileNotFoundError:
+            kept = False
+        if not kept:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
             if data is None:
                 shutil.copyfile(source, tmp)
             else:
                 tmp.write_bytes(data)
-            _fsync_path(tmp)
             os.replace(tmp, target)
+            with self._unsynced_lock:
+                self._unsynced.append(target)
         return key
+
+    def _take_unsynced(self) -> list[Path]:
+        with self._unsynced_lock:
+            out, self._unsynced = self._unsynced, []
+        return out
 
     def get_raw(self, key: str) -> bytes:
         return (self.root / key).read_bytes()
