@@ -278,13 +278,13 @@ class _Run:
         self.changed: dict[str, dict[str, object]] = {}  # client -> new customers row values
         self.series: dict[str, list[Finding]] = {}  # client -> findings on its new series
         self.sector_updates: dict[str, str] = {}
-        known = tx.read("ingestions").to_pandas()
-        done = known[known["status"].isin(["ok", "repeat"])]
+        known = tx.read("ingestions").select(["sha256", "source_file", "status"]).to_pylist()
         # The same bytes under another name can be another customer's file (customers 12
         # and 30 of ElectroDunas are identical): a repeat is the same content and name.
         self.done: set[tuple[str, str]] = {
-            (sha, Path(src).name)
-            for sha, src in zip(done["sha256"], done["source_file"], strict=True)
+            (row["sha256"], Path(row["source_file"]).name)
+            for row in known
+            if row["status"] in ("ok", "repeat")
         }
 
     def ingest_file(self, prep: _Prepared) -> None:
