@@ -17,7 +17,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from meterwatch import tables
 from meterwatch.storage.base import Lake, Transaction
 
 NULL_PARTITION = "__null__"
+MAX_PENDING_WRITES = 8
 SNAPSHOTS_KEPT = 20  # snapshot files kept for inspection
 SNAPSHOTS_PROTECTED = 3  # files of the newest snapshots survive GC, for readers still on them
 VIEWS = {
@@ -83,6 +84,13 @@ class Snapshot:
         )
 
 
+def _write_parquet(part: pa.Table, path: Path) -> None:
+    # Dictionary-encode only the repetitive text columns: trying it on measurements costs
+    # time and gains nothing.
+    text_cols = [f.name for f in part.schema if pa.types.is_string(f.type)]
+    pq.write_table(part, path, compression="zstd", compression_level=1, use_dictionary=text_cols)
+
+
 def _fsync_path(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -127,6 +135,24 @@ class LocalTransaction(Transaction):
         }
         self._written: list[Path] = []
         self._closed = False
+        # Parquet files are encoded and written in a background thread (pyarrow releases the
+        # GIL) while the caller prepares the next one; reads and the commit wait for them.
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: dict[str, Future[None]] = {}
+
+    def _submit_write(self, part: pa.Table, path: Path) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parquet")
+        while len(self._pending) >= MAX_PENDING_WRITES:  # bound the memory held by the queue
+            oldest = next(iter(self._pending))
+            self._pending.pop(oldest).result()
+        self._pending[str(path)] = self._pool.submit(_write_parquet, part, path)
+
+    def _wait(self, files: Iterable[str] | None = None) -> None:
+        """Wait for the pending writes of ``files`` (all when None); re-raise their errors."""
+        keys = list(self._pending) if files is None else [f for f in files if f in self._pending]
+        for key in keys:
+            self._pending.pop(key).result()
 
     # writing ---------------------------------------------------------------------------
     def _write_files(self, table: str, data: pa.Table) -> list[FileEntry]:
@@ -159,13 +185,8 @@ class LocalTransaction(Transaction):
                 folder = folder / f"{spec.partition_by}={name}"
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{uuid.uuid4().hex}.parquet"
-            # Dictionary-encode only the repetitive text columns: trying it on measurements
-            # costs time and gains nothing.
-            text_cols = [f.name for f in part.schema if pa.types.is_string(f.type)]
-            pq.write_table(
-                part, path, compression="zstd", compression_level=1, use_dictionary=text_cols
-            )
             self._written.append(path)
+            self._submit_write(part, path)
             entries.append(FileEntry(str(path.relative_to(self._lake.root)), value, part.num_rows))
         return entries
 
@@ -199,12 +220,15 @@ class LocalTransaction(Transaction):
     def read(self, table: str, *, partitions: Sequence[str | None] | None = None) -> pa.Table:
         self._check_open()
         snap = Snapshot(self._base.seq, self._tables)
-        return self._lake._read_files(table, self._lake._files(snap, table, partitions), None)
+        files = self._lake._files(snap, table, partitions)
+        self._wait(files)
+        return self._lake._read_files(table, files, None)
 
     # ending --------------------------------------------------------------------------------
     def commit(self) -> None:
         self._check_open()
         try:
+            self._wait()
             changed = self._tables != self._base.tables
             to_sync = self._lake._take_unsynced()
             if changed:
@@ -225,6 +249,10 @@ class LocalTransaction(Transaction):
         if self._closed:
             return
         try:
+            for future in self._pending.values():
+                with contextlib.suppress(Exception):
+                    future.result()
+            self._pending.clear()
             for path in self._written:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
@@ -233,6 +261,9 @@ class LocalTransaction(Transaction):
 
     def _release(self) -> None:
         self._closed = True
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         os.close(self._lock_fd)
 
