@@ -63,9 +63,7 @@ def _rolling_mean(values: np.ndarray, hours: int) -> np.ndarray:
     )
 
 
-def normalised_deficit(
-    active: np.ndarray, expected: np.ndarray, level: np.ndarray
-) -> np.ndarray:
+def normalised_deficit(active: np.ndarray, expected: np.ndarray, level: np.ndarray) -> np.ndarray:
     """(expected - reported) / (expected + KAPPA x level): positive when energy is missing."""
     scale = expected + KAPPA * level
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -93,9 +91,7 @@ def daily_shape_distance(ts: pd.Series, active: np.ndarray, expected: np.ndarray
     return np.where(valid, diff, np.nan)
 
 
-def daily_reactive_log_ratio(
-    ts: pd.Series, active: np.ndarray, reactive: np.ndarray
-) -> np.ndarray:
+def daily_reactive_log_ratio(ts: pd.Series, active: np.ndarray, reactive: np.ndarray) -> np.ndarray:
     """Per hour: log of its day's reactive-to-active energy ratio (NaN where undefined)."""
     day = pd.DatetimeIndex(ts).floor("D")
     frame = pd.DataFrame({"a": np.nan_to_num(active), "q": np.nan_to_num(np.abs(reactive))})
@@ -159,7 +155,9 @@ def calibrate(
     stats["shape_med"], stats["shape_spread"] = _spread(shape, MIN_SPREAD["shape"])
     flat = np.full(len(expected), np.nanmean(expected) if len(expected) else 0.0)
     strength = daily_shape_distance(ts, flat, expected)
-    stats["profile_strength"] = float(np.nanmedian(strength)) if np.isfinite(strength).any() else 0.0
+    stats["profile_strength"] = (
+        float(np.nanmedian(strength)) if np.isfinite(strength).any() else 0.0
+    )
     react = daily_reactive_log_ratio(ts, active, frame["reactive_kvarh"].to_numpy(dtype=float))
     react = np.where(clean, react, np.nan)
     if np.isfinite(react).any():

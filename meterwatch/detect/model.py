@@ -189,9 +189,7 @@ class CustomerModel:
             band holds about ``BAND_COVERAGE`` of clean hours.
         """
         if frame.empty:
-            return pd.DataFrame(
-                {"expected_kwh": [], "lower_kwh": [], "upper_kwh": []}, dtype=float
-            )
+            return pd.DataFrame({"expected_kwh": [], "lower_kwh": [], "upper_kwh": []}, dtype=float)
         level = self.levels(frame)
         expected = level * self._shape(frame["ts"], level)
         scale = expected + KAPPA * level
@@ -276,8 +274,9 @@ def profile_of(frame: pd.DataFrame) -> np.ndarray:
         .groupby(["d", "h"])["r"]
         .median()
     )
-    for (d, h), r in table.items():
-        out[int(d), int(h)] = float(r)
+    days = table.index.get_level_values(0).to_numpy(dtype=int)
+    hours = table.index.get_level_values(1).to_numpy(dtype=int)
+    out[days, hours] = table.to_numpy(dtype=float)
     return out
 
 
@@ -325,7 +324,7 @@ def fit_customer(
 
     active = frame["active_kwh"].to_numpy(dtype=float)
     n_days = int(days)
-    cut_day = ts.dt.floor("D").min() + pd.Timedelta(days=int(round(n_days * (1 - CALIBRATION_SHARE))))
+    cut_day = ts.dt.floor("D").min() + pd.Timedelta(days=round(n_days * (1 - CALIBRATION_SHARE)))
     head = (ts < cut_day).to_numpy()
     fit_part, cal_part = frame[head], frame[~head].reset_index(drop=True)
 
