@@ -28,7 +28,7 @@ KINDS = (
     "under_registration",
 )
 MERGE_GAP_HOURS = 24  # flagged hours closer than this are one event
-MIN_EVENT_HOURS = 24  # a deficit or shape change must last a day to be worth a visit
+MIN_EVENT_HOURS = 48  # a deficit or shape change must last two days to be worth a visit
 MIN_REVERSE_HOURS = 3  # fewer negative hours are a glitch, not reversed wiring
 OPEN_WITHIN_HOURS = 24  # an event flagged in the last day of data is still open
 HIGH_LOSS_SHARE = 0.3  # share of expected energy missing for a high severity

@@ -26,7 +26,13 @@ from meterwatch.detect.model import KAPPA
 
 # Knobs (values explained in docs/decisions/detection.md).
 CALIBRATION_QUANTILE = 0.99  # score 1 = this quantile of the clean calibration statistic
-MIN_SPREAD = {"deficit_day": 0.05, "deficit_week": 0.02, "shape": 0.05, "reactive": 0.1}
+MIN_SPREAD = {
+    "deficit_day": 0.05,
+    "deficit_week": 0.02,
+    "shape": 0.05,
+    "shape_week": 0.02,
+    "reactive": 0.1,
+}
 STOPPED_MIN_HOURS = 24
 CONSTANT_MIN_HOURS = 24
 MIN_PROFILE_STRENGTH = 0.1  # below this share of movable energy a day has no shape to check
@@ -44,6 +50,8 @@ def default_stats() -> dict[str, float]:
         "deficit_week_spread": 0.15,
         "shape_med": 0.0,
         "shape_spread": 0.3,
+        "shape_week_med": 0.0,
+        "shape_week_spread": 0.2,
         "profile_strength": 0.0,
         "reactive_med": 0.0,
         "reactive_spread": 0.5,
@@ -89,6 +97,33 @@ def daily_shape_distance(ts: pd.Series, active: np.ndarray, expected: np.ndarray
     diff = pd.Series(np.abs(pa_ - pe)).groupby(day).transform("sum").to_numpy() / 2
     valid = (sums["a"].to_numpy() > 0) & (sums["e"].to_numpy() > 0) & (counts >= 20)
     return np.where(valid, diff, np.nan)
+
+
+def weekly_shape_distance(ts: pd.Series, active: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Per hour: :func:`daily_shape_distance` of the centred week's summed daily profiles.
+
+    Summing seven days by hour of day averages the noise out while a shifted or flattened
+    profile persists, so subtle reversals show here first.
+    """
+    idx = pd.DatetimeIndex(ts)
+    day = idx.floor("D")
+    a = pd.DataFrame({"day": day, "h": idx.hour, "v": np.clip(np.nan_to_num(active), 0, None)})
+    e = pd.DataFrame({"day": day, "h": idx.hour, "v": np.clip(np.nan_to_num(expected), 0, None)})
+    pa_ = a.pivot_table(index="day", columns="h", values="v", aggfunc="sum").reindex(
+        columns=range(24)
+    )
+    pe = e.pivot_table(index="day", columns="h", values="v", aggfunc="sum").reindex(
+        columns=range(24)
+    )
+    full = pa_.notna().all(axis=1) & pe.notna().all(axis=1)
+    pa_, pe = pa_.where(full, 0.0).fillna(0.0), pe.where(full, 0.0).fillna(0.0)
+    wa = pa_.rolling(7, center=True, min_periods=4).sum()
+    we = pe.rolling(7, center=True, min_periods=4).sum()
+    na = wa.div(wa.sum(axis=1), axis=0)
+    ne = we.div(we.sum(axis=1), axis=0)
+    dist = (na - ne).abs().sum(axis=1) / 2
+    dist = dist.where((wa.sum(axis=1) > 0) & (we.sum(axis=1) > 0))
+    return dist.reindex(day).to_numpy(dtype=float)
 
 
 def daily_reactive_log_ratio(ts: pd.Series, active: np.ndarray, reactive: np.ndarray) -> np.ndarray:
@@ -153,6 +188,10 @@ def calibrate(
         stats[f"{name}_med"], stats[f"{name}_spread"] = med, spread
     shape = np.where(clean, daily_shape_distance(ts, active, expected), np.nan)
     stats["shape_med"], stats["shape_spread"] = _spread(shape, MIN_SPREAD["shape"])
+    shape_week = np.where(clean, weekly_shape_distance(ts, active, expected), np.nan)
+    stats["shape_week_med"], stats["shape_week_spread"] = _spread(
+        shape_week, MIN_SPREAD["shape_week"]
+    )
     flat = np.full(len(expected), np.nanmean(expected) if len(expected) else 0.0)
     strength = daily_shape_distance(ts, flat, expected)
     stats["profile_strength"] = (
@@ -212,6 +251,11 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     if stats["profile_strength"] >= MIN_PROFILE_STRENGTH:
         shape = daily_shape_distance(ts, active, expected)
         s_shape = (shape - stats["shape_med"]) / stats["shape_spread"]
+        week = weekly_shape_distance(ts, active, expected)
+        s_week = (week - stats.get("shape_week_med", 0.0)) / stats.get("shape_week_spread", 0.2)
+        # as for the deficit: the day itself must also look displaced at the week's edge
+        s_week = np.minimum(s_week, (shape - stats["shape_med"]) / stats["shape_week_spread"])
+        s_shape = np.fmax(s_shape, s_week)
     else:
         s_shape = np.zeros(len(frame))
 

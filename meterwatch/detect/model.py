@@ -36,6 +36,7 @@ BAND_COVERAGE = 0.95  # the band's nominal coverage of clean hours
 KAPPA = 0.1  # residual scale: expected + KAPPA x level (keeps idle hours from dividing by ~0)
 CALIBRATION_SHARE = 0.2  # held-out tail of the training data for the band and the metrics
 MIN_HISTORY_DAYS = 14  # less than this: the sector profile stands in for the model
+STABLE_DAYS = 10  # a level held this many days out of 15 is a regime, not a ramp
 OUTAGE_SHARE = 0.05  # days below 5 % of the median level are outages, not regimes
 XGB_ROUNDS = 120
 XGB_PARAMS: dict[str, Any] = {
@@ -72,11 +73,31 @@ def regime_level(daily: pd.Series) -> pd.Series:
 
 
 def known_levels(level: pd.Series) -> np.ndarray:
-    """Sorted regime levels the customer has sustained, outages left out."""
-    values = level.dropna().to_numpy(dtype=float)
-    values = values[values > 0]
+    """Sorted log regime levels the customer has sustained, outages and ramps left out.
+
+    A level counts when the customer stayed within ``LEVEL_TOLERANCE`` of it for at least
+    ``STABLE_DAYS`` of the ``2 x LEVEL_WINDOW_DAYS + 1`` days around it: the passing values of
+    a ramp up or down are not regimes, and must not excuse a loss later.
+    """
+    if level.empty:
+        return np.array([], dtype=float)
+    full = level.asfreq("D") if isinstance(level.index, pd.DatetimeIndex) else level
+    values = full.to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(np.where(values > 0, values, np.nan))
+    tol = np.log1p(LEVEL_TOLERANCE)
+    half = LEVEL_WINDOW_DAYS
+    stable = np.zeros(len(logs))
+    for k in range(-half, half + 1):
+        shifted = np.roll(logs, k)
+        if k > 0:
+            shifted[:k] = np.nan
+        elif k < 0:
+            shifted[k:] = np.nan
+        stable += np.nan_to_num(np.abs(shifted - logs) <= tol)
+    values = values[np.isfinite(logs) & (stable >= min(STABLE_DAYS, len(logs)))]
     if not len(values):
-        return values
+        return np.array([], dtype=float)
     values = values[values >= OUTAGE_SHARE * np.median(values)]
     # one value per 1 % step is plenty and keeps the artefact small
     return np.unique(np.round(np.log(values), 2))
