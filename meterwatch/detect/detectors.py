@@ -25,7 +25,8 @@ import pandas as pd
 from meterwatch.detect.model import KAPPA
 
 # Knobs (values explained in docs/decisions/detection.md).
-CALIBRATION_QUANTILE = 0.99  # score 1 = this quantile of the clean calibration statistic
+CALIBRATION_QUANTILE = 0.99  # score 1 = this quantile of the clean calibration statistic ...
+SPREAD_MARGIN = 1.5  # ... times this margin: a short calibration tail underestimates the tail
 MIN_SPREAD = {
     "deficit_day": 0.05,
     "deficit_week": 0.02,
@@ -165,7 +166,7 @@ def _spread(values: np.ndarray, floor: float) -> tuple[float, float]:
     if len(v) < 24:
         return 0.0, floor * 3
     med = float(np.median(v))
-    spread = max(float(np.quantile(v, CALIBRATION_QUANTILE)) - med, floor)
+    spread = max((float(np.quantile(v, CALIBRATION_QUANTILE)) - med) * SPREAD_MARGIN, floor)
     # Centre on the clean median only when the model over-expects there; a calibration tail
     # that ran above expectation (a campaign) must not make ordinary hours look short.
     return max(med, 0.0), spread

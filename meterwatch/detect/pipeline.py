@@ -273,10 +273,32 @@ def _prepare(lake: Lake, row: pd.Series, last_scored: pd.Timestamp | None) -> _W
     first_new = readings.loc[new, "ts"].iloc[0]
     context = readings[readings["ts"] >= first_new - pd.Timedelta(days=CONTEXT_DAYS)]
     model = load_model(lake, str(row["artifact_key"]))
-    grid = _on_grid(context.reset_index(drop=True))
-    grid["present"] = grid["active_kwh"].notna()
-    grid = pd.concat([grid, model.predict(grid)], axis=1)
+    grid = prepare_grid(model, context)
     return _Work(client, model, str(row["model_version"]), grid, first_new)
+
+
+def prepare_grid(model: CustomerModel, readings: pd.DataFrame) -> pd.DataFrame:
+    """Readings on a regular hourly grid with the model's expectation, band and level."""
+    grid = _on_grid(readings[READING_COLUMNS].sort_values("ts").reset_index(drop=True))
+    grid["present"] = grid["active_kwh"].notna()
+    return pd.concat([grid, model.predict(grid)], axis=1)
+
+
+def score_readings(
+    model: CustomerModel,
+    readings: pd.DataFrame,
+    new_from: pd.Timestamp,
+    *,
+    client_id: str = "",
+    model_version: str = "",
+) -> pd.DataFrame:
+    """Score one customer's readings from ``new_from`` on (earlier rows are context only).
+
+    The pure core of :func:`score` without the lake and without sector peers: rows of the
+    ``scores`` table for the hours at or after ``new_from``.
+    """
+    work = _Work(client_id, model, model_version, prepare_grid(model, readings), new_from)
+    return _score_rows(work, pd.Series(dtype=float), now_utc())
 
 
 def _daily_ratio(grid: pd.DataFrame) -> pd.Series:
