@@ -250,30 +250,57 @@ class ProductDetector:
         history_end = train.groupby("client_id")["ts"].max()
         scores["ts"] = pd.to_datetime(scores["ts"])
         scores = scores[scores["ts"] > scores["client_id"].map(history_end)]
-        return DetectionResult(scores.reset_index(drop=True), _alert_times(alerts, history_end))
+        scores = scores.reset_index(drop=True)
+        return DetectionResult(scores, _alert_times(alerts, history_end, scores))
 
 
-def _alert_times(alerts: pd.DataFrame, history_end: pd.Series) -> pd.DataFrame:
-    """When each alert of the new period was raised: ``params.first_alert_ts`` when the
-    engine records it, else the first hour the alert covers (a lower bound)."""
+def _flagged_hours_needed(kind: str) -> int:
+    """Flagged hours the engine needs before an event of ``kind`` becomes an alert."""
+    try:
+        from meterwatch.detect import alerts as engine_alerts
+    except ImportError:
+        return 1
+    if kind in ("stopped_meter", "flat_reporting"):
+        return 1
+    if kind == "reverse_energy":
+        return int(getattr(engine_alerts, "MIN_REVERSE_HOURS", 1))
+    return int(getattr(engine_alerts, "MIN_EVENT_HOURS", 1))
+
+
+def _alert_times(
+    alerts: pd.DataFrame, history_end: pd.Series, scores: pd.DataFrame
+) -> pd.DataFrame:
+    """When each alert of the new period would have been raised by hourly scoring.
+
+    ``params.first_alert_ts`` when the engine records it; else the hour at which the alert's
+    window had collected the flagged hours the engine needs for an event of its kind (the
+    scores are causal per hour, so a batch run flags the same hours an hourly run would).
+    """
     if alerts.empty:
         return pd.DataFrame(columns=ALERT_COLUMNS)
-    start = pd.to_datetime(alerts["window_start"])
-    end = pd.to_datetime(alerts["window_end"])
-    raised = []
-    for params, first in zip(
-        alerts.get("params", pd.Series([None] * len(alerts))), start, strict=True
-    ):
-        value = None
-        if isinstance(params, str) and params:
+    flagged = scores[scores["is_anomaly"] > 0].sort_values("ts")
+    by_client = {str(c): g["ts"].to_numpy() for c, g in flagged.groupby("client_id")}
+    rows = []
+    for alert in alerts.to_dict("records"):
+        client = str(alert["client_id"])
+        start, end = pd.Timestamp(alert["window_start"]), pd.Timestamp(alert["window_end"])
+        raised = start
+        recorded = None
+        if isinstance(alert.get("params"), str) and alert["params"]:
             try:
-                value = json.loads(params).get("first_alert_ts")
+                recorded = json.loads(alert["params"]).get("first_alert_ts")
             except (ValueError, AttributeError):
-                value = None
-        raised.append(pd.Timestamp(value) if value else first)
-    frame = pd.DataFrame(
-        {"client_id": alerts["client_id"].astype(str), "alert_ts": raised, "alert_end": end}
-    )
+                recorded = None
+        if recorded:
+            raised = pd.Timestamp(recorded)
+        else:
+            hours = by_client.get(client, np.array([], dtype="datetime64[ns]"))
+            inside = hours[(hours >= start.to_datetime64()) & (hours < end.to_datetime64())]
+            if len(inside):
+                needed = _flagged_hours_needed(str(alert.get("kind", "")))
+                raised = pd.Timestamp(inside[min(needed, len(inside)) - 1])
+        rows.append({"client_id": client, "alert_ts": raised, "alert_end": end})
+    frame = pd.DataFrame(rows, columns=ALERT_COLUMNS)
     keep = frame["alert_end"] > frame["client_id"].map(history_end)
     return frame[keep.fillna(False)].reset_index(drop=True)
 
