@@ -26,7 +26,7 @@ from meterwatch.detect.model import KAPPA
 
 # Knobs (values explained in docs/decisions/detection.md).
 CALIBRATION_QUANTILE = 0.99  # score 1 = this quantile of the clean calibration statistic ...
-SPREAD_MARGIN = 1.5  # ... times this margin: a short calibration tail underestimates the tail
+CALIBRATION_FULL_DAYS = 60  # a shorter calibration tail widens spreads by sqrt(60 / days)
 MIN_SPREAD = {
     "deficit_day": 0.05,
     "deficit_week": 0.02,
@@ -161,12 +161,12 @@ def constant_runs(active: np.ndarray) -> np.ndarray:
     return run_lengths(same)
 
 
-def _spread(values: np.ndarray, floor: float) -> tuple[float, float]:
+def _spread(values: np.ndarray, floor: float, margin: float = 1.0) -> tuple[float, float]:
     v = values[np.isfinite(values)]
     if len(v) < 24:
         return 0.0, floor * 3
     med = float(np.median(v))
-    spread = max((float(np.quantile(v, CALIBRATION_QUANTILE)) - med) * SPREAD_MARGIN, floor)
+    spread = max((float(np.quantile(v, CALIBRATION_QUANTILE)) - med) * margin, floor)
     # Centre on the clean median only when the model over-expects there; a calibration tail
     # that ran above expectation (a campaign) must not make ordinary hours look short.
     return max(med, 0.0), spread
@@ -184,14 +184,17 @@ def calibrate(
     expected = pred["expected_kwh"].to_numpy()
     level = pred["level_kwh"].to_numpy()
     u = np.where(clean, np.clip(normalised_deficit(active, expected, level), -1, 1), np.nan)
+    # a short tail holds few independent days or weeks: its 99th percentile is too low
+    days = max(float(np.asarray(clean).sum()) / 24, 1.0)
+    margin = max(1.0, float(np.sqrt(CALIBRATION_FULL_DAYS / days)))
     for name, hours in (("deficit_day", 24), ("deficit_week", 168)):
-        med, spread = _spread(_rolling_mean(u, hours), MIN_SPREAD[name])
+        med, spread = _spread(_rolling_mean(u, hours), MIN_SPREAD[name], margin)
         stats[f"{name}_med"], stats[f"{name}_spread"] = med, spread
     shape = np.where(clean, daily_shape_distance(ts, active, expected), np.nan)
-    stats["shape_med"], stats["shape_spread"] = _spread(shape, MIN_SPREAD["shape"])
+    stats["shape_med"], stats["shape_spread"] = _spread(shape, MIN_SPREAD["shape"], margin)
     shape_week = np.where(clean, weekly_shape_distance(ts, active, expected), np.nan)
     stats["shape_week_med"], stats["shape_week_spread"] = _spread(
-        shape_week, MIN_SPREAD["shape_week"]
+        shape_week, MIN_SPREAD["shape_week"], margin
     )
     flat = np.full(len(expected), np.nanmean(expected) if len(expected) else 0.0)
     strength = daily_shape_distance(ts, flat, expected)
