@@ -119,8 +119,12 @@ def extract_events(
         wflag = flagged[a : b + 1]
         kind = _kind(window, wflag)
         n_flagged = int(wflag.sum())
-        if kind not in ("reverse_energy", "stopped_meter", "flat_reporting") and (
-            n_flagged < (MIN_SHAPE_HOURS if kind == "load_shape_change" else MIN_EVENT_HOURS)
+        zero_days = pd.DatetimeIndex(ts[a : b + 1][_fired(window["detectors"], "zero_hours")])
+        recurring_zeros = zero_days.floor("D").nunique() >= 2
+        if (
+            kind not in ("reverse_energy", "stopped_meter", "flat_reporting")
+            and not recurring_zeros
+            and n_flagged < (MIN_SHAPE_HOURS if kind == "load_shape_change" else MIN_EVENT_HOURS)
         ):
             continue
         active = window["active_kwh"].to_numpy(dtype=float)
