@@ -268,8 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _COMMAND_MODULES: tuple[str, ...] = (
-    # detection engine: train, score
-    # evaluation: evaluate
+    "meterwatch.detect.commands",  # detection engine: train, score
+    "meterwatch.evaluation.commands",  # evaluation: evaluate
     # dashboard: serve
 )
 
