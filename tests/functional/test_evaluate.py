@@ -186,6 +186,9 @@ def test_product_detector_goes_through_a_lake(
             == test.loc[test["client_id"] == "Cliente 2", "ts"].min()
         )
         assert calls["train_rows"] == len(train)  # fitted once, reused for the second draw
+        detector.increment_hours = 24 * 3  # arriving in blocks, scored after each
+        blocks = detector.run(train, stopped, sectors)
+        assert blocks.alerted == {"Cliente 2"} and len(blocks.scores) == len(test)
     finally:
         detector.close()
     assert not any(tmp_path.glob("meterwatch-eval-*"))
