@@ -120,6 +120,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="workers for fits (default 2)")
     parser.add_argument("--no-write", action="store_true", help="do not touch bench/RESULTS.md")
     parser.add_argument("--out", default=str(REPORT), help="report folder")
+    parser.add_argument(
+        "--increment-hours",
+        type=int,
+        help="feed the product the new data this many hours at a time (default: at once)",
+    )
     args = parser.parse_args()
     if not DATA.exists():
         sys.exit(f"{DATA} is not present")
@@ -142,6 +147,7 @@ def main() -> None:
             reference=REFERENCE,
             settings=Settings.load(lake=lake.uri, workers=args.workers),
             workers=args.workers,
+            increment_hours=args.increment_hours,
             command=command,
             progress=lambda line: print(line, flush=True),
         )
@@ -167,7 +173,13 @@ def main() -> None:
         f"Full report with per-family tables and plots: `bench/quality_report/report.md`.",
         "",
         f"Protocol: DOMAIN.md, `docs/decisions/evaluation.md`; {args.seeds} draws per tier, "
-        "mean ± std over draws; the prototype is our re-implementation of its method on the same draws.",
+        "mean ± std over draws; the prototype is our re-implementation of its method on the same "
+        "draws; the product's new data "
+        + (
+            f"arrives {args.increment_hours} h at a time, scored after each block."
+            if args.increment_hours
+            else "is scored in one call per draw."
+        ),
         "",
         markdown_table(headline_table(summary)),
         "Targets (product; false customers: worst draw):",

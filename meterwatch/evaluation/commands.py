@@ -40,6 +40,12 @@ def add_commands(
         help="what to evaluate (repeatable; default: product and prototype, or the prototype alone when the engine is missing)",
     )
     p.add_argument("--workers", type=int, default=1, help="prototype fits in parallel (default 1)")
+    p.add_argument(
+        "--increment-hours",
+        type=int,
+        metavar="H",
+        help="feed the product the new data H hours at a time, scoring after each (default: at once)",
+    )
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -64,6 +70,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             reference=args.reference,
             settings=settings,
             workers=args.workers,
+            increment_hours=args.increment_hours,
             command="meterwatch " + shlex.join(sys.argv[1:]),
             progress=lambda line: err_console.print(line),
         )

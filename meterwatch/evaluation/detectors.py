@@ -165,6 +165,9 @@ class ProductDetector:
         Where the temporary lakes go (default: the system's temporary folder).
     progress
         Passed to ``train`` and ``score``.
+    increment_hours
+        When set, the new data arrives in blocks of this many hours per customer, each followed
+        by a ``score`` call, as a production schedule would run it (slower); default: one call.
     """
 
     name = "product"
@@ -174,9 +177,11 @@ class ProductDetector:
         settings: Settings | None = None,
         workdir: str | Path | None = None,
         progress: Callable[..., None] | None = None,
+        increment_hours: int | None = None,
     ) -> None:
         self.settings = settings
         self.progress = progress
+        self.increment_hours = increment_hours
         self._tmp = Path(tempfile.mkdtemp(prefix="meterwatch-eval-", dir=workdir))
         self._key: tuple[Any, ...] | None = None
         self._runs = 0
@@ -235,13 +240,20 @@ class ProductDetector:
         shutil.copytree(self._base(), folder)
         try:
             lake = LocalLake(folder)
-            both = pd.concat([train, test], ignore_index=True)
-            tx = lake.transaction()
-            tx.append("readings", _readings_rows(test))
-            tx.overwrite("customers", _customer_rows(both, sectors))
-            tx.commit()
+            test = test.sort_values(["client_id", "ts"]).reset_index(drop=True)
+            position = test.groupby("client_id").cumcount().to_numpy()
+            step = self.increment_hours or max(len(test), 1)
+            block = position // step
+            seen = train
             started = time.perf_counter()
-            pipeline.score(lake, settings=self.settings, progress=self.progress)
+            for k in np.unique(block):
+                arriving = test[block == k]
+                seen = pd.concat([seen, arriving], ignore_index=True)
+                tx = lake.transaction()
+                tx.append("readings", _readings_rows(arriving))
+                tx.overwrite("customers", _customer_rows(seen, sectors))
+                tx.commit()
+                pipeline.score(lake, settings=self.settings, progress=self.progress)
             self.timings["score_s"] = time.perf_counter() - started
             scores = lake.read("scores", columns=SCORE_COLUMNS)
             alerts = lake.read("alerts")

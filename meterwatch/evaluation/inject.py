@@ -326,7 +326,7 @@ def make_draw(
         sorted(rng.choice(candidates, size=n_inject, replace=False).tolist()) if n_inject else []
     )
     train_groups = {c: g for c, g in train.groupby("client_id", sort=False)}
-    rotation = list(rng.permutation(FAMILIES))
+    rotation = [str(f) for f in rng.permutation(FAMILIES)]
     injections: list[Injection] = []
     for client in rng.permutation(chosen).tolist():
         lo, hi = bounds[client]

@@ -37,6 +37,7 @@ def build_detectors(
     reference: pd.DataFrame | None,
     settings: Settings | None,
     workers: int = 1,
+    increment_hours: int | None = None,
 ) -> list[Detector]:
     """Detectors by name (``product``, ``prototype``); ``product`` only when installed."""
     out: list[Detector] = []
@@ -46,7 +47,7 @@ def build_detectors(
                 raise RuntimeError(
                     "the detection engine (meterwatch.detect.pipeline) is not installed in this checkout"
                 )
-            out.append(ProductDetector(settings=settings))
+            out.append(ProductDetector(settings=settings, increment_hours=increment_hours))
         elif name == "prototype":
             out.append(PrototypeDetector(configs_from_reference(reference), workers=workers))
         else:
@@ -65,6 +66,7 @@ def evaluate_lake(
     reference: str | Path | None = None,
     settings: Settings | None = None,
     workers: int = 1,
+    increment_hours: int | None = None,
     command: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> EvaluationOutcome:
@@ -89,6 +91,9 @@ def evaluate_lake(
         The prototype's per-customer table (frequency, lags, MAPE).
     settings, workers
         Passed to the product engine; prototype fits in parallel.
+    increment_hours
+        Feed the product the new data in blocks of this many hours, scoring after each
+        (default: all at once).
     command
         The command line, recorded in the report.
     progress
@@ -103,10 +108,17 @@ def evaluate_lake(
         if detectors
         else (["product", "prototype"] if ProductDetector.available() else ["prototype"])
     )
-    built = build_detectors(names, reference=ref, settings=settings, workers=workers)
+    built = build_detectors(
+        names, reference=ref, settings=settings, workers=workers, increment_hours=increment_hours
+    )
     notes = [
         f"{frame['client_id'].nunique()} customers, {len(frame):,} hourly readings from {lake.uri}"
     ]
+    if "product" in names:
+        notes.append(
+            "product scored "
+            + (f"in blocks of {increment_hours} h" if increment_hours else "in one call per draw")
+        )
     if "product" not in names:
         notes.append("the detection engine was not evaluated (not installed or not asked for)")
     detection = None

@@ -186,6 +186,25 @@ def test_product_detector_goes_through_a_lake(
             == test.loc[test["client_id"] == "Cliente 2", "ts"].min()
         )
         assert calls["train_rows"] == len(train)  # fitted once, reused for the second draw
+        detector.increment_hours = 24 * 3  # arriving in blocks, scored after each
+        blocks = detector.run(train, stopped, sectors)
+        assert blocks.alerted == {"Cliente 2"} and len(blocks.scores) == len(test)
     finally:
         detector.close()
     assert not any(tmp_path.glob("meterwatch-eval-*"))
+
+
+@pytest.mark.shared
+def test_draws_on_the_electrodunas_extract(shared_data: Path, tmp_path: Path) -> None:
+    """Half the customers injected; customer 21's zero run crosses its split: a real positive."""
+    from meterwatch.evaluation.inject import make_draw
+
+    lake = LocalLake(tmp_path / "lake")
+    ingest_paths(lake, [shared_data])
+    frame, sectors = load_readings(lake)
+    train, test = split_history(frame)
+    assert len(sectors) == 30
+    for tier in ("standard", "subtle"):
+        draw = make_draw(train, test, tier, 0)
+        assert draw.positives["Cliente 21"] == "stopped_meter"
+        assert len(draw.injections) == 14 and len(draw.positives) == 15  # round(29 / 2)
