@@ -271,6 +271,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     # detection engine: train, score
     # evaluation: evaluate
     # dashboard: serve
+    "meterwatch.dashboard.commands",
 )
 
 
