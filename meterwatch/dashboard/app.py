@@ -177,6 +177,7 @@ class Dashboard:
         sel = self.store.normalise(self.state.selection())
         customers = self.store.customers()
         self.w_start = pn.widgets.DatePicker(
+            css_classes=["mw-f-start"],
             name=self.t("filter.start"),
             value=sel.start,
             start=bounds.first,
@@ -184,9 +185,15 @@ class Dashboard:
             width=140,
         )
         self.w_end = pn.widgets.DatePicker(
-            name=self.t("filter.end"), value=sel.end, start=bounds.first, end=bounds.last, width=140
+            css_classes=["mw-f-end"],
+            name=self.t("filter.end"),
+            value=sel.end,
+            start=bounds.first,
+            end=bounds.last,
+            width=140,
         )
         self.w_hours = pn.widgets.IntRangeSlider(
+            css_classes=["mw-f-hours"],
             name=self.t("filter.hours"),
             start=0,
             end=23,
@@ -195,12 +202,14 @@ class Dashboard:
             width=200,
         )
         self.w_sector = pn.widgets.Select(
+            css_classes=["mw-f-sector"],
             name=self.t("filter.sector"),
             options={self._all(): "", **{s: s for s in self.store.sectors()}},
             value=self.state.sector,
             width=260,
         )
         self.w_client = pn.widgets.Select(
+            css_classes=["mw-f-client"],
             name=self.t("filter.customer"),
             options=self._client_options(customers),
             value=self.state.client,
