@@ -731,7 +731,7 @@ class Dashboard:
             pn.pane.HoloViews(
                 charts.forecast(scores, lang, height=260), sizing_mode="stretch_width"
             ),
-            pn.FlexBox(
+            pn.Row(
                 pn.Column(
                     pn.Row(
                         _pane(_html(self.t("chart.voltage"), "mw-h2"), sizing_mode="stretch_width"),
@@ -739,7 +739,6 @@ class Dashboard:
                         sizing_mode="stretch_width",
                     ),
                     pn.pane.HoloViews(charts.voltages(series, lang), sizing_mode="stretch_width"),
-                    min_width=400,
                     sizing_mode="stretch_width",
                 ),
                 pn.Column(
@@ -751,7 +750,6 @@ class Dashboard:
                     pn.pane.HoloViews(
                         charts.peers(evidence.peers, lang, start), sizing_mode="stretch_width"
                     ),
-                    min_width=400,
                     sizing_mode="stretch_width",
                 ),
                 sizing_mode="stretch_width",

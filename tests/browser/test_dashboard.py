@@ -109,7 +109,7 @@ def test_language_switch_quality_page_and_csv_download(page: Any, dashboard_url:
     with page.expect_download(timeout=TIMEOUT) as info:
         page.locator(".mw-dl-quality").get_by_text("Download CSV").click()
     path = info.value.path()
-    header = open(path, encoding="utf-8").readline()
+    header = path.read_text(encoding="utf-8").splitlines()[0]
     assert "client_id" in header and "completeness" in header
 
     page.set_viewport_size({"width": 1024, "height": 768})
