@@ -53,7 +53,6 @@ def energy_by_customer(frame: pd.DataFrame, lang: str, top: int = 25) -> hv.Elem
             height=max(220, 22 * len(shown) + 60),
             xlabel="",
             ylabel="kWh",
-            yformatter=_KWH,
             tools=["hover"],
         )
         .opts(toolbar=None, default_tools=["hover"])
