@@ -1,0 +1,1 @@
+"""One construct per deployed unit, named like the folder it deploys."""
