@@ -8,13 +8,13 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from infra.config import DeploymentConfig
-from infra.constructs.alerts import Alerts
-from infra.constructs.dashboard import Dashboard, DashboardProps
-from infra.constructs.ingestion import Ingestion, IngestionProps
-from infra.constructs.nag import acknowledge, arn_ref
-from infra.constructs.scoring import Scoring, ScoringProps
-from infra.constructs.storage import LANDING_PREFIX, Storage, StorageProps
-from infra.constructs.training import Training, TrainingProps
+from infra.units.alerts import Alerts
+from infra.units.dashboard import Dashboard, DashboardProps
+from infra.units.ingestion import Ingestion, IngestionProps
+from infra.units.nag import acknowledge, arn_ref
+from infra.units.scoring import Scoring, ScoringProps
+from infra.units.storage import LANDING_PREFIX, Storage, StorageProps
+from infra.units.training import Training, TrainingProps
 from infra.named_queries import NAMED_QUERIES
 
 

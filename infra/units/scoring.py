@@ -11,8 +11,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constructs.images import lambda_code
-from infra.constructs.nag import acknowledge, acknowledge_lambda_basics
+from infra.units.images import lambda_code
+from infra.units.nag import acknowledge, acknowledge_lambda_basics
 
 
 @dataclass(frozen=True)

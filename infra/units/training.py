@@ -17,8 +17,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.constructs.images import EXCLUDE, ROOT, lambda_code
-from infra.constructs.nag import (
+from infra.units.images import EXCLUDE, ROOT, lambda_code
+from infra.units.nag import (
     acknowledge,
     acknowledge_kms_grant,
     acknowledge_lambda_basics,

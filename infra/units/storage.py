@@ -12,7 +12,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.constructs.nag import acknowledge, acknowledge_kms_grant, arn_ref
+from infra.units.nag import acknowledge, acknowledge_kms_grant, arn_ref
 from meterwatch import tables
 from meterwatch.storage.s3 import glue_table_input, to_athena
 

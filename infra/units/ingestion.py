@@ -12,8 +12,8 @@ from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constructs.images import lambda_code
-from infra.constructs.nag import acknowledge, acknowledge_lambda_basics
+from infra.units.images import lambda_code
+from infra.units.nag import acknowledge, acknowledge_lambda_basics
 
 TIMEOUT = cdk.Duration.minutes(15)
 

@@ -10,8 +10,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.constructs.images import EXCLUDE, ROOT
-from infra.constructs.nag import acknowledge
+from infra.units.images import EXCLUDE, ROOT
+from infra.units.nag import acknowledge
 
 PORT = "5006"
 

@@ -1,1 +1,0 @@
-"""One construct per deployed unit, named like the folder it deploys."""
