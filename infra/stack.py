@@ -8,6 +8,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from infra.config import DeploymentConfig
+from infra.named_queries import NAMED_QUERIES
 from infra.units.alerts import Alerts
 from infra.units.dashboard import Dashboard, DashboardProps
 from infra.units.ingestion import Ingestion, IngestionProps
@@ -15,7 +16,6 @@ from infra.units.nag import acknowledge, arn_ref
 from infra.units.scoring import Scoring, ScoringProps
 from infra.units.storage import LANDING_PREFIX, Storage, StorageProps
 from infra.units.training import Training, TrainingProps
-from infra.named_queries import NAMED_QUERIES
 
 
 class MeterwatchStack(cdk.Stack):
