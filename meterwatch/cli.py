@@ -268,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _COMMAND_MODULES: tuple[str, ...] = (
-    # detection engine: train, score
+    "meterwatch.detect.commands",  # detection engine: train, score
     # evaluation: evaluate
     # dashboard: serve
 )

@@ -52,6 +52,47 @@ MESSAGES: dict[str, dict[str, str]] = {
         "es": "El cliente no tiene sector económico asignado.",
         "en": "The customer has no economic sector assigned.",
     },
+    # model and alerts ---------------------------------------------------------------------
+    "model.insufficient_history": {
+        "es": "Solo {n_days} días de historia (mínimo {min_days}): se usa el perfil del sector escalado al cliente.",
+        "en": "Only {n_days} days of history (minimum {min_days}): the sector profile scaled to the customer is used.",
+    },
+    "alert.under_registration": {
+        "es": "Registra {loss_pct:.0f} % menos de lo esperado entre {start} y {end} ({n_hours} h anómalas): faltan unos {lost_kwh:,.0f} kWh.",
+        "en": "Reports {loss_pct:.0f} % less than expected between {start} and {end} ({n_hours} anomalous h): about {lost_kwh:,.0f} kWh missing.",
+    },
+    "alert.stopped_meter": {
+        "es": "Medidor detenido: {zero_hours} h en cero entre {start} y {end} cuando se esperaban {expected_kwh:,.0f} kWh.",
+        "en": "Stopped meter: {zero_hours} h at zero between {start} and {end} while {expected_kwh:,.0f} kWh were expected.",
+    },
+    "alert.reverse_energy": {
+        "es": "Energía activa negativa en {negative_hours} h entre {start} y {end}: posible conexión invertida; faltan unos {lost_kwh:,.0f} kWh.",
+        "en": "Negative active energy in {negative_hours} h between {start} and {end}: possibly reversed wiring; about {lost_kwh:,.0f} kWh missing.",
+    },
+    "alert.flat_reporting": {
+        "es": "Lectura plana (el mismo valor hora tras hora) entre {start} y {end}: el perfil diario del cliente desapareció.",
+        "en": "Flat reporting (the same value hour after hour) between {start} and {end}: the customer's daily profile disappeared.",
+    },
+    "alert.load_shape_change": {
+        "es": "El perfil horario cambió entre {start} y {end} ({n_hours} h anómalas): el consumo se desplazó a otras horas; diferencia de {lost_kwh:,.0f} kWh.",
+        "en": "The hourly profile changed between {start} and {end} ({n_hours} anomalous h): use moved to other hours; {lost_kwh:,.0f} kWh difference.",
+    },
+    "alert.voltage_anomaly": {
+        "es": "Tensión de una fase caída o fases divergentes entre {start} y {end}, con {loss_pct:.0f} % menos energía registrada: unos {lost_kwh:,.0f} kWh.",
+        "en": "One phase voltage collapsed or the phases diverged between {start} and {end}, with {loss_pct:.0f} % less energy reported: about {lost_kwh:,.0f} kWh.",
+    },
+    "alert.evidence.reactive": {
+        "es": "La relación reactiva/activa cambió.",
+        "en": "The reactive-to-active ratio changed.",
+    },
+    "alert.evidence.voltage": {
+        "es": "Las tensiones de fase muestran una anomalía.",
+        "en": "The phase voltages show an anomaly.",
+    },
+    "alert.evidence.sector": {
+        "es": "Su sector muestra una caída parecida (menos sospechoso).",
+        "en": "Its sector shows a similar drop (less suspicious).",
+    },
 }
 
 

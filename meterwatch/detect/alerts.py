@@ -1,0 +1,304 @@
+"""From flagged hours to alerts: events, their kind, lost energy, evidence, rank.
+
+An alert is one loss event of one customer. Flagged hours less than a day apart are one
+event (an inspector visits once). Alerts keep their id across scoring runs: an event that goes
+on updates its alert (``updated_at`` changes) instead of raising a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from meterwatch.i18n import t
+from meterwatch.tables import ALERTS, now_utc
+
+# Alert kinds, in the order a tie is settled (documented in docs/alerts.md).
+KINDS = (
+    "reverse_energy",
+    "stopped_meter",
+    "flat_reporting",
+    "voltage_anomaly",
+    "load_shape_change",
+    "under_registration",
+)
+MERGE_GAP_HOURS = 24  # flagged hours closer than this are one event
+MIN_EVENT_HOURS = 48  # a deficit or shape change must last two days to be worth a visit
+MIN_REVERSE_HOURS = 3  # fewer negative hours are a glitch, not reversed wiring
+OPEN_WITHIN_HOURS = 24  # an event flagged in the last day of data is still open
+HIGH_LOSS_SHARE = 0.3  # share of expected energy missing for a high severity
+MEDIUM_LOSS_SHARE = 0.1
+
+
+@dataclass
+class Event:
+    """One loss event of one customer, before it becomes an alert row."""
+
+    client_id: str
+    kind: str
+    window_start: pd.Timestamp
+    window_end: pd.Timestamp  # exclusive: the hour after the last flagged one
+    n_hours: int
+    anomaly_rate: float
+    lost_kwh: float
+    expected_kwh: float
+    severity: str
+    confidence: float
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _fired(detectors: pd.Series, name: str) -> np.ndarray:
+    return detectors.fillna("").str.split(",").apply(lambda names: name in names).to_numpy()
+
+
+def _kind(window: pd.DataFrame, flagged: np.ndarray) -> str:
+    det = window["detectors"]
+    hours = {name: int((_fired(det, name) & flagged).sum()) for name in (
+        "reverse", "stopped", "constant", "shape", "deficit_day", "deficit_week", "voltage_collapse"
+    )}  # fmt: skip
+    if hours["reverse"] >= MIN_REVERSE_HOURS:
+        return "reverse_energy"
+    if hours["stopped"] >= MIN_EVENT_HOURS:
+        return "stopped_meter"
+    if hours["constant"] >= MIN_EVENT_HOURS:
+        return "flat_reporting"
+    deficit = max(hours["deficit_day"], hours["deficit_week"])
+    if hours["voltage_collapse"] >= 0.5 * max(int(flagged.sum()), 1) and deficit:
+        return "voltage_anomaly"
+    if hours["shape"] > deficit:
+        return "load_shape_change"
+    return "under_registration"
+
+
+def extract_events(
+    client_id: str,
+    scored: pd.DataFrame,
+    *,
+    model_quality: float = 1.0,
+) -> list[Event]:
+    """Group a customer's flagged hours into alert-worthy events.
+
+    Parameters
+    ----------
+    client_id
+        The customer.
+    scored
+        Its rows of the ``scores`` table (sorted by ``ts``), with ``reactive_kvarh`` added when
+        known (for the power-factor evidence).
+    model_quality
+        0 to 1; a poor model lowers the confidence of its alerts.
+    """
+    if scored.empty:
+        return []
+    scored = scored.sort_values("ts").reset_index(drop=True)
+    flagged = scored["is_anomaly"].to_numpy(dtype=bool)
+    if not flagged.any():
+        return []
+    ts = scored["ts"].to_numpy()
+    hour = np.timedelta64(1, "h")
+    idx = np.flatnonzero(flagged)
+    groups: list[tuple[int, int]] = []
+    start = prev = idx[0]
+    for i in idx[1:]:
+        if ts[i] - ts[prev] > MERGE_GAP_HOURS * hour:
+            groups.append((start, prev))
+            start = i
+        prev = i
+    groups.append((start, prev))
+
+    last_ts = pd.Timestamp(ts[-1])
+    events: list[Event] = []
+    for a, b in groups:
+        window = scored.iloc[a : b + 1]
+        wflag = flagged[a : b + 1]
+        kind = _kind(window, wflag)
+        n_flagged = int(wflag.sum())
+        if kind not in ("reverse_energy", "stopped_meter", "flat_reporting") and (
+            n_flagged < MIN_EVENT_HOURS
+        ):
+            continue
+        active = window["active_kwh"].to_numpy(dtype=float)
+        expected = window["expected_kwh"].to_numpy(dtype=float)
+        lost = float(np.nansum(expected - active))
+        total_expected = float(np.nansum(expected))
+        if kind == "under_registration" and lost <= 0:
+            continue
+        share = lost / total_expected if total_expected > 0 else 0.0
+        if kind in ("reverse_energy", "stopped_meter") or share >= HIGH_LOSS_SHARE:
+            severity = "high"
+        elif share >= MEDIUM_LOSS_SHARE or kind in ("flat_reporting", "voltage_anomaly"):
+            severity = "medium"
+        else:
+            severity = "low"
+        det = window["detectors"]
+        reactive = bool((_fired(det, "reactive") & wflag).mean() >= 0.5)
+        voltage = bool(
+            ((_fired(det, "voltage_collapse") | _fired(det, "voltage_divergence")) & wflag).mean()
+            >= 0.5
+        )
+        sector = bool((_fired(det, "sector") & wflag).mean() >= 0.5)
+        mean_score = float(np.nanmean(window["score"].to_numpy(dtype=float)[wflag]))
+        confidence = min(mean_score / 3.0, 1.0) * (0.5 + 0.5 * model_quality)
+        confidence = confidence + 0.15 * (reactive or voltage) - 0.3 * sector
+        confidence = float(np.clip(confidence, 0.05, 1.0))
+        window_start = pd.Timestamp(ts[a])
+        window_end = pd.Timestamp(ts[b]) + pd.Timedelta(hours=1)
+        zero_hours = int(((active == 0) & wflag).sum())
+        events.append(
+            Event(
+                client_id=client_id,
+                kind=kind,
+                window_start=window_start,
+                window_end=window_end,
+                n_hours=n_flagged,
+                anomaly_rate=n_flagged / max(len(window), 1),
+                lost_kwh=max(lost, 0.0),
+                expected_kwh=total_expected,
+                severity=severity,
+                confidence=confidence,
+                params={
+                    "lost_kwh": round(max(lost, 0.0), 1),
+                    "loss_pct": round(100 * share, 1),
+                    "expected_kwh": round(total_expected, 1),
+                    "reported_kwh": round(float(np.nansum(active)), 1),
+                    "n_hours": n_flagged,
+                    "zero_hours": zero_hours,
+                    "negative_hours": int((active < 0).sum()),
+                    "start": window_start.strftime("%Y-%m-%d %H:%M"),
+                    "end": window_end.strftime("%Y-%m-%d %H:%M"),
+                    "reactive_change": reactive,
+                    "voltage_anomaly": voltage,
+                    "sector_shares_drop": sector,
+                    "ongoing": bool(
+                        last_ts - pd.Timestamp(ts[b]) <= pd.Timedelta(hours=OPEN_WITHIN_HOURS)
+                    ),
+                },
+            )
+        )
+    return events
+
+
+def evidence_sentence(kind: str, params: dict[str, Any], language: str = "es") -> str:
+    """One sentence an operator reads: what changed, since when, how much is missing."""
+    text = t(f"alert.{kind}", language, **params)
+    extras = []
+    if params.get("reactive_change"):
+        extras.append(t("alert.evidence.reactive", language))
+    if params.get("voltage_anomaly"):
+        extras.append(t("alert.evidence.voltage", language))
+    if params.get("sector_shares_drop"):
+        extras.append(t("alert.evidence.sector", language))
+    return " ".join([text, *extras])
+
+
+def _overlaps(a_start: Any, a_end: Any, b_start: Any, b_end: Any) -> bool:
+    gap = pd.Timedelta(hours=MERGE_GAP_HOURS)
+    return bool(pd.Timestamp(a_start) <= pd.Timestamp(b_end) + gap) and bool(
+        pd.Timestamp(a_end) + gap >= pd.Timestamp(b_start)
+    )
+
+
+def merge_alerts(
+    existing: pd.DataFrame,
+    events: dict[str, list[Event]],
+    sectors: dict[str, str | None],
+    language: str = "es",
+) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Merge freshly extracted events into the alerts table.
+
+    An event that overlaps (or touches, within a day) an alert of the same customer and kind
+    keeps that alert's id and creation time; its row is updated only when the window or the
+    figures changed. Alerts of customers in ``events`` that no event matches any more are
+    kept as they were. Ranks are recomputed over the whole table.
+
+    Returns
+    -------
+    (alerts, new_ids, updated_ids)
+    """
+    now = now_utc()
+    existing = existing.copy() if not existing.empty else pd.DataFrame(columns=ALERTS.columns)
+    rows: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in existing.to_dict("records")
+    ]
+    new_ids: list[str] = []
+    updated_ids: list[str] = []
+    for client, client_events in events.items():
+        used: set[int] = set()
+        for ev in client_events:
+            match = None
+            for i, row in enumerate(rows):
+                if i in used or row["client_id"] != client or row["kind"] != ev.kind:
+                    continue
+                if _overlaps(
+                    row["window_start"], row["window_end"], ev.window_start, ev.window_end
+                ):
+                    match = i
+                    break
+            status = "open" if ev.params.get("ongoing") else "closed"
+            fields = {
+                "client_id": client,
+                "sector": sectors.get(client),
+                "kind": ev.kind,
+                "window_start": ev.window_start,
+                "window_end": ev.window_end,
+                "anomaly_rate": round(ev.anomaly_rate, 4),
+                "lost_kwh_estimate": round(ev.lost_kwh, 1),
+                "severity": ev.severity,
+                "status": status,
+                "evidence": evidence_sentence(ev.kind, ev.params, language),
+                "n_hours": ev.n_hours,
+                "confidence": round(ev.confidence, 3),
+                "params": json.dumps(ev.params, ensure_ascii=False, default=str),
+            }
+            if match is None:
+                alert_id = uuid.uuid4().hex[:16]
+                rows.append({"alert_id": alert_id, "created_at": now, "updated_at": now,
+                             "rank": 0, **fields})  # fmt: skip
+                used.add(len(rows) - 1)
+                new_ids.append(alert_id)
+                continue
+            used.add(match)
+            row = rows[match]
+            # the window only grows: an event seen in full earlier keeps its start
+            fields["window_start"] = min(pd.Timestamp(row["window_start"]), ev.window_start)
+            changed = any(
+                str(row.get(k)) != str(v)
+                for k, v in fields.items()
+                if k in ("window_start", "window_end", "lost_kwh_estimate", "status", "severity")
+            )
+            if changed:
+                row.update(fields)
+                row["updated_at"] = now
+                updated_ids.append(str(row["alert_id"]))
+    frame = pd.DataFrame(rows, columns=ALERTS.columns)
+    if not frame.empty:
+        value = frame["lost_kwh_estimate"].astype(float).fillna(0) * frame["confidence"].astype(
+            float
+        ).fillna(0.5)
+        severity = frame["severity"].map({"high": 2, "medium": 1, "low": 0}).fillna(0)
+        is_open = (frame["status"] == "open").astype(int)
+        order = pd.DataFrame({"o": is_open, "s": severity, "v": value}).sort_values(
+            ["o", "v", "s"], ascending=False
+        )
+        frame.loc[order.index, "rank"] = np.arange(1, len(frame) + 1)
+        frame = frame.sort_values("rank").reset_index(drop=True)
+    return typed_alerts(frame), new_ids, updated_ids
+
+
+def typed_alerts(frame: pd.DataFrame) -> pd.DataFrame:
+    """The alerts frame with the column types of the ``alerts`` table."""
+    out = frame.reindex(columns=ALERTS.columns).copy()
+    for col in ("window_start", "window_end"):
+        out[col] = pd.to_datetime(out[col]).astype("datetime64[s]")
+    for col in ("created_at", "updated_at"):
+        out[col] = pd.to_datetime(out[col], utc=True).astype("datetime64[ms, UTC]")
+    for col in ("anomaly_rate", "lost_kwh_estimate", "confidence"):
+        out[col] = out[col].astype(float)
+    for col in ("rank", "n_hours"):
+        out[col] = out[col].fillna(0).astype("int64")
+    return out

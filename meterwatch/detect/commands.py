@@ -1,0 +1,71 @@
+"""CLI commands of the detection engine: ``train`` and ``score``."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from meterwatch.cli import _settings, console, progress_bar
+    from meterwatch.detect.pipeline import train
+    from meterwatch.storage import open_lake
+
+    settings = _settings(args)
+    lake = open_lake(settings.lake)
+    with progress_bar("Training") as update:
+        result = train(lake, clients=args.clients, settings=settings, progress=update)
+    console.print(
+        f"{result.n_models} models trained (version {result.model_version}) in {result.seconds:.1f} s"
+    )
+    if result.fallbacks:
+        console.print(f"sector profile for short histories: {', '.join(result.fallbacks)}")
+    if result.skipped:
+        console.print(f"[yellow]no readings[/yellow]: {', '.join(result.skipped)}")
+    if not result.models.empty:
+        m = result.models
+        console.print(
+            f"held-out fit: median hourly MAE {m['mae'].median():.3f} kWh,"
+            f" median band coverage {m['coverage'].median():.1%}"
+        )
+    return 0 if result.n_models else 1
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from meterwatch.cli import _settings, console, progress_bar
+    from meterwatch.detect.pipeline import score
+    from meterwatch.notify import ConsoleSink, OutboxSink
+    from meterwatch.storage import open_lake
+
+    settings = _settings(args)
+    lake = open_lake(settings.lake)
+    outbox = OutboxSink(lake)
+    with progress_bar("Scoring") as update:
+        result = score(
+            lake, sinks=(outbox, ConsoleSink(console)), settings=settings, progress=update
+        )
+    console.print(
+        f"{result.hours_scored:,} hours scored for {result.customers} customers,"
+        f" {result.anomalies:,} anomalous; alerts: {result.alerts_new} new,"
+        f" {result.alerts_updated} updated ({result.seconds:.1f} s)"
+    )
+    for key in outbox.keys:
+        console.print(f"outbox: {key}")
+    if result.skipped:
+        console.print(f"no model yet (run train): {', '.join(result.skipped)}")
+    return 0
+
+
+def add_commands(sub: Any, lake_option: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Register ``train`` and ``score`` on the main parser."""
+    p = sub.add_parser("train", help="fit one model per customer on its readings")
+    lake_option(p)
+    p.add_argument("--clients", nargs="+", metavar="ID", help="only these customers")
+    p.add_argument("--language", choices=("es", "en"), help="language of the findings")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("score", help="score new hours, raise and update alerts")
+    lake_option(p)
+    p.add_argument("--language", choices=("es", "en"), help="language of the alerts")
+    p.set_defaults(func=cmd_score)

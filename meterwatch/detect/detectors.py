@@ -1,0 +1,306 @@
+"""Detectors: hourly anomaly scores from reported versus expected energy and electrical evidence.
+
+Every detector turns a customer's scored hours into a score where 1 is the edge of what the
+customer's own clean history shows (its calibration tail) and larger is more suspicious:
+
+- ``deficit_day`` / ``deficit_week``: the mean normalised shortfall over a centred day / week
+  (under-registration, random share, clipping, off-windows; the week catches subtle losses,
+  but an hour only counts when its own day also falls short);
+- ``shape``: the share of the day's energy moved away from the expected daily profile
+  (reversed profile, flat reporting), only for customers that have a daily profile;
+- ``stopped``: a day or more of exact zeros where energy was expected;
+- ``constant``: a day or more of identical non-zero values (flat reporting);
+- ``reverse``: negative active energy (reversed wiring);
+- ``reactive`` and ``voltage``: electrical evidence that strengthens a deficit (power factor
+  change, one phase collapsing or the phases diverging); never an alert on its own.
+
+All functions are pure: arrays in, arrays out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from meterwatch.detect.model import KAPPA
+
+# Knobs (values explained in docs/decisions/detection.md).
+CALIBRATION_QUANTILE = 0.99  # score 1 = this quantile of the clean calibration statistic
+MIN_SPREAD = {
+    "deficit_day": 0.05,
+    "deficit_week": 0.02,
+    "shape": 0.05,
+    "shape_week": 0.02,
+    "reactive": 0.1,
+}
+STOPPED_MIN_HOURS = 24
+CONSTANT_MIN_HOURS = 24
+MIN_PROFILE_STRENGTH = 0.1  # below this share of movable energy a day has no shape to check
+VOLTAGE_COLLAPSE = 0.7  # a phase below 70 % of its usual median has collapsed
+EVIDENCE_BOOST = 1.25  # a deficit backed by electrical evidence scores this much more
+DETECTORS = ("deficit_day", "deficit_week", "shape", "stopped", "constant", "reverse")
+
+
+def default_stats() -> dict[str, float]:
+    """Calibration statistics for a model without a usable calibration tail (wide)."""
+    return {
+        "deficit_day_med": 0.0,
+        "deficit_day_spread": 0.3,
+        "deficit_week_med": 0.0,
+        "deficit_week_spread": 0.15,
+        "shape_med": 0.0,
+        "shape_spread": 0.3,
+        "shape_week_med": 0.0,
+        "shape_week_spread": 0.2,
+        "profile_strength": 0.0,
+        "reactive_med": 0.0,
+        "reactive_spread": 0.5,
+        "voltage_fa_med": 0.0,
+        "voltage_fc_med": 0.0,
+        "voltage_divergence": 1.0,
+        "max_constant_run": 0.0,
+    }
+
+
+def _rolling_mean(values: np.ndarray, hours: int) -> np.ndarray:
+    return (
+        pd.Series(values)
+        .rolling(hours, center=True, min_periods=max(1, hours // 2))
+        .mean()
+        .to_numpy()
+    )
+
+
+def normalised_deficit(active: np.ndarray, expected: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """(expected - reported) / (expected + KAPPA x level): positive when energy is missing."""
+    scale = expected + KAPPA * level
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = (expected - active) / scale
+    return np.where(np.isfinite(u), u, np.nan)
+
+
+def daily_shape_distance(ts: pd.Series, active: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Per hour: the share of its day's energy that sits in other hours than expected.
+
+    Half the L1 distance between the reported and expected daily profiles, each normalised
+    to sum to one; 0 for an identical shape, near 1 for a fully displaced one.
+    """
+    day = pd.DatetimeIndex(ts).floor("D")
+    a = np.clip(np.nan_to_num(active), 0, None)
+    e = np.clip(np.nan_to_num(expected), 0, None)
+    frame = pd.DataFrame({"day": day, "a": a, "e": e})
+    sums = frame.groupby("day")[["a", "e"]].transform("sum")
+    counts = frame.groupby("day")["a"].transform("size").to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pa_ = a / sums["a"].to_numpy()
+        pe = e / sums["e"].to_numpy()
+    diff = pd.Series(np.abs(pa_ - pe)).groupby(day).transform("sum").to_numpy() / 2
+    valid = (sums["a"].to_numpy() > 0) & (sums["e"].to_numpy() > 0) & (counts >= 20)
+    return np.where(valid, diff, np.nan)
+
+
+def weekly_shape_distance(ts: pd.Series, active: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Per hour: :func:`daily_shape_distance` of the centred week's summed daily profiles.
+
+    Summing seven days by hour of day averages the noise out while a shifted or flattened
+    profile persists, so subtle reversals show here first.
+    """
+    idx = pd.DatetimeIndex(ts)
+    day = idx.floor("D")
+    a = pd.DataFrame({"day": day, "h": idx.hour, "v": np.clip(np.nan_to_num(active), 0, None)})
+    e = pd.DataFrame({"day": day, "h": idx.hour, "v": np.clip(np.nan_to_num(expected), 0, None)})
+    pa_ = a.pivot_table(index="day", columns="h", values="v", aggfunc="sum").reindex(
+        columns=range(24)
+    )
+    pe = e.pivot_table(index="day", columns="h", values="v", aggfunc="sum").reindex(
+        columns=range(24)
+    )
+    full = pa_.notna().all(axis=1) & pe.notna().all(axis=1)
+    pa_, pe = pa_.where(full, 0.0).fillna(0.0), pe.where(full, 0.0).fillna(0.0)
+    wa = pa_.rolling(7, center=True, min_periods=4).sum()
+    we = pe.rolling(7, center=True, min_periods=4).sum()
+    na = wa.div(wa.sum(axis=1), axis=0)
+    ne = we.div(we.sum(axis=1), axis=0)
+    dist = (na - ne).abs().sum(axis=1) / 2
+    dist = dist.where((wa.sum(axis=1) > 0) & (we.sum(axis=1) > 0))
+    return dist.reindex(day).to_numpy(dtype=float)
+
+
+def daily_reactive_log_ratio(ts: pd.Series, active: np.ndarray, reactive: np.ndarray) -> np.ndarray:
+    """Per hour: log of its day's reactive-to-active energy ratio (NaN where undefined)."""
+    day = pd.DatetimeIndex(ts).floor("D")
+    frame = pd.DataFrame({"a": np.nan_to_num(active), "q": np.nan_to_num(np.abs(reactive))})
+    sums = frame.groupby(day).transform("sum")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.log(sums["q"].to_numpy() / sums["a"].to_numpy())
+    return np.where(np.isfinite(ratio) & (sums["a"].to_numpy() > 0), ratio, np.nan)
+
+
+def run_lengths(mask: np.ndarray) -> np.ndarray:
+    """For each position, the length of the run of ``True`` it belongs to (0 outside)."""
+    mask = np.asarray(mask, dtype=bool)
+    out = np.zeros(len(mask), dtype=int)
+    if not mask.any():
+        return out
+    padded = np.concatenate(([False], mask, [False]))
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
+        out[start:end] = end - start
+    return out
+
+
+def constant_runs(active: np.ndarray) -> np.ndarray:
+    """For each hour, the length of the run of identical non-zero values it belongs to."""
+    a = np.asarray(active, dtype=float)
+    same = np.zeros(len(a), dtype=bool)
+    if len(a) > 1:
+        eq = (a[1:] == a[:-1]) & (a[1:] != 0)
+        same[1:] |= eq
+        same[:-1] |= eq
+    return run_lengths(same)
+
+
+def _spread(values: np.ndarray, floor: float) -> tuple[float, float]:
+    v = values[np.isfinite(values)]
+    if len(v) < 24:
+        return 0.0, floor * 3
+    med = float(np.median(v))
+    spread = max(float(np.quantile(v, CALIBRATION_QUANTILE)) - med, floor)
+    # Centre on the clean median only when the model over-expects there; a calibration tail
+    # that ran above expectation (a campaign) must not make ordinary hours look short.
+    return max(med, 0.0), spread
+
+
+def calibrate(
+    frame: pd.DataFrame, pred: pd.DataFrame, band: tuple[float, float], clean: np.ndarray
+) -> dict[str, float]:
+    """Clean-period statistics of every detector, from the model's calibration tail."""
+    stats = default_stats()
+    if frame.empty:
+        return stats
+    ts = frame["ts"]
+    active = frame["active_kwh"].to_numpy(dtype=float)
+    expected = pred["expected_kwh"].to_numpy()
+    level = pred["level_kwh"].to_numpy()
+    u = np.where(clean, np.clip(normalised_deficit(active, expected, level), -1, 1), np.nan)
+    for name, hours in (("deficit_day", 24), ("deficit_week", 168)):
+        med, spread = _spread(_rolling_mean(u, hours), MIN_SPREAD[name])
+        stats[f"{name}_med"], stats[f"{name}_spread"] = med, spread
+    shape = np.where(clean, daily_shape_distance(ts, active, expected), np.nan)
+    stats["shape_med"], stats["shape_spread"] = _spread(shape, MIN_SPREAD["shape"])
+    shape_week = np.where(clean, weekly_shape_distance(ts, active, expected), np.nan)
+    stats["shape_week_med"], stats["shape_week_spread"] = _spread(
+        shape_week, MIN_SPREAD["shape_week"]
+    )
+    flat = np.full(len(expected), np.nanmean(expected) if len(expected) else 0.0)
+    strength = daily_shape_distance(ts, flat, expected)
+    stats["profile_strength"] = (
+        float(np.nanmedian(strength)) if np.isfinite(strength).any() else 0.0
+    )
+    react = daily_reactive_log_ratio(ts, active, frame["reactive_kvarh"].to_numpy(dtype=float))
+    react = np.where(clean, react, np.nan)
+    if np.isfinite(react).any():
+        med = float(np.nanmedian(react))
+        spread = float(np.nanquantile(np.abs(react - med), CALIBRATION_QUANTILE))
+        stats["reactive_med"], stats["reactive_spread"] = med, max(spread, MIN_SPREAD["reactive"])
+    for phase in ("voltage_fa", "voltage_fc"):
+        v = frame[phase].to_numpy(dtype=float)
+        stats[f"{phase}_med"] = float(np.nanmedian(v)) if np.isfinite(v).any() else 0.0
+    va, vc = frame["voltage_fa"].to_numpy(dtype=float), frame["voltage_fc"].to_numpy(dtype=float)
+    ref = max(stats["voltage_fa_med"], stats["voltage_fc_med"], 1.0)
+    div = np.abs(va - vc) / ref
+    if np.isfinite(div).any():
+        stats["voltage_divergence"] = max(float(np.nanquantile(div, 0.999)) * 1.5, 0.1)
+    stats["max_constant_run"] = float(constant_runs(active).max(initial=0))
+    return stats
+
+
+def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
+    """Score each hour of a customer's scored readings.
+
+    Parameters
+    ----------
+    frame
+        One customer's hours on a regular hourly grid (missing hours as NaN), sorted, with
+        ``ts``, ``active_kwh``, ``reactive_kvarh``, ``voltage_fa``, ``voltage_fc``,
+        ``expected_kwh``, ``level_kwh``.
+    stats
+        The model's calibration statistics (:func:`calibrate`).
+
+    Returns
+    -------
+    DataFrame
+        One column per detector (scores, 1 = the edge of clean behaviour), ``reactive`` and
+        ``voltage`` evidence flags, ``score`` (combined) and ``detectors`` (names that fired).
+    """
+    ts = frame["ts"]
+    active = frame["active_kwh"].to_numpy(dtype=float)
+    expected = frame["expected_kwh"].to_numpy(dtype=float)
+    level = frame["level_kwh"].to_numpy(dtype=float)
+    present = np.isfinite(active)
+    u = normalised_deficit(active, expected, level)
+    # outages and reversed wiring are scored by their own detectors, not as huge deficits
+    u_clip = np.clip(u, -1.0, 1.0)
+    d24 = _rolling_mean(u_clip, 24)
+    d168 = _rolling_mean(u_clip, 168)
+    s24 = (d24 - stats["deficit_day_med"]) / stats["deficit_day_spread"]
+    s168 = (d168 - stats["deficit_week_med"]) / stats["deficit_week_spread"]
+    # an hour counts for the week only when its own day also falls short by the week's edge
+    s168 = np.minimum(s168, (d24 - stats["deficit_week_med"]) / stats["deficit_week_spread"])
+
+    if stats["profile_strength"] >= MIN_PROFILE_STRENGTH:
+        shape = daily_shape_distance(ts, active, expected)
+        s_shape = (shape - stats["shape_med"]) / stats["shape_spread"]
+        week = weekly_shape_distance(ts, active, expected)
+        s_week = (week - stats.get("shape_week_med", 0.0)) / stats.get("shape_week_spread", 0.2)
+        # as for the deficit: the day itself must also look displaced at the week's edge
+        s_week = np.minimum(s_week, (shape - stats["shape_med"]) / stats["shape_week_spread"])
+        s_shape = np.fmax(s_shape, s_week)
+    else:
+        s_shape = np.zeros(len(frame))
+
+    expecting = np.nan_to_num(expected) > 0
+    zero_runs = run_lengths(present & (active == 0))
+    s_stopped = np.where((zero_runs >= STOPPED_MIN_HOURS) & expecting, 5.0, 0.0)
+    if stats["max_constant_run"] < CONSTANT_MIN_HOURS:
+        s_constant = np.where(constant_runs(np.nan_to_num(active)) >= CONSTANT_MIN_HOURS, 3.0, 0.0)
+    else:  # the customer's meter repeats values in clean times: rely on the shape instead
+        s_constant = np.zeros(len(frame))
+    s_reverse = np.where(present & (active < 0), 5.0, 0.0)
+
+    react = daily_reactive_log_ratio(ts, active, frame["reactive_kvarh"].to_numpy(dtype=float))
+    reactive = np.abs(react - stats["reactive_med"]) > stats["reactive_spread"]
+    va = frame["voltage_fa"].to_numpy(dtype=float)
+    vc = frame["voltage_fc"].to_numpy(dtype=float)
+    ref = max(stats["voltage_fa_med"], stats["voltage_fc_med"], 1.0)
+    collapse = np.zeros(len(frame), dtype=bool)
+    for v, med in ((va, stats["voltage_fa_med"]), (vc, stats["voltage_fc_med"])):
+        if med > 0:
+            collapse |= np.nan_to_num(v, nan=med) < VOLTAGE_COLLAPSE * med
+    diverge = np.nan_to_num(np.abs(va - vc) / ref) > stats["voltage_divergence"]
+    voltage = collapse | diverge
+
+    scores = {
+        "deficit_day": np.nan_to_num(s24),
+        "deficit_week": np.nan_to_num(s168),
+        "shape": np.nan_to_num(s_shape),
+        "stopped": s_stopped,
+        "constant": s_constant,
+        "reverse": s_reverse,
+    }
+    stacked = np.column_stack([scores[name] for name in DETECTORS])
+    combined = stacked.max(axis=1)
+    deficit = np.maximum(scores["deficit_day"], scores["deficit_week"])
+    backed = (reactive | voltage) & (deficit > 0.5)
+    combined = np.where(backed, np.maximum(combined, deficit * EVIDENCE_BOOST), combined)
+    combined = np.where(present, np.maximum(combined, 0.0), np.nan)
+    fired = stacked >= 1.0
+    names = np.array(DETECTORS)
+    labels = [",".join(names[row]) for row in fired]
+    out = pd.DataFrame(scores, index=frame.index)
+    out["reactive"] = reactive
+    out["voltage"] = voltage
+    out["voltage_collapse"] = collapse
+    out["score"] = combined
+    out["detectors"] = labels
+    return out

@@ -1,0 +1,431 @@
+"""One forecasting model per customer: expected hourly energy and a calibrated band.
+
+The expected value of an hour is ``level(day) x shape(hour, weekday, level)``:
+
+- ``shape`` is an XGBoost regressor on calendar features and the regime level only. It never
+  sees the customer's recent observed values, so it cannot follow a sustained loss down
+  (the prototype's first weak point).
+- ``level`` is the customer's regime, the 7-day centred median of daily mean energy. At
+  scoring time it is *gated*: a level the customer has shown before (the end of a campaign,
+  a return to base load) or a rise is taken as it is; a level below what the customer has
+  shown is snapped up to the nearest level it has shown. A theft therefore keeps being
+  compared with the level it hides, while a campaign ending raises nothing.
+
+The band is conformal: quantiles of normalised residuals on a held-out tail of the training
+data, per customer, so a 95 % band holds about 95 % of clean hours for every customer and a
+noisy customer gets a wide band instead of a flood of alerts.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+FORMAT_VERSION = 1
+HOURS_PER_DAY = 24
+
+# Knobs (values explained in docs/decisions/detection.md).
+LEVEL_WINDOW_DAYS = 7  # regime level: centred median of this many daily means
+LEVEL_TOLERANCE = 0.05  # a level within 5 % of one shown before counts as known
+BAND_COVERAGE = 0.95  # the band's nominal coverage of clean hours
+KAPPA = 0.1  # residual scale: expected + KAPPA x level (keeps idle hours from dividing by ~0)
+CALIBRATION_SHARE = 0.2  # held-out tail of the training data for the band and the metrics
+MIN_HISTORY_DAYS = 14  # less than this: the sector profile stands in for the model
+STABLE_DAYS = 10  # a level held this many days out of 15 is a regime, not a ramp
+OUTAGE_SHARE = 0.05  # days below 5 % of the median level are outages, not regimes
+XGB_ROUNDS = 120
+XGB_PARAMS: dict[str, Any] = {
+    "max_depth": 5,
+    "eta": 0.1,
+    "subsample": 0.9,
+    "min_child_weight": 5,
+    "tree_method": "hist",
+    "objective": "reg:squarederror",
+    "nthread": 1,
+    "seed": 0,
+}
+REQUIRED_COLUMNS = ("ts", "active_kwh", "reactive_kvarh", "voltage_fa", "voltage_fc")
+
+
+# levels ---------------------------------------------------------------------------------
+def daily_means(ts: pd.Series, active: np.ndarray) -> pd.Series:
+    """Mean hourly energy of each calendar day (days with no readings absent)."""
+    days = pd.DatetimeIndex(ts).floor("D")
+    return pd.Series(np.asarray(active, dtype=float), index=days).groupby(level=0).mean()
+
+
+def regime_level(daily: pd.Series) -> pd.Series:
+    """The regime level of each day: centred rolling median of the daily means.
+
+    A median over a week jumps exactly at a clean step (campaign start or end) and ignores a
+    single odd day (a Sunday, a holiday).
+    """
+    if daily.empty:
+        return daily
+    full = daily.asfreq("D")
+    level = full.rolling(LEVEL_WINDOW_DAYS, center=True, min_periods=1).median()
+    return level.reindex(daily.index)
+
+
+def known_levels(level: pd.Series) -> np.ndarray:
+    """Sorted log regime levels the customer has sustained, outages and ramps left out.
+
+    A level counts when the customer stayed within ``LEVEL_TOLERANCE`` of it for at least
+    ``STABLE_DAYS`` of the ``2 x LEVEL_WINDOW_DAYS + 1`` days around it: the passing values of
+    a ramp up or down are not regimes, and must not excuse a loss later.
+    """
+    if level.empty:
+        return np.array([], dtype=float)
+    full = level.asfreq("D") if isinstance(level.index, pd.DatetimeIndex) else level
+    values = full.to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(np.where(values > 0, values, np.nan))
+    tol = np.log1p(LEVEL_TOLERANCE)
+    half = LEVEL_WINDOW_DAYS
+    stable = np.zeros(len(logs))
+    for k in range(-half, half + 1):
+        shifted = np.roll(logs, k)
+        if k > 0:
+            shifted[:k] = np.nan
+        elif k < 0:
+            shifted[k:] = np.nan
+        stable += np.nan_to_num(np.abs(shifted - logs) <= tol)
+    values = values[np.isfinite(logs) & (stable >= min(STABLE_DAYS, len(logs)))]
+    if not len(values):
+        return np.array([], dtype=float)
+    values = values[values >= OUTAGE_SHARE * np.median(values)]
+    # one value per 1 % step is plenty and keeps the artefact small
+    return np.unique(np.round(np.log(values), 2))
+
+
+def gate_levels(level: np.ndarray, known_log: np.ndarray) -> np.ndarray:
+    """Gate observed regime levels against the levels the customer has shown.
+
+    A level close to a known one, or above all of them, is kept; a level below what the
+    customer has shown is replaced by the nearest known level above it.
+    """
+    level = np.asarray(level, dtype=float)
+    if not len(known_log):
+        return level
+    out = level.copy()
+    tol = np.log1p(LEVEL_TOLERANCE)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_level = np.log(np.where(level > 0, level, np.nan))
+    log_level = np.where(np.isnan(log_level), -np.inf, log_level)
+    idx = np.searchsorted(known_log, log_level)
+    below = known_log[np.clip(idx - 1, 0, len(known_log) - 1)]
+    above = known_log[np.clip(idx, 0, len(known_log) - 1)]
+    near = (np.abs(log_level - below) <= tol) | (np.abs(above - log_level) <= tol)
+    higher = log_level > known_log[-1]
+    snap = ~near & ~higher & ~np.isnan(level)
+    out[snap] = np.exp(above[snap])
+    return out
+
+
+def calendar_features(ts: pd.Series, level: np.ndarray) -> np.ndarray:
+    """Features of the shape model: hour, weekday and the log regime level."""
+    idx = pd.DatetimeIndex(ts)
+    return np.column_stack(
+        [
+            idx.hour.to_numpy(dtype=float),
+            idx.dayofweek.to_numpy(dtype=float),
+            np.log(np.maximum(level, 1e-6)),
+        ]
+    )
+
+
+def _hour_level(ts: pd.Series, daily_level: pd.Series) -> np.ndarray:
+    days = pd.DatetimeIndex(ts).floor("D")
+    return daily_level.reindex(days).to_numpy(dtype=float)
+
+
+# the model --------------------------------------------------------------------------------
+@dataclass
+class CustomerModel:
+    """A customer's fitted model: shape, known levels, band and calibration statistics.
+
+    ``predict`` gives the expected energy and band; ``stats`` holds the clean-period
+    statistics the detectors standardise against. Use :func:`fit_customer` to build one and
+    :meth:`to_bytes` / :meth:`from_bytes` to store it.
+    """
+
+    kind: str  # xgboost | sector_profile
+    known_log_levels: np.ndarray
+    band: tuple[float, float]  # quantiles of the normalised residual
+    profile: np.ndarray  # 7 x 24 shape multipliers (weekday, hour), fallback and reference
+    booster: bytes = b""
+    trained_from: pd.Timestamp | None = None
+    trained_until: pd.Timestamp | None = None
+    n_train: int = 0
+    metrics: dict[str, float] = field(default_factory=dict)
+    stats: dict[str, float] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    _regressor: Any = field(default=None, repr=False, compare=False)
+
+    # prediction ---------------------------------------------------------------------
+    def _shape(self, ts: pd.Series, level: np.ndarray) -> np.ndarray:
+        idx = pd.DatetimeIndex(ts)
+        if self.kind != "xgboost" or (self._regressor is None and not self.booster):
+            return np.asarray(self.profile[idx.dayofweek, idx.hour], dtype=float)
+        if self._regressor is None:
+            import xgboost as xgb
+
+            booster = xgb.Booster()
+            booster.load_model(bytearray(self.booster))
+            booster.set_param({"nthread": 1})
+            self._regressor = booster
+        import xgboost as xgb
+
+        dm = xgb.DMatrix(calendar_features(ts, level))
+        return np.maximum(self._regressor.predict(dm), 0.0).astype(float)
+
+    def levels(self, frame: pd.DataFrame) -> np.ndarray:
+        """The gated regime level of each row's day (kWh per hour)."""
+        daily = daily_means(frame["ts"], frame["active_kwh"].to_numpy(dtype=float))
+        observed = regime_level(daily)
+        gated = pd.Series(gate_levels(observed.to_numpy(), self.known_log_levels), observed.index)
+        return _hour_level(frame["ts"], gated)
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Expected energy and the band for each row of ``frame``.
+
+        Parameters
+        ----------
+        frame
+            Hourly readings of this customer with columns ``ts``, ``active_kwh``,
+            ``reactive_kvarh``, ``voltage_fa``, ``voltage_fc`` (sorted by ``ts``). The reported
+            ``active_kwh`` sets the regime level (a week's median, gated against the levels
+            the customer has shown, so a loss does not pull the expectation down); the hour's
+            own value never enters its own expectation otherwise.
+
+        Returns
+        -------
+        DataFrame
+            ``expected_kwh``, ``lower_kwh``, ``upper_kwh`` aligned with ``frame``'s index; the
+            band holds about ``BAND_COVERAGE`` of clean hours.
+        """
+        if frame.empty:
+            return pd.DataFrame({"expected_kwh": [], "lower_kwh": [], "upper_kwh": []}, dtype=float)
+        level = self.levels(frame)
+        expected = level * self._shape(frame["ts"], level)
+        scale = expected + KAPPA * level
+        lo, hi = self.band
+        return pd.DataFrame(
+            {
+                "expected_kwh": expected,
+                "lower_kwh": np.maximum(expected + lo * scale, 0.0),
+                "upper_kwh": expected + hi * scale,
+                "level_kwh": level,
+            },
+            index=frame.index,
+        )
+
+    # storage ------------------------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        """Serialise with the format version (JSON; the booster as base64 UBJSON)."""
+        doc = {
+            "format_version": FORMAT_VERSION,
+            "kind": self.kind,
+            "known_log_levels": self.known_log_levels.tolist(),
+            "band": list(self.band),
+            "profile": np.round(self.profile, 6).tolist(),
+            "booster": base64.b64encode(self.booster).decode("ascii"),
+            "trained_from": None if self.trained_from is None else str(self.trained_from),
+            "trained_until": None if self.trained_until is None else str(self.trained_until),
+            "n_train": self.n_train,
+            "metrics": self.metrics,
+            "stats": self.stats,
+            "params": self.params,
+        }
+        return json.dumps(doc).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> CustomerModel:
+        """Load a model written by :meth:`to_bytes`; refuses an unknown format version."""
+        doc = json.loads(data.decode("utf-8"))
+        version = doc.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ValueError(
+                f"model format version {version} is not supported (expected {FORMAT_VERSION}); "
+                "train again"
+            )
+        return cls(
+            kind=doc["kind"],
+            known_log_levels=np.asarray(doc["known_log_levels"], dtype=float),
+            band=(float(doc["band"][0]), float(doc["band"][1])),
+            profile=np.asarray(doc["profile"], dtype=float),
+            booster=base64.b64decode(doc["booster"]),
+            trained_from=None if doc["trained_from"] is None else pd.Timestamp(doc["trained_from"]),
+            trained_until=None
+            if doc["trained_until"] is None
+            else pd.Timestamp(doc["trained_until"]),
+            n_train=int(doc["n_train"]),
+            metrics={k: float(v) for k, v in doc["metrics"].items()},
+            stats={k: float(v) for k, v in doc["stats"].items()},
+            params=doc["params"],
+        )
+
+
+# fitting ------------------------------------------------------------------------------------
+def _clean_mask(frame: pd.DataFrame, level: np.ndarray) -> np.ndarray:
+    """Rows fit to learn from: positive level, no negative energy, not an outage day."""
+    active = frame["active_kwh"].to_numpy(dtype=float)
+    ok = np.isfinite(active) & (active >= 0) & np.isfinite(level) & (level > 0)
+    median = np.nanmedian(level[ok]) if ok.any() else 0.0
+    return ok & (level >= OUTAGE_SHARE * median)
+
+
+def profile_of(frame: pd.DataFrame) -> np.ndarray:
+    """The 7 x 24 (weekday, hour) shape multipliers of a series, relative to its level."""
+    daily = daily_means(frame["ts"], frame["active_kwh"].to_numpy(dtype=float))
+    level = _hour_level(frame["ts"], regime_level(daily))
+    ok = _clean_mask(frame, level)
+    out = np.ones((7, HOURS_PER_DAY))
+    if not ok.any():
+        return out
+    idx = pd.DatetimeIndex(frame["ts"])[ok]
+    ratio = frame["active_kwh"].to_numpy(dtype=float)[ok] / level[ok]
+    table = (
+        pd.DataFrame({"d": idx.dayofweek, "h": idx.hour, "r": ratio})
+        .groupby(["d", "h"])["r"]
+        .median()
+    )
+    days = table.index.get_level_values(0).to_numpy(dtype=int)
+    hours = table.index.get_level_values(1).to_numpy(dtype=int)
+    out[days, hours] = table.to_numpy(dtype=float)
+    return out
+
+
+def _fit_regressor(frame: pd.DataFrame, level: np.ndarray, mask: np.ndarray) -> Any:
+    import xgboost as xgb
+
+    x = calendar_features(frame["ts"][mask], level[mask])
+    y = frame["active_kwh"].to_numpy(dtype=float)[mask] / level[mask]
+    return xgb.train(XGB_PARAMS, xgb.DMatrix(x, label=y), num_boost_round=XGB_ROUNDS)
+
+
+def fit_customer(
+    frame: pd.DataFrame,
+    *,
+    sector_profile: np.ndarray | None = None,
+    min_history_days: int = MIN_HISTORY_DAYS,
+) -> CustomerModel:
+    """Fit a customer's model on its hourly readings.
+
+    Parameters
+    ----------
+    frame
+        The customer's readings, columns ``ts``, ``active_kwh``, ``reactive_kvarh``,
+        ``voltage_fa``, ``voltage_fc``, any order (sorted here).
+    sector_profile
+        The (weekday, hour) shape of the customer's sector; used instead of a fitted shape
+        when the customer has less than ``min_history_days`` of history.
+    min_history_days
+        Days of history below which the sector profile stands in for the XGBoost model.
+
+    Returns
+    -------
+    CustomerModel
+        ``predict(frame)`` gives ``expected_kwh``, ``lower_kwh``, ``upper_kwh``; ``metrics``
+        holds hourly MAPE, MAE and band coverage on the held-out tail of the history.
+    """
+    from meterwatch.detect import detectors
+
+    frame = frame.sort_values("ts").reset_index(drop=True)
+    ts = frame["ts"]
+    days = ts.dt.floor("D").nunique() if len(frame) else 0
+    insufficient = days < min_history_days
+    if insufficient:
+        return _fallback(frame, sector_profile)
+
+    active = frame["active_kwh"].to_numpy(dtype=float)
+    n_days = int(days)
+    cut_day = ts.dt.floor("D").min() + pd.Timedelta(days=round(n_days * (1 - CALIBRATION_SHARE)))
+    head = (ts < cut_day).to_numpy()
+    fit_part, cal_part = frame[head], frame[~head].reset_index(drop=True)
+
+    # 1. shape on the first part, levels known from it; band and statistics from the tail
+    daily_fit = daily_means(fit_part["ts"], fit_part["active_kwh"].to_numpy(dtype=float))
+    level_fit = regime_level(daily_fit)
+    hour_level_fit = _hour_level(fit_part["ts"], level_fit)
+    mask_fit = _clean_mask(fit_part, hour_level_fit)
+    profile = profile_of(frame)
+    probe = CustomerModel(
+        kind="xgboost",
+        known_log_levels=known_levels(level_fit),
+        band=(-1.0, 1.0),
+        profile=profile,
+    )
+    probe._regressor = _fit_regressor(fit_part, hour_level_fit, mask_fit)
+    pred = probe.predict(cal_part)
+    cal_level = pred["level_kwh"].to_numpy()
+    cal_ok = _clean_mask(cal_part, cal_level)
+    exp = pred["expected_kwh"].to_numpy()
+    act = cal_part["active_kwh"].to_numpy(dtype=float)
+    z = (act - exp) / (exp + KAPPA * cal_level)
+    z = z[cal_ok & np.isfinite(z)]
+    alpha = (1 - BAND_COVERAGE) / 2
+    band = (
+        (float(np.quantile(z, alpha)), float(np.quantile(z, 1 - alpha)))
+        if len(z) >= 48
+        else (-0.6, 0.6)
+    )
+    stats = detectors.calibrate(cal_part, pred, band, cal_ok)
+
+    # 2. the final shape on all the history, every level it has shown
+    daily_all = daily_means(ts, active)
+    level_all = regime_level(daily_all)
+    hour_level_all = _hour_level(ts, level_all)
+    mask_all = _clean_mask(frame, hour_level_all)
+    booster = _fit_regressor(frame, hour_level_all, mask_all)
+    raw = bytes(booster.save_raw("ubj"))
+
+    inside = (act >= pred["lower_kwh"].to_numpy()) & (act <= pred["upper_kwh"].to_numpy())
+    keep = cal_ok & (act > 0)
+    mape = float(np.mean(np.abs(act[keep] - exp[keep]) / act[keep]) * 100) if keep.any() else np.nan
+    metrics = {
+        "mape": mape,
+        "mae": float(np.mean(np.abs(act[cal_ok] - exp[cal_ok]))) if cal_ok.any() else np.nan,
+        "coverage": float(np.mean(inside[cal_ok])) if cal_ok.any() else np.nan,
+    }
+    return CustomerModel(
+        kind="xgboost",
+        known_log_levels=known_levels(level_all),
+        band=band,
+        profile=profile,
+        booster=raw,
+        trained_from=ts.iloc[0],
+        trained_until=ts.iloc[-1],
+        n_train=len(frame),
+        metrics=metrics,
+        stats=stats,
+        params={**XGB_PARAMS, "rounds": XGB_ROUNDS, "band": list(band)},
+    )
+
+
+def _fallback(frame: pd.DataFrame, sector_profile: np.ndarray | None) -> CustomerModel:
+    """The sector's shape scaled to the customer's own level, with a wide band."""
+    from meterwatch.detect import detectors
+
+    profile = sector_profile if sector_profile is not None else np.ones((7, HOURS_PER_DAY))
+    levels = np.array([], dtype=float)
+    if len(frame):
+        daily = daily_means(frame["ts"], frame["active_kwh"].to_numpy(dtype=float))
+        levels = known_levels(regime_level(daily))
+    return CustomerModel(
+        kind="sector_profile",
+        known_log_levels=levels,
+        band=(-0.8, 1.5),
+        profile=np.asarray(profile, dtype=float),
+        trained_from=frame["ts"].iloc[0] if len(frame) else None,
+        trained_until=frame["ts"].iloc[-1] if len(frame) else None,
+        n_train=len(frame),
+        metrics={"mape": np.nan, "mae": np.nan, "coverage": np.nan},
+        stats=detectors.default_stats(),
+        params={"fallback": True},
+    )

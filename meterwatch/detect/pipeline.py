@@ -1,0 +1,446 @@
+"""Train and score: the detection engine's two entry points, on any :class:`Lake`.
+
+``train`` fits one model per customer and stores it in the lake's model store; ``score`` scores
+the hours each customer's model has not seen yet, writes ``scores`` and ``alerts`` in one
+transaction and hands new or updated alerts to the sinks.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from meterwatch.detect import detectors as det
+from meterwatch.detect.alerts import Event, extract_events, merge_alerts, typed_alerts
+from meterwatch.detect.model import (
+    FORMAT_VERSION,
+    MIN_HISTORY_DAYS,
+    CustomerModel,
+    fit_customer,
+)
+from meterwatch.quality import Finding, findings_frame
+from meterwatch.settings import Settings
+from meterwatch.storage.base import Lake
+from meterwatch.tables import MODELS, SCORES, now_utc
+
+Progress = Callable[[int, int, str], None]
+READING_COLUMNS = ["ts", "active_kwh", "reactive_kvarh", "voltage_fa", "voltage_fc"]
+CONTEXT_DAYS = 8  # readings before the first new hour that the weekly windows need
+SECTOR_DROP = 0.15  # peers this much below their expectation make a shared drop
+SECTOR_FLOOR = 0.3  # a sector drop never explains more than 70 % of a customer's
+MIN_SECTOR_PEERS = 2
+
+
+@dataclass
+class TrainResult:
+    """What a training run did."""
+
+    model_version: str
+    models: pd.DataFrame  # rows written to the ``models`` table
+    fallbacks: list[str] = field(default_factory=list)  # customers on the sector profile
+    skipped: list[str] = field(default_factory=list)  # customers with no readings at all
+    seconds: float = 0.0
+
+    @property
+    def n_models(self) -> int:
+        return len(self.models)
+
+
+@dataclass
+class ScoreResult:
+    """What a scoring run did."""
+
+    hours_scored: int = 0
+    anomalies: int = 0
+    alerts_new: int = 0
+    alerts_updated: int = 0
+    customers: int = 0
+    alerts: pd.DataFrame = field(default_factory=pd.DataFrame)  # new or updated alerts
+    skipped: list[str] = field(default_factory=list)  # customers without a model
+    seconds: float = 0.0
+
+
+# helpers --------------------------------------------------------------------------------------
+def _map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int,
+         progress: Progress | None, label: Callable[[Any], str]) -> list[Any]:  # fmt: skip
+    """Map over items with a thread pool (XGBoost and pandas release the GIL)."""
+    out: list[Any] = [None] * len(items)
+    if not items:
+        return out
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+        for done, future in enumerate(list(futures), start=1):
+            i = futures[future]
+            out[i] = future.result()
+            if progress:
+                progress(done, len(items), label(items[i]))
+    return out
+
+
+def _readings(lake: Lake, client: str) -> pd.DataFrame:
+    frame = lake.read("readings", partitions=[client], columns=READING_COLUMNS)
+    return frame.sort_values("ts").reset_index(drop=True)
+
+
+def _sectors(lake: Lake) -> dict[str, str | None]:
+    customers = lake.read("customers", columns=["client_id", "sector"])
+    return {
+        str(c): (None if pd.isna(s) else str(s))
+        for c, s in zip(customers["client_id"], customers["sector"], strict=True)
+    }
+
+
+def _typed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    return frame.reindex(columns=columns)
+
+
+# train ----------------------------------------------------------------------------------------------
+def train(
+    lake: Lake,
+    *,
+    clients: Iterable[str] | None = None,
+    until: datetime | pd.Timestamp | Mapping[str, datetime | pd.Timestamp] | None = None,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """Fit one model per customer on its readings up to ``until`` and store them.
+
+    Parameters
+    ----------
+    lake
+        The lake: readings are read from it, artefacts go to ``models/<client>/<version>.json``
+        in its object store and the ``models`` table is rewritten (rows of other customers kept).
+    clients
+        Customers to train (default: every customer with readings).
+    until
+        Last hour a model may see (default: all readings); a mapping gives one per customer
+        (the evaluation's 80/20 split), customers missing from it see all their readings.
+    settings
+        Runtime settings (``workers``, ``language``).
+    progress
+        ``progress(done, total, client)`` after each customer.
+
+    Customers with less than ``MIN_HISTORY_DAYS`` days get the sector profile scaled to their
+    own level and a ``model.insufficient_history`` data-quality finding; none crashes the run.
+    """
+    started = time.perf_counter()
+    settings = settings or Settings.load()
+    trained_at = now_utc()
+    version = trained_at.strftime("%Y%m%dT%H%M%S%fZ")
+    available = [p for p in lake.partitions("readings") if p is not None]
+    wanted = sorted(available) if clients is None else [c for c in clients if c in available]
+    skipped = [] if clients is None else [c for c in clients if c not in available]
+    sectors = _sectors(lake)
+
+    def history(client: str) -> pd.DataFrame:
+        frame = _readings(lake, client)
+        limit = until.get(client) if isinstance(until, Mapping) else until
+        if limit is None:
+            return frame
+        return frame[frame["ts"] <= pd.Timestamp(limit)].reset_index(drop=True)
+
+    def days(frame: pd.DataFrame) -> int:
+        return int(frame["ts"].dt.floor("D").nunique()) if len(frame) else 0
+
+    frames = {c: history(c) for c in wanted}
+    skipped += [c for c in wanted if frames[c].empty]
+    full = [c for c in wanted if days(frames[c]) >= MIN_HISTORY_DAYS]
+    short = [c for c in wanted if 0 < days(frames[c]) < MIN_HISTORY_DAYS]
+    total = len(full) + len(short)
+
+    def fit(client: str) -> CustomerModel:
+        return fit_customer(frames[client])
+
+    fitted = dict(zip(full, _map(fit, full, settings.worker_count, progress, str), strict=True))
+    profiles: dict[str | None, list[np.ndarray]] = {}
+    for client, model in fitted.items():
+        profiles.setdefault(sectors.get(client), []).append(model.profile)
+    fleet = [p for group in profiles.values() for p in group]
+    for i, client in enumerate(short, start=len(full) + 1):
+        peers = profiles.get(sectors.get(client)) or fleet
+        profile = np.median(np.stack(peers), axis=0) if peers else None
+        fitted[client] = fit_customer(frames[client], sector_profile=profile)
+        if progress:
+            progress(i, total, client)
+
+    rows = []
+    findings: list[Finding] = []
+    for client in full + short:
+        model = fitted[client]
+        key = f"models/{client}/{version}.json"
+        lake.put_object(key, model.to_bytes())
+        rows.append(
+            {
+                "client_id": client,
+                "model_version": version,
+                "format_version": FORMAT_VERSION,
+                "kind": model.kind,
+                "artifact_key": key,
+                "trained_at": trained_at,
+                "trained_from": model.trained_from,
+                "trained_until": model.trained_until,
+                "n_train": model.n_train,
+                "mape": model.metrics.get("mape"),
+                "mae": model.metrics.get("mae"),
+                "coverage": model.metrics.get("coverage"),
+                "params": json.dumps(model.params, default=str),
+            }
+        )
+        if client in short:
+            frame = frames[client]
+            findings.append(
+                Finding(
+                    "model.insufficient_history", "warning", client,
+                    frame["ts"].iloc[0].to_pydatetime(), frame["ts"].iloc[-1].to_pydatetime(),
+                    len(frame), {"n_days": days(frame), "min_days": MIN_HISTORY_DAYS},
+                )
+            )  # fmt: skip
+    new_models = _models_frame(pd.DataFrame(rows))
+    with lake.transaction() as tx:
+        old = tx.read("models").to_pandas()
+        keep = old[~old["client_id"].isin(new_models["client_id"])]
+        tx.overwrite("models", _models_frame(pd.concat([keep, new_models], ignore_index=True)))
+        touched = sorted({f.client_id for f in findings if f.client_id} | set(full))
+        if touched:
+            dq = tx.read("data_quality", partitions=touched).to_pandas()
+            dq = dq[~dq["code"].astype(str).str.startswith("model.")]
+            fresh = findings_frame(findings, settings.language)
+            tx.overwrite_partitions(
+                "data_quality", pd.concat([dq, fresh], ignore_index=True), touched
+            )
+    return TrainResult(
+        model_version=version,
+        models=new_models,
+        fallbacks=short,
+        skipped=skipped,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _models_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.reindex(columns=MODELS.columns).copy()
+    out["format_version"] = out["format_version"].astype("int32")
+    out["n_train"] = out["n_train"].astype("int64")
+    for col in ("trained_from", "trained_until"):
+        out[col] = pd.to_datetime(out[col]).astype("datetime64[s]")
+    out["trained_at"] = pd.to_datetime(out["trained_at"], utc=True).astype("datetime64[ms, UTC]")
+    for col in ("mape", "mae", "coverage"):
+        out[col] = out[col].astype(float)
+    return out
+
+
+def load_model(lake: Lake, artifact_key: str) -> CustomerModel:
+    """Load a stored model from the lake's model store."""
+    return CustomerModel.from_bytes(lake.get_object(artifact_key))
+
+
+# score -------------------------------------------------------------------------------------------
+@dataclass
+class _Work:
+    client: str
+    model: CustomerModel
+    version: str
+    grid: pd.DataFrame  # readings on a regular hourly grid, context included, with predictions
+    new_from: pd.Timestamp  # first hour to score (exclusive bound is the last scored hour)
+
+
+def _on_grid(frame: pd.DataFrame) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    hours = pd.date_range(frame["ts"].iloc[0], frame["ts"].iloc[-1], freq="h")
+    grid = frame.set_index("ts").reindex(hours)
+    grid.index.name = "ts"
+    return grid.reset_index()
+
+
+def _prepare(lake: Lake, row: pd.Series, last_scored: pd.Timestamp | None) -> _Work | None:
+    client = str(row["client_id"])
+    readings = _readings(lake, client)
+    after = pd.Timestamp(row["trained_until"])
+    if last_scored is not None and last_scored > after:
+        after = last_scored
+    new = readings["ts"] > after
+    if not new.any():
+        return None
+    first_new = readings.loc[new, "ts"].iloc[0]
+    context = readings[readings["ts"] >= first_new - pd.Timedelta(days=CONTEXT_DAYS)]
+    model = load_model(lake, str(row["artifact_key"]))
+    grid = _on_grid(context.reset_index(drop=True))
+    grid["present"] = grid["active_kwh"].notna()
+    grid = pd.concat([grid, model.predict(grid)], axis=1)
+    return _Work(client, model, str(row["model_version"]), grid, first_new)
+
+
+def _daily_ratio(grid: pd.DataFrame) -> pd.Series:
+    present = grid[grid["present"]]
+    day = present["ts"].dt.floor("D")
+    sums = present.groupby(day)[["active_kwh", "expected_kwh"]].sum()
+    ratio = sums["active_kwh"] / sums["expected_kwh"].where(sums["expected_kwh"] > 0)
+    return ratio.clip(0, 2)
+
+
+def sector_factors(
+    ratios: dict[str, pd.Series], sectors: dict[str, str | None]
+) -> dict[str, pd.Series]:
+    """Per customer and day, how far its sector peers fell below their own expectation.
+
+    The factor is the second-lowest ratio reported/expected among the customer's sector peers
+    (so one peer's own outage or theft is not enough), 1 when the peers did not fall by more
+    than ``SECTOR_DROP``, and never below ``SECTOR_FLOOR``.
+    """
+    out: dict[str, pd.Series] = {}
+    by_sector: dict[str | None, list[str]] = {}
+    for client in ratios:
+        by_sector.setdefault(sectors.get(client), []).append(client)
+    for sector, members in by_sector.items():
+        table = pd.DataFrame({c: ratios[c] for c in members})
+        for client in members:
+            peers = table.drop(columns=[client])
+            if sector is None or peers.shape[1] < MIN_SECTOR_PEERS:
+                out[client] = pd.Series(1.0, index=table.index)
+                continue
+            counts = peers.notna().sum(axis=1)
+            second = peers.apply(
+                lambda r: np.sort(r.dropna().to_numpy())[1] if r.notna().sum() >= 2 else 1.0,
+                axis=1,
+            )
+            factor = np.where((counts >= MIN_SECTOR_PEERS) & (second < 1 - SECTOR_DROP),
+                              np.maximum(second, SECTOR_FLOOR), 1.0)  # fmt: skip
+            out[client] = pd.Series(factor, index=table.index)
+    return out
+
+
+def _score_rows(work: _Work, factor: pd.Series, scored_at: pd.Timestamp) -> pd.DataFrame:
+    grid = work.grid
+    day = grid["ts"].dt.floor("D")
+    f = factor.reindex(day).fillna(1.0).to_numpy()
+    adjusted = grid.copy()
+    adjusted["expected_kwh"] = grid["expected_kwh"].to_numpy() * f
+    hourly = det.detect(adjusted, work.model.stats)
+    flagged = hourly["score"].to_numpy() >= 1.0
+    labels = hourly["detectors"].to_numpy().astype(object)
+    evidence = {
+        "reactive": hourly["reactive"].to_numpy(),
+        "voltage_collapse": hourly["voltage_collapse"].to_numpy(),
+        "voltage_divergence": (hourly["voltage"] & ~hourly["voltage_collapse"]).to_numpy(),
+        "sector": f < 1.0,
+    }
+    for name, mask in evidence.items():
+        add = flagged & mask
+        labels[add] = [f"{lbl},{name}" if lbl else name for lbl in labels[add]]
+    scale = adjusted["expected_kwh"].to_numpy()
+    lower = grid["lower_kwh"].to_numpy() * f
+    upper = grid["upper_kwh"].to_numpy() * np.where(f < 1, 1.0, f)
+    keep = (grid["present"].to_numpy()) & (grid["ts"] >= work.new_from).to_numpy()
+    rows = pd.DataFrame(
+        {
+            "client_id": work.client,
+            "ts": grid["ts"].to_numpy()[keep],
+            "active_kwh": grid["active_kwh"].to_numpy()[keep],
+            "expected_kwh": scale[keep],
+            "lower_kwh": lower[keep],
+            "upper_kwh": upper[keep],
+            "score": np.round(hourly["score"].to_numpy()[keep], 4),
+            "is_anomaly": flagged[keep].astype("int8"),
+            "detectors": labels[keep],
+            "model_version": work.version,
+            "scored_at": scored_at,
+        }
+    )
+    return rows
+
+
+def _typed_scores(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.reindex(columns=SCORES.columns).copy()
+    out["ts"] = pd.to_datetime(out["ts"]).astype("datetime64[s]")
+    out["is_anomaly"] = out["is_anomaly"].astype("int8")
+    out["scored_at"] = pd.to_datetime(out["scored_at"], utc=True).astype("datetime64[ms, UTC]")
+    out["detectors"] = out["detectors"].astype(str)
+    return out
+
+
+def _model_quality(model: CustomerModel) -> float:
+    """0 to 1: how far the model's held-out coverage is from nominal (fallbacks get 0.3)."""
+    if model.kind != "xgboost":
+        return 0.3
+    coverage = model.metrics.get("coverage", float("nan"))
+    if not np.isfinite(coverage):
+        return 0.5
+    return float(np.clip(1 - abs(coverage - 0.95) * 4, 0.2, 1.0))
+
+
+def score(
+    lake: Lake,
+    *,
+    sinks: Sequence[Any] = (),
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> ScoreResult:
+    """Score every customer's new hours, write ``scores`` and ``alerts``, notify the sinks.
+
+    New hours are the readings after the model's ``trained_until`` and after the last hour
+    already in ``scores``, so running it twice scores nothing twice. Events are rebuilt from
+    each touched customer's scores; an event that goes on updates its alert (same id, new
+    ``updated_at``). Each sink's ``send(alerts, language)`` receives the new and updated alerts.
+    """
+    started = time.perf_counter()
+    settings = settings or Settings.load()
+    result = ScoreResult()
+    models = lake.read("models")
+    if models.empty:
+        return result
+    scored_parts = set(lake.partitions("scores"))
+    last = lake.query("SELECT client_id, max(ts) AS last_ts FROM scores GROUP BY client_id") if (
+        scored_parts
+    ) else pd.DataFrame(columns=["client_id", "last_ts"])  # fmt: skip
+    last_by_client = {
+        str(c): pd.Timestamp(t) for c, t in zip(last["client_id"], last["last_ts"], strict=True)
+    }
+    available = {p for p in lake.partitions("readings") if p is not None}
+    rows = [r for _, r in models.iterrows() if r["client_id"] in available]
+    result.skipped = sorted(available - {str(r["client_id"]) for r in rows})
+
+    def prepare(row: pd.Series) -> _Work | None:
+        return _prepare(lake, row, last_by_client.get(str(row["client_id"])))
+
+    works = [w for w in _map(prepare, rows, settings.worker_count, progress,
+                             lambda r: str(r["client_id"])) if w is not None]  # fmt: skip
+    if not works:
+        result.seconds = time.perf_counter() - started
+        return result
+    sectors = _sectors(lake)
+    factors = sector_factors({w.client: _daily_ratio(w.grid) for w in works}, sectors)
+    scored_at = now_utc()
+    new_scores = {w.client: _score_rows(w, factors[w.client], scored_at) for w in works}
+    touched = sorted(new_scores)
+    with lake.transaction() as tx:
+        old = tx.read("scores", partitions=touched).to_pandas() if scored_parts else pd.DataFrame()
+        parts = [old] if not old.empty else []
+        allscores = _typed_scores(pd.concat([*parts, *new_scores.values()], ignore_index=True))
+        tx.overwrite_partitions("scores", allscores, touched)
+        events: dict[str, list[Event]] = {}
+        for w in works:
+            mine = allscores[allscores["client_id"] == w.client]
+            events[w.client] = extract_events(w.client, mine, model_quality=_model_quality(w.model))
+        existing = tx.read("alerts").to_pandas()
+        alerts, new_ids, updated_ids = merge_alerts(existing, events, sectors, settings.language)
+        tx.overwrite("alerts", alerts)
+    result.hours_scored = int(sum(len(s) for s in new_scores.values()))
+    result.anomalies = int(sum(int(s["is_anomaly"].sum()) for s in new_scores.values()))
+    result.alerts_new, result.alerts_updated = len(new_ids), len(updated_ids)
+    result.customers = len(works)
+    changed = alerts[alerts["alert_id"].isin(set(new_ids) | set(updated_ids))]
+    result.alerts = typed_alerts(changed).reset_index(drop=True)
+    if not result.alerts.empty:
+        for sink in sinks:
+            sink.send(result.alerts, settings.language)
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,153 @@
+"""Alert sinks: where new and updated alerts go after a scoring run.
+
+A sink is anything with ``send(alerts, language)``. The local outbox (JSON lines in the lake)
+and the console summary live here; the SNS sink of the AWS deployment renders its e-mail
+with :func:`render_alert_message`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+import pandas as pd
+
+from meterwatch.storage.base import Lake
+from meterwatch.tables import now_utc
+
+KIND_LABELS: dict[str, dict[str, str]] = {
+    "under_registration": {"es": "Subregistro", "en": "Under-registration"},
+    "stopped_meter": {"es": "Medidor detenido", "en": "Stopped meter"},
+    "reverse_energy": {"es": "Energía inversa", "en": "Reverse energy"},
+    "flat_reporting": {"es": "Lectura plana", "en": "Flat reporting"},
+    "load_shape_change": {"es": "Cambio de perfil horario", "en": "Load shape change"},
+    "voltage_anomaly": {"es": "Anomalía de tensión", "en": "Voltage anomaly"},
+}
+SEVERITY_LABELS = {
+    "high": {"es": "alta", "en": "high"},
+    "medium": {"es": "media", "en": "medium"},
+    "low": {"es": "baja", "en": "low"},
+}
+_TEXT = {
+    "subject": {
+        "es": "meterwatch: {n} alerta(s) de pérdidas, {kwh:,.0f} kWh estimados",
+        "en": "meterwatch: {n} loss alert(s), {kwh:,.0f} kWh estimated",
+    },
+    "intro": {
+        "es": "Clientes a inspeccionar, del más al menos valioso:",
+        "en": "Customers to inspect, most valuable visit first:",
+    },
+    "line": {
+        "es": "{rank}. {client} ({sector}) · {kind} · severidad {severity} · {kwh:,.0f} kWh · {start} a {end}",
+        "en": "{rank}. {client} ({sector}) · {kind} · {severity} severity · {kwh:,.0f} kWh · {start} to {end}",
+    },
+    "link": {"es": "Ver en el tablero: {url}", "en": "Open the dashboard: {url}"},
+    "footer": {
+        "es": "Registre el resultado de cada inspección en el tablero (pérdida confirmada, falsa alarma, falla de medidor).",
+        "en": "Record each inspection's outcome in the dashboard (confirmed loss, false alarm, meter fault).",
+    },
+}
+
+
+def kind_label(kind: str, language: str = "es") -> str:
+    """The operator's name for an alert kind."""
+    return KIND_LABELS.get(kind, {}).get(language, kind)
+
+
+class AlertSink(Protocol):
+    """Receives the alerts a scoring run created or updated."""
+
+    def send(self, alerts: pd.DataFrame, language: str) -> None: ...
+
+
+def render_alert_message(
+    alerts: pd.DataFrame, language: str = "es", dashboard_url: str | None = None
+) -> tuple[str, str]:
+    """Subject and body of the e-mail an operator reads: a ranked list with the evidence.
+
+    Parameters
+    ----------
+    alerts
+        Rows of the ``alerts`` table (any order; listed by ``rank``).
+    language
+        ``es`` (default) or ``en``.
+    dashboard_url
+        Link to the dashboard, added at the end when given.
+    """
+    lang = language if language in ("es", "en") else "es"
+    ranked = alerts.sort_values("rank") if "rank" in alerts else alerts
+    total = float(ranked["lost_kwh_estimate"].fillna(0).sum()) if len(ranked) else 0.0
+    subject = _TEXT["subject"][lang].format(n=len(ranked), kwh=total)
+    lines = [_TEXT["intro"][lang], ""]
+    for row in ranked.itertuples(index=False):
+        start = pd.Timestamp(str(row.window_start)).strftime("%Y-%m-%d %H:%M")
+        end = pd.Timestamp(str(row.window_end)).strftime("%Y-%m-%d %H:%M")
+        lost = row.lost_kwh_estimate
+        kwh = float(lost) if isinstance(lost, (int, float)) and lost == lost else 0.0
+        lines.append(
+            _TEXT["line"][lang].format(
+                rank=row.rank, client=row.client_id, sector=row.sector or "-",
+                kind=kind_label(str(row.kind), lang),
+                severity=SEVERITY_LABELS.get(str(row.severity), {}).get(lang, row.severity),
+                kwh=kwh, start=start, end=end,
+            )
+        )  # fmt: skip
+        lines.append(f"   {row.evidence}")
+        if dashboard_url:
+            lines.append(f"   {dashboard_url.rstrip('/')}/?client={row.client_id}")
+    lines.append("")
+    if dashboard_url:
+        lines.append(_TEXT["link"][lang].format(url=dashboard_url))
+    lines.append(_TEXT["footer"][lang])
+    return subject, "\n".join(lines)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if pd.isna(value) if not isinstance(value, (list, dict)) else False:
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+class OutboxSink:
+    """Writes each batch of alerts as a JSON-lines object ``outbox/alerts-<UTC>.jsonl``."""
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+        self.keys: list[str] = []
+
+    def send(self, alerts: pd.DataFrame, language: str) -> None:
+        if alerts.empty:
+            return
+        stamp = now_utc().strftime("%Y%m%dT%H%M%S%fZ")
+        lines = [
+            json.dumps({k: _jsonable(v) for k, v in row.items()}, ensure_ascii=False)
+            for row in alerts.to_dict("records")
+        ]
+        key = f"outbox/alerts-{stamp}.jsonl"
+        self.lake.put_object(key, ("\n".join(lines) + "\n").encode("utf-8"))
+        self.keys.append(key)
+
+
+class ConsoleSink:
+    """Prints the ranked alerts (a rich ``Console`` or anything with ``print``)."""
+
+    def __init__(self, console: Any, limit: int = 10) -> None:
+        self.console = console
+        self.limit = limit
+
+    def send(self, alerts: pd.DataFrame, language: str) -> None:
+        if alerts.empty:
+            return
+        subject, body = render_alert_message(alerts.sort_values("rank").head(self.limit), language)
+        self.console.print(subject)
+        self.console.print(body, markup=False) if _takes_markup(
+            self.console
+        ) else self.console.print(body)
+
+
+def _takes_markup(console: Any) -> bool:
+    return type(console).__module__.startswith("rich")
