@@ -27,6 +27,7 @@ over the same Parquet files.
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,8 @@ IO_THREADS = 16
 SYMLINK_INPUT = "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat"
 SYMLINK_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+_MARK = "mwparam"
+_MARK_RE = re.compile(rf"[:$@]?{_MARK}(\d+)\b")
 
 
 class CommitConflict(RuntimeError):
@@ -138,23 +141,34 @@ def to_athena(
     from sqlglot import exp
 
     tree = sqlglot.parse_one(sql, read="duckdb")
-    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
-    values: list[Any] = []
+    # 1. Give every parameter a numbered marker and find its value. The tree's walk order is
+    #    not always the text's (a WITH clause is visited last), so ``?`` are counted in the
+    #    order their markers appear in the text.
+    placeholders = list(tree.find_all(exp.Placeholder))
+    original = [p.this for p in placeholders]
+    for k, p in enumerate(placeholders):
+        p.set("this", f"{_MARK}{k}")
     named = isinstance(params, dict)
     positional = list(params) if params is not None and not named else []
-    next_pos = 0
+    value_of: dict[int, Any] = {}
+    identity: dict[int, str] = {}  # same identity = the same value by construction
+    sequential = 0
+    for k in _marks(tree.sql(dialect="duckdb")):
+        name = original[k]
+        if named:
+            assert isinstance(params, dict)
+            value_of[k], identity[k] = params[name], f"${name}"
+        elif name and str(name).isdigit():
+            value_of[k], identity[k] = positional[int(name) - 1], f"${name}"
+        else:
+            value_of[k], identity[k] = positional[sequential], f"?{sequential}"
+            sequential += 1
+    _group_by_ordinals(tree, identity)
+
+    # 2. Tables -> column-ordered subqueries (readings with its sector).
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
 
     def rewrite(node: exp.Expression) -> exp.Expression:
-        nonlocal next_pos
-        if isinstance(node, exp.Placeholder):
-            if named:
-                assert isinstance(params, dict)
-                values.append(params[node.this])
-            else:
-                index = int(node.this) - 1 if node.this else next_pos
-                next_pos += 1
-                values.append(positional[index])
-            return exp.Placeholder()
         if (
             isinstance(node, exp.Table)
             and not node.db
@@ -167,8 +181,40 @@ def to_athena(
             )
         return node
 
-    out = tree.transform(rewrite, copy=True)
-    return out.sql(dialect="trino"), values
+    # 3. Trino text, markers -> ``?`` with the values in text order.
+    text = tree.transform(rewrite, copy=True).sql(dialect="trino")
+    return _MARK_RE.sub("?", text), [value_of[k] for k in _marks(text)]
+
+
+def _marks(text: str) -> list[int]:
+    return [int(m) for m in _MARK_RE.findall(text)]
+
+
+def _group_by_ordinals(tree: Any, identity: dict[int, str]) -> None:
+    """``GROUP BY <expr with a parameter>`` -> ``GROUP BY <ordinal>`` when it is selected.
+
+    With positional parameters, the select list's ``$p`` and the GROUP BY's ``$p`` become two
+    different ``?``, and neither Trino nor DuckDB can tell they group the same expression.
+    """
+    from sqlglot import exp
+
+    def key(node: exp.Expression) -> str:
+        return _MARK_RE.sub(lambda m: identity[int(m.group(1))], node.sql(dialect="duckdb"))
+
+    for select in tree.find_all(exp.Select):
+        group = select.args.get("group")
+        if group is None:
+            continue
+        keys = [key(p.unalias()) for p in select.expressions]
+        group.set(
+            "expressions",
+            [
+                exp.Literal.number(keys.index(key(g)) + 1)
+                if g.find(exp.Placeholder) and key(g) in keys
+                else g
+                for g in group.expressions
+            ],
+        )
 
 
 def _table_select(name: str) -> str:
@@ -224,9 +270,13 @@ def _athena_literal(value: Any) -> str:
 
 
 class DuckDBEngine:
-    """Runs the Athena SQL on DuckDB over the lake's current snapshot (tests, laptops)."""
+    """Runs the Athena SQL on DuckDB over a lake's current snapshot (tests, laptops).
 
-    def __init__(self, lake: S3Lake) -> None:
+    ``lake`` is any backend: the S3 lake in tests against moto, or a local lake to check
+    that the Athena rewrite of a query returns what the original returns locally.
+    """
+
+    def __init__(self, lake: Lake) -> None:
         self.lake = lake
         self.executed: list[str] = []  # the Trino SQL seen, for tests to inspect
 
@@ -239,9 +289,9 @@ class DuckDBEngine:
             config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
         )
         try:
-            snap = self.lake.snapshot()
-            for name in tables.TABLES:
-                con.register(name, self.lake._read_files(name, snap.files(name), None))
+            for name, spec in tables.TABLES.items():
+                frame = self.lake.read(name)
+                con.register(name, pa.Table.from_pandas(frame, schema=spec.schema))
             local_sql = sqlglot.transpile(sql, read="trino", write="duckdb")[0]
             cur = con.execute(local_sql, params) if params else con.execute(local_sql)
             return cur.df()
