@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -176,6 +175,6 @@ def test_parameters_keep_their_order_when_a_cte_binds_some(lake: RecordingLake) 
         "WITH mine AS (SELECT client_id, ts, active_kwh FROM readings WHERE client_id = ?) "
         "SELECT count(*) AS n FROM mine WHERE active_kwh > ?"
     )
-    athena_sql, values = to_athena(sql, ["Cliente 3", 0.0])
+    _sql, values = to_athena(sql, ["Cliente 3", 0.0])
     assert values == ["Cliente 3", 0.0]
     check(lake, sql, ["Cliente 3", 0.0])
