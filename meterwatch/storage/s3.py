@@ -31,7 +31,7 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote, urlparse
@@ -265,7 +265,11 @@ def _athena_literal(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, pd.Timestamp | datetime):
-        return f"TIMESTAMP '{pd.Timestamp(value).tz_localize(None):%Y-%m-%d %H:%M:%S}'"
+        return (
+            f"TIMESTAMP '{pd.Timestamp(value).tz_localize(None):%Y-%m-%d %H:%M:%S.%f}'"[:-4] + "'"
+        )
+    if isinstance(value, date):
+        return f"DATE '{value:%Y-%m-%d}'"
     return "'" + str(value).replace("'", "''") + "'"
 
 

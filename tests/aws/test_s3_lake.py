@@ -170,3 +170,27 @@ def test_readings_carry_the_sector_and_columns_keep_their_order() -> None:
     assert params == ["7"]
     assert "LEFT JOIN customers" in sql
     assert sql.index("r.client_id") < sql.index("r.ts")
+
+
+def test_athena_engine_binds_values_server_side(monkeypatch: pytest.MonkeyPatch) -> None:
+    import awswrangler as wr
+
+    from meterwatch.storage.s3 import AthenaEngine
+
+    calls: list[dict[str, object]] = []
+
+    def fake(sql: str, **kwargs: object) -> pd.DataFrame:
+        calls.append({"sql": sql, **kwargs})
+        return pd.DataFrame()
+
+    monkeypatch.setattr(wr.athena, "read_sql_query", fake)
+    sql, values = to_athena(
+        "SELECT * FROM scores WHERE client_id = $c AND ts >= $t",
+        {"c": "O'Brien", "t": pd.Timestamp("2024-01-02")},
+    )
+    AthenaEngine("meterwatch", "wg").run(sql, values)
+    (call,) = calls
+    assert call["paramstyle"] == "qmark"  # awswrangler's "named" style formats values into the SQL
+    assert call["params"] == ["'O''Brien'", "TIMESTAMP '2024-01-02 00:00:00.000'"]
+    assert "O'Brien" not in str(call["sql"])
+    assert call["workgroup"] == "wg" and call["database"] == "meterwatch"
