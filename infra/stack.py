@@ -98,6 +98,7 @@ class MeterwatchStack(cdk.Stack):
             },
         )
         storage.grant_lake_write(scoring.function)
+        storage.grant_query(scoring.function)  # scoring asks Athena where each customer stands
         alerts.grant_publish(scoring.function)
         storage.grant_lake_read(training.plan_function)
         storage.grant_lake_write(training.register_function)

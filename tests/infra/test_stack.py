@@ -131,6 +131,13 @@ def test_scoring_runs_daily_with_retries_and_a_dead_letter_queue(synth: Synth) -
     assert {"METERWATCH_LAKE", "METERWATCH_ALERT_TOPIC_ARN", "METERWATCH_DASHBOARD_URL"} <= set(env)
     rule = synth.find("AWS::Events::Rule", "daily scoring")
     assert rule["ScheduleExpression"] == context()["meterwatch"]["scoring_schedule"]
+    actions = {
+        a
+        for s in role_statements(synth, "ScoringFunctionServiceRole")
+        for a in as_list(s["Action"])
+    }
+    assert {"athena:StartQueryExecution", "sns:Publish", "s3:PutObject"} <= actions
+    assert "s3:DeleteBucket" not in actions
     (invoke,) = synth.resources("AWS::Lambda::EventInvokeConfig")
     assert invoke["MaximumRetryAttempts"] == 2
 
