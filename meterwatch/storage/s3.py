@@ -525,7 +525,7 @@ class S3Lake(Lake):
         # snapshot for every table that changed since its base).
         self._put("_meta/CURRENT", f"{new.seq}\n".encode())
         self._publish_manifests(new, base)
-        self._collect_garbage(new)
+        self._collect_garbage(new, base)
 
     def _publish_manifests(self, new: Snapshot, base: Snapshot) -> None:
         jobs: list[tuple[str, bytes]] = []
@@ -583,8 +583,12 @@ class S3Lake(Lake):
                 if err.get("ErrorDetail", {}).get("ErrorCode") != "AlreadyExistsException":
                     raise RuntimeError(f"glue partition for {table}: {err}")
 
-    def _collect_garbage(self, new: Snapshot) -> None:
-        """Delete old snapshots and data files no recent snapshot references."""
+    def _collect_garbage(self, new: Snapshot, base: Snapshot) -> None:
+        """Delete old snapshots and data files no recent snapshot references.
+
+        Only the tables this commit changed are listed: a lake of many customers has many
+        files, and the others cannot have new garbage from this commit.
+        """
         snaps = sorted(o["Key"] for o in self._list("_meta/snapshots/"))
         self._delete([self._rel(k) for k in snaps[:-SNAPSHOTS_KEPT]])
         live: set[str] = set()
@@ -594,9 +598,11 @@ class S3Lake(Lake):
                 snap = Snapshot.from_json(text if isinstance(text, str) else text.decode())
                 live.update(f.path for files in snap.tables.values() for f in files)
         cutoff = datetime.now(UTC) - GC_MIN_AGE
+        changed = [t for t in tables.TABLES if new.files(t) != base.files(t)]
         stale = [
             self._rel(o["Key"])
-            for o in self._list("curated/")
+            for table in changed
+            for o in self._list(f"curated/{table}/")
             if self._rel(o["Key"]) not in live and o["LastModified"] < cutoff
         ]
         self._delete(stale)

@@ -248,3 +248,24 @@ def test_sns_sink_keeps_subject_within_sns_limits(aws_endpoint: str) -> None:
     sink.send(alerts.iloc[:0], "es")  # nothing new: nothing sent
     assert len(sink.message_ids) == 1
     assert SUBJECT_LIMIT == 100
+
+
+def test_landed_objects_skip_test_events_and_decode_keys() -> None:
+    from lambdas.ingest_handler import landed_objects
+    from lambdas.training_handler import shards
+
+    created = {
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": "raw"}, "object": {"key": "landing/DATOS+CLIENTE%C3%B1.csv"}},
+    }
+    event = {
+        "Records": [
+            {"body": json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})},
+            {"body": json.dumps({"Records": [created]})},
+        ]
+    }
+    assert landed_objects(event) == [("raw", "landing/DATOS CLIENTEñ.csv")]
+    planned = shards([f"c{i}" for i in range(5)], 2, "run")
+    assert [s["clients"] for s in planned] == ["c0,c1", "c2,c3", "c4"]
+    assert len({s["job_name"] for s in planned}) == 3
+    assert all(len(s["job_name"]) <= 63 for s in planned)
