@@ -101,20 +101,16 @@ class Training(Construct):
                 },
             )
         )
-        self.job_role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"],
-                resources=[props.output_bucket.arn_for_objects(f"{OUTPUT_PREFIX}*")],
-            )
-        )
         props.key.grant_encrypt_decrypt(self.job_role)
         acknowledge_kms_grant(self.job_role)
         self._output_bucket = props.output_bucket
         acknowledge(
             self.job_role,
             {
-                "AwsSolutions-IAM5[Resource::*]": "cloudwatch:PutMetricData has no resource-level "
-                "permissions; the statement is limited to SageMaker's metric namespace.",
+                "AwsSolutions-IAM5[Resource::*]": "cloudwatch:PutMetricData (limited to "
+                "SageMaker's metric namespace by a condition) and ecr:GetAuthorizationToken "
+                "support no resource-level permissions; image pulls are limited to the asset "
+                "repository.",
                 "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
                 "<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs:*]": "SageMaker writes "
                 "one log stream per training job into this fixed log group.",

@@ -140,14 +140,39 @@ def keys(bucket: str, prefix: str) -> list[str]:
     return [o["Key"] for p in pages for o in p.get("Contents", [])]
 
 
+class RecordingLambda:
+    """Stands in for the Lambda API (moto runs functions in Docker): records invocations."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        return {"StatusCode": 202}
+
+
 def test_landing_ingests_into_curated_objects_and_glue_partitions(
-    deployment: Deployment, glue_database: str
+    deployment: Deployment, glue_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from lambdas.ingest_handler import handler
 
+    lambda_api = RecordingLambda()
+    real_client = boto3.client
+    monkeypatch.setattr(
+        boto3,
+        "client",
+        lambda name, **kw: lambda_api if name == "lambda" else real_client(name, **kw),
+    )
+    monkeypatch.setenv("METERWATCH_SCORE_FUNCTION", "meterwatch-score")
     event = deployment.land("history")
     out = handler(event)
     assert out["statuses"] == ["ok", "ok"]
+    # New readings start a scoring run, asynchronously.
+    assert [(c["FunctionName"], c["InvocationType"]) for c in lambda_api.calls] == [
+        ("meterwatch-score", "Event")
+    ]
+    handler(event)  # a redelivery ingests nothing new and starts no second run
+    assert len(lambda_api.calls) == 1
     assert out["rows_read"] == out["rows_accepted"] == 2 * 24 * HISTORY_DAYS
     curated = keys(deployment.curated, "lake/curated/readings/")
     assert {k.split("/")[3] for k in curated} == {"client_id=Cliente%201", "client_id=Cliente%202"}
