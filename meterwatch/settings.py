@@ -26,6 +26,9 @@ class Settings:
         Worker processes or threads for per-customer work; 0 means one per core.
     dashboard_url
         Public address of the dashboard, used in alert messages.
+    raw_lake
+        Where an S3 lake keeps raw input files (``s3://raw-bucket/prefix``); empty means
+        under the lake's own ``raw/`` prefix. Ignored for a local lake.
     athena_workgroup, glue_database
         AWS backend names (only read when the lake is on S3).
     alert_topic_arn
@@ -36,6 +39,7 @@ class Settings:
     language: str = "es"
     workers: int = 0
     dashboard_url: str = "http://localhost:5006"
+    raw_lake: str = ""
     athena_workgroup: str = "meterwatch"
     glue_database: str = "meterwatch"
     alert_topic_arn: str = ""

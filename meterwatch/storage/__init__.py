@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from meterwatch.storage.base import Lake, Transaction
 
+if TYPE_CHECKING:
+    from meterwatch.settings import Settings
 
-def open_lake(uri: str) -> Lake:
-    """Open the lake at ``uri``: a local folder, or ``s3://bucket/prefix`` in AWS."""
+
+def open_lake(uri: str, settings: Settings | None = None) -> Lake:
+    """Open the lake at ``uri``: a local folder, or ``s3://bucket/prefix`` in AWS.
+
+    For an S3 lake, ``settings`` names the raw bucket, the Glue database and the Athena
+    workgroup (default: :meth:`Settings.load`, i.e. the ``METERWATCH_*`` environment).
+    """
     if uri.startswith("s3://"):
-        raise NotImplementedError("the S3 + Glue + Athena backend is not available yet")
+        from meterwatch.settings import Settings
+        from meterwatch.storage.s3 import S3Lake
+
+        s = settings or Settings.load()
+        return S3Lake(
+            uri,
+            raw_uri=s.raw_lake,
+            glue_database=s.glue_database,
+            athena_workgroup=s.athena_workgroup,
+        )
     from meterwatch.storage.local import LocalLake
 
     return LocalLake(uri)

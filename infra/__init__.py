@@ -1,0 +1,1 @@
+"""meterwatch's AWS deployment (CDK): one construct per unit, a stack that composes them."""

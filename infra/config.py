@@ -1,0 +1,58 @@
+"""The deployment's configuration, parsed from the ``meterwatch`` cdk.json context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DeploymentConfig:
+    """Everything a deployment may vary. Only ``infra/app.py`` builds one (from context).
+
+    Attributes
+    ----------
+    account, region
+        Where to deploy; an empty account means the CLI's current credentials.
+    alert_emails
+        Addresses subscribed to the alert topic (each confirms by e-mail).
+    scoring_schedule, training_schedule
+        EventBridge schedule expressions (``cron(...)`` or ``rate(...)``), UTC.
+    training_shard_size, training_max_parallel
+        Customers per SageMaker training job, and jobs run at once.
+    athena_bytes_scanned_limit
+        Per-query scan limit of the Athena workgroup, in bytes (Athena cancels beyond it).
+    """
+
+    account: str = ""
+    region: str = "us-east-1"
+    stack_name: str = "meterwatch"
+    alert_emails: tuple[str, ...] = ()
+    language: str = "es"
+    ingest_batch_size: int = 10
+    scoring_schedule: str = "cron(0 11 * * ? *)"
+    training_schedule: str = "cron(0 8 ? * SUN *)"
+    training_shard_size: int = 100
+    training_max_parallel: int = 10
+    training_instance_type: str = "ml.m5.xlarge"
+    athena_bytes_scanned_limit: int = 10 * 1024**3
+    raw_retention_days: int = 3650
+    athena_results_days: int = 30
+    access_logs_days: int = 365
+
+    @classmethod
+    def from_context(cls, ctx: dict[str, Any] | None) -> DeploymentConfig:
+        """Parse the context dictionary; unknown keys are an error (typos must not pass)."""
+        ctx = dict(ctx or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(ctx) - known)
+        if unknown:
+            raise ValueError(f"unknown meterwatch context keys: {unknown}; known: {sorted(known)}")
+        if "alert_emails" in ctx:
+            ctx["alert_emails"] = tuple(ctx["alert_emails"])
+        config = cls(**ctx)
+        if config.athena_bytes_scanned_limit < 10 * 1024**2:
+            raise ValueError("athena_bytes_scanned_limit must be at least 10 MB (Athena's minimum)")
+        if config.training_shard_size < 1 or config.training_max_parallel < 1:
+            raise ValueError("training_shard_size and training_max_parallel must be positive")
+        return config

@@ -1,0 +1,118 @@
+"""The meterwatch stack: composes the units and grants each what it needs, nothing more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from infra.config import DeploymentConfig
+from infra.named_queries import NAMED_QUERIES
+from infra.units.alerts import Alerts
+from infra.units.dashboard import Dashboard, DashboardProps
+from infra.units.ingestion import Ingestion, IngestionProps
+from infra.units.nag import acknowledge, arn_ref
+from infra.units.scoring import Scoring, ScoringProps
+from infra.units.storage import LANDING_PREFIX, Storage, StorageProps
+from infra.units.training import Training, TrainingProps
+
+
+class MeterwatchStack(cdk.Stack):
+    """Storage, ingestion, training, scoring, alerts and the dashboard of one deployment."""
+
+    def __init__(
+        self, scope: Construct, id: str, *, config: DeploymentConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        storage = Storage(
+            self,
+            "Storage",
+            props=StorageProps(
+                database_name=config.stack_name.replace("-", "_").lower(),
+                raw_retention_days=config.raw_retention_days,
+                athena_results_days=config.athena_results_days,
+                access_logs_days=config.access_logs_days,
+                athena_bytes_scanned_limit=config.athena_bytes_scanned_limit,
+                named_queries=NAMED_QUERIES,
+            ),
+        )
+        lake_env = {
+            "METERWATCH_LAKE": storage.lake_uri,
+            "METERWATCH_RAW_LAKE": storage.raw_uri,
+            "METERWATCH_GLUE_DATABASE": storage.database_name,
+            "METERWATCH_ATHENA_WORKGROUP": storage.workgroup_name,
+            "METERWATCH_LANGUAGE": config.language,
+        }
+        alerts = Alerts(self, "Alerts", emails=config.alert_emails)
+        dashboard = Dashboard(self, "Dashboard", props=DashboardProps(environment=lake_env))
+        scoring = Scoring(
+            self,
+            "Scoring",
+            props=ScoringProps(
+                schedule=config.scoring_schedule,
+                environment={
+                    **lake_env,
+                    "METERWATCH_ALERT_TOPIC_ARN": alerts.topic.topic_arn,
+                    "METERWATCH_DASHBOARD_URL": dashboard.url,
+                },
+            ),
+        )
+        ingestion = Ingestion(
+            self,
+            "Ingestion",
+            props=IngestionProps(
+                raw_bucket=storage.raw,
+                landing_prefix=LANDING_PREFIX,
+                environment={
+                    **lake_env,
+                    "METERWATCH_SCORE_FUNCTION": scoring.function.function_name,
+                },
+                batch_size=config.ingest_batch_size,
+            ),
+        )
+        training = Training(
+            self,
+            "Training",
+            props=TrainingProps(
+                schedule=config.training_schedule,
+                shard_size=config.training_shard_size,
+                max_parallel=config.training_max_parallel,
+                instance_type=config.training_instance_type,
+                output_bucket=storage.curated,
+                key=storage.key,
+                environment=lake_env,
+            ),
+        )
+
+        # Grants: who may touch what.
+        storage.grant_landing_read(ingestion.function)
+        storage.grant_lake_write(ingestion.function)
+        storage.grant_raw_write(ingestion.function)
+        scoring.function.grant_invoke(ingestion.function)
+        acknowledge(
+            ingestion.function,
+            {
+                f"AwsSolutions-IAM5[Resource::{arn_ref(scoring.function)}:*]": "Invoke the "
+                "scoring function (any version or alias of that one function)."
+            },
+        )
+        storage.grant_lake_write(scoring.function)
+        storage.grant_query(scoring.function)  # scoring asks Athena where each customer stands
+        alerts.grant_publish(scoring.function)
+        storage.grant_lake_read(training.plan_function)
+        storage.grant_lake_write(training.register_function)
+        storage.grant_lake_read(training.job_role)
+        training.grant_read_artifacts(training.register_function)
+        storage.grant_query(dashboard.instance_role)
+        storage.grant_feedback_write(dashboard.instance_role)
+
+        cdk.CfnOutput(self, "LandingUri", value=f"s3://{storage.raw.bucket_name}/{LANDING_PREFIX}")
+        cdk.CfnOutput(self, "LakeUri", value=storage.lake_uri)
+        cdk.CfnOutput(self, "DashboardUrl", value=dashboard.url)
+        cdk.CfnOutput(self, "DashboardSecretArn", value=dashboard.secret.secret_arn)
+        cdk.CfnOutput(self, "AlertTopicArn", value=alerts.topic.topic_arn)
+        cdk.CfnOutput(
+            self, "TrainingStateMachineArn", value=training.state_machine.state_machine_arn
+        )
+        cdk.CfnOutput(self, "AthenaWorkGroup", value=storage.workgroup_name)

@@ -1,0 +1,65 @@
+"""Scoring: a Lambda run after each ingestion and on a daily schedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.units.images import lambda_code
+from infra.units.nag import acknowledge, acknowledge_lambda_basics
+
+
+@dataclass(frozen=True)
+class ScoringProps:
+    schedule: str
+    environment: dict[str, str]
+
+
+class Scoring(Construct):
+    """The scoring function: writes scores and alerts, publishes new alerts to SNS.
+
+    It is invoked asynchronously (by the ingest function and by the schedule); failed
+    invocations are retried twice and then kept in a dead-letter queue.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, props: ScoringProps) -> None:
+        super().__init__(scope, id)
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letters,
+            {"AwsSolutions-SQS3": "This queue is the scoring function's dead-letter queue."},
+        )
+        self.function = lambda_.DockerImageFunction(
+            self,
+            "Function",
+            code=lambda_code("lambdas.score_handler.handler"),
+            description="meterwatch: score new readings, update alerts, notify",
+            memory_size=4096,
+            timeout=cdk.Duration.minutes(15),
+            ephemeral_storage_size=cdk.Size.gibibytes(2),
+            reserved_concurrent_executions=1,
+            environment=props.environment,
+            dead_letter_queue=self.dead_letters,
+            retry_attempts=2,
+            tracing=lambda_.Tracing.ACTIVE,
+        )
+        acknowledge_lambda_basics(self.function)
+        self.schedule = events.Rule(
+            self,
+            "Daily",
+            description="meterwatch: daily scoring",
+            schedule=events.Schedule.expression(props.schedule),
+            targets=[targets.LambdaFunction(self.function, retry_attempts=2)],
+        )

@@ -1,0 +1,296 @@
+"""The Lambda handlers and the training entry point end to end against a moto server.
+
+Landing files -> S3 notification -> SQS -> ingest handler -> curated objects + Glue
+partitions; training entry point (SM_* environment) -> artifact -> register handler ->
+models; scoring handler -> scores, alerts and an SNS message (captured by an SQS
+subscription). Athena is replaced by the DuckDB engine over the same Parquet (moto's Athena
+does not execute SQL); everything else is the code that runs in AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import tarfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pandas as pd
+import pytest
+
+from tests.aws.conftest import REGION
+from tests.scenarios import hourly_frame, write_electrodunas
+
+pytest.importorskip("meterwatch.detect.pipeline")
+
+HISTORY_DAYS, NEW_DAYS = 45, 15
+DASHBOARD = "https://dashboard.example.pe"
+
+
+@dataclass
+class Deployment:
+    raw: str
+    curated: str
+    queue_url: str  # S3 landing notifications
+    alerts_queue_url: str  # subscribed to the alert topic
+    topic_arn: str
+    files: Path
+
+    def land(self, folder: str) -> dict[str, Any]:
+        """Upload a folder under landing/ and return the SQS batch Lambda would receive."""
+        s3 = boto3.client("s3", region_name=REGION)
+        for path in sorted((self.files / folder).iterdir()):
+            s3.upload_file(str(path), self.raw, f"landing/{folder}/{path.name}")
+        sqs = boto3.client("sqs", region_name=REGION)
+        records: list[dict[str, Any]] = []
+        for _ in range(5):
+            got = sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+            )
+            for m in got.get("Messages", []):
+                records.append({"messageId": m["MessageId"], "body": m["Body"]})
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+            if len(records) >= 2:
+                break
+        return {"Records": records}
+
+
+@pytest.fixture
+def deployment(
+    aws_endpoint: str, glue_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Deployment]:
+    s3 = boto3.client("s3", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    sns = boto3.client("sns", region_name=REGION)
+    suffix = uuid.uuid4().hex[:8]
+    raw, curated = f"raw-{suffix}", f"curated-{suffix}"
+    for b in (raw, curated):
+        s3.create_bucket(Bucket=b)
+    queue_url = sqs.create_queue(QueueName=f"landing-{suffix}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=raw,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": queue_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "landing/"}]}},
+                }
+            ]
+        },
+    )
+    sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)  # drop s3:TestEvent
+    sqs.purge_queue(QueueUrl=queue_url)
+    topic_arn = sns.create_topic(Name=f"alerts-{suffix}")["TopicArn"]
+    alerts_url = sqs.create_queue(QueueName=f"alerts-{suffix}")["QueueUrl"]
+    alerts_arn = sqs.get_queue_attributes(QueueUrl=alerts_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=alerts_arn)
+
+    files = tmp_path / "files"
+    for n in (1, 2):
+        series = hourly_frame(24 * (HISTORY_DAYS + NEW_DAYS), seed=n, level=10.0 * n)
+        write_electrodunas(files / "history", n, series.iloc[: 24 * HISTORY_DAYS])
+        new = series.iloc[24 * HISTORY_DAYS :].copy()
+        if n == 2:
+            new["active"] *= 0.3  # a bypass: the meter sees 30 % of the load
+        write_electrodunas(files / "new", n, new)
+
+    env = {
+        "METERWATCH_LAKE": f"s3://{curated}/lake",
+        "METERWATCH_RAW_LAKE": f"s3://{raw}",
+        "METERWATCH_GLUE_DATABASE": glue_database,
+        "METERWATCH_ALERT_TOPIC_ARN": topic_arn,
+        "METERWATCH_DASHBOARD_URL": DASHBOARD,
+        "METERWATCH_WORKERS": "1",
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("METERWATCH_SCORE_FUNCTION", raising=False)
+
+    import lambdas.runtime
+    from meterwatch.storage import open_lake
+    from meterwatch.storage.s3 import DuckDBEngine
+
+    def open_with_duckdb(uri: str, settings: Any = None) -> Any:
+        lake = open_lake(uri, settings)
+        lake.engine = DuckDBEngine(lake)  # type: ignore[attr-defined]
+        return lake
+
+    monkeypatch.setattr(lambdas.runtime, "open_lake", open_with_duckdb)
+    yield Deployment(raw, curated, queue_url, alerts_url, topic_arn, files)
+
+
+def lake() -> Any:
+    from lambdas.runtime import lake_and_settings
+
+    return lake_and_settings()[0]
+
+
+def keys(bucket: str, prefix: str) -> list[str]:
+    s3 = boto3.client("s3", region_name=REGION)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return [o["Key"] for p in pages for o in p.get("Contents", [])]
+
+
+class RecordingLambda:
+    """Stands in for the Lambda API (moto runs functions in Docker): records invocations."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        return {"StatusCode": 202}
+
+
+def test_landing_ingests_into_curated_objects_and_glue_partitions(
+    deployment: Deployment, glue_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lambdas.ingest_handler import handler
+
+    lambda_api = RecordingLambda()
+    real_client = boto3.client
+    monkeypatch.setattr(
+        boto3,
+        "client",
+        lambda name, **kw: lambda_api if name == "lambda" else real_client(name, **kw),
+    )
+    monkeypatch.setenv("METERWATCH_SCORE_FUNCTION", "meterwatch-score")
+    event = deployment.land("history")
+    out = handler(event)
+    assert out["statuses"] == ["ok", "ok"]
+    # New readings start a scoring run, asynchronously.
+    assert [(c["FunctionName"], c["InvocationType"]) for c in lambda_api.calls] == [
+        ("meterwatch-score", "Event")
+    ]
+    handler(event)  # a redelivery ingests nothing new and starts no second run
+    assert len(lambda_api.calls) == 1
+    assert out["rows_read"] == out["rows_accepted"] == 2 * 24 * HISTORY_DAYS
+    curated = keys(deployment.curated, "lake/curated/readings/")
+    assert {k.split("/")[3] for k in curated} == {"client_id=Cliente%201", "client_id=Cliente%202"}
+    assert keys(deployment.raw, "raw/sha256=")  # the input kept verbatim
+    parts = boto3.client("glue", region_name=REGION).get_partitions(
+        DatabaseName=glue_database, TableName="readings"
+    )["Partitions"]
+    assert sorted(p["Values"][0] for p in parts) == ["Cliente 1", "Cliente 2"]
+
+
+def test_a_retried_landing_event_duplicates_nothing(deployment: Deployment) -> None:
+    from lambdas.ingest_handler import handler
+
+    event = deployment.land("history")
+    handler(event)
+    before = lake().read("readings")
+    again = handler(event)  # SQS redelivers the same batch (e.g. after a timeout)
+    assert again["statuses"] == ["repeat", "repeat"]
+    after = lake().read("readings")
+    assert len(after) == len(before) == 2 * 24 * HISTORY_DAYS
+    assert not after.duplicated(["client_id", "ts"]).any()
+    assert len(keys(deployment.raw, "raw/sha256=")) == 2
+
+
+def test_train_register_score_and_alert_by_sns(deployment: Deployment, tmp_path: Path) -> None:
+    from lambdas import ingest_handler, score_handler, training_handler
+    from training.train import main as train_main
+
+    ingest_handler.handler(deployment.land("history"))
+    planned = training_handler.plan({"shard_size": 1})
+    assert [s["clients"] for s in planned["shards"]] == ["Cliente 1", "Cliente 2"]
+
+    # Each shard as SageMaker runs it: SM_* environment in, model directory out.
+    artifacts = []
+    for shard in planned["shards"]:
+        model_dir = tmp_path / shard["job_name"] / "model"
+        manifest = train_main(
+            {
+                "SM_MODEL_DIR": str(model_dir),
+                "SM_HPS": json.dumps({"clients": shard["clients"]}),
+                "METERWATCH_LAKE": f"s3://{deployment.curated}/lake",
+                "METERWATCH_WORKERS": "1",
+            }
+        )
+        assert manifest["models"] == 1
+        archive = tmp_path / shard["job_name"] / "model.tar.gz"
+        with tarfile.open(archive, "w:gz") as tar:
+            for path in model_dir.rglob("*"):
+                tar.add(path, arcname=str(path.relative_to(model_dir)))
+        key = f"training/{shard['job_name']}/output/model.tar.gz"
+        boto3.client("s3", region_name=REGION).upload_file(str(archive), deployment.curated, key)
+        artifacts.append(f"s3://{deployment.curated}/{key}")
+    assert lake().read("models").empty  # training jobs never write the lake
+    registered = training_handler.register({"artifacts": artifacts})
+    assert registered == {"artifacts": 2, "models": 2}
+
+    ingest_handler.handler(deployment.land("new"))
+    out = score_handler.handler({"source": "schedule"})
+    assert out["hours_scored"] == 2 * 24 * NEW_DAYS
+    assert out["alerts_new"] >= 1
+    alerts = lake().read("alerts")
+    assert "Cliente 2" in set(alerts["client_id"])
+    assert set(lake().partitions("scores")) == {"Cliente 1", "Cliente 2"}
+
+    got = boto3.client("sqs", region_name=REGION).receive_message(
+        QueueUrl=deployment.alerts_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=2
+    )
+    (message,) = [json.loads(m["Body"]) for m in got["Messages"]]
+    assert "alerta" in message["Subject"] and "kWh" in message["Subject"]
+    assert "Cliente 2" in message["Message"]
+    assert DASHBOARD in message["Message"]
+
+    # Scoring again finds nothing new and sends nothing.
+    assert score_handler.handler({})["hours_scored"] == 0
+
+
+def test_sns_sink_keeps_subject_within_sns_limits(aws_endpoint: str) -> None:
+    from meterwatch.notify_sns import SUBJECT_LIMIT, SnsSink
+
+    sns = boto3.client("sns", region_name=REGION)
+    topic = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    alerts = pd.DataFrame(
+        {
+            "alert_id": ["a"],
+            "client_id": ["Cliente 9"],
+            "sector": ["Agua"],
+            "kind": ["stopped_meter"],
+            "window_start": [pd.Timestamp("2024-01-01")],
+            "window_end": [pd.Timestamp("2024-01-03")],
+            "lost_kwh_estimate": [123456789.0],
+            "severity": ["high"],
+            "evidence": ["x" * 300],
+            "rank": [1],
+        }
+    )
+    sink = SnsSink(topic, DASHBOARD)
+    sink.send(alerts, "es")
+    sink.send(alerts.iloc[:0], "es")  # nothing new: nothing sent
+    assert len(sink.message_ids) == 1
+    assert SUBJECT_LIMIT == 100
+
+
+def test_landed_objects_skip_test_events_and_decode_keys() -> None:
+    from lambdas.ingest_handler import landed_objects
+    from lambdas.training_handler import shards
+
+    created = {
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": "raw"}, "object": {"key": "landing/DATOS+CLIENTE%C3%B1.csv"}},
+    }
+    event = {
+        "Records": [
+            {"body": json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})},
+            {"body": json.dumps({"Records": [created]})},
+        ]
+    }
+    assert landed_objects(event) == [("raw", "landing/DATOS CLIENTEñ.csv")]
+    planned = shards([f"c{i}" for i in range(5)], 2, "run")
+    assert [s["clients"] for s in planned] == ["c0,c1", "c2,c3", "c4"]
+    assert len({s["job_name"] for s in planned}) == 3
+    assert all(len(s["job_name"]) <= 63 for s in planned)

@@ -1,0 +1,261 @@
+"""CDK assertions on the security-relevant properties of each construct, and cdk-nag."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+
+from meterwatch import tables
+from tests.infra.conftest import ALERT_EMAILS, ROOT, SCAN_LIMIT, Synth, context
+
+
+def statements(synth: Synth) -> list[dict[str, Any]]:
+    out = []
+    for policy in synth.resources("AWS::IAM::Policy"):
+        out.extend(policy["PolicyDocument"]["Statement"])
+    return out
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def role_statements(synth: Synth, role_fragment: str) -> list[dict[str, Any]]:
+    """Statements of the policies attached to roles whose logical id contains the fragment."""
+    out = []
+    for res in synth.template["Resources"].values():
+        if res["Type"] != "AWS::IAM::Policy":
+            continue
+        roles = json.dumps(res["Properties"].get("Roles", []))
+        if role_fragment in roles:
+            out.extend(res["Properties"]["PolicyDocument"]["Statement"])
+    return out
+
+
+# storage -------------------------------------------------------------------------------------
+def test_every_bucket_is_encrypted_private_and_tls_only(synth: Synth) -> None:
+    buckets = synth.resources("AWS::S3::Bucket")
+    assert len(buckets) == 4  # raw, curated, athena results, access logs
+    for b in buckets:
+        assert b["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert b["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        assert b["LifecycleConfiguration"]["Rules"]
+    policies = synth.resources("AWS::S3::BucketPolicy")
+    tls_denied = [
+        p
+        for p in policies
+        if any(
+            s["Effect"] == "Deny"
+            and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+            for s in p["PolicyDocument"]["Statement"]
+        )
+    ]
+    assert len(tls_denied) == 4
+    logged = [b for b in buckets if "LoggingConfiguration" in b]
+    assert len(logged) == 3  # all but the access-log bucket itself
+
+
+def test_data_buckets_use_the_customer_managed_key_and_raw_is_versioned(synth: Synth) -> None:
+    kms_buckets = [
+        b
+        for b in synth.resources("AWS::S3::Bucket")
+        if b["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+            "ServerSideEncryptionByDefault"
+        ]["SSEAlgorithm"]
+        == "aws:kms"
+    ]
+    assert len(kms_buckets) == 3
+    versioned = [b for b in kms_buckets if b.get("VersioningConfiguration")]
+    assert len(versioned) == 1
+    rules = {r.get("Prefix"): r for r in versioned[0]["LifecycleConfiguration"]["Rules"]}
+    assert "landing/" in rules and "raw/" in rules
+    assert all(k["EnableKeyRotation"] for k in synth.resources("AWS::KMS::Key"))
+
+
+def test_glue_has_one_table_per_lake_table_reading_the_snapshot_manifests(synth: Synth) -> None:
+    glue_tables = {
+        t["TableInput"]["Name"]: t["TableInput"] for t in synth.resources("AWS::Glue::Table")
+    }
+    assert set(glue_tables) == set(tables.TABLES)
+    readings = glue_tables["readings"]
+    assert [k["Name"] for k in readings["PartitionKeys"]] == ["client_id"]
+    cols = [c["Name"] for c in readings["StorageDescriptor"]["Columns"]]
+    assert cols == [c for c in tables.READINGS.columns if c != "client_id"]
+    assert "SymlinkTextInputFormat" in readings["StorageDescriptor"]["InputFormat"]
+    assert "/lake/_athena/readings/" in json.dumps(readings["StorageDescriptor"]["Location"])
+
+
+def test_athena_workgroup_enforces_result_location_encryption_and_scan_limit(synth: Synth) -> None:
+    (wg,) = synth.resources("AWS::Athena::WorkGroup")
+    conf = wg["WorkGroupConfiguration"]
+    assert conf["EnforceWorkGroupConfiguration"] is True
+    assert conf["BytesScannedCutoffPerQuery"] == SCAN_LIMIT
+    assert conf["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
+    assert "athena/" in json.dumps(conf["ResultConfiguration"]["OutputLocation"])
+    assert len(synth.resources("AWS::Athena::NamedQuery")) >= 3
+
+
+# ingestion -------------------------------------------------------------------------------------
+def test_landing_files_reach_the_ingest_function_through_a_queue_with_a_dlq(synth: Synth) -> None:
+    (notif,) = synth.resources("Custom::S3BucketNotifications")
+    (queue_conf,) = notif["NotificationConfiguration"]["QueueConfigurations"]
+    rules = queue_conf["Filter"]["Key"]["FilterRules"]
+    assert {"Name": "prefix", "Value": "landing/"} in rules
+    redriven = [q for q in synth.resources("AWS::SQS::Queue") if "RedrivePolicy" in q]
+    assert len(redriven) == 1 and redriven[0]["RedrivePolicy"]["maxReceiveCount"] == 5
+    assert all(q.get("SqsManagedSseEnabled") for q in synth.resources("AWS::SQS::Queue"))
+    for policy in synth.resources("AWS::SQS::QueuePolicy"):
+        assert any(s["Effect"] == "Deny" for s in policy["PolicyDocument"]["Statement"])
+    fn = synth.find("AWS::Lambda::Function", "lambdas.ingest_handler.handler")
+    assert fn["PackageType"] == "Image"
+    assert fn["ReservedConcurrentExecutions"] == 1  # one writer at a time
+    (mapping,) = synth.resources("AWS::Lambda::EventSourceMapping")
+    assert mapping["BatchSize"] == 10
+
+
+# scoring and alerts ------------------------------------------------------------------------------------
+def test_scoring_runs_daily_with_retries_and_a_dead_letter_queue(synth: Synth) -> None:
+    fn = synth.find("AWS::Lambda::Function", "lambdas.score_handler.handler")
+    assert "TargetArn" in fn["DeadLetterConfig"]
+    env = fn["Environment"]["Variables"]
+    assert {"METERWATCH_LAKE", "METERWATCH_ALERT_TOPIC_ARN", "METERWATCH_DASHBOARD_URL"} <= set(env)
+    rule = synth.find("AWS::Events::Rule", "daily scoring")
+    assert rule["ScheduleExpression"] == context()["meterwatch"]["scoring_schedule"]
+    actions = {
+        a
+        for s in role_statements(synth, "ScoringFunctionServiceRole")
+        for a in as_list(s["Action"])
+    }
+    assert {"athena:StartQueryExecution", "sns:Publish", "s3:PutObject"} <= actions
+    assert "s3:DeleteBucket" not in actions
+    (invoke,) = synth.resources("AWS::Lambda::EventInvokeConfig")
+    assert invoke["MaximumRetryAttempts"] == 2
+
+
+def test_alert_topic_is_encrypted_tls_only_and_subscribes_the_configured_emails(
+    synth: Synth,
+) -> None:
+    (topic,) = synth.resources("AWS::SNS::Topic")
+    assert "KmsMasterKeyId" in topic
+    subscribed = sorted(s["Endpoint"] for s in topic.get("Subscription", []))
+    subscribed += sorted(s["Endpoint"] for s in synth.resources("AWS::SNS::Subscription"))
+    assert sorted(subscribed) == sorted(ALERT_EMAILS)
+    (policy,) = synth.resources("AWS::SNS::TopicPolicy")
+    assert any(
+        s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s)
+        for s in policy["PolicyDocument"]["Statement"]
+    )
+
+
+# training ------------------------------------------------------------------------------------------
+def test_training_runs_sagemaker_shards_in_parallel_on_a_schedule(synth: Synth) -> None:
+    (sm,) = synth.resources("AWS::StepFunctions::StateMachine")
+    definition = json.dumps(sm["DefinitionString"])
+    assert "sagemaker:createTrainingJob.sync" in definition
+    assert f'\\"MaxConcurrency\\":{context()["meterwatch"]["training_max_parallel"]}' in definition
+    assert sm["TracingConfiguration"]["Enabled"] is True
+    assert sm["LoggingConfiguration"]["Level"] == "ALL"
+    rule = synth.find("AWS::Events::Rule", "scheduled retraining")
+    assert rule["ScheduleExpression"] == context()["meterwatch"]["training_schedule"]
+    # Training jobs only read the lake: no write or delete on it.
+    job = role_statements(synth, "TrainingJobRole")
+    lake_writes = [
+        s
+        for s in job
+        if set(as_list(s["Action"])) & {"s3:PutObject", "s3:DeleteObject"}
+        and "/lake/" in json.dumps(s["Resource"])
+    ]
+    assert lake_writes == []
+
+
+# dashboard -----------------------------------------------------------------------------------------
+def test_dashboard_writes_only_feedback_and_gets_its_secret_from_secrets_manager(
+    synth: Synth,
+) -> None:
+    (svc,) = synth.resources("AWS::AppRunner::Service")
+    image = svc["SourceConfiguration"]["ImageRepository"]
+    (secret,) = image["ImageConfiguration"]["RuntimeEnvironmentSecrets"]
+    assert "Ref" in secret["Value"]  # the secret's ARN, never its value
+    stmts = role_statements(synth, "DashboardInstanceRole")
+    writes = [s for s in stmts if set(as_list(s["Action"])) & {"s3:PutObject", "s3:DeleteObject"}]
+    written = json.dumps([s["Resource"] for s in writes])
+    assert "/lake/curated/feedback/*" in written
+    for other in ("readings", "alerts", "scores", "models"):
+        assert f"curated/{other}" not in written
+    assert '"/lake/*"' not in written
+    assert not any("s3:DeleteObject" in as_list(s["Action"]) for s in stmts)
+    actions = {a for s in stmts for a in as_list(s["Action"])}
+    assert {"athena:StartQueryExecution", "glue:GetTable"} <= actions
+
+
+# IAM and nag -------------------------------------------------------------------------------------------
+def test_no_statement_grants_all_actions_of_a_service(synth: Synth) -> None:
+    for s in statements(synth):
+        for action in as_list(s["Action"]):
+            assert action != "*" and not action.endswith(":*"), s
+
+
+def test_cdk_nag_aws_solutions_has_no_unacknowledged_findings(synth: Synth) -> None:
+    violations = [
+        (v["ruleName"], c["constructPath"])
+        for p in synth.report.get("pluginReports", [])
+        for v in p["violations"]
+        for c in v["violatingConstructs"]
+    ]
+    assert violations == []
+
+
+def test_cdk_nag_is_wired_in_and_catches_an_unencrypted_bucket(tmp_path: Any) -> None:
+    import aws_cdk as cdk
+    from aws_cdk import aws_s3 as s3
+
+    from infra.app import build_app
+
+    app = cdk.App(outdir=str(tmp_path), context=context())
+    _, stack = build_app(app)
+    s3.Bucket(stack, "Careless")
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    rules = {v["ruleName"] for p in report["pluginReports"] for v in p["violations"]}
+    assert "AwsSolutions-S10" in rules
+
+
+def test_configuration_rejects_unknown_keys() -> None:
+    from infra.config import DeploymentConfig
+
+    with pytest.raises(ValueError, match="unknown meterwatch context keys"):
+        DeploymentConfig.from_context({"alert_email": "typo@example.pe"})
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (ROOT / "node_modules" / ".bin" / "cdk").exists() or shutil.which("node") is None,
+    reason="the npm CDK CLI is not installed (npm install)",
+)
+def test_npx_cdk_synth_works_offline(tmp_path: Any) -> None:
+    env = {
+        **os.environ,
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        "CDK_DISABLE_VERSION_CHECK": "1",
+    }
+    done = subprocess.run(
+        ["npx", "--no-install", "cdk", "synth", "--quiet", "--no-notices", "-o", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "meterwatch.template.json").exists()

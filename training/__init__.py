@@ -1,0 +1,1 @@
+"""The SageMaker training entry point and the model artifacts it exchanges with the lake."""

@@ -1,0 +1,111 @@
+"""Model artifacts between a training shard and the lake.
+
+A SageMaker shard must not commit to the lake itself: parallel shards would race for the
+``models`` table. Instead it trains against a private staging lake holding only its
+customers' data and exports what training wrote; the register step then commits every
+shard's models in one transaction. The artifact (``SM_MODEL_DIR``, tarred by SageMaker):
+
+- ``manifest.json``: format, clients, model version;
+- ``models.parquet``: the rows of the ``models`` table;
+- ``findings.parquet``: the ``model.*`` data-quality findings;
+- ``objects/<key>``: the model files, at the keys the rows name.
+"""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from meterwatch.storage.base import Lake
+from meterwatch.storage.local import LocalLake
+
+ARTIFACT_FORMAT = 1
+MODEL_FINDINGS = "model."
+
+
+def stage(source: Lake, clients: Sequence[str], folder: Path) -> LocalLake:
+    """A local lake with the customers table and the readings and findings of ``clients``."""
+    staged = LocalLake(folder)
+    wanted = set(clients)
+    with staged.transaction() as tx:
+        tx.overwrite("customers", source.read("customers"))
+        parts = [c for c in source.partitions("readings") if c in wanted]
+        if parts:
+            tx.overwrite_partitions("readings", source.read("readings", partitions=parts), parts)
+        dq_parts = [c for c in source.partitions("data_quality") if c in wanted]
+        if dq_parts:
+            tx.overwrite_partitions(
+                "data_quality", source.read("data_quality", partitions=dq_parts), dq_parts
+            )
+    return staged
+
+
+def export(staged: LocalLake, clients: Sequence[str], model_dir: Path) -> dict[str, object]:
+    """Write what training put in ``staged`` as an artifact under ``model_dir``."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    models = staged.read("models")
+    findings = staged.read("data_quality")
+    findings = findings[findings["code"].astype(str).str.startswith(MODEL_FINDINGS)]
+    models.to_parquet(model_dir / "models.parquet", index=False)
+    findings.to_parquet(model_dir / "findings.parquet", index=False)
+    for key in models["artifact_key"]:
+        target = model_dir / "objects" / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(staged.get_object(key))
+    manifest: dict[str, object] = {
+        "format": ARTIFACT_FORMAT,
+        "clients": list(clients),
+        "models": len(models),
+        "model_versions": sorted(set(models["model_version"].astype(str))),
+    }
+    (model_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return manifest
+
+
+def unpack(archive: Path, folder: Path) -> Path:
+    """Extract a SageMaker ``model.tar.gz`` (only plain files, inside ``folder``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
+def register(lake: Lake, artifact_dirs: Iterable[Path]) -> pd.DataFrame:
+    """Commit the models of every artifact to ``lake`` in one transaction.
+
+    Rows of other customers are kept; a customer's ``model.*`` findings are replaced by the
+    artifact's. Returns the registered ``models`` rows.
+    """
+    from meterwatch.storage.local import to_arrow
+
+    models, findings, clients = [], [], set()
+    for folder in artifact_dirs:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        if manifest.get("format") != ARTIFACT_FORMAT:
+            raise ValueError(f"{folder}: artifact format {manifest.get('format')} is not supported")
+        rows = pd.read_parquet(folder / "models.parquet")
+        for key in rows["artifact_key"]:
+            lake.put_object(key, (folder / "objects" / key).read_bytes())
+        models.append(rows)
+        findings.append(pd.read_parquet(folder / "findings.parquet"))
+        clients.update(rows["client_id"].astype(str))
+    if not models:
+        return pd.DataFrame()
+    new = pd.concat(models, ignore_index=True)
+    fresh = pd.concat(findings, ignore_index=True)
+    touched = sorted(clients)
+    with lake.transaction() as tx:
+        old = tx.read("models").to_pandas()
+        keep = old[~old["client_id"].isin(clients)]
+        merged = pd.concat([to_arrow("models", keep).to_pandas(), new], ignore_index=True)
+        tx.overwrite("models", to_arrow("models", merged))
+        dq = tx.read("data_quality", partitions=touched).to_pandas()
+        dq = dq[~dq["code"].astype(str).str.startswith(MODEL_FINDINGS)]
+        both = [f for f in (dq, fresh) if not f.empty]
+        if both:
+            tx.overwrite_partitions("data_quality", pd.concat(both, ignore_index=True), touched)
+    return new
