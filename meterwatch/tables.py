@@ -95,7 +95,7 @@ DATA_QUALITY = TableSpec(
             ("detected_at", pa.timestamp("ms", tz="UTC")),
         ]
     ),
-    None,  # a few rows per customer: one small table, rewritten per ingest
+    "client_id",
     "Data-quality findings: a dotted code, the customer and period, a sentence.",
 )
 

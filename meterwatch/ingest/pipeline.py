@@ -434,13 +434,9 @@ class _Run:
         for f in self.file_findings:
             file_by_client.setdefault(f.client_id, []).append(f)
         touched = set(self.changed) | set(fleet) | had_fleet | set(file_by_client)
-        # One table for the whole fleet (a few rows per customer): rewrite it once, keeping
-        # the findings of customers this run did not touch.
-        mask = existing_dq["client_id"].isin([k for k in touched if k is not None])
-        if None in touched:
-            mask |= existing_dq["client_id"].isna()
-        parts = [existing_dq[~mask]]
-        dirty = False
+        # Rewrite the partitions of the customers whose findings changed, in one call.
+        rewritten: list[str | None] = []
+        parts = []
         for key in sorted(touched, key=lambda c: (c is None, natural_key(c or ""))):
             old = (
                 existing_dq[existing_dq["client_id"].isna()]
@@ -454,16 +450,15 @@ class _Run:
                 json.dumps(f.params, ensure_ascii=False, default=str) for f in new_fleet
             )
             if key not in self.changed and key not in file_by_client and fleet_same:
-                parts.append(old)
                 continue
-            dirty = True
+            rewritten.append(key)
             new_findings = list(file_by_client.get(key, [])) + new_fleet
             new_findings += self.series.get(key, []) if key is not None else []
             parts.append(old[old["scope"].isin(keep_scopes)])
             parts.append(findings_frame(new_findings, self.language))
-        if dirty:
+        if rewritten:
             kept = [p for p in parts if len(p)] or [existing_dq.iloc[:0]]
-            tx.overwrite("data_quality", pd.concat(kept, ignore_index=True))
+            tx.overwrite_partitions("data_quality", pd.concat(kept, ignore_index=True), rewritten)
         if self.quarantine:
             tx.append("quarantine", pd.concat(self.quarantine, ignore_index=True))
         if self.ingestions:
