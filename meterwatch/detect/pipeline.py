@@ -211,12 +211,12 @@ def train(
         tx.overwrite("models", _models_frame(pd.concat([keep, new_models], ignore_index=True)))
         touched = sorted({f.client_id for f in findings if f.client_id} | set(full))
         if touched:
-            # data_quality is one small table: rewrite it, replacing the model findings of
-            # the customers trained now and keeping everything else.
-            dq = tx.read("data_quality").to_pandas()
-            stale = dq["code"].astype(str).str.startswith("model.") & dq["client_id"].isin(touched)
+            dq = tx.read("data_quality", partitions=touched).to_pandas()
+            dq = dq[~dq["code"].astype(str).str.startswith("model.")]
             fresh = findings_frame(findings, settings.language)
-            tx.overwrite("data_quality", pd.concat([dq[~stale], fresh], ignore_index=True))
+            tx.overwrite_partitions(
+                "data_quality", pd.concat([dq, fresh], ignore_index=True), touched
+            )
     return TrainResult(
         model_version=version,
         models=new_models,
