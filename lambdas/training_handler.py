@@ -42,9 +42,9 @@ def plan(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, 
         or os.environ.get("METERWATCH_TRAINING_SHARD_SIZE")
         or DEFAULT_SHARD_SIZE
     )
-    out = {"shards": shards(sorted(clients), size, run), "customers": len(clients)}
-    log.info("plan %s", json.dumps({"customers": len(clients), "shards": len(out["shards"])}))
-    return out
+    planned = shards(sorted(clients), size, run)
+    log.info("plan %s", json.dumps({"customers": len(clients), "shards": len(planned)}))
+    return {"shards": planned, "customers": len(clients)}
 
 
 def register(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
