@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 _COMMAND_MODULES: tuple[str, ...] = (
     "meterwatch.detect.commands",  # detection engine: train, score
-    # evaluation: evaluate
+    "meterwatch.evaluation.commands",  # evaluation: evaluate
     # dashboard: serve
 )
 

@@ -72,30 +72,41 @@ def regime_level(daily: pd.Series) -> pd.Series:
     return level.reindex(daily.index)
 
 
-def known_levels(level: pd.Series) -> np.ndarray:
-    """Sorted log regime levels the customer has sustained, outages and ramps left out.
+def stable_days(level: pd.Series) -> pd.Series:
+    """Whether each day's regime level held (within ``LEVEL_TOLERANCE``) around it.
 
-    A level counts when the customer stayed within ``LEVEL_TOLERANCE`` of it for at least
-    ``STABLE_DAYS`` of the ``2 x LEVEL_WINDOW_DAYS + 1`` days around it: the passing values of
-    a ramp up or down are not regimes, and must not excuse a loss later.
+    A day counts when the level stayed within the tolerance for at least ``STABLE_DAYS`` of
+    the ``2 x LEVEL_WINDOW_DAYS + 1`` days around it; ramps and the days next to a step do not.
     """
     if level.empty:
-        return np.array([], dtype=float)
+        return pd.Series(dtype=bool)
     full = level.asfreq("D") if isinstance(level.index, pd.DatetimeIndex) else level
     values = full.to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.log(np.where(values > 0, values, np.nan))
     tol = np.log1p(LEVEL_TOLERANCE)
     half = LEVEL_WINDOW_DAYS
-    stable = np.zeros(len(logs))
+    count = np.zeros(len(logs))
     for k in range(-half, half + 1):
         shifted = np.roll(logs, k)
         if k > 0:
             shifted[:k] = np.nan
         elif k < 0:
             shifted[k:] = np.nan
-        stable += np.nan_to_num(np.abs(shifted - logs) <= tol)
-    values = values[np.isfinite(logs) & (stable >= min(STABLE_DAYS, len(logs)))]
+        count += np.nan_to_num(np.abs(shifted - logs) <= tol)
+    stable = np.isfinite(logs) & (count >= min(STABLE_DAYS, len(logs)))
+    return pd.Series(stable, index=full.index).reindex(level.index).fillna(False).astype(bool)
+
+
+def known_levels(level: pd.Series) -> np.ndarray:
+    """Sorted log regime levels the customer has sustained, outages and ramps left out.
+
+    The passing values of a ramp up or down are not regimes, and must not excuse a loss later
+    (see :func:`stable_days`).
+    """
+    if level.empty:
+        return np.array([], dtype=float)
+    values = level.to_numpy(dtype=float)[stable_days(level).to_numpy()]
     if not len(values):
         return np.array([], dtype=float)
     values = values[values >= OUTAGE_SHARE * np.median(values)]
@@ -274,8 +285,12 @@ class CustomerModel:
 # fitting ------------------------------------------------------------------------------------
 def _clean_mask(frame: pd.DataFrame, level: np.ndarray) -> np.ndarray:
     """Rows fit to learn from: positive level, no negative energy, not an outage day."""
+    from meterwatch.detect.detectors import STOPPED_MIN_HOURS, run_lengths
+
     active = frame["active_kwh"].to_numpy(dtype=float)
     ok = np.isfinite(active) & (active >= 0) & np.isfinite(level) & (level > 0)
+    # the hours of a stopped meter are an outage even where the week's level is not yet 0
+    ok &= ~((active == 0) & (run_lengths(active == 0) >= STOPPED_MIN_HOURS))
     median = np.nanmedian(level[ok]) if ok.any() else 0.0
     return ok & (level >= OUTAGE_SHARE * median)
 

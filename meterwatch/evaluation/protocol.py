@@ -1,0 +1,394 @@
+"""The evaluation protocol of DOMAIN.md on a lake's own data.
+
+Detection: each customer's readings are split at 80 % of its rows (history / new data);
+labelled manipulations go into the new data of about half the customers (per tier and
+seed, :func:`meterwatch.evaluation.inject.make_draw`); every detector judges every draw;
+metrics are computed per draw and summarised as mean +- standard deviation over seeds.
+
+Forecast: per customer, a one-step-ahead forecast of the last 20 % at the prototype's
+frequency (:func:`forecast_accuracy`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from meterwatch.evaluation import metrics
+from meterwatch.evaluation.detectors import DetectionResult, Detector
+from meterwatch.evaluation.inject import FAMILIES, REAL_EVENTS, Draw, make_draw
+from meterwatch.evaluation.prototype import PrototypeConfig, PrototypeModel, to_periods
+from meterwatch.storage import Lake
+
+READING_COLUMNS = ["client_id", "ts", "active_kwh", "reactive_kvarh", "voltage_fa", "voltage_fc"]
+HISTORY_SHARE = 0.8
+# Forecast origins of the product model: every period for periods of 8 hours or more, every
+# day (day-ahead) for finer periods, with this much recent context.
+MIN_ORIGIN_STEP_HOURS = 8
+CONTEXT_DAYS = 21
+Progress = Callable[[str], None]
+
+
+def load_readings(lake: Lake) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Every customer's hourly readings (sorted) and its sector, from the lake."""
+    frame = lake.query(
+        "SELECT client_id, ts, active_kwh, reactive_kvarh, voltage_fa, voltage_fc "
+        "FROM readings ORDER BY client_id, ts"
+    )
+    frame["ts"] = pd.to_datetime(frame["ts"])
+    customers = lake.read("customers", columns=["client_id", "sector"])
+    sectors = {
+        str(c): str(s)
+        for c, s in zip(customers["client_id"], customers["sector"], strict=True)
+        if s is not None and s == s
+    }
+    return frame, sectors
+
+
+def split_history(
+    frame: pd.DataFrame, share: float = HISTORY_SHARE
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split each customer's rows in time: the first ``share`` is history, the rest new."""
+    frame = frame.sort_values(["client_id", "ts"]).reset_index(drop=True)
+    position = frame.groupby("client_id").cumcount().to_numpy()
+    size = frame.groupby("client_id")["ts"].transform("size").to_numpy()
+    is_history = position < np.floor(size * share)
+    return frame[is_history].reset_index(drop=True), frame[~is_history].reset_index(drop=True)
+
+
+@dataclass
+class DrawResult:
+    """Metrics of one detector on one draw."""
+
+    detector: str
+    tier: str
+    seed: int
+    rows: list[dict[str, object]] = field(default_factory=list)
+    customers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    seconds: float = 0.0
+
+
+def score_draw(
+    draw: Draw, result: DetectionResult, detector: str, tier: str, seed: int
+) -> DrawResult:
+    """Compute every metric of one detector on one draw.
+
+    Returns
+    -------
+    DrawResult
+        ``rows``: one dict per (family, metric) with ``family`` = ``all`` for the whole
+        draw; ``customers``: one row per customer (truth, alerted, delay).
+    """
+    test = draw.test
+    merged = test[["client_id", "ts"]].merge(
+        result.scores[["client_id", "ts", "score", "is_anomaly"]].drop_duplicates(
+            ["client_id", "ts"]
+        ),
+        on=["client_id", "ts"],
+        how="left",
+    )
+    score = merged["score"].to_numpy(dtype=float)
+    score = np.where(np.isnan(score), -np.inf, score)
+    flag = merged["is_anomaly"].fillna(0).to_numpy(dtype=float) > 0
+    labels = draw.labels
+    clients = sorted(test["client_id"].unique())
+    alerted = result.alerted & set(clients)
+    cm = metrics.customer_metrics(clients, draw.positives, alerted)
+    delays = metrics.detection_delays(draw.starts, result.alerts)
+    out = DrawResult(detector, tier, seed)
+
+    def add(family: str, name: str, value: float) -> None:
+        out.rows.append(
+            {
+                "detector": detector,
+                "tier": tier,
+                "seed": seed,
+                "family": family,
+                "metric": name,
+                "value": float(value),
+            }
+        )
+
+    add("all", "precision", cm.precision)
+    add("all", "recall", cm.recall)
+    add("all", "f1", cm.f1)
+    add("all", "false_customers", cm.false_customers)
+    add("all", "clean_customers", cm.fp + cm.tn)
+    add("all", "positive_customers", cm.tp + cm.fn)
+    add("all", "hourly_ap", metrics.average_precision(labels, score))
+    add("all", "hourly_f1", metrics.hourly_f1(labels, flag))
+    add(
+        "all",
+        "delay_hours_median",
+        float(np.median(list(delays.values()))) if delays else float("nan"),
+    )
+
+    negatives = ~labels
+    for family in (*FAMILIES, *REAL_EVENTS):
+        members = [c for c, f in draw.positives.items() if f == family]
+        if not members:
+            continue
+        hit = sum(c in alerted for c in members)
+        add(family, "customers", len(members))
+        add(family, "recall", hit / len(members))
+        mine = labels & (draw.family == family)
+        subset = mine | negatives
+        add(family, "hourly_ap", metrics.average_precision(mine[subset], score[subset]))
+        add(family, "hourly_recall", float((flag & mine).sum() / max(mine.sum(), 1)))
+        fam_delays = [delays[c] for c in members if c in delays]
+        if fam_delays:
+            add(family, "delay_hours_median", float(np.median(fam_delays)))
+
+    out.customers = pd.DataFrame(
+        {
+            "detector": detector,
+            "tier": tier,
+            "seed": seed,
+            "client_id": clients,
+            "truth": [draw.positives.get(c, "") for c in clients],
+            "alerted": [c in alerted for c in clients],
+            "delay_hours": [delays.get(c, np.nan) for c in clients],
+        }
+    )
+    return out
+
+
+@dataclass
+class DetectionEvaluation:
+    """Every draw's metrics, and their summary."""
+
+    rows: pd.DataFrame
+    customers: pd.DataFrame
+    events: pd.DataFrame
+    timings: pd.DataFrame
+
+    def summary(self) -> pd.DataFrame:
+        """Mean, standard deviation, min and max over seeds per detector, tier, family, metric."""
+        if self.rows.empty:
+            return pd.DataFrame(
+                columns=["detector", "tier", "family", "metric", "mean", "std", "min", "max", "n"]
+            )
+        grouped = self.rows.groupby(["detector", "tier", "family", "metric"], sort=False)["value"]
+        return grouped.agg(
+            mean="mean",
+            std=lambda v: float(v.std(ddof=1)) if v.notna().sum() > 1 else 0.0,
+            min="min",
+            max="max",
+            n="count",
+        ).reset_index()
+
+
+def evaluate_detection(
+    frame: pd.DataFrame,
+    sectors: Mapping[str, str],
+    detectors: Sequence[Detector],
+    *,
+    tiers: Sequence[str] = ("standard", "subtle"),
+    seeds: Sequence[int] = (0, 1, 2),
+    progress: Progress | None = None,
+) -> DetectionEvaluation:
+    """Run the detection protocol: every detector on every (tier, seed) draw.
+
+    Parameters
+    ----------
+    frame
+        Hourly readings of every customer (``READING_COLUMNS``).
+    sectors
+        Customer -> sector.
+    detectors
+        What to measure.
+    tiers, seeds
+        The draws.
+    progress
+        Called with a short line after each detector run.
+    """
+    train, test = split_history(frame)
+    rows, customers, events, timings = [], [], [], []
+    for tier in tiers:
+        for seed in seeds:
+            draw = make_draw(train, test, tier, seed)
+            events.append(draw.events_frame().assign(tier=tier, seed=seed))
+            for detector in detectors:
+                started = time.perf_counter()
+                result = detector.run(train, draw.test, sectors)
+                seconds = time.perf_counter() - started
+                scored = score_draw(draw, result, detector.name, tier, seed)
+                rows.extend(scored.rows)
+                customers.append(scored.customers)
+                timings.append(
+                    {"detector": detector.name, "tier": tier, "seed": seed, "seconds": seconds}
+                )
+                if progress:
+                    f1 = next(
+                        r["value"]
+                        for r in scored.rows
+                        if r["metric"] == "f1" and r["family"] == "all"
+                    )
+                    progress(
+                        f"{detector.name} {tier} seed {seed}: customer F1 {f1:.2f} ({seconds:.1f} s)"
+                    )
+    return DetectionEvaluation(
+        pd.DataFrame(rows),
+        pd.concat(customers, ignore_index=True) if customers else pd.DataFrame(),
+        pd.concat(events, ignore_index=True) if events else pd.DataFrame(),
+        pd.DataFrame(timings),
+    )
+
+
+# forecast --------------------------------------------------------------------------------------
+def _mape(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """Mean absolute percentage error (percent) over non-zero actual values."""
+    keep = actual != 0
+    if not keep.any():
+        return float("nan")
+    return float(np.mean(np.abs(actual[keep] - predicted[keep]) / np.abs(actual[keep])) * 100)
+
+
+def product_forecaster() -> Callable[[pd.DataFrame], object] | None:
+    """``meterwatch.detect.model.fit_customer`` when the engine is installed, else ``None``."""
+    try:
+        from meterwatch.detect.model import fit_customer
+    except ImportError:
+        return None
+    return fit_customer
+
+
+def forecast_accuracy(
+    frame: pd.DataFrame,
+    *,
+    freq_hours: Mapping[str, int] | None = None,
+    reference_mape: Mapping[str, float] | None = None,
+    prototype_configs: Mapping[str, PrototypeConfig] | None = None,
+    use_product: bool = True,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Forecast accuracy per customer on its last 20 %.
+
+    The product model (``detect.model.fit_customer`` on the history) is asked once for the
+    whole series (``predict`` on history + new rows, so that any lag it uses sees the
+    readings before each hour) and its hourly ``expected_kwh`` of the new rows is summed
+    into the prototype's periods (counted from the first new hour; partial periods scaled to
+    a full one, like the actual values). The prototype's re-implementation forecasts the same
+    periods one step ahead. MAPE skips periods (hours) whose actual value is exactly 0.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``client_id, freq, n_test, mape, reference_mape, prototype_mape, hourly_mape,
+        hourly_wape, coverage`` (``mape`` is the product's when available, else the
+        prototype re-implementation's; ``coverage`` = share of new hours inside the band).
+    """
+    freq_hours = dict(freq_hours or {})
+    reference_mape = dict(reference_mape or {})
+    prototype_configs = dict(prototype_configs or {})
+    fit_customer = product_forecaster() if use_product else None
+    train, test = split_history(frame)
+    rows = []
+    for client, history in train.groupby("client_id", sort=True):
+        client = str(client)
+        new = test[test["client_id"] == client]
+        if new.empty:
+            continue
+        hours = int(freq_hours.get(client, 1))
+        origin = pd.Timestamp(new["ts"].iloc[0])
+        actual_periods = to_periods(new, hours, origin)
+        config = prototype_configs.get(client, PrototypeConfig())
+        prototype = PrototypeModel(replace_freq(config, hours)).fit(history)
+        proto_periods = prototype.predict_periods(new)
+        prototype_mape = _mape(
+            actual_periods["active"].to_numpy(), proto_periods["predicted"].to_numpy()
+        )
+        row: dict[str, object] = {
+            "client_id": client,
+            "freq": f"{hours}H",
+            "n_test": len(actual_periods),
+            "mape": prototype_mape,
+            "reference_mape": reference_mape.get(client, np.nan),
+            "prototype_mape": prototype_mape,
+            "hourly_mape": np.nan,
+            "hourly_wape": np.nan,
+            "coverage": np.nan,
+            "batch_mape": np.nan,
+            "origin_step_hours": hours,
+            "model": "prototype",
+        }
+        if fit_customer is not None:
+            model = fit_customer(history.reset_index(drop=True))
+            step = hours if hours >= MIN_ORIGIN_STEP_HOURS else 24
+            causal = rolling_origin_predictions(model, history, new, step)
+            batch = model.predict(  # type: ignore[attr-defined]
+                pd.concat([history, new], ignore_index=True)[READING_COLUMNS[1:]]
+            ).iloc[len(history) :]
+            actual = new["active_kwh"].to_numpy(dtype=float)
+            expected = causal["expected_kwh"].to_numpy(dtype=float)
+            periods = to_periods(new.assign(active_kwh=expected), hours, origin)
+            batch_periods = to_periods(
+                new.assign(active_kwh=batch["expected_kwh"].to_numpy(dtype=float)), hours, origin
+            )
+            inside = (actual >= causal["lower_kwh"].to_numpy()) & (
+                actual <= causal["upper_kwh"].to_numpy()
+            )
+            row.update(
+                mape=_mape(actual_periods["active"].to_numpy(), periods["active"].to_numpy()),
+                batch_mape=_mape(
+                    actual_periods["active"].to_numpy(), batch_periods["active"].to_numpy()
+                ),
+                hourly_mape=_mape(actual, expected),
+                hourly_wape=float(
+                    np.abs(actual - expected).sum() / max(np.abs(actual).sum(), 1e-12) * 100
+                ),
+                coverage=float(np.mean(inside)),
+                origin_step_hours=step,
+                model="product",
+            )
+        rows.append(row)
+        if progress:
+            progress(f"forecast {client}: MAPE {row['mape']:.1f} % at {hours} h")
+    return pd.DataFrame(rows)
+
+
+def rolling_origin_predictions(
+    model: object, history: pd.DataFrame, new: pd.DataFrame, step_hours: int
+) -> pd.DataFrame:
+    """The product model's forecast of the new rows from forecast origins ``step_hours`` apart.
+
+    For each origin, ``predict`` gets the last ``CONTEXT_DAYS`` days of readings before it
+    plus the rows up to the next origin with their active energy hidden (NaN), so nothing
+    observed at or after the origin reaches the forecast.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``expected_kwh``, ``lower_kwh``, ``upper_kwh`` aligned with ``new``'s rows.
+    """
+    columns = READING_COLUMNS[1:]
+    known = pd.concat([history[columns], new[columns]], ignore_index=True)
+    n_history = len(history)
+    ts = known["ts"]
+    origin0 = pd.Timestamp(new["ts"].iloc[0])
+    block = ((new["ts"] - origin0) // pd.Timedelta(hours=step_hours)).to_numpy()
+    parts = []
+    for b in np.unique(block):
+        rows = np.flatnonzero(block == b) + n_history
+        start_ts = ts.iloc[rows[0]]
+        context_from = int(
+            np.searchsorted(
+                ts.to_numpy(), (start_ts - pd.Timedelta(days=CONTEXT_DAYS)).to_datetime64()
+            )
+        )
+        frame = known.iloc[context_from : rows[-1] + 1].copy()
+        frame.loc[frame.index >= rows[0], "active_kwh"] = np.nan
+        predicted = model.predict(frame.reset_index(drop=True))  # type: ignore[attr-defined]
+        parts.append(predicted.iloc[-len(rows) :].reset_index(drop=True))
+    return pd.concat(parts, ignore_index=True)
+
+
+def replace_freq(config: PrototypeConfig, hours: int) -> PrototypeConfig:
+    """``config`` at another period length."""
+    from dataclasses import replace
+
+    return replace(config, freq_hours=hours)

@@ -1,0 +1,142 @@
+"""One call that runs the whole evaluation on a lake (used by the CLI and the benchmark)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from meterwatch.evaluation.detectors import Detector, ProductDetector, PrototypeDetector
+from meterwatch.evaluation.protocol import (
+    DetectionEvaluation,
+    evaluate_detection,
+    forecast_accuracy,
+    load_readings,
+)
+from meterwatch.evaluation.prototype import configs_from_reference, read_reference
+from meterwatch.evaluation.report import ReportInputs, write_report
+from meterwatch.settings import Settings
+from meterwatch.storage import Lake
+
+
+@dataclass
+class EvaluationOutcome:
+    """What an evaluation measured and where the report went."""
+
+    detection: DetectionEvaluation | None
+    forecast: pd.DataFrame | None
+    report: Path
+    detectors: list[str]
+
+
+def build_detectors(
+    names: Sequence[str],
+    *,
+    reference: pd.DataFrame | None,
+    settings: Settings | None,
+    workers: int = 1,
+) -> list[Detector]:
+    """Detectors by name (``product``, ``prototype``); ``product`` only when installed."""
+    out: list[Detector] = []
+    for name in names:
+        if name == "product":
+            if not ProductDetector.available():
+                raise RuntimeError(
+                    "the detection engine (meterwatch.detect.pipeline) is not installed in this checkout"
+                )
+            out.append(ProductDetector(settings=settings))
+        elif name == "prototype":
+            out.append(PrototypeDetector(configs_from_reference(reference), workers=workers))
+        else:
+            raise ValueError(f"unknown detector {name!r}; known: product, prototype")
+    return out
+
+
+def evaluate_lake(
+    lake: Lake,
+    *,
+    out: str | Path = "evaluation",
+    seeds: int = 3,
+    tiers: Sequence[str] = ("standard", "subtle"),
+    detectors: Sequence[str] | None = None,
+    forecast: bool = False,
+    reference: str | Path | None = None,
+    settings: Settings | None = None,
+    workers: int = 1,
+    command: str = "",
+    progress: Callable[[str], None] | None = None,
+) -> EvaluationOutcome:
+    """Run the DOMAIN.md protocol on the lake's own data and write the report.
+
+    Parameters
+    ----------
+    lake
+        Where the readings are (read only).
+    out
+        Report folder.
+    seeds
+        Draws per tier (seeds ``0 .. seeds - 1``).
+    tiers
+        ``standard`` and/or ``subtle``.
+    detectors
+        ``product`` and/or ``prototype``; default: both when the engine is installed,
+        else the prototype alone.
+    forecast
+        Also measure forecast accuracy.
+    reference
+        The prototype's per-customer table (frequency, lags, MAPE).
+    settings, workers
+        Passed to the product engine; prototype fits in parallel.
+    command
+        The command line, recorded in the report.
+    progress
+        Called with a line after each step.
+    """
+    frame, sectors = load_readings(lake)
+    if frame.empty:
+        raise ValueError(f"the lake {lake.uri} has no readings to evaluate")
+    ref = read_reference(reference) if reference else None
+    names = (
+        list(detectors)
+        if detectors
+        else (["product", "prototype"] if ProductDetector.available() else ["prototype"])
+    )
+    built = build_detectors(names, reference=ref, settings=settings, workers=workers)
+    notes = [
+        f"{frame['client_id'].nunique()} customers, {len(frame):,} hourly readings from {lake.uri}"
+    ]
+    if "product" not in names:
+        notes.append("the detection engine was not evaluated (not installed or not asked for)")
+    detection = None
+    try:
+        if seeds > 0 and tiers:
+            detection = evaluate_detection(
+                frame, sectors, built, tiers=tiers, seeds=range(seeds), progress=progress
+            )
+    finally:
+        for d in built:
+            close = getattr(d, "close", None)
+            if close:
+                close()
+    forecast_frame = None
+    if forecast:
+        freq = (
+            dict(zip(ref["client_id"], ref["freq_hours"], strict=True)) if ref is not None else {}
+        )
+        mape = (
+            dict(zip(ref["client_id"], ref["reference_mape"], strict=True))
+            if ref is not None
+            else {}
+        )
+        forecast_frame = forecast_accuracy(
+            frame,
+            freq_hours=freq,
+            reference_mape=mape,
+            prototype_configs=configs_from_reference(ref),
+            use_product="product" in names,
+            progress=progress,
+        )
+    report = write_report(ReportInputs(detection, forecast_frame, command, notes), out)
+    return EvaluationOutcome(detection, forecast_frame, report, names)
