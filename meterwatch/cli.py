@@ -271,6 +271,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "meterwatch.detect.commands",  # detection engine: train, score
     "meterwatch.evaluation.commands",  # evaluation: evaluate
     # dashboard: serve
+    "meterwatch.dashboard.commands",
 )
 
 

@@ -1,0 +1,231 @@
+"""Dashboard speed: first full render and filter-change latency, at 30 and 1,000 customers.
+
+Usage::
+
+    .venv/bin/python bench/dashboard.py [--skip-fleet] [--skip-browser] [--changes 30] [--write-results]
+
+Data sets: the 30 real ElectroDunas customers (``../shared/data/electrodunas`` ingested into
+``bench/_work/lake30``) and a synthetic fleet of 1,000 customers × 730 days
+(``bench/_work/lake1000``); both get detection tables written by ``tests/dashboard_lake.py``
+when they have none, and are kept for the next run.
+
+Measured per data set:
+- store level, first render: a fresh store (empty cache) answering everything the
+  consumption view and the alerts inbox need;
+- store level, filter change: p50/p95 over a fixed random sequence of selections (sector,
+  customer, hour range, period), each answering the whole consumption view;
+- browser: time from navigation to the first chart drawn, and from choosing a customer to its
+  forecast chart drawn, in headless Chromium (Debian package).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from meterwatch.dashboard.store import DashboardStore, Selection  # noqa: E402
+from meterwatch.storage import open_lake  # noqa: E402
+from tests.dashboard_lake import write_detection  # noqa: E402
+
+WORK = ROOT / "bench" / "_work"
+SHARED = ROOT.parent / "shared" / "data" / "electrodunas"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+START, END = "<!-- dashboard:start -->", "<!-- dashboard:end -->"
+
+
+def prepare(name: str) -> Path:
+    lake_dir = WORK / name
+    if name == "lake30" and not (lake_dir / "_meta" / "CURRENT").exists():
+        from meterwatch.ingest import ingest_paths
+
+        ingest_paths(open_lake(str(lake_dir)), [SHARED])
+    if name == "lake1000" and not (lake_dir / "_meta" / "CURRENT").exists():
+        from meterwatch.ingest import ingest_paths
+        from meterwatch.synth import generate_fleet
+
+        fleet = generate_fleet(WORK / "fleet1000", n_customers=1000, days=730)
+        ingest_paths(open_lake(str(lake_dir)), [fleet.data_dir])
+    lake = open_lake(str(lake_dir))
+    if lake.query("SELECT count(*) AS n FROM alerts")["n"].iloc[0] == 0:
+        write_detection(lake)
+    return lake_dir
+
+
+def consumption_view(store: DashboardStore, sel: Selection) -> None:
+    """Everything the consumption view asks the store for."""
+    store.energy_by_customer(sel)
+    store.series(sel)
+    store.hour_profile(sel)
+    store.peak_window(sel)
+    store.heatmap(sel)
+    store.total_kwh(sel)
+    if sel.client_id is not None:
+        store.customer_scores(sel)
+        store.model(sel.client_id)
+        store.recent_anomalies(sel.client_id)
+
+
+def selections(store: DashboardStore, n: int, seed: int = 1) -> list[Selection]:
+    rng = random.Random(seed)
+    bounds = store.bounds()
+    assert bounds is not None
+    customers = store.customers()
+    sectors = store.sectors()
+    out = []
+    for _ in range(n):
+        days = rng.choice([7, 30, 90, 365])
+        end = bounds.last - dt.timedelta(days=rng.randrange(0, 60))
+        start = max(bounds.first, end - dt.timedelta(days=days - 1))
+        h0 = rng.choice([0, 0, 6, 8])
+        h1 = rng.choice([23, 23, 17, 20])
+        kind = rng.random()
+        client = str(rng.choice(list(customers["client_id"]))) if kind < 0.4 else None
+        sector = rng.choice(sectors) if 0.4 <= kind < 0.7 else None
+        out.append(Selection(start, end, h0, h1, client, sector))
+    return out
+
+
+def store_figures(lake_dir: Path, changes: int) -> dict[str, float]:
+    store = DashboardStore(open_lake(str(lake_dir)))
+    started = time.perf_counter()
+    consumption_view(store, Selection())
+    store.alerts()
+    first = time.perf_counter() - started
+    timings = []
+    for sel in selections(store, changes):
+        t0 = time.perf_counter()
+        consumption_view(store, sel)
+        timings.append(time.perf_counter() - t0)
+    timings.sort()
+    return {
+        "first_render_s": first,
+        "change_p50_s": statistics.median(timings),
+        "change_p95_s": timings[max(0, round(0.95 * len(timings)) - 1)],
+        "changes": len(timings),
+    }
+
+
+def browser_figures(lake_dir: Path) -> dict[str, float]:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        return {}
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "meterwatch.cli", "serve", "--lake", str(lake_dir),
+         "--port", str(port), "--no-show"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(url, timeout=60).read()
+                break
+            except OSError:
+                time.sleep(0.3)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            # The first session pays for the lake-wide aggregates; measure a warm one too.
+            figures = {}
+            for label in ("first_load_cold_s", "first_load_warm_s"):
+                t0 = time.perf_counter()
+                page.goto(url)
+                page.wait_for_selector(".mw-card", timeout=120_000)
+                page.wait_for_selector("canvas", timeout=120_000)
+                figures[label] = time.perf_counter() - t0
+            clients = page.locator(".mw-f-client select")
+            client = clients.locator("option").nth(2).inner_text()
+            t0 = time.perf_counter()
+            clients.select_option(label=client)
+            page.get_by_text(f"· {client}", exact=False).first.wait_for(timeout=60_000)
+            figures["customer_change_s"] = time.perf_counter() - t0
+            browser.close()
+        return figures
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def machine() -> str:
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs (shared), Python {platform.python_version()}"
+
+
+def write_results(rows: list[tuple[str, dict[str, float], dict[str, float]]], command: str) -> None:
+    lines = [
+        START,
+        "## Dashboard",
+        "",
+        f"Command: `{command}`  ",
+        f"Machine: {machine()}; {dt.date.today():%Y-%m-%d}.",
+        "",
+        "| data set | first render (store) | filter change p50 | filter change p95 | browser first load cold / warm | browser customer change |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, st, br in rows:
+        load = f"{br['first_load_cold_s']:.2f} s / {br['first_load_warm_s']:.2f} s" if br else "–"
+        change = f"{br['customer_change_s']:.2f} s" if br else "–"
+        lines.append(
+            f"| {name} | {st['first_render_s']:.2f} s | {1000 * st['change_p50_s']:.0f} ms "
+            f"| {1000 * st['change_p95_s']:.0f} ms | {load} | {change} |"
+        )
+    lines += [
+        "",
+        "Store level = every query and frame the consumption view needs, without drawing. A filter",
+        "change is a random selection (period 7–365 days, hour range, customer or sector or all).",
+        "Targets: p95 ≤ 300 ms at 30 customers, ≤ 1 s at 1,000; first render ≤ 3 s.",
+        END,
+    ]
+    block = "\n".join(lines)
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-fleet", action="store_true")
+    parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--changes", type=int, default=30)
+    parser.add_argument("--write-results", action="store_true")
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    sets = [("30 real customers", "lake30")]
+    if not args.skip_fleet:
+        sets.append(("1,000 synthetic customers × 730 days", "lake1000"))
+    rows = []
+    for label, name in sets:
+        lake_dir = prepare(name)
+        st = store_figures(lake_dir, args.changes)
+        br = {} if args.skip_browser else browser_figures(lake_dir)
+        print(label, {k: round(v, 3) for k, v in {**st, **br}.items()}, flush=True)
+        rows.append((label, st, br))
+    if args.write_results:
+        write_results(rows, "nice .venv/bin/python bench/dashboard.py " + " ".join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""The dashboard's charts: frames from the store in, HoloViews objects out.
+
+One palette for every chart, so the same thing has the same colour everywhere.
+"""
+
+from __future__ import annotations
+
+import holoviews as hv
+import hvplot.pandas  # noqa: F401  (registers DataFrame.hvplot)
+import pandas as pd
+from bokeh.models import NumeralTickFormatter
+
+from meterwatch.dashboard.texts import tr
+
+REPORTED = "#1d4ed8"  # blue: energy the meter reported
+EXPECTED = "#475569"  # slate: what the model expected
+BAND = "#cbd5e1"  # light slate: the band
+ANOMALY = "#dc2626"  # red: anomalous hours, alarms
+PHASE_A = "#7c3aed"  # violet
+PHASE_C = "#0d9488"  # teal
+PEERS = "#94a3b8"
+HEATMAP = "Blues"
+
+_KWH = NumeralTickFormatter(format="0,0.[00]")
+
+
+def _empty(text: str) -> hv.Text:
+    return hv.Text(0.5, 0.5, text).opts(
+        xaxis=None, yaxis=None, toolbar=None, show_frame=False, text_color="#64748b"
+    )
+
+
+def energy_by_customer(frame: pd.DataFrame, lang: str, top: int = 25) -> hv.Element:
+    """Horizontal bars, the largest customer on top."""
+    if frame.empty:
+        return _empty(tr("chart.no_data", lang))
+    shown = frame.head(top).iloc[::-1]
+    # Plain Python lists: HoloViews shows pandas' string-dtype categories as NaN.
+    data = list(
+        zip(
+            [str(c) for c in shown["client_id"]],
+            shown["active_kwh"].astype(float).tolist(),
+            [str(s) for s in shown["sector"]],
+            strict=True,
+        )
+    )
+    return (
+        hv.Bars(data, kdims=["client_id"], vdims=["active_kwh", "sector"])
+        .opts(
+            invert_axes=True,
+            color=REPORTED,
+            responsive=True,
+            height=max(220, 22 * len(shown) + 60),
+            xlabel="",
+            ylabel="kWh",
+            tools=["hover"],
+        )
+        .opts(toolbar=None, default_tools=["hover"])
+    )
+
+
+def energy_over_time(frame: pd.DataFrame, lang: str) -> hv.Element:
+    if frame.empty:
+        return _empty(tr("chart.no_data", lang))
+    return frame.hvplot.area(
+        x="period",
+        y="active_kwh",
+        color=REPORTED,
+        alpha=0.6,
+        line_width=1,
+        responsive=True,
+        height=280,
+        xlabel="",
+        ylabel="kWh",
+        yformatter=_KWH,
+    ).opts(toolbar=None, default_tools=["hover"])
+
+
+def voltages(frame: pd.DataFrame, lang: str) -> hv.Element:
+    if frame.empty:
+        return _empty(tr("chart.no_data", lang))
+    a, c = tr("alert.voltage_fa", lang), tr("alert.voltage_fc", lang)
+    data = frame.rename(columns={"voltage_fa": a, "voltage_fc": c})
+    return data.hvplot.line(
+        x="period",
+        y=[a, c],
+        color=[PHASE_A, PHASE_C],
+        responsive=True,
+        height=280,
+        xlabel="",
+        ylabel="V",
+        legend="bottom_left",
+        yformatter=_KWH,
+    ).opts(toolbar=None, default_tools=["hover"])
+
+
+def forecast(frame: pd.DataFrame, lang: str, height: int = 300) -> hv.Element:
+    """Reported energy against the forecast and its band, anomalous points in red."""
+    if frame.empty:
+        return _empty(tr("chart.no_scores", lang))
+    band = frame.hvplot.area(
+        x="ts",
+        y="lower_kwh",
+        y2="upper_kwh",
+        color=BAND,
+        alpha=0.7,
+        line_width=0,
+        label=tr("series.band", lang),
+    )
+    expected = frame.hvplot.line(
+        x="ts",
+        y="expected_kwh",
+        color=EXPECTED,
+        line_dash="dashed",
+        label=tr("series.expected", lang),
+    )
+    reported = frame.hvplot.line(
+        x="ts", y="active_kwh", color=REPORTED, line_width=1.5, label=tr("series.reported", lang)
+    )
+    flagged = frame[frame["is_anomaly"] > 0]
+    points = flagged.hvplot.scatter(
+        x="ts", y="active_kwh", color=ANOMALY, size=30, label=tr("series.anomaly", lang)
+    )
+    return (band * expected * reported * points).opts(
+        responsive=True,
+        height=height,
+        xlabel="",
+        ylabel="kWh",
+        legend_position="top_left",
+        toolbar=None,
+        yformatter=_KWH,
+    )
+
+
+def heatmap(frame: pd.DataFrame, lang: str) -> hv.Element:
+    if frame.empty:
+        return _empty(tr("chart.no_data", lang))
+    data = frame.rename(columns={"active_kwh": "kWh"})
+    return data.hvplot.heatmap(
+        x="day",
+        y="hour",
+        C="kWh",
+        cmap=HEATMAP,
+        responsive=True,
+        height=300,
+        xlabel="",
+        ylabel=tr("axis.hour", lang),
+        colorbar=True,
+        line_width=0,
+    ).opts(toolbar=None, default_tools=["hover"], invert_yaxis=True, yticks=list(range(0, 24, 3)))
+
+
+def hour_profile(frame: pd.DataFrame, lang: str, peak: tuple[int, int] | None) -> hv.Element:
+    if frame.empty:
+        return _empty(tr("chart.no_data", lang))
+    data = frame.assign(
+        in_peak=[
+            peak is not None and ((h - peak[0]) % 24) < (peak[1] - peak[0]) for h in frame["hour"]
+        ]
+    )
+    data["color"] = data["in_peak"].map({True: ANOMALY, False: REPORTED})
+    data["hour"] = [f"{int(h):02d}" for h in data["hour"]]
+    return data.hvplot.bar(
+        x="hour",
+        y="kwh_per_day",
+        color="color",
+        responsive=True,
+        height=300,
+        xlabel=tr("axis.hour", lang),
+        ylabel="kWh/día" if lang == "es" else "kWh/day",
+        yformatter=_KWH,
+    ).opts(toolbar=None, default_tools=["hover"])
+
+
+def peers(frame: pd.DataFrame, lang: str, window_start: pd.Timestamp) -> hv.Element:
+    if frame.empty or frame["customer"].isna().all():
+        return _empty(tr("chart.no_data", lang))
+    parts: list[hv.Element] = []
+    if frame["peers"].max() > 0:
+        parts.append(
+            frame.hvplot.area(
+                x="day",
+                y="peer_low",
+                y2="peer_high",
+                color=PEERS,
+                alpha=0.35,
+                line_width=0,
+                label=tr("series.peers_band", lang),
+            )
+        )
+        parts.append(
+            frame.hvplot.line(
+                x="day",
+                y="peer_median",
+                color=EXPECTED,
+                line_dash="dashed",
+                label=tr("series.peers", lang),
+            )
+        )
+    parts.append(
+        frame.hvplot.line(
+            x="day", y="customer", color=REPORTED, line_width=2, label=tr("series.customer", lang)
+        )
+    )
+    marker = hv.VLine(window_start).opts(color=ANOMALY, line_dash="dotted", line_width=2)
+    overlay = parts[0]
+    for part in parts[1:]:
+        overlay = overlay * part
+    return (overlay * marker).opts(
+        responsive=True,
+        height=260,
+        xlabel="",
+        ylabel=tr("axis.index", lang),
+        legend_position="top_left",
+        toolbar=None,
+    )
+
+
+def confirmed_share(frame: pd.DataFrame, lang: str) -> hv.Element:
+    if frame.empty:
+        return _empty(tr("chart.no_data", lang))
+    data = frame.assign(
+        pct=100 * frame["share"].fillna(0.0),
+        month=pd.to_datetime(frame["month"]).dt.strftime("%Y-%m"),
+    )
+    return data.hvplot.bar(
+        x="month",
+        y="pct",
+        hover_cols=["inspected", "confirmed"],
+        color=REPORTED,
+        responsive=True,
+        height=200,
+        xlabel="",
+        ylabel="%",
+        ylim=(0, 100),
+    ).opts(toolbar=None, default_tools=["hover"])

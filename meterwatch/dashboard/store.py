@@ -1,0 +1,616 @@
+"""What the dashboard shows, as frames: a selection goes in, tables come out.
+
+The store reads the lake only through :mod:`meterwatch.queries` and knows nothing about
+Panel, so every figure on screen can be tested (and benchmarked) without a browser.
+
+Speed: a customer's views query the lake directly (one partition, milliseconds). Views
+across many customers are answered from two aggregates read once per lake version and
+kept in memory: energy per customer and day, and energy per sector, day and hour of day.
+Only the per-customer total with an hour-of-day filter needs the hourly readings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from meterwatch import feedback as feedback_core
+from meterwatch.i18n import t
+from meterwatch.queries import run_query
+from meterwatch.storage.base import Lake
+
+T = TypeVar("T")
+
+#: Days of scored data that make a customer's "recent window".
+RECENT_DAYS = 7
+#: Share of anomalous hours in the recent window above which the big red alert shows.
+ALERT_RATE = 0.20
+#: Width of the peak-consumption window, hours.
+PEAK_HOURS = 4
+#: A selection longer than this many days shows daily points instead of hours.
+HOURLY_MAX_DAYS = 45
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The operator's filters. ``None`` means "todos" (all).
+
+    ``end`` is inclusive (the last day shown); hours are an inclusive hour-of-day range.
+    """
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    hour_from: int = 0
+    hour_to: int = 23
+    client_id: str | None = None
+    sector: str | None = None
+
+    @property
+    def all_hours(self) -> bool:
+        return self.hour_from == 0 and self.hour_to == 23
+
+    @property
+    def days(self) -> int:
+        if self.start is None or self.end is None:
+            return 0
+        return (self.end - self.start).days + 1
+
+    def params(self) -> dict[str, Any]:
+        """The bound parameters of the readings queries."""
+        assert self.start is not None and self.end is not None, "normalise the selection first"
+        return {
+            "start": dt.datetime.combine(self.start, dt.time()),
+            "end": dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time()),
+            "hour_from": int(self.hour_from),
+            "hour_to": int(self.hour_to),
+            "client_id": self.client_id,
+            "sector": self.sector,
+        }
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Days with data in the lake."""
+
+    first: dt.date
+    last: dt.date
+    customers: int
+
+
+@dataclass(frozen=True)
+class PeakWindow:
+    """The consecutive hours of the day with the highest consumption."""
+
+    start_hour: int
+    end_hour: int  # exclusive, modulo 24
+    kwh_per_day: float
+    share: float  # of the selection's energy
+
+    def label(self) -> str:
+        return f"{self.start_hour:02d}:00–{self.end_hour % 24:02d}:00"
+
+
+@dataclass(frozen=True)
+class RecentAnomalies:
+    """Anomalous hours of a customer in its last scored days."""
+
+    hours: int
+    anomalous_hours: int
+    window_start: pd.Timestamp | None
+    window_end: pd.Timestamp | None
+
+    @property
+    def rate(self) -> float:
+        return self.anomalous_hours / self.hours if self.hours else 0.0
+
+    @property
+    def alarm(self) -> bool:
+        return self.hours > 0 and self.rate > ALERT_RATE
+
+
+@dataclass(frozen=True)
+class AlertEvidence:
+    """What supports an alert, for an operator deciding on a visit."""
+
+    alert: dict[str, Any]
+    reported_kwh: float
+    expected_kwh: float
+    anomalous_hours: int
+    ratio_window: float | None  # reactive / active energy in the alert window
+    ratio_before: float | None  # same, in the four weeks before
+    voltage_fa_window: float | None
+    voltage_fa_before: float | None
+    voltage_fc_window: float | None
+    voltage_fc_before: float | None
+    view: Selection  # the customer around the alert's window
+    peers: pd.DataFrame  # day, customer, peer_median, peer_low, peer_high (index, 100 = usual)
+
+    @property
+    def missing_kwh(self) -> float:
+        return max(self.expected_kwh - self.reported_kwh, 0.0)
+
+
+def natural_key(client_id: str) -> tuple[str, int, str]:
+    """Sort key that puts "Cliente 2" before "Cliente 10"."""
+    head, _, tail = client_id.rpartition(" ")
+    return (head, int(tail), "") if tail.isdigit() else (client_id, -1, client_id)
+
+
+def peak_window(profile: pd.DataFrame, width: int = PEAK_HOURS) -> PeakWindow | None:
+    """The ``width`` consecutive hours (wrapping past midnight) with the most energy.
+
+    ``profile`` has ``hour``, ``active_kwh`` (total over the selection) and ``hours``
+    (readings summed); hours absent from it count as no energy.
+    """
+    if profile.empty or float(profile["active_kwh"].sum()) <= 0:
+        return None
+    energy = np.zeros(24)
+    energy[profile["hour"].to_numpy(dtype=int)] = profile["active_kwh"].to_numpy(dtype=float)
+    counts = np.zeros(24)
+    counts[profile["hour"].to_numpy(dtype=int)] = profile["hours"].to_numpy(dtype=float)
+    sums = np.array([energy[(h + np.arange(width)) % 24].sum() for h in range(24)])
+    best = int(np.argmax(sums))
+    days = counts.max() if counts.max() > 0 else 1.0
+    # Readings per hour of day over the selection = customer-days; per day = / that count.
+    return PeakWindow(
+        start_hour=best,
+        end_hour=best + width,
+        kwh_per_day=float(sums[best] / days),
+        share=float(sums[best] / energy.sum()),
+    )
+
+
+def daily_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """Hourly scores summed to days (for long periods); anomalous = hours flagged that day."""
+    if scores.empty:
+        return scores
+    frame = scores.assign(day=scores["ts"].dt.floor("D"))
+    out = (
+        frame.groupby("day")
+        .agg(
+            active_kwh=("active_kwh", "sum"),
+            expected_kwh=("expected_kwh", "sum"),
+            lower_kwh=("lower_kwh", "sum"),
+            upper_kwh=("upper_kwh", "sum"),
+            score=("score", "max"),
+            is_anomaly=("is_anomaly", "sum"),
+        )
+        .reset_index()
+        .rename(columns={"day": "ts"})
+    )
+    return out
+
+
+class DashboardStore:
+    """Frames for the dashboard's views, with a small cache per lake version.
+
+    Parameters
+    ----------
+    lake
+        The lake to read.
+    ttl_seconds
+        How long cached frames live on a backend that has no snapshot counter.
+    """
+
+    def __init__(self, lake: Lake, ttl_seconds: float = 300.0, max_entries: int = 256) -> None:
+        self.lake = lake
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self._cache: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.RLock()
+        self._epoch = 0
+
+    # cache ---------------------------------------------------------------------------
+    def version(self) -> Hashable:
+        """A token that changes when the lake does (snapshot counter, or a time bucket)."""
+        snapshot = getattr(self.lake, "snapshot", None)
+        if callable(snapshot):
+            return (self._epoch, snapshot().seq)
+        return (self._epoch, int(time.time() // self.ttl_seconds))
+
+    def invalidate(self) -> None:
+        """Forget every cached frame (after a write)."""
+        with self._lock:
+            self._epoch += 1
+            self._cache.clear()
+
+    def _cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        full = (self.version(), key)
+        with self._lock:
+            if full in self._cache:
+                self._cache.move_to_end(full)
+                return self._cache[full]
+        value = compute()
+        with self._lock:
+            self._cache[full] = value
+            while len(self._cache) > self.max_entries:
+                self._cache.popitem(last=False)
+        return value
+
+    def _query(self, name: str, **params: Any) -> pd.DataFrame:
+        key = (name, tuple(sorted(params.items())))
+        return self._cached(key, lambda: run_query(self.lake, name, **params))
+
+    # the lake's contents -------------------------------------------------------------------
+    def bounds(self) -> Bounds | None:
+        """First and last day with readings, or ``None`` for an empty lake."""
+        frame = self._query("data_bounds")
+        if frame.empty or pd.isna(frame["first_ts"].iloc[0]):
+            return None
+        return Bounds(
+            first=pd.Timestamp(frame["first_ts"].iloc[0]).date(),
+            last=pd.Timestamp(frame["last_ts"].iloc[0]).date(),
+            customers=int(frame["customers"].iloc[0]),
+        )
+
+    def customers(self) -> pd.DataFrame:
+        """Customers in natural order (client_id, sector, first_ts, last_ts, n_readings)."""
+        frame = self._query("customers")
+        order = sorted(
+            range(len(frame)), key=lambda i: natural_key(str(frame["client_id"].iloc[i]))
+        )
+        return frame.iloc[order].reset_index(drop=True)
+
+    def sectors(self) -> list[str]:
+        return sorted(s for s in self.customers()["sector"].unique() if s)
+
+    def normalise(self, selection: Selection) -> Selection:
+        """Clamp the selection to days with data; default to the last 90 days."""
+        bounds = self.bounds()
+        if bounds is None:
+            today = dt.date.today()
+            return replace(selection, start=selection.start or today, end=selection.end or today)
+        end = selection.end or bounds.last
+        start = selection.start or max(bounds.first, end - dt.timedelta(days=89))
+        end = min(max(end, bounds.first), bounds.last)
+        start = min(max(start, bounds.first), end)
+        h0 = min(max(int(selection.hour_from), 0), 23)
+        h1 = min(max(int(selection.hour_to), h0), 23)
+        return replace(selection, start=start, end=end, hour_from=h0, hour_to=h1)
+
+    # aggregates for fleet-wide views ------------------------------------------------------------
+    def _daily(self) -> pd.DataFrame:
+        def load() -> pd.DataFrame:
+            frame = run_query(self.lake, "daily_energy")
+            frame["day"] = pd.to_datetime(frame["day"])
+            return frame
+
+        return self._cached("daily_energy", load)
+
+    def _sector_hourly(self) -> pd.DataFrame:
+        def load() -> pd.DataFrame:
+            frame = run_query(self.lake, "sector_hourly")
+            frame["day"] = pd.to_datetime(frame["day"])
+            return frame
+
+        return self._cached("sector_hourly", load)
+
+    def _sector_hours(self, sel: Selection) -> pd.DataFrame:
+        frame = self._sector_hourly()
+        params = sel.params()
+        mask = (
+            (frame["day"] >= params["start"])
+            & (frame["day"] < params["end"])
+            & frame["hour"].between(sel.hour_from, sel.hour_to)
+        )
+        if sel.sector is not None:
+            mask &= frame["sector"] == sel.sector
+        return frame[mask]
+
+    # views -----------------------------------------------------------------------------------
+    def energy_by_customer(self, selection: Selection) -> pd.DataFrame:
+        """Total active energy per customer (client_id, sector, active_kwh, hours), largest first."""
+        sel = self.normalise(selection)
+        if sel.client_id is None and sel.all_hours:
+            frame = self._daily()
+            params = sel.params()
+            mask = (frame["day"] >= params["start"]) & (frame["day"] < params["end"])
+            if sel.sector is not None:
+                mask &= frame["sector"] == sel.sector
+            out = (
+                frame[mask]
+                .groupby(["client_id", "sector"], as_index=False)[["active_kwh", "hours"]]
+                .sum()
+                .sort_values("active_kwh", ascending=False, kind="stable")
+                .reset_index(drop=True)
+            )
+            return out
+        return self._query("energy_by_customer", **sel.params())
+
+    def total_kwh(self, selection: Selection) -> float:
+        sel = self.normalise(selection)
+        if sel.client_id is None:
+            return float(self._sector_hours(sel)["active_kwh"].sum())
+        return float(self.energy_by_customer(sel)["active_kwh"].sum())
+
+    def series(self, selection: Selection) -> tuple[pd.DataFrame, str]:
+        """Energy (and, for a customer, both voltages) over time, and the grain used."""
+        sel = self.normalise(selection)
+        grain = "hour" if sel.days <= HOURLY_MAX_DAYS else "day"
+        if sel.client_id is not None:
+            return self._query(f"series_{grain}", **sel.params()), grain
+        frame = self._sector_hours(sel)
+        key = "day" if grain == "day" else None
+        if key is None:
+            frame = frame.assign(period=frame["day"] + pd.to_timedelta(frame["hour"], unit="h"))
+        else:
+            frame = frame.assign(period=frame["day"])
+        out = frame.groupby("period", as_index=False)[["active_kwh", "hours"]].sum()
+        return out.sort_values("period").reset_index(drop=True), grain
+
+    def hour_profile(self, selection: Selection) -> pd.DataFrame:
+        """Energy by hour of day (hour, active_kwh, hours, kwh_per_day)."""
+        sel = self.normalise(selection)
+        if sel.client_id is not None:
+            frame = self._query("hour_profile", **sel.params())
+        else:
+            frame = (
+                self._sector_hours(sel)
+                .groupby("hour", as_index=False)[["active_kwh", "hours"]]
+                .sum()
+                .sort_values("hour")
+            )
+        frame = frame.reset_index(drop=True)
+        # hours of one hour of day = customer-days; energy per day of the whole selection:
+        days = max(sel.days, 1)
+        frame["kwh_per_day"] = frame["active_kwh"] / days
+        return frame
+
+    def peak_window(self, selection: Selection) -> PeakWindow | None:
+        sel = self.normalise(selection)
+        window = peak_window(self.hour_profile(sel))
+        if window is None:
+            return None
+        return replace(window, kwh_per_day=window.share * self.total_kwh(sel) / max(sel.days, 1))
+
+    def heatmap(self, selection: Selection) -> pd.DataFrame:
+        """Energy by day and hour of day (day, hour, active_kwh)."""
+        sel = self.normalise(selection)
+        if sel.client_id is not None:
+            frame = self._query("load_heatmap", **sel.params())
+            frame["day"] = pd.to_datetime(frame["day"])
+            return frame
+        return (
+            self._sector_hours(sel)
+            .groupby(["day", "hour"], as_index=False)[["active_kwh"]]
+            .sum()
+            .sort_values(["day", "hour"])
+            .reset_index(drop=True)
+        )
+
+    # a customer's model and scores -----------------------------------------------------------
+    def customer_scores(self, selection: Selection) -> tuple[pd.DataFrame, str]:
+        """Reported vs expected energy, band and flags of the selected customer, and the grain."""
+        sel = self.normalise(selection)
+        if sel.client_id is None:
+            return pd.DataFrame(), "hour"
+        params = sel.params()
+        frame = self._query(
+            "customer_scores", client_id=sel.client_id, start=params["start"], end=params["end"]
+        )
+        if sel.days > HOURLY_MAX_DAYS:
+            return daily_scores(frame), "day"
+        return frame, "hour"
+
+    def model(self, client_id: str) -> dict[str, Any] | None:
+        frame = self._query("customer_model", client_id=client_id)
+        return None if frame.empty else {str(k): v for k, v in frame.iloc[0].items()}
+
+    def recent_anomalies(self, client_id: str, days: int = RECENT_DAYS) -> RecentAnomalies:
+        last = self._query("customer_last_score", client_id=client_id)
+        last_ts = last["last_ts"].iloc[0] if not last.empty else None
+        if last_ts is None or pd.isna(last_ts):
+            return RecentAnomalies(0, 0, None, None)
+        since = pd.Timestamp(last_ts) - pd.Timedelta(days=days) + pd.Timedelta(hours=1)
+        frame = self._query(
+            "customer_anomaly_rate", client_id=client_id, since=since.to_pydatetime()
+        )
+        row = frame.iloc[0]
+        return RecentAnomalies(
+            hours=int(row["hours"] or 0),
+            anomalous_hours=int(row["anomalous_hours"] or 0),
+            window_start=pd.Timestamp(row["window_start"]),
+            window_end=pd.Timestamp(row["window_end"]),
+        )
+
+    # alerts and feedback -------------------------------------------------------------------------
+    def alert_kinds(self) -> list[str]:
+        return [str(k) for k in self._query("alert_kinds")["kind"].dropna()]
+
+    def alerts(
+        self,
+        *,
+        sector: str | None = None,
+        kind: str | None = None,
+        inspection: str | None = None,
+        period_days: int | None = None,
+    ) -> pd.DataFrame:
+        """The alerts inbox, worth most first, with each alert's latest inspection status.
+
+        ``period_days`` keeps alerts whose window ends in the last N days of alert data.
+        Not cached: feedback written by another operator shows on the next refresh.
+        """
+        since = None
+        if period_days:
+            bounds = run_query(self.lake, "alert_bounds")
+            last = bounds["last_ts"].iloc[0] if not bounds.empty else None
+            if last is not None and not pd.isna(last):
+                since = (pd.Timestamp(last) - pd.Timedelta(days=period_days)).to_pydatetime()
+        return run_query(
+            self.lake, "alerts_inbox", sector=sector, kind=kind, inspection=inspection, since=since
+        )
+
+    def alert(self, alert_id: str) -> dict[str, Any] | None:
+        frame = run_query(self.lake, "alert", alert_id=alert_id)
+        return None if frame.empty else {str(k): v for k, v in frame.iloc[0].items()}
+
+    def alert_feedback(self, alert_id: str) -> pd.DataFrame:
+        return run_query(self.lake, "alert_feedback", alert_id=alert_id)
+
+    def record_feedback(self, alert_id: str, status: str, note: str, author: str) -> str:
+        """Append a verdict through the core and forget cached frames."""
+        feedback_id = feedback_core.record_feedback(self.lake, alert_id, status, note, author)
+        self.invalidate()
+        return feedback_id
+
+    def confirmed_share(self) -> pd.DataFrame:
+        """Per month of the verdict: inspected alerts, confirmed ones and the share confirmed."""
+        frame = run_query(self.lake, "confirmed_share")
+        frame["share"] = frame["confirmed"] / frame["inspected"].where(frame["inspected"] > 0)
+        return frame
+
+    def evidence(self, alert_id: str, context_days: int = 7) -> AlertEvidence | None:
+        """The figures and series behind an alert (its window, before it, its sector peers)."""
+        alert = self.alert(alert_id)
+        if alert is None:
+            return None
+        client = str(alert["client_id"])
+        start = pd.Timestamp(alert["window_start"]).floor("h")
+        end = pd.Timestamp(alert["window_end"]).floor("h") + pd.Timedelta(hours=1)
+        before = start - pd.Timedelta(days=28)
+        scores = run_query(
+            self.lake,
+            "window_scores",
+            client_id=client,
+            start=start.to_pydatetime(),
+            end=end.to_pydatetime(),
+        ).iloc[0]
+        energy = run_query(
+            self.lake,
+            "window_energy",
+            client_id=client,
+            start=start.to_pydatetime(),
+            before=before.to_pydatetime(),
+            end=end.to_pydatetime(),
+        ).set_index("period")
+
+        def pick(period: str, column: str) -> float | None:
+            if period not in energy.index:
+                return None
+            value: Any = energy.at[period, column]
+            return None if pd.isna(value) else float(value)
+
+        def ratio(period: str) -> float | None:
+            active, reactive = pick(period, "active_kwh"), pick(period, "reactive_kvarh")
+            if active is None or reactive is None or abs(active) < 1e-9:
+                return None
+            return reactive / active
+
+        bounds = self.bounds()
+        view_start = (start - pd.Timedelta(days=context_days)).date()
+        view_end = (end + pd.Timedelta(days=min(context_days, 3))).date()
+        if bounds is not None:
+            view_end = min(view_end, bounds.last)
+        view = Selection(start=view_start, end=view_end, client_id=client)
+        peers = self._peers(alert, before, end)
+        return AlertEvidence(
+            alert=alert,
+            reported_kwh=float(scores["active_kwh"] or 0.0),
+            expected_kwh=float(scores["expected_kwh"] or 0.0),
+            anomalous_hours=int(scores["anomalous_hours"] or 0),
+            ratio_window=ratio("window"),
+            ratio_before=ratio("before"),
+            voltage_fa_window=pick("window", "voltage_fa"),
+            voltage_fa_before=pick("before", "voltage_fa"),
+            voltage_fc_window=pick("window", "voltage_fc"),
+            voltage_fc_before=pick("before", "voltage_fc"),
+            view=view,
+            peers=peers,
+        )
+
+    def _peers(
+        self, alert: dict[str, Any], before: pd.Timestamp, end: pd.Timestamp
+    ) -> pd.DataFrame:
+        """Daily energy of the customer and its sector, each as % of its own usual level."""
+        sector = alert.get("sector")
+        columns = ["day", "customer", "peer_median", "peer_low", "peer_high", "peers"]
+        if not sector or pd.isna(sector):
+            return pd.DataFrame(columns=columns)
+        frame = run_query(
+            self.lake,
+            "sector_daily",
+            sector=sector,
+            start=before.to_pydatetime(),
+            end=end.to_pydatetime(),
+        )
+        if frame.empty:
+            return pd.DataFrame(columns=columns)
+        frame["day"] = pd.to_datetime(frame["day"])
+        wide = frame.pivot_table(index="day", columns="client_id", values="active_kwh")
+        window_start = pd.Timestamp(alert["window_start"]).floor("D")
+        usual = wide[wide.index < window_start].mean()
+        usual = usual.where(usual.abs() > 1e-9)
+        index = wide.divide(usual) * 100.0
+        client = str(alert["client_id"])
+        others = index.drop(columns=[client], errors="ignore")
+        out = pd.DataFrame(
+            {
+                "day": index.index,
+                "customer": index.get(client, np.nan),
+                "peer_median": others.median(axis=1) if others.shape[1] else np.nan,
+                "peer_low": others.quantile(0.25, axis=1) if others.shape[1] else np.nan,
+                "peer_high": others.quantile(0.75, axis=1) if others.shape[1] else np.nan,
+                "peers": others.shape[1],
+            }
+        )
+        return out.reset_index(drop=True)
+
+    # data quality --------------------------------------------------------------------------------
+    def quality(self, sector: str | None = None) -> pd.DataFrame:
+        """Per customer: completeness, gaps, zero and negative runs, duplicates, quarantine."""
+        frame = self._query("quality_by_customer", sector=sector).copy()
+        expected = frame["expected_hours"].where(frame["expected_hours"] > 0)
+        frame["completeness"] = (frame["n_readings"] / expected).clip(upper=1.0)
+        findings = self._query("quality_findings", client_id=None)
+        twins = findings[findings["code"] == "customers.duplicate_series"]
+        others: dict[str, str] = {}
+        for row in twins.itertuples(index=False):
+            try:
+                doc = json.loads(str(row.params or "{}"))
+                others[str(row.client_id)] = str(doc.get("other", ""))
+            except ValueError:
+                others[str(row.client_id)] = ""
+        frame["duplicate_of"] = frame["client_id"].map(others).fillna("")
+        order = sorted(
+            range(len(frame)), key=lambda i: natural_key(str(frame["client_id"].iloc[i]))
+        )
+        return frame.iloc[order].reset_index(drop=True)
+
+    def findings(self, client_id: str | None, language: str = "es") -> pd.DataFrame:
+        """Data-quality findings with their sentence in ``language``."""
+        frame = self._query("quality_findings", client_id=client_id).copy()
+        if frame.empty:
+            frame["text"] = []
+            return frame
+        frame["text"] = [_finding_text(row, language) for row in frame.itertuples(index=False)]
+        return frame
+
+    def quarantine(self) -> pd.DataFrame:
+        return self._query("quarantine_summary")
+
+
+def _finding_text(row: Any, language: str) -> str:
+    """Re-render a finding's sentence in ``language``; fall back to the stored one."""
+    try:
+        params = json.loads(row.params or "{}")
+    except ValueError:
+        params = {}
+    fmt = "%Y-%m-%d %H:%M"
+    start = pd.Timestamp(row.period_start)
+    end = pd.Timestamp(row.period_end)
+    params.setdefault("n_hours", row.n_hours)
+    params.setdefault("start", "" if pd.isna(start) else start.strftime(fmt))
+    params.setdefault("end", "" if pd.isna(end) else end.strftime(fmt))
+    text = t(str(row.code), language, **params)
+    if text.startswith(str(row.code)) or "{" in text:
+        return str(row.message)
+    return text

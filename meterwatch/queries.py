@@ -1,0 +1,406 @@
+"""The read queries screens run on the lake: named, parameterised, written once.
+
+Every query is standard SQL that DuckDB (local lake) and Athena/Trino (S3 lake) both
+accept: ``date_trunc``, ``extract(hour from ts)``, ``CAST``, ``CASE``, window functions in
+sub-queries; no ``QUALIFY``, no ``::`` casts, no list functions. Values are always bound
+as ``$name`` parameters, never formatted into the text; the only text put together here
+is a time grain from :data:`GRAINS`, a fixed whitelist.
+
+A filter that is "all" is passed as ``None`` (``$x IS NULL OR col = $x``), so one text
+serves every combination of filters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from meterwatch.storage.base import Lake
+
+#: Time grains a series can be aggregated to (whitelist of ``date_trunc`` units).
+GRAINS = ("hour", "day", "week", "month")
+
+#: Inspection outcomes an operator records on an alert (``feedback.status``).
+FEEDBACK_STATUSES = ("under_inspection", "confirmed_loss", "false_alarm", "meter_fault")
+#: Outcomes that close an inspection (the alert was visited and judged).
+CONCLUDED_STATUSES = ("confirmed_loss", "false_alarm", "meter_fault")
+#: ``inspection_status`` of an alert nobody has given feedback on yet.
+NO_FEEDBACK = "new"
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    """A query with a name, its SQL and the parameters it binds."""
+
+    name: str
+    sql: str
+    description: str
+
+    @property
+    def params(self) -> frozenset[str]:
+        """Names of the ``$name`` parameters the SQL binds."""
+        return frozenset(re.findall(r"\$([a-z_][a-z0-9_]*)", self.sql))
+
+
+# The selection every readings view shares: a period [start, end), an hour-of-day range and
+# optional customer and sector.
+_READINGS_SELECTION = """
+    ts >= $start AND ts < $end
+    AND extract(hour from ts) BETWEEN $hour_from AND $hour_to
+    AND ($client_id IS NULL OR client_id = $client_id)
+    AND ($sector IS NULL OR sector = $sector)
+"""
+
+# The latest feedback per alert, without QUALIFY (Athena has none).
+_LATEST_FEEDBACK = """
+    SELECT alert_id, status, note, author, created_at
+    FROM (
+        SELECT alert_id, status, note, author, created_at,
+               row_number() OVER (PARTITION BY alert_id ORDER BY created_at DESC, feedback_id DESC) AS rn
+        FROM feedback
+    ) ranked
+    WHERE rn = 1
+"""
+
+_ALERT_COLUMNS = """
+    a.alert_id, a.rank, a.client_id, a.sector, a.kind, a.severity, a.status,
+    a.window_start, a.window_end, a.n_hours, a.anomaly_rate, a.lost_kwh_estimate,
+    a.confidence, a.evidence, a.created_at,
+    COALESCE(l.status, 'new') AS inspection_status, l.note AS inspection_note,
+    l.author AS inspection_author, l.created_at AS inspection_at
+"""
+
+_SEVERITY_ORDER = "CASE a.severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END"
+
+
+def _series(grain: str) -> NamedQuery:
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain {grain!r}; expected one of {GRAINS}")
+    return NamedQuery(
+        f"series_{grain}",
+        f"""
+        SELECT date_trunc('{grain}', ts) AS period,
+               sum(active_kwh) AS active_kwh,
+               sum(reactive_kvarh) AS reactive_kvarh,
+               avg(voltage_fa) AS voltage_fa,
+               avg(voltage_fc) AS voltage_fc,
+               count(*) AS hours
+        FROM readings
+        WHERE {_READINGS_SELECTION}
+        GROUP BY date_trunc('{grain}', ts)
+        ORDER BY period
+        """,  # noqa: S608 (grain from the GRAINS whitelist)
+        f"Energy, reactive energy and mean phase voltages of the selection per {grain}.",
+    )
+
+
+_QUERIES = [
+    NamedQuery(
+        "data_bounds",
+        """
+        SELECT min(first_ts) AS first_ts, max(last_ts) AS last_ts, count(*) AS customers
+        FROM customers
+        """,
+        "First and last hour with readings in the lake, and how many customers.",
+    ),
+    NamedQuery(
+        "customers",
+        """
+        SELECT client_id, COALESCE(sector, '') AS sector, first_ts, last_ts, n_readings
+        FROM customers
+        ORDER BY client_id
+        """,
+        "Every customer with its sector and the period it covers.",
+    ),
+    NamedQuery(
+        "energy_by_customer",
+        f"""
+        SELECT client_id, COALESCE(sector, '') AS sector,
+               sum(active_kwh) AS active_kwh, count(*) AS hours
+        FROM readings
+        WHERE {_READINGS_SELECTION}
+        GROUP BY client_id, COALESCE(sector, '')
+        ORDER BY active_kwh DESC
+        """,  # noqa: S608 (constant fragment)
+        "Total active energy per customer for the selection.",
+    ),
+    NamedQuery(
+        "daily_energy",
+        """
+        SELECT client_id, COALESCE(sector, '') AS sector, CAST(ts AS DATE) AS day,
+               sum(active_kwh) AS active_kwh, sum(reactive_kvarh) AS reactive_kvarh,
+               count(*) AS hours
+        FROM readings
+        GROUP BY client_id, COALESCE(sector, ''), CAST(ts AS DATE)
+        """,
+        "Daily energy per customer over the whole lake (the dashboard caches it).",
+    ),
+    NamedQuery(
+        "sector_hourly",
+        """
+        SELECT COALESCE(sector, '') AS sector, CAST(ts AS DATE) AS day,
+               CAST(extract(hour from ts) AS INTEGER) AS hour,
+               sum(active_kwh) AS active_kwh, count(*) AS hours
+        FROM readings
+        GROUP BY COALESCE(sector, ''), CAST(ts AS DATE), CAST(extract(hour from ts) AS INTEGER)
+        """,
+        "Energy per sector, day and hour of day over the whole lake (the dashboard caches it).",
+    ),
+    NamedQuery(
+        "alert_bounds",
+        "SELECT min(window_start) AS first_ts, max(window_end) AS last_ts, count(*) AS alerts FROM alerts",
+        "Period covered by the alerts, and how many there are.",
+    ),
+    NamedQuery(
+        "hour_profile",
+        f"""
+        SELECT CAST(extract(hour from ts) AS INTEGER) AS hour,
+               sum(active_kwh) AS active_kwh, count(*) AS hours
+        FROM readings
+        WHERE {_READINGS_SELECTION}
+        GROUP BY CAST(extract(hour from ts) AS INTEGER)
+        ORDER BY hour
+        """,  # noqa: S608 (constant fragment)
+        "Active energy of the selection by hour of day.",
+    ),
+    NamedQuery(
+        "load_heatmap",
+        f"""
+        SELECT CAST(ts AS DATE) AS day, CAST(extract(hour from ts) AS INTEGER) AS hour,
+               sum(active_kwh) AS active_kwh
+        FROM readings
+        WHERE {_READINGS_SELECTION}
+        GROUP BY CAST(ts AS DATE), CAST(extract(hour from ts) AS INTEGER)
+        ORDER BY day, hour
+        """,  # noqa: S608 (constant fragment)
+        "Active energy of the selection by day and hour of day.",
+    ),
+    NamedQuery(
+        "customer_scores",
+        """
+        SELECT ts, active_kwh, expected_kwh, lower_kwh, upper_kwh, score, is_anomaly, detectors
+        FROM scores
+        WHERE client_id = $client_id AND ts >= $start AND ts < $end
+        ORDER BY ts
+        """,
+        "A customer's reported and expected energy, band and flags in a period.",
+    ),
+    NamedQuery(
+        "customer_last_score",
+        """
+        SELECT max(ts) AS last_ts FROM scores WHERE client_id = $client_id
+        """,
+        "The last scored hour of a customer.",
+    ),
+    NamedQuery(
+        "customer_anomaly_rate",
+        """
+        SELECT count(*) AS hours,
+               sum(CASE WHEN is_anomaly = 1 THEN 1 ELSE 0 END) AS anomalous_hours,
+               min(ts) AS window_start, max(ts) AS window_end
+        FROM scores
+        WHERE client_id = $client_id AND ts >= $since
+        """,
+        "Scored and anomalous hours of a customer since an hour.",
+    ),
+    NamedQuery(
+        "customer_model",
+        """
+        SELECT model_version, kind, mape, mae, coverage, trained_until, trained_at
+        FROM models
+        WHERE client_id = $client_id
+        ORDER BY trained_at DESC
+        LIMIT 1
+        """,
+        "A customer's current model and its fit metrics.",
+    ),
+    NamedQuery(
+        "alert_kinds",
+        "SELECT DISTINCT kind FROM alerts ORDER BY kind",
+        "The alert kinds present in the lake.",
+    ),
+    NamedQuery(
+        "alerts_inbox",
+        f"""
+        SELECT {_ALERT_COLUMNS}
+        FROM alerts a
+        LEFT JOIN ({_LATEST_FEEDBACK}) l ON l.alert_id = a.alert_id
+        WHERE ($sector IS NULL OR a.sector = $sector)
+          AND ($kind IS NULL OR a.kind = $kind)
+          AND ($inspection IS NULL OR COALESCE(l.status, 'new') = $inspection)
+          AND ($since IS NULL OR a.window_end >= $since)
+        ORDER BY a.lost_kwh_estimate DESC NULLS LAST, {_SEVERITY_ORDER}, a.rank, a.alert_id
+        """,  # noqa: S608 (constant fragments)
+        "Alerts of every customer with their latest inspection status, worth most first.",
+    ),
+    NamedQuery(
+        "alert",
+        f"""
+        SELECT {_ALERT_COLUMNS}, a.params
+        FROM alerts a
+        LEFT JOIN ({_LATEST_FEEDBACK}) l ON l.alert_id = a.alert_id
+        WHERE a.alert_id = $alert_id
+        """,  # noqa: S608 (constant fragments)
+        "One alert with its latest inspection status.",
+    ),
+    NamedQuery(
+        "alert_feedback",
+        """
+        SELECT feedback_id, status, note, author, created_at
+        FROM feedback
+        WHERE alert_id = $alert_id
+        ORDER BY created_at DESC, feedback_id DESC
+        """,
+        "Every feedback recorded on an alert, newest first.",
+    ),
+    NamedQuery(
+        "confirmed_share",
+        f"""
+        SELECT date_trunc('month', created_at) AS month,
+               count(*) AS inspected,
+               sum(CASE WHEN status = 'confirmed_loss' THEN 1 ELSE 0 END) AS confirmed
+        FROM ({_LATEST_FEEDBACK}) l
+        WHERE status IN ('confirmed_loss', 'false_alarm', 'meter_fault')
+        GROUP BY date_trunc('month', created_at)
+        ORDER BY month
+        """,  # noqa: S608 (constant fragment)
+        "Per month of the verdict: inspected alerts and how many were confirmed losses.",
+    ),
+    NamedQuery(
+        "window_energy",
+        """
+        SELECT CASE WHEN ts >= $start THEN 'window' ELSE 'before' END AS period,
+               sum(active_kwh) AS active_kwh, sum(reactive_kvarh) AS reactive_kvarh,
+               avg(voltage_fa) AS voltage_fa, avg(voltage_fc) AS voltage_fc, count(*) AS hours
+        FROM readings
+        WHERE client_id = $client_id AND ts >= $before AND ts < $end
+        GROUP BY CASE WHEN ts >= $start THEN 'window' ELSE 'before' END
+        """,
+        "A customer's energy, reactive energy and voltages in a window and the period before.",
+    ),
+    NamedQuery(
+        "window_scores",
+        """
+        SELECT sum(active_kwh) AS active_kwh, sum(expected_kwh) AS expected_kwh,
+               sum(CASE WHEN is_anomaly = 1 THEN 1 ELSE 0 END) AS anomalous_hours,
+               count(*) AS hours
+        FROM scores
+        WHERE client_id = $client_id AND ts >= $start AND ts < $end
+        """,
+        "A customer's reported and expected energy in a window.",
+    ),
+    NamedQuery(
+        "sector_daily",
+        """
+        SELECT client_id, CAST(ts AS DATE) AS day, sum(active_kwh) AS active_kwh
+        FROM readings
+        WHERE sector = $sector AND ts >= $start AND ts < $end
+        GROUP BY client_id, CAST(ts AS DATE)
+        ORDER BY client_id, day
+        """,
+        "Daily energy of every customer of a sector in a period (peer comparison).",
+    ),
+    NamedQuery(
+        "quality_by_customer",
+        """
+        SELECT c.client_id, COALESCE(c.sector, '') AS sector, c.first_ts, c.last_ts,
+               c.n_readings, date_diff('hour', c.first_ts, c.last_ts) + 1 AS expected_hours,
+               COALESCE(f.gaps, 0) AS gaps, COALESCE(f.gap_hours, 0) AS gap_hours,
+               COALESCE(f.zero_runs, 0) AS zero_runs, COALESCE(f.zero_hours, 0) AS zero_hours,
+               COALESCE(f.negative_runs, 0) AS negative_runs,
+               COALESCE(f.negative_hours, 0) AS negative_hours,
+               COALESCE(f.voltage_findings, 0) AS voltage_findings,
+               COALESCE(f.duplicated, 0) AS duplicated,
+               COALESCE(q.quarantined, 0) AS quarantined
+        FROM customers c
+        LEFT JOIN (
+            SELECT client_id,
+                   sum(CASE WHEN code = 'readings.gap' THEN 1 ELSE 0 END) AS gaps,
+                   sum(CASE WHEN code = 'readings.gap' THEN n_hours ELSE 0 END) AS gap_hours,
+                   sum(CASE WHEN code = 'readings.zero_run' THEN 1 ELSE 0 END) AS zero_runs,
+                   sum(CASE WHEN code = 'readings.zero_run' THEN n_hours ELSE 0 END) AS zero_hours,
+                   sum(CASE WHEN code = 'readings.negative_energy' THEN 1 ELSE 0 END) AS negative_runs,
+                   sum(CASE WHEN code = 'readings.negative_energy' THEN n_hours ELSE 0 END) AS negative_hours,
+                   sum(CASE WHEN code = 'readings.voltage_implausible' THEN 1 ELSE 0 END) AS voltage_findings,
+                   max(CASE WHEN code = 'customers.duplicate_series' THEN 1 ELSE 0 END) AS duplicated
+            FROM data_quality
+            GROUP BY client_id
+        ) f ON f.client_id = c.client_id
+        LEFT JOIN (
+            SELECT client_id, count(*) AS quarantined FROM quarantine GROUP BY client_id
+        ) q ON q.client_id = c.client_id
+        WHERE ($sector IS NULL OR c.sector = $sector)
+        ORDER BY c.client_id
+        """,
+        "Per customer: completeness, gaps, zero and negative runs, duplicates, quarantined rows.",
+    ),
+    NamedQuery(
+        "quality_findings",
+        """
+        SELECT client_id, code, severity, period_start, period_end, n_hours, message, params
+        FROM data_quality
+        WHERE ($client_id IS NULL OR client_id = $client_id)
+        ORDER BY client_id, period_start, code
+        """,
+        "Data-quality findings, of one customer or all.",
+    ),
+    NamedQuery(
+        "quarantine_summary",
+        """
+        SELECT source_file, reason_code, count(*) AS rows_rejected
+        FROM quarantine
+        GROUP BY source_file, reason_code
+        ORDER BY rows_rejected DESC
+        """,
+        "Rejected input rows per file and reason.",
+    ),
+    *(_series(g) for g in GRAINS),
+]
+
+#: Every named query, by name.
+QUERIES: dict[str, NamedQuery] = {q.name: q for q in _QUERIES}
+
+
+def run_query(lake: Lake, name: str, **params: Any) -> pd.DataFrame:
+    """Run a named query with bound parameters.
+
+    Parameters
+    ----------
+    lake
+        The lake to read.
+    name
+        A key of :data:`QUERIES`.
+    **params
+        Exactly the parameters the query binds; ``None`` means "all" for a filter.
+
+    Raises
+    ------
+    KeyError
+        For an unknown query name.
+    ValueError
+        When parameters are missing or unexpected.
+    """
+    try:
+        query = QUERIES[name]
+    except KeyError:
+        raise KeyError(f"unknown query {name!r}; known: {', '.join(sorted(QUERIES))}") from None
+    given = set(params)
+    if given != query.params:
+        missing = sorted(query.params - given)
+        extra = sorted(given - query.params)
+        raise ValueError(f"query {name!r}: missing parameters {missing}, unexpected {extra}")
+    bound = {k: _bindable(v) for k, v in params.items()}
+    return lake.query(query.sql, bound or None)
+
+
+def _bindable(value: Any) -> Any:
+    """Plain Python values for the driver (dates become midnight timestamps)."""
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime.combine(value, dt.time())
+    return value

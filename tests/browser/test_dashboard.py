@@ -1,0 +1,119 @@
+"""The operators' dashboard in headless Chromium: filters, alerts, feedback, language, CSV."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT = 30_000
+
+
+def _expect() -> Any:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT)
+    return expect
+
+
+def _open(page: Any, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector(".mw-card", timeout=TIMEOUT)
+
+
+def test_consumption_filters_change_the_view_and_the_url(page: Any, dashboard_url: str) -> None:
+    expect = _expect()
+    _open(page, dashboard_url)
+    expect(page.get_by_text("Energía activa total")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "consumo_todos.png"), full_page=True)
+
+    sectors = page.locator(".mw-f-sector select")
+    sector = sectors.locator("option").nth(1).inner_text()
+    sectors.select_option(label=sector)
+    page.wait_for_url(re.compile(r"sector="), timeout=TIMEOUT)
+    clients = page.locator(".mw-f-client select")
+    client = clients.locator("option").nth(1).inner_text()
+    clients.select_option(label=client)
+    page.wait_for_url(re.compile(r"cliente="), timeout=TIMEOUT)
+    expect(page.get_by_text(f"Energía activa, pronóstico y banda (kWh) · {client}")).to_be_visible()
+
+    page.locator(".mw-f-hours .noUi-handle-lower").focus()
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_url(re.compile(r"hora_desde="), timeout=TIMEOUT)
+
+    page.locator(".mw-f-start input.flatpickr-input").evaluate(
+        "el => el._flatpickr.setDate('2021-01-20', true)"
+    )
+    page.wait_for_url(re.compile(r"desde=2021-01-20"), timeout=TIMEOUT)
+    page.locator(".mw-f-end input.flatpickr-input").evaluate(
+        "el => el._flatpickr.setDate('2021-02-10', true)"
+    )
+    page.wait_for_url(re.compile(r"hasta=2021-02-10"), timeout=TIMEOUT)
+    expect(page.get_by_text("20/01/2021 – 10/02/2021 · 06–23 h")).to_be_visible()
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(ARTIFACTS / "consumo_cliente.png"), full_page=True)
+
+    # The link is shareable: a new page at this URL shows the same selection.
+    shared = page.url
+    _open(page, shared)
+    expect(page.get_by_text("20/01/2021 – 10/02/2021 · 06–23 h")).to_be_visible()
+    expect(page.get_by_text(f"Energía activa, pronóstico y banda (kWh) · {client}")).to_be_visible()
+
+
+def test_alert_feedback_is_saved_and_survives_a_reload(page: Any, dashboard_url: str) -> None:
+    expect = _expect()
+    _open(page, dashboard_url)
+    page.get_by_role("button", name="Alertas").click()
+    expect(page.get_by_text("Bandeja de alertas")).to_be_visible()
+    page.wait_for_selector(".tabulator-row", timeout=TIMEOUT)
+    page.screenshot(path=str(ARTIFACTS / "alertas_bandeja.png"), full_page=True)
+    page.locator(".tabulator-row").first.locator(".tabulator-cell").nth(1).click()
+    page.wait_for_url(re.compile(r"alerta="), timeout=TIMEOUT)
+    expect(page.get_by_text("Registrar inspección")).to_be_visible()
+    expect(page.get_by_text("Energía esperada")).to_be_visible()
+
+    page.locator(".mw-fb-status select").select_option(label="pérdida confirmada")
+    page.locator(".mw-fb-note textarea").fill("Puente encontrado en la fase C")
+    page.locator(".mw-fb-author input").fill("Rosa Quispe")
+    page.locator(".mw-fb-author input").press("Enter")
+    page.locator(".mw-fb-save button").click()
+    expect(page.get_by_text("Guardado: pérdida confirmada por Rosa Quispe.")).to_be_visible()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "alerta_detalle.png"), full_page=True)
+
+    page.reload()
+    page.wait_for_selector(".mw-fb-history", timeout=TIMEOUT)
+    expect(page.get_by_text("Puente encontrado en la fase C")).to_be_visible()
+    page.get_by_role("button", name="← Bandeja de alertas").click()
+    page.wait_for_selector(".tabulator-row", timeout=TIMEOUT)
+    expect(page.locator(".tabulator-row").first).to_contain_text("pérdida confirmada")
+
+
+def test_language_switch_quality_page_and_csv_download(page: Any, dashboard_url: str) -> None:
+    expect = _expect()
+    _open(page, dashboard_url)
+    page.get_by_role("button", name="EN").click()
+    expect(page.get_by_text("Total active energy")).to_be_visible()
+    page.wait_for_url(re.compile(r"idioma=en"), timeout=TIMEOUT)
+    page.get_by_role("button", name="Data quality").click()
+    expect(page.get_by_text("Data quality per customer")).to_be_visible()
+    page.wait_for_selector(".mw-quality .tabulator-row", timeout=TIMEOUT)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "calidad_en.png"), full_page=True)
+    with page.expect_download(timeout=TIMEOUT) as info:
+        page.locator(".mw-dl-quality").get_by_text("Download CSV").click()
+    path = info.value.path()
+    header = path.read_text(encoding="utf-8").splitlines()[0]
+    assert "client_id" in header and "completeness" in header
+
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.get_by_role("button", name="Consumption").click()
+    expect(page.get_by_text("Total active energy")).to_be_visible()
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(ARTIFACTS / "tablet_consumption_en.png"), full_page=True)

@@ -1,0 +1,151 @@
+"""The dashboard's store on a real local lake: a selection goes in, frames come out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from meterwatch.dashboard.server import AuthRequiredError, resolve_password
+from meterwatch.dashboard.store import DashboardStore, Selection, peak_window
+from meterwatch.feedback import record_feedback
+from meterwatch.queries import QUERIES, run_query
+from tests.dashboard_lake import build_lake
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> DashboardStore:
+    root: Path = tmp_path_factory.mktemp("dash")
+    return DashboardStore(build_lake(root, n_customers=10, days=45))
+
+
+def test_default_selection_is_the_last_90_days_with_data(store: DashboardStore) -> None:
+    bounds = store.bounds()
+    assert bounds is not None
+    sel = store.normalise(Selection())
+    assert sel.end == bounds.last and sel.start == bounds.first  # 45 days < 90
+    far = store.normalise(Selection(start=dt.date(1990, 1, 1), end=dt.date(2100, 1, 1)))
+    assert (far.start, far.end) == (bounds.first, bounds.last)
+
+
+def test_energy_per_customer_adds_up_to_the_total(store: DashboardStore) -> None:
+    everyone = store.energy_by_customer(Selection())
+    assert len(everyone) == 10
+    assert everyone["active_kwh"].is_monotonic_decreasing
+    direct = store.lake.query("SELECT sum(active_kwh) AS kwh FROM readings")["kwh"].iloc[0]
+    assert everyone["active_kwh"].sum() == pytest.approx(direct)
+    assert store.total_kwh(Selection()) == pytest.approx(direct)
+
+
+def test_hour_filter_and_sector_filter_narrow_the_selection(store: DashboardStore) -> None:
+    sector = store.sectors()[0]
+    working = Selection(hour_from=8, hour_to=17, sector=sector)
+    frame = store.energy_by_customer(working)
+    assert set(frame["sector"]) == {sector}
+    direct = store.lake.query(
+        "SELECT sum(active_kwh) AS kwh FROM readings WHERE sector = $s "
+        "AND extract(hour from ts) BETWEEN 8 AND 17",
+        {"s": sector},
+    )["kwh"].iloc[0]
+    assert frame["active_kwh"].sum() == pytest.approx(direct)
+    assert store.total_kwh(working) == pytest.approx(direct)
+    profile = store.hour_profile(working)
+    assert set(profile["hour"]) <= set(range(8, 18))
+
+
+def test_a_customer_gets_voltages_scores_model_and_recent_anomalies(store: DashboardStore) -> None:
+    client = str(store.alerts()["client_id"].iloc[0])
+    sel = Selection(client_id=client)
+    series, grain = store.series(sel)
+    assert grain == "hour" and {"voltage_fa", "voltage_fc"} <= set(series.columns)
+    scores, _ = store.customer_scores(sel)
+    assert not scores.empty and (scores["lower_kwh"] <= scores["upper_kwh"]).all()
+    assert store.model(client) is not None
+    recent = store.recent_anomalies(client)
+    assert recent.hours == 7 * 24 and 0 <= recent.anomalous_hours <= recent.hours
+
+
+def test_heatmap_has_one_cell_per_day_and_hour(store: DashboardStore) -> None:
+    client = store.customers()["client_id"].iloc[0]
+    heat = store.heatmap(
+        Selection(client_id=client, start=dt.date(2021, 1, 4), end=dt.date(2021, 1, 10))
+    )
+    assert len(heat) == 7 * 24
+
+
+def test_peak_window_wraps_past_midnight() -> None:
+    profile = pd.DataFrame(
+        {
+            "hour": range(24),
+            "active_kwh": [5.0 if h in (22, 23, 0, 1) else 1.0 for h in range(24)],
+            "hours": 10,
+        }
+    )
+    window = peak_window(profile)
+    assert window is not None and window.label() == "22:00–02:00"
+
+
+def test_feedback_is_appended_and_the_latest_status_shows_in_the_inbox(
+    store: DashboardStore,
+) -> None:
+    alert_id = str(store.alerts()["alert_id"].iloc[-1])
+    store.record_feedback(alert_id, "under_inspection", "visita programada", "Ana")
+    store.record_feedback(alert_id, "confirmed_loss", "puente en el medidor", "Ana")
+    inbox = store.alerts().set_index("alert_id")
+    assert inbox.at[alert_id, "inspection_status"] == "confirmed_loss"
+    assert len(store.alert_feedback(alert_id)) == 2  # history kept
+    assert store.alerts(inspection="confirmed_loss")["alert_id"].tolist() == [alert_id]
+    share = store.confirmed_share()
+    assert share["confirmed"].sum() >= 1 and share["share"].between(0, 1).all()
+    with pytest.raises(ValueError, match="status"):
+        record_feedback(store.lake, alert_id, "resolved", "", "Ana")
+    with pytest.raises(ValueError, match="author"):
+        record_feedback(store.lake, alert_id, "false_alarm", "", "  ")
+    with pytest.raises(ValueError, match="unknown alert"):
+        record_feedback(store.lake, "nope", "false_alarm", "", "Ana")
+
+
+def test_alert_evidence_compares_window_with_before_and_peers(store: DashboardStore) -> None:
+    alert_id = str(store.alerts()["alert_id"].iloc[0])
+    evidence = store.evidence(alert_id)
+    assert evidence is not None
+    assert evidence.expected_kwh > evidence.reported_kwh
+    assert evidence.view.client_id == evidence.alert["client_id"]
+    assert evidence.ratio_before is not None and evidence.voltage_fa_before is not None
+    assert not evidence.peers.empty
+
+
+def test_quality_lists_every_customer_with_its_findings(store: DashboardStore) -> None:
+    quality = store.quality()
+    assert len(quality) == 10
+    assert quality["completeness"].between(0, 1).all()
+    assert (quality["duplicate_of"] != "").sum() == 2  # the synthetic fleet's twin pair
+    english = store.findings(None, "en")
+    assert not english.empty and english["text"].str.len().gt(0).all()
+
+
+@pytest.mark.parametrize("hostile", ["x' OR 1=1 --", "Cliente 1'; DROP TABLE readings; --"])
+def test_sql_in_a_filter_value_is_a_value(store: DashboardStore, hostile: str) -> None:
+    assert store.energy_by_customer(Selection(client_id=hostile)).empty
+    assert store.energy_by_customer(Selection(sector=hostile, hour_from=1)).empty
+    assert store.alerts(sector=hostile, kind=hostile).empty
+    assert store.findings(hostile).empty
+    assert len(store.energy_by_customer(Selection())) == 10  # nothing was dropped
+
+
+def test_queries_bind_exactly_their_parameters(store: DashboardStore) -> None:
+    with pytest.raises(ValueError, match="missing"):
+        run_query(store.lake, "customer_model")
+    with pytest.raises(KeyError):
+        run_query(store.lake, "no_such_query")
+    for query in QUERIES.values():
+        assert "QUALIFY" not in query.sql.upper() and "::" not in query.sql
+
+
+def test_public_address_needs_a_password() -> None:
+    assert resolve_password("127.0.0.1", {}) is None
+    assert resolve_password("0.0.0.0", {"METERWATCH_DASHBOARD_PASSWORD": "s3cret"}) == "s3cret"
+    with pytest.raises(AuthRequiredError, match="METERWATCH_DASHBOARD_PASSWORD"):
+        resolve_password("0.0.0.0", {})
