@@ -13,7 +13,7 @@ from constructs import Construct
 from infra.units.images import EXCLUDE, ROOT
 from infra.units.nag import acknowledge
 
-PORT = "5006"
+PORT = "8080"  # dashboard/Dockerfile serves on 8080
 
 
 @dataclass(frozen=True)
