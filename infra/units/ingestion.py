@@ -32,8 +32,8 @@ class Ingestion(Construct):
     The queue between S3 and the function buffers bursts, batches files into one
     transaction and retries failures; after five failed receives a message moves to the
     dead-letter queue. A retried message re-ingests the same file, which the core
-    recognises by sha256 + name and skips, so retries never duplicate rows. The function's
-    reserved concurrency of 1 serialises writers (ingest is a read-modify-write upsert).
+    recognises by sha256 + name and skips, so retries never duplicate rows. At most two
+    batches run at once; their commits are optimistic, the loser runs again.
     """
 
     def __init__(self, scope: Construct, id: str, *, props: IngestionProps) -> None:
@@ -70,7 +70,6 @@ class Ingestion(Construct):
             memory_size=3008,
             timeout=TIMEOUT,
             ephemeral_storage_size=cdk.Size.gibibytes(4),
-            reserved_concurrent_executions=1,
             environment=props.environment,
             tracing=lambda_.Tracing.ACTIVE,
         )
@@ -95,5 +94,9 @@ class Ingestion(Construct):
                 batch_size=props.batch_size,
                 max_batching_window=cdk.Duration.seconds(30),
                 report_batch_item_failures=True,
+                # At most two batches at once (the least SQS allows). Not reserved concurrency:
+                # throttled polls would count as receives and push good files to the DLQ.
+                # Two writers are safe: the loser of a commit race runs again (CommitConflict).
+                max_concurrency=2,
             )
         )

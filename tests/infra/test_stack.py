@@ -118,9 +118,10 @@ def test_landing_files_reach_the_ingest_function_through_a_queue_with_a_dlq(synt
         assert any(s["Effect"] == "Deny" for s in policy["PolicyDocument"]["Statement"])
     fn = synth.find("AWS::Lambda::Function", "lambdas.ingest_handler.handler")
     assert fn["PackageType"] == "Image"
-    assert fn["ReservedConcurrentExecutions"] == 1  # one writer at a time
     (mapping,) = synth.resources("AWS::Lambda::EventSourceMapping")
     assert mapping["BatchSize"] == 10
+    assert mapping["ScalingConfig"]["MaximumConcurrency"] == 2  # few writers, no throttling
+    assert "ReservedConcurrentExecutions" not in fn
 
 
 # scoring and alerts ------------------------------------------------------------------------------------
