@@ -185,8 +185,14 @@ def test_dashboard_writes_only_feedback_and_gets_its_secret_from_secrets_manager
 ) -> None:
     (svc,) = synth.resources("AWS::AppRunner::Service")
     image = svc["SourceConfiguration"]["ImageRepository"]
-    (secret,) = image["ImageConfiguration"]["RuntimeEnvironmentSecrets"]
-    assert "Ref" in secret["Value"]  # the secret's ARN, never its value
+    secrets = {
+        s["Name"]: s["Value"] for s in image["ImageConfiguration"]["RuntimeEnvironmentSecrets"]
+    }
+    assert set(secrets) == {"METERWATCH_DASHBOARD_PASSWORD", "METERWATCH_DASHBOARD_COOKIE_SECRET"}
+    assert all("Ref" in v for v in secrets.values())  # the secrets' ARNs, never their values
+    env = {e["Name"] for e in image["ImageConfiguration"]["RuntimeEnvironmentVariables"]}
+    assert {"METERWATCH_LAKE", "METERWATCH_DASHBOARD_URL"} <= env
+    assert not any("PASSWORD" in name for name in env)
     stmts = role_statements(synth, "DashboardInstanceRole")
     writes = [s for s in stmts if set(as_list(s["Action"])) & {"s3:PutObject", "s3:DeleteObject"}]
     written = json.dumps([s["Resource"] for s in writes])
