@@ -265,3 +265,17 @@ def test_npx_cdk_synth_works_offline(tmp_path: Any) -> None:
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
     assert (tmp_path / "meterwatch.template.json").exists()
+
+
+def test_only_the_ingest_function_writes_raw_files_and_nobody_deletes_them(synth: Synth) -> None:
+    writers = set()
+    for res in synth.template["Resources"].values():
+        if res["Type"] != "AWS::IAM::Policy":
+            continue
+        for s in res["Properties"]["PolicyDocument"]["Statement"]:
+            actions = set(as_list(s["Action"]))
+            if "/raw/*" in json.dumps(s["Resource"]):
+                assert not any(a.startswith("s3:Delete") for a in actions), s
+                if actions & {"s3:PutObject", "s3:PutObject*"}:
+                    writers.add(json.dumps(res["Properties"]["Roles"]))
+    assert len(writers) == 1 and "IngestionFunction" in writers.pop()
