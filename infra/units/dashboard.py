@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.units.images import EXCLUDE, ROOT
+from infra.units.images import EXCLUDE, PLATFORM, ROOT
 from infra.units.nag import acknowledge
 
 PORT = "8080"  # dashboard/Dockerfile serves on 8080
@@ -37,7 +37,7 @@ class Dashboard(Construct):
             directory=str(ROOT),
             file="dashboard/Dockerfile",
             exclude=EXCLUDE,
-            platform=ecr_assets.Platform.LINUX_AMD64,
+            platform=PLATFORM,
         )
         self.access_role = iam.Role(
             self,

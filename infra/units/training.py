@@ -17,7 +17,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.units.images import EXCLUDE, ROOT, lambda_code
+from infra.units.images import EXCLUDE, PLATFORM, ROOT, lambda_code
 from infra.units.nag import (
     acknowledge,
     acknowledge_kms_grant,
@@ -124,7 +124,12 @@ class Training(Construct):
             },
         )
         self.image = tasks.DockerImage.from_asset(
-            self, "Image", directory=str(ROOT), file="training/Dockerfile", exclude=EXCLUDE
+            self,
+            "Image",
+            directory=str(ROOT),
+            file="training/Dockerfile",
+            exclude=EXCLUDE,
+            platform=PLATFORM,
         )
 
         plan = tasks.LambdaInvoke(
