@@ -36,6 +36,9 @@ def plan(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, 
     lake, _settings = lake_and_settings()
     event = event or {}
     clients = event.get("clients") or [p for p in lake.partitions("readings") if p is not None]
+    if not clients:
+        # Fail the execution with a reason rather than train nothing.
+        raise ValueError("no customers with readings in the lake: upload data to landing/ first")
     run = datetime.now(UTC).strftime("%Y%m%d%H%M") + "-" + uuid.uuid4().hex[:6]
     size = int(
         event.get("shard_size")

@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aws_cdk as cdk
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.units.images import lambda_code
-from infra.units.nag import acknowledge, acknowledge_lambda_basics
+from infra.units.images import container_function
+from infra.units.nag import acknowledge
 
 TIMEOUT = cdk.Duration.minutes(15)
 
@@ -62,18 +61,16 @@ class Ingestion(Construct):
             s3n.SqsDestination(self.queue),
             s3.NotificationKeyFilter(prefix=props.landing_prefix),
         )
-        self.function = lambda_.DockerImageFunction(
+        self.function = container_function(
             self,
             "Function",
-            code=lambda_code("lambdas.ingest_handler.handler"),
+            handler="lambdas.ingest_handler.handler",
             description="meterwatch: ingest files landed in the raw bucket",
-            memory_size=3008,
+            memory_mb=3008,
             timeout=TIMEOUT,
-            ephemeral_storage_size=cdk.Size.gibibytes(4),
             environment=props.environment,
-            tracing=lambda_.Tracing.ACTIVE,
+            ephemeral_storage_size=cdk.Size.gibibytes(4),
         )
-        acknowledge_lambda_basics(self.function)
         stack = cdk.Stack.of(self)
         for child in stack.node.children:
             # CDK's singleton custom resource that configures bucket notifications.

@@ -279,3 +279,14 @@ def test_only_the_ingest_function_writes_raw_files_and_nobody_deletes_them(synth
                 if actions & {"s3:PutObject", "s3:PutObject*"}:
                     writers.add(json.dumps(res["Properties"]["Roles"]))
     assert len(writers) == 1 and "IngestionFunction" in writers.pop()
+
+
+def test_every_function_is_a_traced_container_with_logs_kept_a_year(synth: Synth) -> None:
+    functions = synth.resources("AWS::Lambda::Function")
+    ours = [f for f in functions if f.get("PackageType") == "Image"]
+    assert len(ours) == 4  # ingest, score, training plan and register
+    for f in ours:
+        assert f["TracingConfig"]["Mode"] == "Active"
+        assert "LogGroup" in f["LoggingConfig"]
+    retention = [g.get("RetentionInDays") for g in synth.resources("AWS::Logs::LogGroup")]
+    assert len(retention) >= 5 and set(retention) == {365}
