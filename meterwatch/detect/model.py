@@ -38,12 +38,13 @@ CALIBRATION_SHARE = 0.2  # held-out tail of the training data for the band and t
 MIN_HISTORY_DAYS = 14  # less than this: the sector profile stands in for the model
 STABLE_DAYS = 10  # a level held this many days out of 15 is a regime, not a ramp
 OUTAGE_SHARE = 0.05  # days below 5 % of the median level are outages, not regimes
+TARGET_CLIP_QUANTILE = 0.995  # shape targets above this quantile are clipped (catch-up spikes)
 XGB_ROUNDS = 120
 XGB_PARAMS: dict[str, Any] = {
     "max_depth": 5,
     "eta": 0.1,
     "subsample": 0.9,
-    "min_child_weight": 5,
+    "min_child_weight": 20,
     "tree_method": "hist",
     "objective": "reg:squarederror",
     "nthread": 1,
@@ -321,6 +322,10 @@ def _fit_regressor(frame: pd.DataFrame, level: np.ndarray, mask: np.ndarray) -> 
 
     x = calendar_features(frame["ts"][mask], level[mask])
     y = frame["active_kwh"].to_numpy(dtype=float)[mask] / level[mask]
+    # A meter that restarts after an outage may register the missed energy in one hour:
+    # such spikes must not become a learned pattern.
+    if len(y):
+        y = np.minimum(y, np.quantile(y, TARGET_CLIP_QUANTILE))
     return xgb.train(XGB_PARAMS, xgb.DMatrix(x, label=y), num_boost_round=XGB_ROUNDS)
 
 
