@@ -405,6 +405,18 @@ def fit_customer(
     booster = _fit_regressor(frame, hour_level_all, mask_all)
     raw = bytes(booster.save_raw("ubj"))
 
+    # 3. a customer whose daily profile wandered over its history (shifts moved) may wander
+    # again: shape statistics take the wider of the tail's and the whole history's spread
+    final = CustomerModel(
+        kind="xgboost", known_log_levels=known_levels(level_all), band=band, profile=profile
+    )
+    final._regressor = booster
+    whole = final.predict(frame)
+    whole_stats = detectors.calibrate(frame, whole, band, mask_all)
+    for key, value in whole_stats.items():
+        if key.startswith(("shape_", "reversal_")) and not key.startswith("reversal_strength"):
+            stats[key] = max(stats[key], value)
+
     inside = (act >= pred["lower_kwh"].to_numpy()) & (act <= pred["upper_kwh"].to_numpy())
     keep = cal_ok & (act > 0)
     mape = float(np.mean(np.abs(act[keep] - exp[keep]) / act[keep]) * 100) if keep.any() else np.nan
