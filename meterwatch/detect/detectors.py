@@ -39,6 +39,7 @@ MIN_SPREAD = {
 STOPPED_MIN_HOURS = 24
 CONSTANT_MIN_HOURS = 24
 MIN_PROFILE_STRENGTH = 0.1  # below this share of movable energy a day has no shape to check
+MIN_SUPPORT_DAYS = 56  # the shape at a level seen fewer days (8 weeks) is not reliable
 VOLTAGE_COLLAPSE = 0.7  # a phase below 70 % of its usual median has collapsed
 EVIDENCE_BOOST = 1.25  # a deficit backed by electrical evidence scores this much more
 DETECTORS = (
@@ -344,6 +345,10 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
             s_rev, (rday - stats["reversal_day_med"]) / stats["reversal_week_spread"]
         )
         s_shape = np.fmax(s_shape, np.nan_to_num(s_rev))
+    if "level_support_days" in frame:
+        # a profile is only judged at a level the customer has spent weeks at
+        known = frame["level_support_days"].to_numpy(dtype=float) >= MIN_SUPPORT_DAYS
+        s_shape = np.where(known, s_shape, 0.0)
 
     expecting = np.nan_to_num(expected) > 0
     zero_runs = run_lengths(present & (active == 0))
