@@ -39,6 +39,7 @@ MIN_SPREAD = {
 STOPPED_MIN_HOURS = 24
 CONSTANT_MIN_HOURS = 24
 MIN_PROFILE_STRENGTH = 0.1  # below this share of movable energy a day has no shape to check
+MIN_REVERSAL_SHARE = 0.08  # a day whose reversal moves less than 8 % has no profile to reverse
 MIN_SUPPORT_DAYS = 56  # the shape at a level seen fewer days (8 weeks) is not reliable
 VOLTAGE_COLLAPSE = 0.7  # a phase below 70 % of its usual median has collapsed
 EVIDENCE_BOOST = 1.25  # a deficit backed by electrical evidence scores this much more
@@ -337,7 +338,7 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
         s_shape = np.fmax(s_shape, s_week)
     else:
         s_shape = np.zeros(len(frame))
-    if stats.get("reversal_strength", 0.0) >= MIN_PROFILE_STRENGTH:
+    if stats.get("reversal_strength", 0.0) >= MIN_REVERSAL_SHARE:
         rday = reversal_contrast(ts, active, expected, 1)
         rweek = reversal_contrast(ts, active, expected, 7)
         s_rev = (rweek - stats["reversal_week_med"]) / stats["reversal_week_spread"]
