@@ -207,6 +207,7 @@ class DashboardStore:
         self.max_entries = max_entries
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.RLock()
+        self._computing: dict[Hashable, threading.Lock] = {}
         self._epoch = 0
 
     # cache ---------------------------------------------------------------------------
@@ -229,11 +230,18 @@ class DashboardStore:
             if full in self._cache:
                 self._cache.move_to_end(full)
                 return self._cache[full]
-        value = compute()
-        with self._lock:
-            self._cache[full] = value
-            while len(self._cache) > self.max_entries:
-                self._cache.popitem(last=False)
+            # One computation per key: a second session asking meanwhile waits for it.
+            key_lock = self._computing.setdefault(full, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if full in self._cache:
+                    return self._cache[full]
+            value = compute()
+            with self._lock:
+                self._cache[full] = value
+                self._computing.pop(full, None)
+                while len(self._cache) > self.max_entries:
+                    self._cache.popitem(last=False)
         return value
 
     def _query(self, name: str, **params: Any) -> pd.DataFrame:
@@ -315,7 +323,7 @@ class DashboardStore:
         """Energy of the selection per day and hour of day (day, hour, active_kwh, hours)."""
         days = self._days(sel)
         columns = self._hour_columns(sel)
-        per_day = days.groupby("day")[columns + ["hours"]].sum()
+        per_day = days.groupby("day")[[*columns, "hours"]].sum()
         counts = per_day.pop("hours")
         long = per_day.reset_index().melt(id_vars="day", var_name="hour", value_name="active_kwh")
         long["hour"] = long["hour"].str[1:].astype(int)
