@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -254,7 +255,7 @@ class Dashboard:
             pn.Row(
                 self._box(self.h_heat, self.p_heat, "heatmap"),
                 self._box(
-                    _pane(_html(self.t("chart.profile"), "mw-h2")),
+                    _pane(_html(self.t("chart.profile"), "mw-h2"), sizing_mode="stretch_width"),
                     self.p_profile,
                     "hour_profile",
                 ),
@@ -392,6 +393,11 @@ class Dashboard:
         if not hasattr(self, "views"):
             return
         self._stale.discard(tab)
+        # One message to the browser for all the panes a refresh changes.
+        with pn.io.hold():
+            self._refresh_now(tab)
+
+    def _refresh_now(self, tab: str) -> None:
         {
             "consumo": self._refresh_consumption,
             "alertas": self._refresh_alerts,
@@ -955,7 +961,9 @@ class Dashboard:
         else:
             parts.append(
                 pn.widgets.Tabulator(
-                    quarantine,
+                    quarantine.assign(
+                        source_file=[Path(str(f)).name for f in quarantine["source_file"]]
+                    ),
                     show_index=False,
                     disabled=True,
                     sizing_mode="stretch_width",
