@@ -23,7 +23,7 @@ from meterwatch.dashboard.store import (
     DashboardStore,
     Selection,
 )
-from meterwatch.dashboard.texts import fmt_number, fmt_percent, tr
+from meterwatch.dashboard.texts import fmt_number, fmt_percent, kind_label, tr
 from meterwatch.queries import FEEDBACK_STATUSES, NO_FEEDBACK
 
 TABS = ("consumo", "alertas", "calidad")
@@ -432,7 +432,8 @@ class Dashboard:
             cards.append(
                 _card(
                     self.t("kpi.mape"),
-                    fmt_percent(mape, lang, 1) if mape is not None else "–",
+                    # models.mape is a percentage (meterwatch.detect.model)
+                    "–" if mape is None or pd.isna(mape) else f"{fmt_number(mape, lang, 1)} %",
                     self.t("kpi.no_model") if model is None else str(model.get("kind", "")),
                 )
             )
@@ -546,7 +547,7 @@ class Dashboard:
         )
         w_kind = pn.widgets.Select(
             name=self.t("filter.kind"),
-            options={self._all(): "", **{k: k for k in store.alert_kinds()}},
+            options={self._all(): "", **{kind_label(k, lang): k for k in store.alert_kinds()}},
             value=self.state.inbox_kind if self.state.inbox_kind in store.alert_kinds() else "",
             width=180,
         )
@@ -586,7 +587,7 @@ class Dashboard:
                 "alert_id": frame["alert_id"],
                 "client_id": frame["client_id"],
                 "sector": frame["sector"],
-                "kind": frame["kind"],
+                "kind": [kind_label(k, lang) for k in frame["kind"]],
                 "severity": [self.t(f"severity.{s}") for s in frame["severity"]],
                 "window_start": pd.to_datetime(frame["window_start"]).dt.strftime("%Y-%m-%d"),
                 "window_end": pd.to_datetime(frame["window_end"]).dt.strftime("%Y-%m-%d"),
@@ -653,7 +654,7 @@ class Dashboard:
         start, end = pd.Timestamp(alert["window_start"]), pd.Timestamp(alert["window_end"])
         title = self.t("alert.title", id=alert_id, client=client)
         facts = (
-            f"{alert.get('sector') or ''} · {alert['kind']} · {self.t('col.severity')}: "
+            f"{alert.get('sector') or ''} · {kind_label(alert['kind'], lang)} · {self.t('col.severity')}: "
             f"{self.t('severity.' + str(alert['severity']))} · "
             f"{self.t('col.inspection_status')}: {self.t('inspection.' + str(alert['inspection_status']))}"
         )
