@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -409,7 +410,8 @@ class Dashboard:
         lang = self.state.lang
         sel = self.store.normalise(self.state.selection())
         store = self.store
-        by_customer = store.energy_by_customer(sel)
+        # With a customer chosen, the bars show it among its peers (same period, hours, sector).
+        by_customer = store.energy_by_customer(replace(sel, client_id=None))
         series, _grain = store.series(sel)
         profile = store.hour_profile(sel)
         peak = store.peak_window(sel)
@@ -491,13 +493,16 @@ class Dashboard:
         self.p_alarm.css_classes = ["mw-alarm-pane"] if alarm else []
 
         n = min(25, len(by_customer))
-        sub = (
-            self.t("chart.energy_top", n=n, total=len(by_customer)) if len(by_customer) > n else ""
-        )
+        notes = []
+        if len(by_customer) > n:
+            notes.append(self.t("chart.energy_top", n=n, total=len(by_customer)))
+        if sel.client_id is not None:
+            notes.append(self.t("chart.energy_context", client=sel.client_id))
+        sub = " · ".join(notes)
         self.h_bars.object = _html(self.t("chart.energy_by_customer"), "mw-h2") + (
             _html(sub, "mw-hint") if sub else ""
         )
-        self.p_bars.object = charts.energy_by_customer(by_customer, lang)
+        self.p_bars.object = charts.energy_by_customer(by_customer, lang, highlight=sel.client_id)
         if sel.client_id is None:
             self.h_volt.object = _html(self.t("chart.energy_time"), "mw-h2") + _html(
                 self.t("chart.voltage_hint"), "mw-hint"

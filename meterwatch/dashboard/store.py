@@ -170,7 +170,11 @@ def peak_window(profile: pd.DataFrame, width: int = PEAK_HOURS) -> PeakWindow | 
 
 
 def daily_scores(scores: pd.DataFrame) -> pd.DataFrame:
-    """Hourly scores summed to days (for long periods); anomalous = hours flagged that day."""
+    """Hourly scores summed to days (for long periods).
+
+    ``is_anomaly`` becomes the number of hours flagged that day; ``anomalous_day`` marks days
+    with at least a quarter of their hours flagged.
+    """
     if scores.empty:
         return scores
     frame = scores.assign(day=scores["ts"].dt.floor("D"))
@@ -187,6 +191,7 @@ def daily_scores(scores: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
         .rename(columns={"day": "ts"})
     )
+    out["anomalous_day"] = (out["is_anomaly"] >= 6).astype("int8")
     return out
 
 
@@ -427,7 +432,9 @@ class DashboardStore:
         frame = self._query(
             "customer_scores", client_id=sel.client_id, start=params["start"], end=params["end"]
         )
-        if sel.days > HOURLY_MAX_DAYS:
+        # The scored period is often shorter than the selection: judge by what came back.
+        span = frame["ts"].max() - frame["ts"].min() if len(frame) else pd.Timedelta(0)
+        if span > pd.Timedelta(days=HOURLY_MAX_DAYS):
             return daily_scores(frame), "day"
         return frame, "hour"
 

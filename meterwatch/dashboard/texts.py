@@ -44,6 +44,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Active energy per customer (kWh)",
     ),
     "chart.energy_top": ("{n} mayores de {total} clientes", "top {n} of {total} customers"),
+    "chart.energy_context": (
+        "{client} en rojo, frente a los demás clientes de la selección",
+        "{client} in red, against the other customers of the selection",
+    ),
     "chart.voltage": ("Tensión de fases A y C (V)", "Phase A and C voltage (V)"),
     "chart.voltage_hint": (
         "Elija un cliente para ver sus tensiones.",
@@ -85,6 +89,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "series.peers_band": ("Sector (25–75 %)", "Sector (25–75 %)"),
     "axis.kwh": ("kWh", "kWh"),
     "axis.v": ("V", "V"),
+    "axis.phase": ("Fase", "Phase"),
     "axis.time": ("Fecha", "Date"),
     "axis.hour": ("Hora del día", "Hour of day"),
     "axis.day": ("Día", "Day"),
