@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +28,8 @@ from meterwatch.dashboard.store import (
 )
 from meterwatch.dashboard.texts import fmt_number, fmt_percent, kind_label, tr
 from meterwatch.queries import FEEDBACK_STATUSES, NO_FEEDBACK
+
+log = logging.getLogger(__name__)
 
 TABS = ("consumo", "alertas", "calidad")
 PERIODS = ("", "7", "30", "90", "365")
@@ -395,8 +399,10 @@ class Dashboard:
             return
         self._stale.discard(tab)
         # One message to the browser for all the panes a refresh changes.
+        started = time.perf_counter()
         with pn.io.hold():
             self._refresh_now(tab)
+        log.debug("refresh %s in %.3f s", tab, time.perf_counter() - started)
 
     def _refresh_now(self, tab: str) -> None:
         {
