@@ -36,15 +36,18 @@ def plan(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, 
     lake, _settings = lake_and_settings()
     event = event or {}
     clients = event.get("clients") or [p for p in lake.partitions("readings") if p is not None]
+    if not clients:
+        # Fail the execution with a reason rather than train nothing.
+        raise ValueError("no customers with readings in the lake: upload data to landing/ first")
     run = datetime.now(UTC).strftime("%Y%m%d%H%M") + "-" + uuid.uuid4().hex[:6]
     size = int(
         event.get("shard_size")
         or os.environ.get("METERWATCH_TRAINING_SHARD_SIZE")
         or DEFAULT_SHARD_SIZE
     )
-    out = {"shards": shards(sorted(clients), size, run), "customers": len(clients)}
-    log.info("plan %s", json.dumps({"customers": len(clients), "shards": len(out["shards"])}))
-    return out
+    planned = shards(sorted(clients), size, run)
+    log.info("plan %s", json.dumps({"customers": len(clients), "shards": len(planned)}))
+    return {"shards": planned, "customers": len(clients)}
 
 
 def register(event: dict[str, Any], context: Any = None) -> dict[str, Any]:

@@ -74,6 +74,13 @@ _ALERT_COLUMNS = """
     l.author AS inspection_author, l.created_at AS inspection_at
 """
 
+#: Column names of the hour-of-day energies in ``daily_hours``.
+HOUR_COLUMNS = tuple(f"h{h:02d}" for h in range(24))
+_HOUR_COLUMNS = ",\n               ".join(
+    f"sum(CASE WHEN extract(hour from ts) = {h} THEN active_kwh ELSE 0 END) AS h{h:02d}"
+    for h in range(24)
+)
+
 _SEVERITY_ORDER = "CASE a.severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END"
 
 
@@ -129,26 +136,15 @@ _QUERIES = [
         "Total active energy per customer for the selection.",
     ),
     NamedQuery(
-        "daily_energy",
-        """
+        "daily_hours",
+        f"""
         SELECT client_id, COALESCE(sector, '') AS sector, CAST(ts AS DATE) AS day,
-               sum(active_kwh) AS active_kwh, sum(reactive_kvarh) AS reactive_kvarh,
-               count(*) AS hours
+               count(*) AS hours,
+               {_HOUR_COLUMNS}
         FROM readings
         GROUP BY client_id, COALESCE(sector, ''), CAST(ts AS DATE)
-        """,
-        "Daily energy per customer over the whole lake (the dashboard caches it).",
-    ),
-    NamedQuery(
-        "sector_hourly",
-        """
-        SELECT COALESCE(sector, '') AS sector, CAST(ts AS DATE) AS day,
-               CAST(extract(hour from ts) AS INTEGER) AS hour,
-               sum(active_kwh) AS active_kwh, count(*) AS hours
-        FROM readings
-        GROUP BY COALESCE(sector, ''), CAST(ts AS DATE), CAST(extract(hour from ts) AS INTEGER)
-        """,
-        "Energy per sector, day and hour of day over the whole lake (the dashboard caches it).",
+        """,  # noqa: S608 (generated from range(24))
+        "Energy per customer and day, one column per hour of day (the dashboard caches it).",
     ),
     NamedQuery(
         "alert_bounds",

@@ -19,7 +19,7 @@ from meterwatch.storage.base import Lake
 from meterwatch.synth import generate_fleet
 from meterwatch.tables import now_utc
 
-KINDS = ("sustained_drop", "stopped_meter", "negative_energy", "profile_change")
+KINDS = ("under_registration", "stopped_meter", "reverse_energy", "load_shape_change")
 
 
 def build_lake(
@@ -68,7 +68,7 @@ def write_detection(lake: Lake, *, scored_days: int = 14, reference_days: int = 
         ref.assign(ape=ape, ae=(ref["active_kwh"] - ref["expected_kwh"]).abs())
         .groupby("client_id")
         .agg(
-            mape=("ape", "mean"),
+            mape=("ape", "mean"),  # fraction here, percent below (as meterwatch.detect writes)
             mae=("ae", "mean"),
             trained_from=("ts", "min"),
             trained_until=("ts", "max"),
@@ -76,6 +76,7 @@ def write_detection(lake: Lake, *, scored_days: int = 14, reference_days: int = 
         )
         .reset_index()
     )
+    models["mape"] = 100 * models["mape"]
     models["model_version"] = "test-1"
     models["format_version"] = 1
     models["kind"] = "hour_profile"
@@ -111,13 +112,13 @@ def _alerts(scored: pd.DataFrame) -> pd.DataFrame:
         for _, run in days.groupby(run_id):
             lost = float((run["expected"] - run["active"]).clip(lower=0).sum())
             if run["minimum"].min() < 0:
-                kind = "negative_energy"
+                kind = "reverse_energy"
             elif run["active"].sum() == 0:
                 kind = "stopped_meter"
             elif len(run) < 2:
-                kind = "profile_change"
+                kind = "load_shape_change"
             else:
-                kind = "sustained_drop"
+                kind = "under_registration"
             hours = int(len(run) * 24)
             rows.append(
                 {

@@ -82,7 +82,9 @@ def register(lake: Lake, artifact_dirs: Iterable[Path]) -> pd.DataFrame:
     """
     from meterwatch.storage.local import to_arrow
 
-    models, findings, clients = [], [], set()
+    models: list[pd.DataFrame] = []
+    findings: list[pd.DataFrame] = []
+    clients: set[str] = set()
     for folder in artifact_dirs:
         manifest = json.loads((folder / "manifest.json").read_text())
         if manifest.get("format") != ARTIFACT_FORMAT:

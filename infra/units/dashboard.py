@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import aws_cdk as cdk
 from aws_cdk import aws_apprunner as apprunner
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.units.images import EXCLUDE, ROOT
+from infra.units.images import EXCLUDE, PLATFORM, ROOT
 from infra.units.nag import acknowledge
 
-PORT = "8080"
+PORT = "8080"  # dashboard/Dockerfile serves on 8080
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Dashboard(Construct):
             directory=str(ROOT),
             file="dashboard/Dockerfile",
             exclude=EXCLUDE,
-            platform=ecr_assets.Platform.LINUX_AMD64,
+            platform=PLATFORM,
         )
         self.access_role = iam.Role(
             self,
@@ -75,6 +76,30 @@ class Dashboard(Construct):
             },
         )
         self.secret.grant_read(self.instance_role)
+        # Signs the session cookies: the same on every instance, or App Runner's second
+        # instance would not recognise the first one's sessions.
+        self.cookie_secret = secretsmanager.Secret(
+            self,
+            "CookieSecret",
+            description="meterwatch dashboard session-cookie signing key",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+        )
+        acknowledge(
+            self.cookie_secret,
+            {
+                "AwsSolutions-SMG4": "A cookie-signing key: rotating it only logs operators "
+                "out; rotate by hand with the password (docs/deploy.md)."
+            },
+        )
+        self.cookie_secret.grant_read(self.instance_role)
+        # Panel accepts websocket connections only from known origins; the service's own
+        # address is known only after it exists, so allow App Runner's domain in this region.
+        environment = {
+            "METERWATCH_DASHBOARD_URL": f"https://*.{cdk.Aws.REGION}.awsapprunner.com",
+            **props.environment,
+        }
         self.service = apprunner.CfnService(
             self,
             "Service",
@@ -90,12 +115,16 @@ class Dashboard(Construct):
                         port=PORT,
                         runtime_environment_variables=[
                             apprunner.CfnService.KeyValuePairProperty(name=k, value=v)
-                            for k, v in sorted(props.environment.items())
+                            for k, v in sorted(environment.items())
                         ],
                         runtime_environment_secrets=[
                             apprunner.CfnService.KeyValuePairProperty(
                                 name="METERWATCH_DASHBOARD_PASSWORD", value=self.secret.secret_arn
-                            )
+                            ),
+                            apprunner.CfnService.KeyValuePairProperty(
+                                name="METERWATCH_DASHBOARD_COOKIE_SECRET",
+                                value=self.cookie_secret.secret_arn,
+                            ),
                         ],
                     ),
                 ),

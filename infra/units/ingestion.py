@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aws_cdk as cdk
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.units.images import lambda_code
-from infra.units.nag import acknowledge, acknowledge_lambda_basics
+from infra.units.images import container_function
+from infra.units.nag import acknowledge
 
 TIMEOUT = cdk.Duration.minutes(15)
 
@@ -32,8 +31,8 @@ class Ingestion(Construct):
     The queue between S3 and the function buffers bursts, batches files into one
     transaction and retries failures; after five failed receives a message moves to the
     dead-letter queue. A retried message re-ingests the same file, which the core
-    recognises by sha256 + name and skips, so retries never duplicate rows. The function's
-    reserved concurrency of 1 serialises writers (ingest is a read-modify-write upsert).
+    recognises by sha256 + name and skips, so retries never duplicate rows. At most two
+    batches run at once; their commits are optimistic, the loser runs again.
     """
 
     def __init__(self, scope: Construct, id: str, *, props: IngestionProps) -> None:
@@ -62,19 +61,16 @@ class Ingestion(Construct):
             s3n.SqsDestination(self.queue),
             s3.NotificationKeyFilter(prefix=props.landing_prefix),
         )
-        self.function = lambda_.DockerImageFunction(
+        self.function = container_function(
             self,
             "Function",
-            code=lambda_code("lambdas.ingest_handler.handler"),
+            handler="lambdas.ingest_handler.handler",
             description="meterwatch: ingest files landed in the raw bucket",
-            memory_size=3008,
+            memory_mb=3008,
             timeout=TIMEOUT,
-            ephemeral_storage_size=cdk.Size.gibibytes(4),
-            reserved_concurrent_executions=1,
             environment=props.environment,
-            tracing=lambda_.Tracing.ACTIVE,
+            ephemeral_storage_size=cdk.Size.gibibytes(4),
         )
-        acknowledge_lambda_basics(self.function)
         stack = cdk.Stack.of(self)
         for child in stack.node.children:
             # CDK's singleton custom resource that configures bucket notifications.
@@ -95,5 +91,9 @@ class Ingestion(Construct):
                 batch_size=props.batch_size,
                 max_batching_window=cdk.Duration.seconds(30),
                 report_batch_item_failures=True,
+                # At most two batches at once (the least SQS allows). Not reserved concurrency:
+                # throttled polls would count as receives and push good files to the DLQ.
+                # Two writers are safe: the loser of a commit race runs again (CommitConflict).
+                max_concurrency=2,
             )
         )

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.units.images import lambda_code
-from infra.units.nag import acknowledge, acknowledge_lambda_basics
+from infra.units.images import container_function
+from infra.units.nag import acknowledge
 
 
 @dataclass(frozen=True)
@@ -41,21 +40,19 @@ class Scoring(Construct):
             self.dead_letters,
             {"AwsSolutions-SQS3": "This queue is the scoring function's dead-letter queue."},
         )
-        self.function = lambda_.DockerImageFunction(
+        self.function = container_function(
             self,
             "Function",
-            code=lambda_code("lambdas.score_handler.handler"),
+            handler="lambdas.score_handler.handler",
             description="meterwatch: score new readings, update alerts, notify",
-            memory_size=4096,
+            memory_mb=4096,
             timeout=cdk.Duration.minutes(15),
+            environment=props.environment,
             ephemeral_storage_size=cdk.Size.gibibytes(2),
             reserved_concurrent_executions=1,
-            environment=props.environment,
             dead_letter_queue=self.dead_letters,
             retry_attempts=2,
-            tracing=lambda_.Tracing.ACTIVE,
         )
-        acknowledge_lambda_basics(self.function)
         self.schedule = events.Rule(
             self,
             "Daily",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_athena as athena
@@ -377,7 +378,7 @@ class Storage(Construct):
         acknowledge_kms_grant(grantee)
 
 
-def _table_input(doc: dict) -> glue.CfnTable.TableInputProperty:  # type: ignore[type-arg]
+def _table_input(doc: dict[str, Any]) -> glue.CfnTable.TableInputProperty:
     sd = doc["StorageDescriptor"]
 
     def columns(items: list[dict[str, str]]) -> list[glue.CfnTable.ColumnProperty]:

@@ -10,18 +10,16 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.units.images import EXCLUDE, ROOT, lambda_code
+from infra.units.images import EXCLUDE, PLATFORM, ROOT, container_function
 from infra.units.nag import (
     acknowledge,
     acknowledge_kms_grant,
-    acknowledge_lambda_basics,
     arn_ref,
 )
 
@@ -51,26 +49,24 @@ class Training(Construct):
     def __init__(self, scope: Construct, id: str, *, props: TrainingProps) -> None:
         super().__init__(scope, id)
         env = {**props.environment, "METERWATCH_TRAINING_SHARD_SIZE": str(props.shard_size)}
-        self.plan_function = lambda_.DockerImageFunction(
+        self.plan_function = container_function(
             self,
             "Plan",
-            code=lambda_code("lambdas.training_handler.plan"),
+            handler="lambdas.training_handler.plan",
             description="meterwatch: split the customers into training shards",
-            memory_size=1024,
+            memory_mb=1024,
             timeout=cdk.Duration.minutes(5),
             environment=env,
-            tracing=lambda_.Tracing.ACTIVE,
         )
-        self.register_function = lambda_.DockerImageFunction(
+        self.register_function = container_function(
             self,
             "Register",
-            code=lambda_code("lambdas.training_handler.register"),
+            handler="lambdas.training_handler.register",
             description="meterwatch: commit the shards' models to the lake",
-            memory_size=3008,
+            memory_mb=3008,
             timeout=cdk.Duration.minutes(15),
-            ephemeral_storage_size=cdk.Size.gibibytes(4),
             environment=env,
-            tracing=lambda_.Tracing.ACTIVE,
+            ephemeral_storage_size=cdk.Size.gibibytes(4),
         )
         self.job_role = iam.Role(
             self,
@@ -124,7 +120,12 @@ class Training(Construct):
             },
         )
         self.image = tasks.DockerImage.from_asset(
-            self, "Image", directory=str(ROOT), file="training/Dockerfile", exclude=EXCLUDE
+            self,
+            "Image",
+            directory=str(ROOT),
+            file="training/Dockerfile",
+            exclude=EXCLUDE,
+            platform=PLATFORM,
         )
 
         plan = tasks.LambdaInvoke(
@@ -192,8 +193,6 @@ class Training(Construct):
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL),
         )
-        for function in (self.plan_function, self.register_function):
-            acknowledge_lambda_basics(function)
         acknowledge(
             self.state_machine,
             {

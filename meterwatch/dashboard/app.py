@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
+import time
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -22,8 +26,10 @@ from meterwatch.dashboard.store import (
     DashboardStore,
     Selection,
 )
-from meterwatch.dashboard.texts import fmt_number, fmt_percent, tr
+from meterwatch.dashboard.texts import fmt_number, fmt_percent, kind_label, tr
 from meterwatch.queries import FEEDBACK_STATUSES, NO_FEEDBACK
+
+log = logging.getLogger(__name__)
 
 TABS = ("consumo", "alertas", "calidad")
 PERIODS = ("", "7", "30", "90", "365")
@@ -254,7 +260,7 @@ class Dashboard:
             pn.Row(
                 self._box(self.h_heat, self.p_heat, "heatmap"),
                 self._box(
-                    _pane(_html(self.t("chart.profile"), "mw-h2")),
+                    _pane(_html(self.t("chart.profile"), "mw-h2"), sizing_mode="stretch_width"),
                     self.p_profile,
                     "hour_profile",
                 ),
@@ -392,6 +398,13 @@ class Dashboard:
         if not hasattr(self, "views"):
             return
         self._stale.discard(tab)
+        # One message to the browser for all the panes a refresh changes.
+        started = time.perf_counter()
+        with pn.io.hold():
+            self._refresh_now(tab)
+        log.debug("refresh %s in %.3f s", tab, time.perf_counter() - started)
+
+    def _refresh_now(self, tab: str) -> None:
         {
             "consumo": self._refresh_consumption,
             "alertas": self._refresh_alerts,
@@ -403,7 +416,8 @@ class Dashboard:
         lang = self.state.lang
         sel = self.store.normalise(self.state.selection())
         store = self.store
-        by_customer = store.energy_by_customer(sel)
+        # With a customer chosen, the bars show it among its peers (same period, hours, sector).
+        by_customer = store.energy_by_customer(replace(sel, client_id=None))
         series, _grain = store.series(sel)
         profile = store.hour_profile(sel)
         peak = store.peak_window(sel)
@@ -426,7 +440,8 @@ class Dashboard:
             cards.append(
                 _card(
                     self.t("kpi.mape"),
-                    fmt_percent(mape, lang, 1) if mape is not None else "–",
+                    # models.mape is a percentage (meterwatch.detect.model)
+                    "–" if mape is None or pd.isna(mape) else f"{fmt_number(mape, lang, 1)} %",
                     self.t("kpi.no_model") if model is None else str(model.get("kind", "")),
                 )
             )
@@ -484,13 +499,16 @@ class Dashboard:
         self.p_alarm.css_classes = ["mw-alarm-pane"] if alarm else []
 
         n = min(25, len(by_customer))
-        sub = (
-            self.t("chart.energy_top", n=n, total=len(by_customer)) if len(by_customer) > n else ""
-        )
+        notes = []
+        if len(by_customer) > n:
+            notes.append(self.t("chart.energy_top", n=n, total=len(by_customer)))
+        if sel.client_id is not None:
+            notes.append(self.t("chart.energy_context", client=sel.client_id))
+        sub = " · ".join(notes)
         self.h_bars.object = _html(self.t("chart.energy_by_customer"), "mw-h2") + (
             _html(sub, "mw-hint") if sub else ""
         )
-        self.p_bars.object = charts.energy_by_customer(by_customer, lang)
+        self.p_bars.object = charts.energy_by_customer(by_customer, lang, highlight=sel.client_id)
         if sel.client_id is None:
             self.h_volt.object = _html(self.t("chart.energy_time"), "mw-h2") + _html(
                 self.t("chart.voltage_hint"), "mw-hint"
@@ -540,7 +558,7 @@ class Dashboard:
         )
         w_kind = pn.widgets.Select(
             name=self.t("filter.kind"),
-            options={self._all(): "", **{k: k for k in store.alert_kinds()}},
+            options={self._all(): "", **{kind_label(k, lang): k for k in store.alert_kinds()}},
             value=self.state.inbox_kind if self.state.inbox_kind in store.alert_kinds() else "",
             width=180,
         )
@@ -580,7 +598,7 @@ class Dashboard:
                 "alert_id": frame["alert_id"],
                 "client_id": frame["client_id"],
                 "sector": frame["sector"],
-                "kind": frame["kind"],
+                "kind": [kind_label(k, lang) for k in frame["kind"]],
                 "severity": [self.t(f"severity.{s}") for s in frame["severity"]],
                 "window_start": pd.to_datetime(frame["window_start"]).dt.strftime("%Y-%m-%d"),
                 "window_end": pd.to_datetime(frame["window_end"]).dt.strftime("%Y-%m-%d"),
@@ -647,7 +665,7 @@ class Dashboard:
         start, end = pd.Timestamp(alert["window_start"]), pd.Timestamp(alert["window_end"])
         title = self.t("alert.title", id=alert_id, client=client)
         facts = (
-            f"{alert.get('sector') or ''} · {alert['kind']} · {self.t('col.severity')}: "
+            f"{alert.get('sector') or ''} · {kind_label(alert['kind'], lang)} · {self.t('col.severity')}: "
             f"{self.t('severity.' + str(alert['severity']))} · "
             f"{self.t('col.inspection_status')}: {self.t('inspection.' + str(alert['inspection_status']))}"
         )
@@ -955,7 +973,9 @@ class Dashboard:
         else:
             parts.append(
                 pn.widgets.Tabulator(
-                    quarantine,
+                    quarantine.assign(
+                        source_file=[Path(str(f)).name for f in quarantine["source_file"]]
+                    ),
                     show_index=False,
                     disabled=True,
                     sizing_mode="stretch_width",

@@ -30,25 +30,28 @@ def _empty(text: str) -> hv.Text:
     )
 
 
-def energy_by_customer(frame: pd.DataFrame, lang: str, top: int = 25) -> hv.Element:
-    """Horizontal bars, the largest customer on top."""
+def energy_by_customer(
+    frame: pd.DataFrame, lang: str, top: int = 25, highlight: str | None = None
+) -> hv.Element:
+    """Horizontal bars, the largest customer on top; ``highlight`` (always shown) in red."""
     if frame.empty:
         return _empty(tr("chart.no_data", lang))
-    shown = frame.head(top).iloc[::-1]
+    shown = frame.head(top)
+    if highlight is not None and highlight not in set(shown["client_id"]):
+        shown = pd.concat([shown.head(top - 1), frame[frame["client_id"] == highlight]])
+    shown = shown.iloc[::-1]
     # Plain Python lists: HoloViews shows pandas' string-dtype categories as NaN.
-    data = list(
-        zip(
-            [str(c) for c in shown["client_id"]],
-            shown["active_kwh"].astype(float).tolist(),
-            [str(s) for s in shown["sector"]],
-            strict=True,
-        )
-    )
+    data = {
+        "client_id": [str(c) for c in shown["client_id"]],
+        "active_kwh": shown["active_kwh"].astype(float).tolist(),
+        "sector": [str(v) for v in shown["sector"]],
+        "color": [ANOMALY if c == highlight else REPORTED for c in shown["client_id"]],
+    }
     return (
-        hv.Bars(data, kdims=["client_id"], vdims=["active_kwh", "sector"])
+        hv.Bars(data, kdims=["client_id"], vdims=["active_kwh", "sector", "color"])
         .opts(
             invert_axes=True,
-            color=REPORTED,
+            color="color",
             responsive=True,
             height=max(220, 22 * len(shown) + 60),
             xlabel="",
@@ -90,6 +93,7 @@ def voltages(frame: pd.DataFrame, lang: str) -> hv.Element:
         xlabel="",
         ylabel="V",
         legend="bottom_left",
+        group_label=tr("axis.phase", lang),
         yformatter=_KWH,
     ).opts(toolbar=None, default_tools=["hover"])
 
@@ -117,7 +121,8 @@ def forecast(frame: pd.DataFrame, lang: str, height: int = 300) -> hv.Element:
     reported = frame.hvplot.line(
         x="ts", y="active_kwh", color=REPORTED, line_width=1.5, label=tr("series.reported", lang)
     )
-    flagged = frame[frame["is_anomaly"] > 0]
+    flag = "anomalous_day" if "anomalous_day" in frame else "is_anomaly"
+    flagged = frame[frame[flag] > 0]
     points = flagged.hvplot.scatter(
         x="ts", y="active_kwh", color=ANOMALY, size=30, label=tr("series.anomaly", lang)
     )

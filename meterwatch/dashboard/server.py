@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
 from collections.abc import Mapping
 from urllib.parse import urlparse
 
@@ -77,6 +78,8 @@ def serve(
     from meterwatch.storage import open_lake
 
     store = DashboardStore(open_lake(lake_uri))
+    # The lake-wide aggregate takes seconds on a large fleet: load it before the first visit.
+    threading.Thread(target=store.warm, name="meterwatch-warm", daemon=True).start()
     origins = {f"localhost:{port}", f"127.0.0.1:{port}", f"{address}:{port}"}
     if dashboard_url:
         origins.add(urlparse(dashboard_url).netloc)

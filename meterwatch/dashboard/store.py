@@ -4,9 +4,9 @@ The store reads the lake only through :mod:`meterwatch.queries` and knows nothin
 Panel, so every figure on screen can be tested (and benchmarked) without a browser.
 
 Speed: a customer's views query the lake directly (one partition, milliseconds). Views
-across many customers are answered from two aggregates read once per lake version and
-kept in memory: energy per customer and day, and energy per sector, day and hour of day.
-Only the per-customer total with an hour-of-day filter needs the hourly readings.
+across many customers are answered from one aggregate read once per lake version and kept
+in memory: a row per customer and day with 24 hour-of-day energy columns, so period,
+sector and hour-of-day filters all work on it without touching the hourly readings.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pandas as pd
 
 from meterwatch import feedback as feedback_core
 from meterwatch.i18n import t
-from meterwatch.queries import run_query
+from meterwatch.queries import HOUR_COLUMNS, run_query
 from meterwatch.storage.base import Lake
 
 T = TypeVar("T")
@@ -170,7 +170,11 @@ def peak_window(profile: pd.DataFrame, width: int = PEAK_HOURS) -> PeakWindow | 
 
 
 def daily_scores(scores: pd.DataFrame) -> pd.DataFrame:
-    """Hourly scores summed to days (for long periods); anomalous = hours flagged that day."""
+    """Hourly scores summed to days (for long periods).
+
+    ``is_anomaly`` becomes the number of hours flagged that day; ``anomalous_day`` marks days
+    with at least a quarter of their hours flagged.
+    """
     if scores.empty:
         return scores
     frame = scores.assign(day=scores["ts"].dt.floor("D"))
@@ -187,6 +191,7 @@ def daily_scores(scores: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
         .rename(columns={"day": "ts"})
     )
+    out["anomalous_day"] = (out["is_anomaly"] >= 6).astype("int8")
     return out
 
 
@@ -207,6 +212,7 @@ class DashboardStore:
         self.max_entries = max_entries
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.RLock()
+        self._computing: dict[Hashable, threading.Lock] = {}
         self._epoch = 0
 
     # cache ---------------------------------------------------------------------------
@@ -229,11 +235,18 @@ class DashboardStore:
             if full in self._cache:
                 self._cache.move_to_end(full)
                 return self._cache[full]
-        value = compute()
-        with self._lock:
-            self._cache[full] = value
-            while len(self._cache) > self.max_entries:
-                self._cache.popitem(last=False)
+            # One computation per key: a second session asking meanwhile waits for it.
+            key_lock = self._computing.setdefault(full, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if full in self._cache:
+                    return self._cache[full]
+            value = compute()
+            with self._lock:
+                self._cache[full] = value
+                self._computing.pop(full, None)
+                while len(self._cache) > self.max_entries:
+                    self._cache.popitem(last=False)
         return value
 
     def _query(self, name: str, **params: Any) -> pd.DataFrame:
@@ -279,52 +292,74 @@ class DashboardStore:
 
     # aggregates for fleet-wide views ------------------------------------------------------------
     def _daily(self) -> pd.DataFrame:
+        """Energy per customer and day, one float32 column per hour of day (cached)."""
+
         def load() -> pd.DataFrame:
-            frame = run_query(self.lake, "daily_energy")
+            frame = run_query(self.lake, "daily_hours")
             frame["day"] = pd.to_datetime(frame["day"])
+            frame[list(HOUR_COLUMNS)] = frame[list(HOUR_COLUMNS)].astype("float32")
+            frame["client_id"] = frame["client_id"].astype("category")
+            frame["sector"] = frame["sector"].astype("category")
             return frame
 
-        return self._cached("daily_energy", load)
+        return self._cached("daily_hours", load)
 
-    def _sector_hourly(self) -> pd.DataFrame:
-        def load() -> pd.DataFrame:
-            frame = run_query(self.lake, "sector_hourly")
-            frame["day"] = pd.to_datetime(frame["day"])
-            return frame
+    def warm(self) -> None:
+        """Load what the first page needs (call at server start, in the background)."""
+        self.bounds()
+        self.customers()
+        self._daily()
 
-        return self._cached("sector_hourly", load)
-
-    def _sector_hours(self, sel: Selection) -> pd.DataFrame:
-        frame = self._sector_hourly()
+    def _days(self, sel: Selection) -> pd.DataFrame:
+        frame = self._daily()
         params = sel.params()
-        mask = (
-            (frame["day"] >= params["start"])
-            & (frame["day"] < params["end"])
-            & frame["hour"].between(sel.hour_from, sel.hour_to)
-        )
+        mask = (frame["day"] >= params["start"]) & (frame["day"] < params["end"])
         if sel.sector is not None:
             mask &= frame["sector"] == sel.sector
+        if sel.client_id is not None:
+            mask &= frame["client_id"] == sel.client_id
         return frame[mask]
+
+    @staticmethod
+    def _hour_columns(sel: Selection) -> list[str]:
+        return list(HOUR_COLUMNS[sel.hour_from : sel.hour_to + 1])
+
+    def _sector_hours(self, sel: Selection) -> pd.DataFrame:
+        """Energy of the selection per day and hour of day (day, hour, active_kwh, hours)."""
+        days = self._days(sel)
+        columns = self._hour_columns(sel)
+        per_day = days.groupby("day")[[*columns, "hours"]].sum()
+        counts = per_day.pop("hours")
+        long = per_day.reset_index().melt(id_vars="day", var_name="hour", value_name="active_kwh")
+        long["hour"] = long["hour"].str[1:].astype(int)
+        # Customer-days with data, the same for every hour of that day.
+        long["hours"] = long["day"].map(counts / 24).round().astype(int)
+        long["active_kwh"] = long["active_kwh"].astype(float)
+        return long.sort_values(["day", "hour"]).reset_index(drop=True)
 
     # views -----------------------------------------------------------------------------------
     def energy_by_customer(self, selection: Selection) -> pd.DataFrame:
         """Total active energy per customer (client_id, sector, active_kwh, hours), largest first."""
         sel = self.normalise(selection)
-        if sel.client_id is None and sel.all_hours:
-            frame = self._daily()
-            params = sel.params()
-            mask = (frame["day"] >= params["start"]) & (frame["day"] < params["end"])
-            if sel.sector is not None:
-                mask &= frame["sector"] == sel.sector
-            out = (
-                frame[mask]
-                .groupby(["client_id", "sector"], as_index=False)[["active_kwh", "hours"]]
-                .sum()
-                .sort_values("active_kwh", ascending=False, kind="stable")
-                .reset_index(drop=True)
-            )
-            return out
-        return self._query("energy_by_customer", **sel.params())
+        if sel.client_id is not None:
+            return self._query("energy_by_customer", **sel.params())
+        days = self._days(sel)
+        columns = self._hour_columns(sel)
+        out = pd.DataFrame(
+            {
+                "client_id": days["client_id"].astype(str),
+                "sector": days["sector"].astype(str),
+                "active_kwh": days[columns].sum(axis=1).astype(float),
+                # readings in the hour range, assuming complete days (gaps are rare and small)
+                "hours": days["hours"] * len(columns) // 24,
+            }
+        )
+        return (
+            out.groupby(["client_id", "sector"], as_index=False)[["active_kwh", "hours"]]
+            .sum()
+            .sort_values("active_kwh", ascending=False, kind="stable")
+            .reset_index(drop=True)
+        )
 
     def total_kwh(self, selection: Selection) -> float:
         sel = self.normalise(selection)
@@ -397,7 +432,9 @@ class DashboardStore:
         frame = self._query(
             "customer_scores", client_id=sel.client_id, start=params["start"], end=params["end"]
         )
-        if sel.days > HOURLY_MAX_DAYS:
+        # The scored period is often shorter than the selection: judge by what came back.
+        span = frame["ts"].max() - frame["ts"].min() if len(frame) else pd.Timedelta(0)
+        if span > pd.Timedelta(days=HOURLY_MAX_DAYS):
             return daily_scores(frame), "day"
         return frame, "hour"
 

@@ -44,6 +44,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Active energy per customer (kWh)",
     ),
     "chart.energy_top": ("{n} mayores de {total} clientes", "top {n} of {total} customers"),
+    "chart.energy_context": (
+        "{client} en rojo, frente a los demás clientes de la selección",
+        "{client} in red, against the other customers of the selection",
+    ),
     "chart.voltage": ("Tensión de fases A y C (V)", "Phase A and C voltage (V)"),
     "chart.voltage_hint": (
         "Elija un cliente para ver sus tensiones.",
@@ -85,6 +89,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "series.peers_band": ("Sector (25–75 %)", "Sector (25–75 %)"),
     "axis.kwh": ("kWh", "kWh"),
     "axis.v": ("V", "V"),
+    "axis.phase": ("Fase", "Phase"),
     "axis.time": ("Fecha", "Date"),
     "axis.hour": ("Hora del día", "Hour of day"),
     "axis.day": ("Día", "Day"),
@@ -143,6 +148,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "severity.high": ("alta", "high"),
     "severity.medium": ("media", "medium"),
     "severity.low": ("baja", "low"),
+    # alert kinds (meterwatch.detect.alerts.KINDS)
+    "kind.reverse_energy": ("energía inversa", "reverse energy"),
+    "kind.stopped_meter": ("medidor detenido", "stopped meter"),
+    "kind.flat_reporting": ("reporte plano", "flat reporting"),
+    "kind.voltage_anomaly": ("anomalía de tensión", "voltage anomaly"),
+    "kind.load_shape_change": ("cambio de perfil de carga", "load shape change"),
+    "kind.under_registration": ("sub-registro", "under-registration"),
     "inspection.new": ("sin revisar", "not reviewed"),
     "inspection.under_inspection": ("en inspección", "under inspection"),
     "inspection.confirmed_loss": ("pérdida confirmada", "confirmed loss"),
@@ -204,6 +216,12 @@ def tr(key: str, language: str = "es", **params: Any) -> str:
         return key
     text = entry[1] if language == "en" else entry[0]
     return text.format(**params) if params else text
+
+
+def kind_label(kind: Any, language: str = "es") -> str:
+    """An alert kind for people; an unknown kind shows as it is stored."""
+    key = f"kind.{kind}"
+    return tr(key, language) if key in TEXTS else str(kind)
 
 
 def fmt_number(value: Any, language: str = "es", digits: int = 0) -> str:

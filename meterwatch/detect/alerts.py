@@ -129,8 +129,9 @@ def extract_events(
             continue
         active = window["active_kwh"].to_numpy(dtype=float)
         expected = window["expected_kwh"].to_numpy(dtype=float)
-        lost = float(np.nansum(expected - active))
-        total_expected = float(np.nansum(expected))
+        # the energy missing in the anomalous hours (an off-window's other hours are normal)
+        lost = float(np.nansum((expected - active)[wflag]))
+        total_expected = float(np.nansum(expected[wflag]))
         if kind == "under_registration" and lost <= 0:
             continue
         share = lost / total_expected if total_expected > 0 else 0.0

@@ -36,14 +36,17 @@ BAND_COVERAGE = 0.95  # the band's nominal coverage of clean hours
 KAPPA = 0.1  # residual scale: expected + KAPPA x level (keeps idle hours from dividing by ~0)
 CALIBRATION_SHARE = 0.2  # held-out tail of the training data for the band and the metrics
 MIN_HISTORY_DAYS = 14  # less than this: the sector profile stands in for the model
+LEVEL_SMOOTHING = (0.9, 0.95, 1.0, 1.05, 1.1)  # the shape is averaged over these level factors
+SUPPORT_TOLERANCE = 0.1  # history "at a level" means within 10 % of it
 STABLE_DAYS = 10  # a level held this many days out of 15 is a regime, not a ramp
 OUTAGE_SHARE = 0.05  # days below 5 % of the median level are outages, not regimes
+TARGET_CLIP_QUANTILE = 0.995  # shape targets above this quantile are clipped (catch-up spikes)
 XGB_ROUNDS = 120
 XGB_PARAMS: dict[str, Any] = {
     "max_depth": 5,
     "eta": 0.1,
     "subsample": 0.9,
-    "min_child_weight": 5,
+    "min_child_weight": 20,
     "tree_method": "hist",
     "objective": "reg:squarederror",
     "nthread": 1,
@@ -114,6 +117,17 @@ def known_levels(level: pd.Series) -> np.ndarray:
     return np.unique(np.round(np.log(values), 2))
 
 
+def level_histogram(level: pd.Series) -> np.ndarray:
+    """Days of history per 2 % step of log level (outage days left out)."""
+    values = level.dropna().to_numpy(dtype=float)
+    values = values[values > 0]
+    if not len(values):
+        return np.zeros((0, 2))
+    values = values[values >= OUTAGE_SHARE * np.median(values)]
+    bins, counts = np.unique(np.round(np.log(values) / 0.02) * 0.02, return_counts=True)
+    return np.column_stack([bins, counts.astype(float)])
+
+
 def gate_levels(level: np.ndarray, known_log: np.ndarray) -> np.ndarray:
     """Gate observed regime levels against the levels the customer has shown.
 
@@ -176,6 +190,8 @@ class CustomerModel:
     metrics: dict[str, float] = field(default_factory=dict)
     stats: dict[str, float] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    # days of history per log-level step (column 0: log level, 1: days); empty = unknown
+    level_days: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     _regressor: Any = field(default=None, repr=False, compare=False)
 
     # prediction ---------------------------------------------------------------------
@@ -192,8 +208,13 @@ class CustomerModel:
             self._regressor = booster
         import xgboost as xgb
 
-        dm = xgb.DMatrix(calendar_features(ts, level))
-        return np.maximum(self._regressor.predict(dm), 0.0).astype(float)
+        # Averaged over neighbouring levels: one odd day learnt at one exact level must not
+        # become the expectation of every later day at that level.
+        shape = np.zeros(len(ts))
+        for factor in LEVEL_SMOOTHING:
+            dm = xgb.DMatrix(calendar_features(ts, level * factor))
+            shape += np.maximum(self._regressor.predict(dm), 0.0)
+        return (shape / len(LEVEL_SMOOTHING)).astype(float)
 
     def levels(self, frame: pd.DataFrame) -> np.ndarray:
         """The gated regime level of each row's day (kWh per hour)."""
@@ -232,9 +253,25 @@ class CustomerModel:
                 "lower_kwh": np.maximum(expected + lo * scale, 0.0),
                 "upper_kwh": expected + hi * scale,
                 "level_kwh": level,
+                "level_support_days": self.support_days(level),
             },
             index=frame.index,
         )
+
+    def support_days(self, level: np.ndarray) -> np.ndarray:
+        """Days of history at a level within ``SUPPORT_TOLERANCE`` of each given level.
+
+        The shape learnt at a level seen for a few days only is not worth judging a profile
+        against (``inf`` when the model does not know its history).
+        """
+        level = np.asarray(level, dtype=float)
+        if not len(self.level_days):
+            return np.full(len(level), np.inf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.log(np.where(level > 0, level, np.nan))
+        bins, days = self.level_days[:, 0], self.level_days[:, 1]
+        near = np.abs(logs[:, None] - bins[None, :]) <= np.log1p(SUPPORT_TOLERANCE)
+        return (near * days[None, :]).sum(axis=1)
 
     # storage ------------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
@@ -252,6 +289,7 @@ class CustomerModel:
             "metrics": self.metrics,
             "stats": self.stats,
             "params": self.params,
+            "level_days": self.level_days.tolist(),
         }
         return json.dumps(doc).encode("utf-8")
 
@@ -279,6 +317,7 @@ class CustomerModel:
             metrics={k: float(v) for k, v in doc["metrics"].items()},
             stats={k: float(v) for k, v in doc["stats"].items()},
             params=doc["params"],
+            level_days=np.asarray(doc.get("level_days", []), dtype=float).reshape(-1, 2),
         )
 
 
@@ -316,11 +355,25 @@ def profile_of(frame: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def reversed_share(ts: pd.Series, active: np.ndarray) -> float:
+    """Share of the mean day's energy that reversing the day would move (0 for a flat day)."""
+    hours = pd.DatetimeIndex(ts).hour.to_numpy()
+    sums = np.bincount(hours, weights=np.clip(active, 0, None), minlength=24)
+    counts = np.bincount(hours, minlength=24)
+    day = np.divide(sums, counts, out=np.zeros(24), where=counts > 0)
+    total = day.sum()
+    return float(0.5 * np.abs(day - day[::-1]).sum() / total) if total > 0 else 0.0
+
+
 def _fit_regressor(frame: pd.DataFrame, level: np.ndarray, mask: np.ndarray) -> Any:
     import xgboost as xgb
 
     x = calendar_features(frame["ts"][mask], level[mask])
     y = frame["active_kwh"].to_numpy(dtype=float)[mask] / level[mask]
+    # A meter that restarts after an outage may register the missed energy in one hour:
+    # such spikes must not become a learned pattern.
+    if len(y):
+        y = np.minimum(y, np.quantile(y, TARGET_CLIP_QUANTILE))
     return xgb.train(XGB_PARAMS, xgb.DMatrix(x, label=y), num_boost_round=XGB_ROUNDS)
 
 
@@ -400,6 +453,19 @@ def fit_customer(
     booster = _fit_regressor(frame, hour_level_all, mask_all)
     raw = bytes(booster.save_raw("ubj"))
 
+    # 3. a customer whose daily profile wandered over its history (shifts moved) may wander
+    # again: shape statistics take the wider of the tail's and the whole history's spread
+    final = CustomerModel(
+        kind="xgboost", known_log_levels=known_levels(level_all), band=band, profile=profile
+    )
+    final._regressor = booster
+    whole = final.predict(frame)
+    whole_stats = detectors.calibrate(frame, whole, band, mask_all)
+    for key, value in whole_stats.items():
+        if key.startswith(("shape_", "reversal_")) and not key.startswith("reversal_strength"):
+            stats[key] = max(stats[key], value)
+    stats["reversal_strength"] = reversed_share(frame["ts"][mask_all], active[mask_all])
+
     inside = (act >= pred["lower_kwh"].to_numpy()) & (act <= pred["upper_kwh"].to_numpy())
     keep = cal_ok & (act > 0)
     mape = float(np.mean(np.abs(act[keep] - exp[keep]) / act[keep]) * 100) if keep.any() else np.nan
@@ -420,6 +486,7 @@ def fit_customer(
         metrics=metrics,
         stats=stats,
         params={**XGB_PARAMS, "rounds": XGB_ROUNDS, "band": list(band)},
+        level_days=level_histogram(level_all),
     )
 
 

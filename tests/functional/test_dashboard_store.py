@@ -149,3 +149,36 @@ def test_public_address_needs_a_password() -> None:
     assert resolve_password("0.0.0.0", {"METERWATCH_DASHBOARD_PASSWORD": "s3cret"}) == "s3cret"
     with pytest.raises(AuthRequiredError, match="METERWATCH_DASHBOARD_PASSWORD"):
         resolve_password("0.0.0.0", {})
+
+
+def test_every_query_survives_a_round_trip_through_athena_sql(store: DashboardStore) -> None:
+    """DuckDB -> Trino (Athena) -> DuckDB with sqlglot, then run on the lake: same rows."""
+    sqlglot = pytest.importorskip("sqlglot")
+    client = str(store.customers()["client_id"].iloc[0])
+    alert_id = str(store.alerts()["alert_id"].iloc[0])
+    values = {
+        "start": dt.datetime(2021, 1, 1), "end": dt.datetime(2021, 2, 1),
+        "before": dt.datetime(2020, 12, 1), "since": dt.datetime(2021, 1, 15),
+        "hour_from": 0, "hour_to": 23, "client_id": client, "sector": None,
+        "kind": None, "inspection": None, "alert_id": alert_id,
+    }  # fmt: skip
+    for name, query in QUERIES.items():
+        trino = sqlglot.transpile(query.sql, read="duckdb", write="trino")[0]
+        back = sqlglot.transpile(trino, read="trino", write="duckdb")[0]
+        params = {p: values[p] for p in query.params}
+        if name == "sector_daily":
+            params["sector"] = store.sectors()[0]
+        expected = run_query(store.lake, name, **params)
+        got = store.lake.query(back, params or None)
+        assert len(got) == len(expected), name
+
+
+def test_serve_refuses_a_public_address_without_a_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from meterwatch.cli import main
+
+    monkeypatch.delenv("METERWATCH_DASHBOARD_PASSWORD", raising=False)
+    monkeypatch.delenv("METERWATCH_DASHBOARD_SECRET", raising=False)
+    assert main(["serve", "--lake", str(tmp_path / "lake"), "--address", "0.0.0.0"]) == 2
+    assert "without authentication" in capsys.readouterr().err

@@ -161,6 +161,8 @@ def _fake_engine(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     package.pipeline = pipeline  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "meterwatch.detect", package)
     monkeypatch.setitem(sys.modules, "meterwatch.detect.pipeline", pipeline)
+    # The real engine's alert rules must not leak in when another test imported them first.
+    monkeypatch.setitem(sys.modules, "meterwatch.detect.alerts", None)
     return calls
 
 

@@ -1,0 +1,41 @@
+"""The dashboard's words and numbers, in both languages."""
+
+from __future__ import annotations
+
+import math
+
+from meterwatch.dashboard.store import Selection, natural_key
+from meterwatch.dashboard.texts import TEXTS, fmt_number, fmt_percent, kind_label, tr
+
+
+def test_every_text_has_both_languages_and_the_same_placeholders() -> None:
+    import string
+
+    for key, (es, en) in TEXTS.items():
+        assert es and en, key
+        fields = {f for _, f, _, _ in string.Formatter().parse(es) if f}
+        assert fields == {f for _, f, _, _ in string.Formatter().parse(en) if f}, key
+
+
+def test_numbers_are_grouped_the_way_each_language_reads_them() -> None:
+    assert fmt_number(1234567.891, "es", 1) == "1\u202f234\u202f567,9"
+    assert fmt_number(1234567.891, "en", 1) == "1,234,567.9"
+    assert fmt_number(None) == "–" and fmt_number(math.nan) == "–"
+    assert fmt_percent(0.256, "es") == "26\u202f%"
+    assert fmt_percent(0.256, "en") == "26%"
+
+
+def test_unknown_keys_and_kinds_stay_visible() -> None:
+    assert tr("no.such.key") == "no.such.key"
+    assert kind_label("stopped_meter", "es") == "medidor detenido"
+    assert kind_label("brand_new_kind", "en") == "brand_new_kind"
+
+
+def test_customers_sort_by_number_and_selection_parameters_are_bound_values() -> None:
+    names = ["Cliente 10", "Cliente 2", "Cliente 1"]
+    assert sorted(names, key=natural_key) == ["Cliente 1", "Cliente 2", "Cliente 10"]
+    import datetime as dt
+
+    params = Selection(dt.date(2022, 1, 1), dt.date(2022, 1, 31), 8, 17, "x' OR 1=1 --").params()
+    assert params["end"] == dt.datetime(2022, 2, 1)  # the last day is included
+    assert params["client_id"] == "x' OR 1=1 --"
