@@ -158,7 +158,7 @@ class Dashboard:
         self._normalise_state()
         bounds = self.store.bounds()
         self.lang_switch = pn.widgets.RadioButtonGroup(
-            name=self.t("language"),
+            label=self.t("language"),
             options={"ES": "es", "EN": "en"},
             value=lang,
             button_type="primary",
@@ -184,7 +184,7 @@ class Dashboard:
         customers = self.store.customers()
         self.w_start = pn.widgets.DatePicker(
             css_classes=["mw-f-start"],
-            name=self.t("filter.start"),
+            label=self.t("filter.start"),
             value=sel.start,
             start=bounds.first,
             end=bounds.last,
@@ -192,7 +192,7 @@ class Dashboard:
         )
         self.w_end = pn.widgets.DatePicker(
             css_classes=["mw-f-end"],
-            name=self.t("filter.end"),
+            label=self.t("filter.end"),
             value=sel.end,
             start=bounds.first,
             end=bounds.last,
@@ -200,7 +200,7 @@ class Dashboard:
         )
         self.w_hours = pn.widgets.IntRangeSlider(
             css_classes=["mw-f-hours"],
-            name=self.t("filter.hours"),
+            label=self.t("filter.hours"),
             start=0,
             end=23,
             step=1,
@@ -209,14 +209,14 @@ class Dashboard:
         )
         self.w_sector = pn.widgets.Select(
             css_classes=["mw-f-sector"],
-            name=self.t("filter.sector"),
+            label=self.t("filter.sector"),
             options={self._all(): "", **{s: s for s in self.store.sectors()}},
             value=self.state.sector,
             width=260,
         )
         self.w_client = pn.widgets.Select(
             css_classes=["mw-f-client"],
-            name=self.t("filter.customer"),
+            label=self.t("filter.customer"),
             options=self._client_options(customers),
             value=self.state.client,
             width=170,
@@ -365,7 +365,7 @@ class Dashboard:
         if event.new in self._stale:
             self._refresh(event.new)
 
-    def _on_filters(self, events: list[param.parameterized.Event] | Any = None) -> None:
+    def _on_filters(self, *_events: param.parameterized.Event) -> None:
         if hasattr(self, "w_client"):
             self._syncing = True
             try:
@@ -382,7 +382,7 @@ class Dashboard:
         self._stale = set(TABS)
         self._refresh(self.state.tab)
 
-    def _on_inbox(self, _events: Any = None) -> None:
+    def _on_inbox(self, *_events: param.parameterized.Event) -> None:
         self._stale.add("alertas")
         if self.state.tab == "alertas":
             self._refresh("alertas")
@@ -551,19 +551,19 @@ class Dashboard:
         lang = self.state.lang
         store = self.store
         w_sector = pn.widgets.Select(
-            name=self.t("filter.sector"),
+            label=self.t("filter.sector"),
             options={self._all(): "", **{s: s for s in store.sectors()}},
             value=self.state.inbox_sector,
             width=260,
         )
         w_kind = pn.widgets.Select(
-            name=self.t("filter.kind"),
+            label=self.t("filter.kind"),
             options={self._all(): "", **{kind_label(k, lang): k for k in store.alert_kinds()}},
             value=self.state.inbox_kind if self.state.inbox_kind in store.alert_kinds() else "",
             width=180,
         )
         w_status = pn.widgets.Select(
-            name=self.t("filter.status"),
+            label=self.t("filter.status"),
             options={
                 self._all(): "",
                 **{self.t(f"inspection.{s}"): s for s in (NO_FEEDBACK, *FEEDBACK_STATUSES)},
@@ -572,7 +572,7 @@ class Dashboard:
             width=180,
         )
         w_period = pn.widgets.Select(
-            name=self.t("filter.period"),
+            label=self.t("filter.period"),
             options={
                 (self.t("period.days", n=p) if p else self.t("period.all")): p for p in PERIODS
             },
@@ -656,7 +656,9 @@ class Dashboard:
     def _alert_detail(self, alert_id: str) -> list[Any]:
         lang = self.state.lang
         evidence = self.store.evidence(alert_id)
-        close = pn.widgets.Button(name="← " + self.t("inbox.title"), button_type="light", width=180)
+        close = pn.widgets.Button(
+            label="← " + self.t("inbox.title"), button_type="light", width=180
+        )
         close.on_click(lambda _e: setattr(self.state, "alert", ""))
         if evidence is None:
             return [close, _pane(_html(self.t("alert.not_found", id=alert_id), "mw-hint"))]
@@ -710,7 +712,7 @@ class Dashboard:
         self.frames["alert_series"] = series
         self.frames["alert_peers"] = evidence.peers
         open_customer = pn.widgets.Button(
-            name=self.t("alert.open_customer"), button_type="primary", width=220
+            label=self.t("alert.open_customer"), button_type="primary", width=220
         )
 
         def show_customer(_event: Any) -> None:
@@ -778,19 +780,19 @@ class Dashboard:
     def _feedback_form(self, alert_id: str) -> pn.Column:
         lang = self.state.lang
         status = pn.widgets.Select(
-            name=self.t("feedback.status"),
+            label=self.t("feedback.status"),
             options={self.t(f"inspection.{s}"): s for s in FEEDBACK_STATUSES},
             width=220,
             css_classes=["mw-fb-status"],
         )
         note = pn.widgets.TextAreaInput(
-            name=self.t("feedback.note"), height=80, width=380, css_classes=["mw-fb-note"]
+            label=self.t("feedback.note"), height=80, width=380, css_classes=["mw-fb-note"]
         )
         author = pn.widgets.TextInput(
-            name=self.t("feedback.author"), width=220, css_classes=["mw-fb-author"]
+            label=self.t("feedback.author"), width=220, css_classes=["mw-fb-author"]
         )
         save = pn.widgets.Button(
-            name=self.t("feedback.save"),
+            label=self.t("feedback.save"),
             button_type="primary",
             width=120,
             align="end",
