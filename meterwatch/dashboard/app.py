@@ -398,14 +398,22 @@ class Dashboard:
         if hasattr(self, "w_client"):
             self._syncing = True
             try:
-                self.w_client.options = self._client_options(self.store.customers())
-                if self.state.client not in self.w_client.options.values():
+                # A thousand options are worth sending only when the sector changed.
+                options = self._client_options(self.store.customers())
+                if options != self.w_client.options:
+                    self.w_client.options = options
+                if self.state.client not in options.values():
                     self.state.client = ""
-                self.w_client.value = self.state.client
-                self.w_sector.value = self.state.sector
                 sel = self.store.normalise(self.state.selection())
-                self.w_start.value, self.w_end.value = sel.start, sel.end
-                self.w_hours.value = (sel.hour_from, sel.hour_to)
+                for widget, value in (
+                    (self.w_client, self.state.client),
+                    (self.w_sector, self.state.sector),
+                    (self.w_start, sel.start),
+                    (self.w_end, sel.end),
+                    (self.w_hours, (sel.hour_from, sel.hour_to)),
+                ):
+                    if widget.value != value:
+                        widget.value = value
             finally:
                 self._syncing = False
         self._stale = set(TABS)
