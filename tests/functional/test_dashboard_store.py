@@ -182,3 +182,14 @@ def test_serve_refuses_a_public_address_without_a_password(
     monkeypatch.delenv("METERWATCH_DASHBOARD_SECRET", raising=False)
     assert main(["serve", "--lake", str(tmp_path / "lake"), "--address", "0.0.0.0"]) == 2
     assert "without authentication" in capsys.readouterr().err
+
+
+def test_the_first_page_reads_only_recent_days_and_agrees_with_the_whole(
+    store: DashboardStore,
+) -> None:
+    fresh = DashboardStore(store.lake)
+    sel = Selection(hour_from=6, hour_to=20)
+    recent = fresh.energy_by_customer(sel)
+    assert not fresh._has(("daily_hours", None))  # the whole history is not needed yet
+    fresh.warm()
+    pd.testing.assert_frame_equal(recent, fresh.energy_by_customer(sel))
