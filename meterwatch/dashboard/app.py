@@ -27,7 +27,7 @@ from meterwatch.dashboard.store import (
     DashboardStore,
     Selection,
 )
-from meterwatch.dashboard.texts import fmt_number, fmt_percent, kind_label, tr
+from meterwatch.dashboard.texts import TEXTS, fmt_number, fmt_percent, kind_label, tr
 from meterwatch.queries import FEEDBACK_STATUSES, NO_FEEDBACK
 
 log = logging.getLogger(__name__)
@@ -658,6 +658,10 @@ class Dashboard:
                 "window_end": pd.to_datetime(frame["window_end"]).dt.strftime("%Y-%m-%d"),
                 "lost_kwh_estimate": [fmt_number(v, lang) for v in frame["lost_kwh_estimate"]],
                 "anomaly_rate": [fmt_percent(v, lang) for v in frame["anomaly_rate"]],
+                "status": [
+                    self.t(f"status.{v}") if f"status.{v}" in TEXTS else str(v)
+                    for v in frame["status"]
+                ],
                 "inspection_status": [
                     self.t(f"inspection.{s}") for s in frame["inspection_status"]
                 ],
