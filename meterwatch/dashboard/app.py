@@ -708,7 +708,9 @@ class Dashboard:
                 self._download("confirmed_share"),
                 sizing_mode="stretch_width",
             ),
-            pn.pane.HoloViews(charts.confirmed_share(share, lang), sizing_mode="stretch_width"),
+            pn.pane.HoloViews(charts.confirmed_share(share, lang), sizing_mode="stretch_width")
+            if not share.empty
+            else _pane(_html(self.t("chart.no_verdicts"), "mw-hint")),
         ]
 
     def _alert_detail(self, alert_id: str) -> list[Any]:

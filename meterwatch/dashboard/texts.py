@@ -79,6 +79,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The customer against its sector (100 = usual level)",
     ),
     "chart.confirmed": ("Alertas inspeccionadas confirmadas (%)", "Inspected alerts confirmed (%)"),
+    "chart.no_verdicts": (
+        "Aún no hay inspecciones concluidas (pérdida confirmada, falsa alarma o falla de medidor).",
+        "No concluded inspections yet (confirmed loss, false alarm or meter fault).",
+    ),
     "chart.no_data": ("No hay datos para esta selección.", "No data for this selection."),
     "series.reported": ("Reportado", "Reported"),
     "series.expected": ("Esperado", "Expected"),
