@@ -204,8 +204,8 @@ def write_results(rows: list[tuple[str, dict[str, float], dict[str, float]]], co
         "background). A filter change is a random selection (period 7–365 days, hour range,",
         "customer or sector or all) on the warm store.",
         "Browser = headless Chromium on the same machine, from navigation (or choosing a customer)",
-        "until the charts are drawn; the server builds the Bokeh models of five charts per change,",
-        "which dominates (0.3–1.5 s server side on two shared cores).",
+        "until the charts are drawn. Cold = the first visit right after the server started, while",
+        "it loads the whole-history aggregate in the background on the same two cores.",
         "Targets: p95 ≤ 300 ms at 30 customers, ≤ 1 s at 1,000; first render ≤ 3 s.",
         END,
     ]
