@@ -210,21 +210,22 @@ class Dashboard:
 
         # filters ----------------------------------------------------------------------------
         sel = self.store.normalise(self.state.selection())
+        days = self.store.bounds_for(sel.client_id) or bounds
         customers = self.store.customers()
         self.w_start = pn.widgets.DatePicker(
             css_classes=["mw-f-start"],
             label=self.t("filter.start"),
             value=sel.start,
-            start=bounds.first,
-            end=bounds.last,
+            start=days.first,
+            end=days.last,
             width=140,
         )
         self.w_end = pn.widgets.DatePicker(
             css_classes=["mw-f-end"],
             label=self.t("filter.end"),
             value=sel.end,
-            start=bounds.first,
-            end=bounds.last,
+            start=days.first,
+            end=days.last,
             width=140,
         )
         self.w_hours = pn.widgets.IntRangeSlider(
@@ -405,6 +406,11 @@ class Dashboard:
                 if self.state.client not in options.values():
                     self.state.client = ""
                 sel = self.store.normalise(self.state.selection())
+                days = self.store.bounds_for(sel.client_id)
+                if days is not None:  # the pickers offer only days with data
+                    for picker in (self.w_start, self.w_end):
+                        if (picker.start, picker.end) != (days.first, days.last):
+                            picker.param.update(start=days.first, end=days.last)
                 for widget, value in (
                     (self.w_client, self.state.client),
                     (self.w_sector, self.state.sector),

@@ -282,9 +282,26 @@ class DashboardStore:
     def sectors(self) -> list[str]:
         return sorted(s for s in self.customers()["sector"].unique() if s)
 
+    def bounds_for(self, client_id: str | None) -> Bounds | None:
+        """Days with data of one customer (its own first and last reading), or of the lake."""
+        if client_id is None:
+            return self.bounds()
+        customers = self.customers()
+        row = customers[customers["client_id"] == client_id]
+        if row.empty or pd.isna(row["first_ts"].iloc[0]):
+            return self.bounds()
+        return Bounds(
+            first=pd.Timestamp(row["first_ts"].iloc[0]).date(),
+            last=pd.Timestamp(row["last_ts"].iloc[0]).date(),
+            customers=1,
+        )
+
     def normalise(self, selection: Selection) -> Selection:
-        """Clamp the selection to days with data; default to the last 90 days."""
-        bounds = self.bounds()
+        """Clamp the selection to days with data (the customer's, when one is chosen).
+
+        Without a period, the last 90 days with data.
+        """
+        bounds = self.bounds_for(selection.client_id)
         if bounds is None:
             today = dt.date.today()
             return replace(selection, start=selection.start or today, end=selection.end or today)
