@@ -844,7 +844,6 @@ class Dashboard:
         ]
 
     def _feedback_form(self, alert_id: str) -> pn.Column:
-        lang = self.state.lang
         status = pn.widgets.Select(
             label=self.t("feedback.status"),
             options={self.t(f"inspection.{s}"): s for s in FEEDBACK_STATUSES},
@@ -913,7 +912,6 @@ class Dashboard:
 
         save.on_click(submit)
         show_history()
-        del lang
         return pn.Column(
             _pane(_html(self.t("feedback.title"), "mw-h2")),
             pn.FlexBox(status, note, author, save, align_items="end", sizing_mode="stretch_width"),
