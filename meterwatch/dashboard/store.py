@@ -36,6 +36,8 @@ RECENT_DAYS = 7
 ALERT_RATE = 0.20
 #: Width of the peak-consumption window, hours.
 PEAK_HOURS = 4
+#: Tables whose changes keep the cache: no cached view reads them.
+UNCACHED_TABLES = frozenset({"feedback", "ingestions"})
 #: Days shown when the operator has chosen no period (the most recent ones).
 DEFAULT_DAYS = 90
 #: A selection longer than this many days shows daily points instead of hours.
@@ -219,10 +221,20 @@ class DashboardStore:
 
     # cache ---------------------------------------------------------------------------
     def version(self) -> Hashable:
-        """A token that changes when the lake does (snapshot counter, or a time bucket)."""
+        """A token that changes when a cached table does (its files, or a time bucket).
+
+        Feedback is left out: nothing cached reads it, and an operator's verdict must not
+        throw away the readings aggregate.
+        """
         snapshot = getattr(self.lake, "snapshot", None)
         if callable(snapshot):
-            return (self._epoch, snapshot().seq)
+            tables = snapshot().tables
+            files = tuple(
+                (name, hash(tuple(f.path for f in entries)))
+                for name, entries in sorted(tables.items())
+                if name not in UNCACHED_TABLES
+            )
+            return (self._epoch, files)
         return (self._epoch, int(time.time() // self.ttl_seconds))
 
     def invalidate(self) -> None:
@@ -456,8 +468,7 @@ class DashboardStore:
         sel = self.normalise(selection)
         if sel.client_id is not None:
             frame = self._query("load_heatmap", **sel.params())
-            frame["day"] = pd.to_datetime(frame["day"])
-            return frame
+            return frame.assign(day=pd.to_datetime(frame["day"]))
         return (
             self._sector_hours(sel)
             .groupby(["day", "hour"], as_index=False)[["active_kwh"]]
@@ -538,10 +549,8 @@ class DashboardStore:
         return run_query(self.lake, "alert_feedback", alert_id=alert_id)
 
     def record_feedback(self, alert_id: str, status: str, note: str, author: str) -> str:
-        """Append a verdict through the core and forget cached frames."""
-        feedback_id = feedback_core.record_feedback(self.lake, alert_id, status, note, author)
-        self.invalidate()
-        return feedback_id
+        """Append a verdict through the core (feedback views are never cached)."""
+        return feedback_core.record_feedback(self.lake, alert_id, status, note, author)
 
     def confirmed_share(self) -> pd.DataFrame:
         """Per month of the verdict: inspected alerts, confirmed ones and the share confirmed."""

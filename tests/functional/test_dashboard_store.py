@@ -211,3 +211,19 @@ def test_a_customer_whose_data_ends_early_opens_on_its_own_last_days(tmp_path: P
     assert fleet.end == dt.date(2022, 7, 19)
     assert (early.start, early.end) == (dt.date(2022, 1, 1), dt.date(2022, 1, 30))
     assert store.total_kwh(early) > 0
+
+
+def test_a_verdict_keeps_the_cached_readings_and_new_readings_do_not(tmp_path: Path) -> None:
+    from meterwatch.ingest import ingest_paths
+    from tests.scenarios import hourly_frame, write_electrodunas
+
+    store = DashboardStore(build_lake(tmp_path, n_customers=6, days=40))
+    before = store.version()
+    alerts = store.alerts()
+    assert not alerts.empty
+    store.record_feedback(str(alerts["alert_id"].iloc[0]), "false_alarm", "", "Ana")
+    assert store.version() == before
+    extra = tmp_path / "more"
+    write_electrodunas(extra, 40, hourly_frame(48, start="2021-02-01", seed=4))
+    ingest_paths(store.lake, [extra])
+    assert store.version() != before
