@@ -36,6 +36,9 @@ RECENT_DAYS = 7
 ALERT_RATE = 0.20
 #: Width of the peak-consumption window, hours.
 PEAK_HOURS = 4
+#: How long a lake version is trusted before the snapshot is read again (one page refresh
+#: asks for it a few dozen times; reading a large lake's snapshot costs milliseconds).
+VERSION_SECONDS = 2.0
 #: Tables whose changes keep the cache: no cached view reads them.
 UNCACHED_TABLES = frozenset({"feedback", "ingestions"})
 #: Days shown when the operator has chosen no period (the most recent ones).
@@ -208,15 +211,25 @@ class DashboardStore:
         The lake to read.
     ttl_seconds
         How long cached frames live on a backend that has no snapshot counter.
+    version_seconds
+        How long the lake's version is trusted before it is checked again.
     """
 
-    def __init__(self, lake: Lake, ttl_seconds: float = 300.0, max_entries: int = 256) -> None:
+    def __init__(
+        self,
+        lake: Lake,
+        ttl_seconds: float = 300.0,
+        max_entries: int = 256,
+        version_seconds: float = VERSION_SECONDS,
+    ) -> None:
         self.lake = lake
+        self.version_seconds = version_seconds
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.RLock()
         self._computing: dict[Hashable, threading.Lock] = {}
+        self._version: tuple[float, Hashable] | None = None
         self._epoch = 0
 
     # cache ---------------------------------------------------------------------------
@@ -226,6 +239,14 @@ class DashboardStore:
         Feedback is left out: nothing cached reads it, and an operator's verdict must not
         throw away the readings aggregate.
         """
+        now = time.monotonic()
+        if self._version is not None and now - self._version[0] < self.version_seconds:
+            return self._version[1]
+        token = self._lake_version()
+        self._version = (now, token)
+        return token
+
+    def _lake_version(self) -> Hashable:
         snapshot = getattr(self.lake, "snapshot", None)
         if callable(snapshot):
             tables = snapshot().tables
@@ -241,6 +262,7 @@ class DashboardStore:
         """Forget every cached frame (after a write)."""
         with self._lock:
             self._epoch += 1
+            self._version = None
             self._cache.clear()
 
     def _cached(self, key: Hashable, compute: Callable[[], T]) -> T:

@@ -217,7 +217,7 @@ def test_a_verdict_keeps_the_cached_readings_and_new_readings_do_not(tmp_path: P
     from meterwatch.ingest import ingest_paths
     from tests.scenarios import hourly_frame, write_electrodunas
 
-    store = DashboardStore(build_lake(tmp_path, n_customers=6, days=40))
+    store = DashboardStore(build_lake(tmp_path, n_customers=6, days=40), version_seconds=0)
     before = store.version()
     alerts = store.alerts()
     assert not alerts.empty
