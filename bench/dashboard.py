@@ -105,6 +105,10 @@ def store_figures(lake_dir: Path, changes: int) -> dict[str, float]:
     consumption_view(store, Selection())
     store.alerts()
     first = time.perf_counter() - started
+    # What the server then loads in the background: the whole history's aggregate.
+    started = time.perf_counter()
+    store.warm()
+    whole = time.perf_counter() - started
     timings = []
     for sel in selections(store, changes):
         t0 = time.perf_counter()
@@ -113,6 +117,7 @@ def store_figures(lake_dir: Path, changes: int) -> dict[str, float]:
     timings.sort()
     return {
         "first_render_s": first,
+        "whole_history_s": whole,
         "change_p50_s": statistics.median(timings),
         "change_p95_s": timings[max(0, round(0.95 * len(timings)) - 1)],
         "changes": len(timings),
@@ -180,23 +185,27 @@ def write_results(rows: list[tuple[str, dict[str, float], dict[str, float]]], co
         f"Command: `{command}`  ",
         f"Machine: {machine()}; {dt.date.today():%Y-%m-%d}.",
         "",
-        "| data set | first render (store) | filter change p50 | filter change p95 | browser first load cold / warm | browser customer change (median of 5) |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| data set | first render (store) | whole-history aggregate (background) | filter change p50 | filter change p95 | browser first load cold / warm | browser customer change (median of 5) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, st, br in rows:
         load = f"{br['first_load_cold_s']:.2f} s / {br['first_load_warm_s']:.2f} s" if br else "–"
         change = f"{br['customer_change_s']:.2f} s" if br else "–"
         lines.append(
-            f"| {name} | {st['first_render_s']:.2f} s | {1000 * st['change_p50_s']:.0f} ms "
+            f"| {name} | {st['first_render_s']:.2f} s | {st['whole_history_s']:.2f} s "
+            f"| {1000 * st['change_p50_s']:.0f} ms "
             f"| {1000 * st['change_p95_s']:.0f} ms | {load} | {change} |"
         )
     lines += [
         "",
-        "Store level = every query and frame the consumption view needs, without drawing. A filter",
-        "change is a random selection (period 7–365 days, hour range, customer or sector or all).",
+        "Store level = every query and frame the consumption view needs, without drawing, from a",
+        "cold store (first render: the default page, last 90 days, plus the alerts inbox). The",
+        "whole-history aggregate is then loaded once per lake version (the server starts it in the",
+        "background). A filter change is a random selection (period 7–365 days, hour range,",
+        "customer or sector or all) on the warm store.",
         "Browser = headless Chromium on the same machine, from navigation (or choosing a customer)",
-        "until the charts are drawn; the server builds the Bokeh models of five charts per change,",
-        "which dominates (0.3–1.5 s server side on two shared cores).",
+        "until the charts are drawn. Cold = the first visit right after the server started, while",
+        "it loads the whole-history aggregate in the background on the same two cores.",
         "Targets: p95 ≤ 300 ms at 30 customers, ≤ 1 s at 1,000; first render ≤ 3 s.",
         END,
     ]

@@ -147,6 +147,18 @@ _QUERIES = [
         "Energy per customer and day, one column per hour of day (the dashboard caches it).",
     ),
     NamedQuery(
+        "daily_hours_since",
+        f"""
+        SELECT client_id, COALESCE(sector, '') AS sector, CAST(ts AS DATE) AS day,
+               count(*) AS hours,
+               {_HOUR_COLUMNS}
+        FROM readings
+        WHERE ts >= $since
+        GROUP BY client_id, COALESCE(sector, ''), CAST(ts AS DATE)
+        """,  # noqa: S608 (generated from range(24))
+        "The same from an hour on (the recent days a first page shows).",
+    ),
+    NamedQuery(
         "alert_bounds",
         "SELECT min(window_start) AS first_ts, max(window_end) AS last_ts, count(*) AS alerts FROM alerts",
         "Period covered by the alerts, and how many there are.",

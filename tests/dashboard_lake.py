@@ -17,7 +17,7 @@ from meterwatch.ingest import ingest_paths
 from meterwatch.storage import open_lake
 from meterwatch.storage.base import Lake
 from meterwatch.synth import generate_fleet
-from meterwatch.tables import now_utc
+from meterwatch.tables import now_utc, spec
 
 KINDS = ("under_registration", "stopped_meter", "reverse_energy", "load_shape_change")
 
@@ -134,7 +134,7 @@ def _alerts(scored: pd.DataFrame) -> pd.DataFrame:
             )
     alerts = pd.DataFrame(rows)
     if alerts.empty:
-        return alerts.reindex(columns=_ALERT_COLUMNS)
+        return spec("alerts").schema.empty_table().to_pandas()
     alerts = alerts.sort_values("lost_kwh_estimate", ascending=False).reset_index(drop=True)
     top = alerts["lost_kwh_estimate"].quantile(0.75)
     alerts["severity"] = np.where(

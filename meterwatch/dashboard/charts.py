@@ -104,6 +104,7 @@ def forecast(frame: pd.DataFrame, lang: str, height: int = 300) -> hv.Element:
         return _empty(tr("chart.no_scores", lang))
     band = frame.hvplot.area(
         x="ts",
+        responsive=True,
         y="lower_kwh",
         y2="upper_kwh",
         color=BAND,
@@ -113,18 +114,29 @@ def forecast(frame: pd.DataFrame, lang: str, height: int = 300) -> hv.Element:
     )
     expected = frame.hvplot.line(
         x="ts",
+        responsive=True,
         y="expected_kwh",
         color=EXPECTED,
         line_dash="dashed",
         label=tr("series.expected", lang),
     )
     reported = frame.hvplot.line(
-        x="ts", y="active_kwh", color=REPORTED, line_width=1.5, label=tr("series.reported", lang)
+        x="ts",
+        responsive=True,
+        y="active_kwh",
+        color=REPORTED,
+        line_width=1.5,
+        label=tr("series.reported", lang),
     )
     flag = "anomalous_day" if "anomalous_day" in frame else "is_anomaly"
     flagged = frame[frame[flag] > 0]
     points = flagged.hvplot.scatter(
-        x="ts", y="active_kwh", color=ANOMALY, size=30, label=tr("series.anomaly", lang)
+        x="ts",
+        responsive=True,
+        y="active_kwh",
+        color=ANOMALY,
+        size=30,
+        label=tr("series.anomaly", lang),
     )
     return (band * expected * reported * points).opts(
         responsive=True,
@@ -185,6 +197,7 @@ def peers(frame: pd.DataFrame, lang: str, window_start: pd.Timestamp) -> hv.Elem
         parts.append(
             frame.hvplot.area(
                 x="day",
+                responsive=True,
                 y="peer_low",
                 y2="peer_high",
                 color=PEERS,
@@ -196,6 +209,7 @@ def peers(frame: pd.DataFrame, lang: str, window_start: pd.Timestamp) -> hv.Elem
         parts.append(
             frame.hvplot.line(
                 x="day",
+                responsive=True,
                 y="peer_median",
                 color=EXPECTED,
                 line_dash="dashed",
@@ -204,7 +218,12 @@ def peers(frame: pd.DataFrame, lang: str, window_start: pd.Timestamp) -> hv.Elem
         )
     parts.append(
         frame.hvplot.line(
-            x="day", y="customer", color=REPORTED, line_width=2, label=tr("series.customer", lang)
+            x="day",
+            responsive=True,
+            y="customer",
+            color=REPORTED,
+            line_width=2,
+            label=tr("series.customer", lang),
         )
     )
     marker = hv.VLine(window_start).opts(color=ANOMALY, line_dash="dotted", line_width=2)

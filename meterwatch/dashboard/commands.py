@@ -24,6 +24,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except AuthRequiredError as exc:
         err_console.print(f"[red]error[/red] {exc}")
         return 2
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] not in (
+            "panel",
+            "hvplot",
+            "holoviews",
+            "bokeh",
+        ):
+            raise
+        err_console.print(
+            f"[red]error[/red] the dashboard needs {exc.name}: pip install 'meterwatch[dashboard]'"
+        )
+        return 2
     return 0
 
 

@@ -36,6 +36,13 @@ RECENT_DAYS = 7
 ALERT_RATE = 0.20
 #: Width of the peak-consumption window, hours.
 PEAK_HOURS = 4
+#: How long a lake version is trusted before the snapshot is read again (one page refresh
+#: asks for it a few dozen times; reading a large lake's snapshot costs milliseconds).
+VERSION_SECONDS = 2.0
+#: Tables whose changes keep the cache: no cached view reads them.
+UNCACHED_TABLES = frozenset({"feedback", "ingestions"})
+#: Days shown when the operator has chosen no period (the most recent ones).
+DEFAULT_DAYS = 90
 #: A selection longer than this many days shows daily points instead of hours.
 HOURLY_MAX_DAYS = 45
 
@@ -204,29 +211,58 @@ class DashboardStore:
         The lake to read.
     ttl_seconds
         How long cached frames live on a backend that has no snapshot counter.
+    version_seconds
+        How long the lake's version is trusted before it is checked again.
     """
 
-    def __init__(self, lake: Lake, ttl_seconds: float = 300.0, max_entries: int = 256) -> None:
+    def __init__(
+        self,
+        lake: Lake,
+        ttl_seconds: float = 300.0,
+        max_entries: int = 256,
+        version_seconds: float = VERSION_SECONDS,
+    ) -> None:
         self.lake = lake
+        self.version_seconds = version_seconds
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.RLock()
         self._computing: dict[Hashable, threading.Lock] = {}
+        self._version: tuple[float, Hashable] | None = None
         self._epoch = 0
 
     # cache ---------------------------------------------------------------------------
     def version(self) -> Hashable:
-        """A token that changes when the lake does (snapshot counter, or a time bucket)."""
+        """A token that changes when a cached table does (its files, or a time bucket).
+
+        Feedback is left out: nothing cached reads it, and an operator's verdict must not
+        throw away the readings aggregate.
+        """
+        now = time.monotonic()
+        if self._version is not None and now - self._version[0] < self.version_seconds:
+            return self._version[1]
+        token = self._lake_version()
+        self._version = (now, token)
+        return token
+
+    def _lake_version(self) -> Hashable:
         snapshot = getattr(self.lake, "snapshot", None)
         if callable(snapshot):
-            return (self._epoch, snapshot().seq)
+            tables = snapshot().tables
+            files = tuple(
+                (name, hash(tuple(f.path for f in entries)))
+                for name, entries in sorted(tables.items())
+                if name not in UNCACHED_TABLES
+            )
+            return (self._epoch, files)
         return (self._epoch, int(time.time() // self.ttl_seconds))
 
     def invalidate(self) -> None:
         """Forget every cached frame (after a write)."""
         with self._lock:
             self._epoch += 1
+            self._version = None
             self._cache.clear()
 
     def _cached(self, key: Hashable, compute: Callable[[], T]) -> T:
@@ -248,6 +284,10 @@ class DashboardStore:
                 while len(self._cache) > self.max_entries:
                     self._cache.popitem(last=False)
         return value
+
+    def _has(self, key: Hashable) -> bool:
+        with self._lock:
+            return (self.version(), key) in self._cache
 
     def _query(self, name: str, **params: Any) -> pd.DataFrame:
         key = (name, tuple(sorted(params.items())))
@@ -276,14 +316,31 @@ class DashboardStore:
     def sectors(self) -> list[str]:
         return sorted(s for s in self.customers()["sector"].unique() if s)
 
+    def bounds_for(self, client_id: str | None) -> Bounds | None:
+        """Days with data of one customer (its own first and last reading), or of the lake."""
+        if client_id is None:
+            return self.bounds()
+        customers = self.customers()
+        row = customers[customers["client_id"] == client_id]
+        if row.empty or pd.isna(row["first_ts"].iloc[0]):
+            return self.bounds()
+        return Bounds(
+            first=pd.Timestamp(row["first_ts"].iloc[0]).date(),
+            last=pd.Timestamp(row["last_ts"].iloc[0]).date(),
+            customers=1,
+        )
+
     def normalise(self, selection: Selection) -> Selection:
-        """Clamp the selection to days with data; default to the last 90 days."""
-        bounds = self.bounds()
+        """Clamp the selection to days with data (the customer's, when one is chosen).
+
+        Without a period, the last 90 days with data.
+        """
+        bounds = self.bounds_for(selection.client_id)
         if bounds is None:
             today = dt.date.today()
             return replace(selection, start=selection.start or today, end=selection.end or today)
         end = selection.end or bounds.last
-        start = selection.start or max(bounds.first, end - dt.timedelta(days=89))
+        start = selection.start or max(bounds.first, end - dt.timedelta(days=DEFAULT_DAYS - 1))
         end = min(max(end, bounds.first), bounds.last)
         start = min(max(start, bounds.first), end)
         h0 = min(max(int(selection.hour_from), 0), 23)
@@ -291,27 +348,48 @@ class DashboardStore:
         return replace(selection, start=start, end=end, hour_from=h0, hour_to=h1)
 
     # aggregates for fleet-wide views ------------------------------------------------------------
-    def _daily(self) -> pd.DataFrame:
-        """Energy per customer and day, one float32 column per hour of day (cached)."""
+    def _daily(self, since: dt.date | None = None) -> pd.DataFrame:
+        """Energy per customer and day, one float32 column per hour of day (cached).
+
+        With ``since``, only the days from then on: a tenth of the work for the default page.
+        """
 
         def load() -> pd.DataFrame:
-            frame = run_query(self.lake, "daily_hours")
+            if since is None:
+                frame = run_query(self.lake, "daily_hours")
+            else:
+                start = dt.datetime.combine(since, dt.time())
+                frame = run_query(self.lake, "daily_hours_since", since=start)
             frame["day"] = pd.to_datetime(frame["day"])
             frame[list(HOUR_COLUMNS)] = frame[list(HOUR_COLUMNS)].astype("float32")
             frame["client_id"] = frame["client_id"].astype("category")
             frame["sector"] = frame["sector"].astype("category")
             return frame
 
-        return self._cached("daily_hours", load)
+        return self._cached(("daily_hours", since), load)
+
+    def _recent_start(self) -> dt.date | None:
+        bounds = self.bounds()
+        return None if bounds is None else bounds.last - dt.timedelta(days=DEFAULT_DAYS - 1)
+
+    def _daily_for(self, sel: Selection) -> pd.DataFrame:
+        """The whole aggregate once it is loaded; until then the recent part when it suffices."""
+        if self._has(("daily_hours", None)):
+            return self._daily()
+        recent = self._recent_start()
+        if recent is not None and sel.start is not None and sel.start >= recent:
+            return self._daily(recent)
+        return self._daily()
 
     def warm(self) -> None:
-        """Load what the first page needs (call at server start, in the background)."""
+        """Load what pages need, the default page's first (call at server start, in the background)."""
         self.bounds()
         self.customers()
+        self._daily(self._recent_start())
         self._daily()
 
     def _days(self, sel: Selection) -> pd.DataFrame:
-        frame = self._daily()
+        frame = self._daily_for(sel)
         params = sel.params()
         mask = (frame["day"] >= params["start"]) & (frame["day"] < params["end"])
         if sel.sector is not None:
@@ -412,8 +490,7 @@ class DashboardStore:
         sel = self.normalise(selection)
         if sel.client_id is not None:
             frame = self._query("load_heatmap", **sel.params())
-            frame["day"] = pd.to_datetime(frame["day"])
-            return frame
+            return frame.assign(day=pd.to_datetime(frame["day"]))
         return (
             self._sector_hours(sel)
             .groupby(["day", "hour"], as_index=False)[["active_kwh"]]
@@ -494,10 +571,8 @@ class DashboardStore:
         return run_query(self.lake, "alert_feedback", alert_id=alert_id)
 
     def record_feedback(self, alert_id: str, status: str, note: str, author: str) -> str:
-        """Append a verdict through the core and forget cached frames."""
-        feedback_id = feedback_core.record_feedback(self.lake, alert_id, status, note, author)
-        self.invalidate()
-        return feedback_id
+        """Append a verdict through the core (feedback views are never cached)."""
+        return feedback_core.record_feedback(self.lake, alert_id, status, note, author)
 
     def confirmed_share(self) -> pd.DataFrame:
         """Per month of the verdict: inspected alerts, confirmed ones and the share confirmed."""

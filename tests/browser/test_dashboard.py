@@ -84,7 +84,10 @@ def test_alert_feedback_is_saved_and_survives_a_reload(page: Any, dashboard_url:
     expect(page.get_by_text("Energía esperada")).to_be_visible()
 
     page.locator(".mw-fb-status select").select_option(label="pérdida confirmada")
-    page.locator(".mw-fb-note textarea").fill("Puente encontrado en la fase C")
+    # Markup in a note is shown as text, never run.
+    page.locator(".mw-fb-note textarea").fill(
+        'Puente encontrado en la fase C <img src=x onerror="window.__xss=1">'
+    )
     page.locator(".mw-fb-author input").fill("Rosa Quispe")
     page.locator(".mw-fb-author input").press("Enter")
     page.locator(".mw-fb-save button").click()
@@ -94,7 +97,16 @@ def test_alert_feedback_is_saved_and_survives_a_reload(page: Any, dashboard_url:
 
     page.reload()
     page.wait_for_selector(".mw-fb-history", timeout=TIMEOUT)
-    expect(page.get_by_text("Puente encontrado en la fase C")).to_be_visible()
+    expect(page.get_by_text("Puente encontrado en la fase C <img")).to_be_visible()
+    assert page.evaluate("window.__xss") is None
+
+    # From the alert to the customer's consumption around the alert's window.
+    title = page.get_by_text(re.compile(r"Alerta A\d+ · Cliente \d+")).first.inner_text()
+    client = title.split(" · ")[1]
+    page.get_by_role("button", name="Ver cliente en Consumo").click()
+    page.wait_for_url(re.compile(r"vista=consumo"), timeout=TIMEOUT)
+    expect(page.get_by_text(f"Energía activa, pronóstico y banda (kWh) · {client}")).to_be_visible()
+    page.get_by_role("button", name="Alertas").click()
     page.get_by_role("button", name="← Bandeja de alertas").click()
     page.wait_for_selector(".tabulator-row", timeout=TIMEOUT)
     expect(page.locator(".tabulator-row").first).to_contain_text("pérdida confirmada")

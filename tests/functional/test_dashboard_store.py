@@ -182,3 +182,48 @@ def test_serve_refuses_a_public_address_without_a_password(
     monkeypatch.delenv("METERWATCH_DASHBOARD_SECRET", raising=False)
     assert main(["serve", "--lake", str(tmp_path / "lake"), "--address", "0.0.0.0"]) == 2
     assert "without authentication" in capsys.readouterr().err
+
+
+def test_the_first_page_reads_only_recent_days_and_agrees_with_the_whole(
+    store: DashboardStore,
+) -> None:
+    fresh = DashboardStore(store.lake)
+    sel = Selection(hour_from=6, hour_to=20)
+    recent = fresh.energy_by_customer(sel)
+    assert not fresh._has(("daily_hours", None))  # the whole history is not needed yet
+    fresh.warm()
+    pd.testing.assert_frame_equal(recent, fresh.energy_by_customer(sel))
+
+
+def test_a_customer_whose_data_ends_early_opens_on_its_own_last_days(tmp_path: Path) -> None:
+    from meterwatch.ingest import ingest_paths
+    from meterwatch.storage import open_lake
+    from tests.scenarios import hourly_frame, write_electrodunas
+
+    folder = tmp_path / "fleet"
+    write_electrodunas(folder, 1, hourly_frame(24 * 200, start="2022-01-01", seed=1))
+    write_electrodunas(folder, 2, hourly_frame(24 * 30, start="2022-01-01", seed=2))
+    lake = open_lake(str(tmp_path / "lake"))
+    ingest_paths(lake, [folder])
+    store = DashboardStore(lake)
+    fleet = store.normalise(Selection())
+    early = store.normalise(Selection(client_id="Cliente 2"))
+    assert fleet.end == dt.date(2022, 7, 19)
+    assert (early.start, early.end) == (dt.date(2022, 1, 1), dt.date(2022, 1, 30))
+    assert store.total_kwh(early) > 0
+
+
+def test_a_verdict_keeps_the_cached_readings_and_new_readings_do_not(tmp_path: Path) -> None:
+    from meterwatch.ingest import ingest_paths
+    from tests.scenarios import hourly_frame, write_electrodunas
+
+    store = DashboardStore(build_lake(tmp_path, n_customers=6, days=40), version_seconds=0)
+    before = store.version()
+    alerts = store.alerts()
+    assert not alerts.empty
+    store.record_feedback(str(alerts["alert_id"].iloc[0]), "false_alarm", "", "Ana")
+    assert store.version() == before
+    extra = tmp_path / "more"
+    write_electrodunas(extra, 40, hourly_frame(48, start="2021-02-01", seed=4))
+    ingest_paths(store.lake, [extra])
+    assert store.version() != before

@@ -1,0 +1,101 @@
+"""The Panel app built without a browser: every view renders on lakes a user can have."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from meterwatch.dashboard.store import DashboardStore
+from meterwatch.ingest import ingest_paths
+from meterwatch.storage import open_lake
+
+pn = pytest.importorskip("panel")
+
+
+def _views(store: DashboardStore) -> object:
+    from meterwatch.dashboard.app import Dashboard
+
+    dashboard = Dashboard(store)
+    for tab in ("alertas", "calidad", "consumo"):
+        dashboard.state.tab = tab
+    return dashboard
+
+
+def test_an_empty_lake_says_so(tmp_path: Path) -> None:
+    from meterwatch.dashboard.app import Dashboard
+
+    dashboard = Dashboard(DashboardStore(open_lake(str(tmp_path / "lake"))))
+    assert "vacío" in str(dashboard.root[1].object)
+
+
+def test_a_lake_before_detection_shows_readings_and_an_empty_inbox(
+    tmp_path: Path, small_fleet: Path
+) -> None:
+    lake = open_lake(str(tmp_path / "lake"))
+    ingest_paths(lake, [small_fleet])
+    store = DashboardStore(lake)
+    dashboard = _views(store)
+    dashboard.state.client = "Cliente 2"  # type: ignore[attr-defined]
+    assert dashboard.frames["forecast"].empty  # type: ignore[attr-defined]
+    assert len(dashboard.frames["energy_by_customer"]) == 3  # type: ignore[attr-defined]
+    dashboard.state.tab = "alertas"  # type: ignore[attr-defined]
+    assert dashboard.frames["alerts"].empty  # type: ignore[attr-defined]
+
+
+def test_switching_language_keeps_the_selection(tmp_path: Path, small_fleet: Path) -> None:
+    from meterwatch.dashboard.app import Dashboard
+
+    lake = open_lake(str(tmp_path / "lake"))
+    ingest_paths(lake, [small_fleet])
+    dashboard = Dashboard(DashboardStore(lake))
+    dashboard.state.param.update(client="Cliente 3", hour_from=8, hour_to=17)
+    dashboard.state.lang = "en"
+    assert dashboard.w_client.value == "Cliente 3"
+    assert dashboard.w_client.label == "Customer"
+    assert dashboard.w_hours.value == (8, 17)
+    assert "Total active energy" in str(dashboard.p_cards.object)
+
+
+def test_with_a_password_the_dashboard_asks_for_it(tmp_path: Path, small_fleet: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    ingest_paths(open_lake(str(tmp_path / "lake")), [small_fleet])
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "METERWATCH_DASHBOARD_PASSWORD": "s3cret"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "meterwatch.cli", "serve", "--lake", str(tmp_path / "lake"),
+         "--port", str(port), "--no-show"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                opener.open(f"http://127.0.0.1:{port}/", timeout=5)
+                status, location = 200, ""
+                break
+            except urllib.error.HTTPError as exc:
+                status, location = exc.code, exc.headers.get("Location", "")
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.3)
+        assert status == 302 and "login" in location
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
