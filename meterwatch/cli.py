@@ -204,6 +204,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args, console)
 
 
+def _fleet_size(text: str) -> int:
+    """A fleet size for ``synth`` and ``demo``: the labelled events need 6 customers or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 6:
+        raise argparse.ArgumentTypeError(
+            f"{value} is too few: the fleet's labelled losses and defects need at least 6"
+        )
+    return value
+
+
 # wiring ------------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -244,7 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synth", help="generate a synthetic fleet with labelled events")
     p.add_argument("--out", required=True, metavar="DIR")
-    p.add_argument("--customers", type=int, default=30)
+    p.add_argument(
+        "--customers", type=_fleet_size, default=30, help="customers (at least 6; default 30)"
+    )
     p.add_argument("--days", type=int, default=760)
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=cmd_synth)
@@ -252,9 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="generate the demo fleet and run the whole pipeline on it")
     p.add_argument("--dir", default="demo", help="where the demo fleet is written (default ./demo)")
     lake_option(p)
-    p.add_argument("--customers", type=int, default=30)
+    p.add_argument(
+        "--customers", type=_fleet_size, default=30, help="customers (at least 6; default 30)"
+    )
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--no-serve", action="store_true", help="do not open the dashboard at the end")
+    p.add_argument("--port", type=int, default=5006, help="dashboard port (default 5006)")
     p.set_defaults(func=cmd_demo)
 
     # Commands of the other units, each in its own module (``add_commands(sub, lake_option)``).

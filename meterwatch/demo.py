@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 
 from rich.console import Console
@@ -90,4 +91,28 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
     console.print(findings.to_string(index=False))
     hint = 'meterwatch sql "SELECT * FROM customers"'
     console.print(f"\nLake: {lake.uri}. Try: {hint} --lake {settings.lake}")
-    return 0 if report.ingested_anything else 1
+    if not report.ingested_anything:
+        return 1
+    if getattr(args, "no_serve", False):
+        return 0
+    return _serve(settings, console, port=getattr(args, "port", 5006))
+
+
+def _serve(settings: Settings, console: Console, *, port: int) -> int:
+    """Step 6: open the operators' dashboard on the demo lake (until Ctrl+C)."""
+    console.rule("[bold]6. Dashboard")
+    try:
+        from meterwatch.dashboard.server import serve
+    except ImportError:
+        console.print(
+            "The dashboard needs the 'dashboard' extra: pip install -e '.[dashboard]'; "
+            f"then: meterwatch serve --lake {settings.lake}"
+        )
+        return 0
+    console.print(
+        f"Dashboard: [bold]http://127.0.0.1:{port}[/bold] (Ctrl+C to stop). "
+        f"Later: meterwatch serve --lake {settings.lake}"
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(settings.lake, port=port, address="127.0.0.1", show=False)
+    return 0

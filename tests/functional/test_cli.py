@@ -47,3 +47,37 @@ def test_exit_status_is_nonzero_only_when_nothing_was_ingested(
 def test_sql_error_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sql", "SELECT nope FROM readings", "--lake", str(tmp_path)]) == 2
     assert "SQL error" in capsys.readouterr().err
+
+
+def test_demo_runs_the_whole_pipeline_and_opens_the_dashboard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("panel")
+    import meterwatch.dashboard.server as server
+
+    served: list[tuple[str, int, str]] = []
+    monkeypatch.setattr(
+        server,
+        "serve",
+        lambda lake, *, port, address, show: served.append((lake, port, address)),
+    )
+    lake = tmp_path / "lake"
+    code = main(
+        ["demo", "--dir", str(tmp_path / "demo"), "--lake", str(lake), "--customers", "6",
+         "--port", "5123"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    for step in ("1. Synthetic fleet", "2. Ingest", "3. Train", "4. Score", "6. Dashboard"):
+        assert step in out
+    assert served == [(str(lake), 5123, "127.0.0.1")]
+    assert "http://127.0.0.1:5123" in out
+    # the demo lake holds models, scores and ranked alerts the dashboard reads
+    from meterwatch.storage import open_lake
+
+    opened = open_lake(str(lake))
+    assert len(opened.read("models")) == 6
+    assert len(opened.read("scores")) > 0
+    alerts = opened.read("alerts")
+    assert len(alerts) > 0
+    assert alerts["rank"].min() == 1
