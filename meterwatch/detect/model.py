@@ -210,11 +210,10 @@ class CustomerModel:
 
         # Averaged over neighbouring levels: one odd day learnt at one exact level must not
         # become the expectation of every later day at that level.
-        shape = np.zeros(len(ts))
-        for factor in LEVEL_SMOOTHING:
-            dm = xgb.DMatrix(calendar_features(ts, level * factor))
-            shape += np.maximum(self._regressor.predict(dm), 0.0)
-        return (shape / len(LEVEL_SMOOTHING)).astype(float)
+        features = np.vstack([calendar_features(ts, level * f) for f in LEVEL_SMOOTHING])
+        raw = self._regressor.inplace_predict(features.astype(np.float32))
+        shape = np.maximum(np.asarray(raw, dtype=float), 0.0).reshape(len(LEVEL_SMOOTHING), -1)
+        return shape.mean(axis=0)
 
     def levels(self, frame: pd.DataFrame) -> np.ndarray:
         """The gated regime level of each row's day (kWh per hour)."""
