@@ -204,7 +204,7 @@ def daily_peak_shortfall(ts: pd.Series, active: np.ndarray, expected: np.ndarray
     peaks = grouped.quantile(0.9)
     counts = grouped["a"].count()
     with np.errstate(divide="ignore", invalid="ignore"):
-        short = np.log(peaks["e"] / peaks["a"])
+        short = pd.Series(np.log((peaks["e"] / peaks["a"]).to_numpy()), index=peaks.index)
     short = short.where((counts >= 20) & (peaks["e"] > 0) & (peaks["a"] > 0))
     return short.reindex(day).to_numpy(dtype=float)
 
