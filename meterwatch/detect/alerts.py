@@ -28,7 +28,7 @@ KINDS = (
     "under_registration",
 )
 MERGE_GAP_HOURS = 24  # flagged hours closer than this are one event
-MIN_EVENT_HOURS = 48  # a deficit must last two days to be worth a visit
+MIN_EVENT_HOURS = 36  # a deficit must last a day and a half to be worth a visit
 MIN_SHAPE_HOURS = 72  # a profile change three: noisy customers' shapes wander for a day or two
 MIN_REVERSE_HOURS = 3  # fewer negative hours are a glitch, not reversed wiring
 OPEN_WITHIN_HOURS = 24  # an event flagged in the last day of data is still open
