@@ -136,7 +136,9 @@ def extract_events(
         # the energy missing in the anomalous hours (an off-window's other hours are normal)
         lost = float(np.nansum((expected - active)[wflag]))
         total_expected = float(np.nansum(expected[wflag]))
-        if kind == "under_registration" and lost <= MIN_LOSS_SHARE * total_expected:
+        if kind == "under_registration" and (
+            lost <= 0 or (lost <= MIN_LOSS_SHARE * total_expected and not recurring_zeros)
+        ):
             continue  # a few per cent is within what the expectation itself can be off
         share = lost / total_expected if total_expected > 0 else 0.0
         if kind in ("reverse_energy", "stopped_meter") or share >= HIGH_LOSS_SHARE:
