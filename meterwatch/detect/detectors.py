@@ -32,6 +32,8 @@ MIN_SPREAD = {
     "deficit_week": 0.02,
     "shape": 0.05,
     "reversal_day": 0.05,
+    "peak_day": 0.05,
+    "peak_week": 0.02,
     "reversal_week": 0.02,
     "shape_week": 0.02,
     "reactive": 0.1,
@@ -44,7 +46,7 @@ MIN_SUPPORT_DAYS = 56  # the shape at a level seen fewer days (8 weeks) is not r
 VOLTAGE_COLLAPSE = 0.7  # a phase below 70 % of its usual median has collapsed
 EVIDENCE_BOOST = 1.25  # a deficit backed by electrical evidence scores this much more
 DETECTORS = (
-    "deficit_day", "deficit_week", "shape", "stopped", "zero_hours", "constant", "reverse"
+    "deficit_day", "deficit_week", "peak", "shape", "stopped", "zero_hours", "constant", "reverse"
 )  # fmt: skip
 MAX_SHORT_ZERO_SHARE = 0.002  # a history with fewer short zero runs than this never idles at 0
 HOUR_WEIGHT_FLOOR = 0.5  # a window score counts half for an hour that is not short itself
@@ -67,6 +69,10 @@ def default_stats() -> dict[str, float]:
         "reversal_week_med": 0.0,
         "reversal_week_spread": 0.2,
         "reversal_strength": 0.0,
+        "peak_day_med": 0.0,
+        "peak_day_spread": 0.5,
+        "peak_week_med": 0.0,
+        "peak_week_spread": 0.3,
         "profile_strength": 0.0,
         "reactive_med": 0.0,
         "reactive_spread": 0.5,
@@ -123,33 +129,42 @@ def _profile_distances(
     from the expected profile, and that share minus the share away from the *reversed*
     expected profile (positive when the day runs backwards)."""
     idx = pd.DatetimeIndex(ts)
-    day = idx.floor("D")
-    frame = pd.DataFrame(
-        {
-            "day": day,
-            "h": idx.hour,
-            "a": np.clip(np.nan_to_num(active), 0, None),
-            "e": np.clip(np.nan_to_num(expected), 0, None),
-        }
-    )
-    pa_ = frame.pivot_table(index="day", columns="h", values="a", aggfunc="sum")
-    pe = frame.pivot_table(index="day", columns="h", values="e", aggfunc="sum")
-    pa_, pe = pa_.reindex(columns=range(24)), pe.reindex(columns=range(24))
-    full = pa_.notna().all(axis=1) & pe.notna().all(axis=1)
-    pa_, pe = pa_.where(full, 0.0).fillna(0.0), pe.where(full, 0.0).fillna(0.0)
+    n = len(idx)
+    if n == 0:
+        return np.array([]), np.array([])
+    day_ns = idx.floor("D").asi8
+    first = day_ns.min()
+    day_no = ((day_ns - first) // 86_400_000_000_000).astype(int)
+    n_days = int(day_no.max()) + 1
+    hour = idx.hour.to_numpy()
+    cell = day_no * 24 + hour
+    a = np.bincount(cell, weights=np.clip(np.nan_to_num(active), 0, None), minlength=n_days * 24)
+    e = np.bincount(cell, weights=np.clip(np.nan_to_num(expected), 0, None), minlength=n_days * 24)
+    seen = np.bincount(cell, weights=np.isfinite(active).astype(float), minlength=n_days * 24)
+    a, e = a.reshape(n_days, 24), e.reshape(n_days, 24)
+    full = (seen.reshape(n_days, 24) > 0).all(axis=1)
+    a[~full], e[~full] = 0.0, 0.0
     if days > 1:
-        pa_ = pa_.rolling(days, center=True, min_periods=(days + 1) // 2).sum()
-        pe = pe.rolling(days, center=True, min_periods=(days + 1) // 2).sum()
-    sa, se = pa_.sum(axis=1), pe.sum(axis=1)
-    na = pa_.div(sa, axis=0).to_numpy()
-    ne = pe.div(se, axis=0).to_numpy()
+        half = days // 2
+        ca = np.vstack([np.zeros((1, 24)), np.cumsum(a, axis=0)])
+        ce = np.vstack([np.zeros((1, 24)), np.cumsum(e, axis=0)])
+        lo = np.clip(np.arange(n_days) - half, 0, n_days)
+        hi = np.clip(np.arange(n_days) + half + 1, 0, n_days)
+        a, e = ca[hi] - ca[lo], ce[hi] - ce[lo]
+        counts = np.concatenate([[0], np.cumsum(full)])
+        enough = (counts[hi] - counts[lo]) >= (days + 1) // 2
+    else:
+        enough = full
+    sa, se = a.sum(axis=1), e.sum(axis=1)
+    ok = enough & (sa > 0) & (se > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        na = a / sa[:, None]
+        ne = e / se[:, None]
     dist = np.abs(na - ne).sum(axis=1) / 2
     reverse = dist - np.abs(na - ne[:, ::-1]).sum(axis=1) / 2
-    ok = ((sa > 0) & (se > 0)).to_numpy()
-    index = pa_.index
-    out_dist = pd.Series(np.where(ok, dist, np.nan), index=index).reindex(day).to_numpy()
-    out_rev = pd.Series(np.where(ok, reverse, np.nan), index=index).reindex(day).to_numpy()
-    return out_dist, out_rev
+    dist = np.where(ok, dist, np.nan)
+    reverse = np.where(ok, reverse, np.nan)
+    return dist[day_no], reverse[day_no]
 
 
 def weekly_shape_distance(ts: pd.Series, active: np.ndarray, expected: np.ndarray) -> np.ndarray:
@@ -169,6 +184,29 @@ def reversal_contrast(
     Noise moves both distances alike and cancels; a day run backwards (h6) turns it positive.
     """
     return _profile_distances(ts, active, expected, days)[1]
+
+
+def daily_peak_shortfall(ts: pd.Series, active: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Per hour: how far its day's peak hours fall below the expected peak (log ratio, > 0 short).
+
+    The 90th percentile of the day's reported hours against that of the expected hours: a cap
+    (h7), a random share of the average (h4) or flat reporting (h5) remove the peaks even where
+    the day's total moves little.
+    """
+    day = pd.DatetimeIndex(ts).floor("D")
+    frame = pd.DataFrame(
+        {
+            "a": np.clip(np.asarray(active, dtype=float), 0, None),
+            "e": np.asarray(expected, dtype=float),
+        }
+    )
+    grouped = frame.groupby(day)
+    peaks = grouped.quantile(0.9)
+    counts = grouped["a"].count()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        short = pd.Series(np.log((peaks["e"] / peaks["a"]).to_numpy()), index=peaks.index)
+    short = short.where((counts >= 20) & (peaks["e"] > 0) & (peaks["a"] > 0))
+    return short.reindex(day).to_numpy(dtype=float)
 
 
 def daily_reactive_log_ratio(ts: pd.Series, active: np.ndarray, reactive: np.ndarray) -> np.ndarray:
@@ -252,6 +290,12 @@ def calibrate(
     shape_week = np.where(clean, weekly_shape_distance(ts, active, expected), np.nan)
     stats["shape_week_med"], stats["shape_week_spread"] = _spread(
         shape_week, MIN_SPREAD["shape_week"], margin
+    )
+    peak = np.where(clean, daily_peak_shortfall(ts, active, expected), np.nan)
+    stats["peak_day_med"], stats["peak_day_spread"] = _spread(peak, MIN_SPREAD["peak_day"], margin)
+    peak_week = _rolling_mean(peak, 168)
+    stats["peak_week_med"], stats["peak_week_spread"] = _spread(
+        peak_week, MIN_SPREAD["peak_week"], margin
     )
     for name, n_days in (("reversal_day", 1), ("reversal_week", 7)):
         contrast = np.where(clean, reversal_contrast(ts, active, expected, n_days), np.nan)
@@ -351,6 +395,16 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
         known = frame["level_support_days"].to_numpy(dtype=float) >= MIN_SUPPORT_DAYS
         s_shape = np.where(known, s_shape, 0.0)
 
+    peak = daily_peak_shortfall(ts, active, expected)
+    s_peak_day = (peak - stats.get("peak_day_med", 0.0)) / stats.get("peak_day_spread", 0.5)
+    s_peak = (_rolling_mean(peak, 168) - stats.get("peak_week_med", 0.0)) / stats.get(
+        "peak_week_spread", 0.3
+    )
+    s_peak = np.minimum(
+        s_peak, (peak - stats.get("peak_week_med", 0.0)) / stats.get("peak_week_spread", 0.3)
+    )
+    s_peak = np.fmax(s_peak, s_peak_day)
+
     expecting = np.nan_to_num(expected) > 0
     zero_runs = run_lengths(present & (active == 0))
     s_stopped = np.where((zero_runs >= STOPPED_MIN_HOURS) & expecting, 5.0, 0.0)
@@ -375,6 +429,7 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     scores = {
         "deficit_day": np.nan_to_num(s24),
         "deficit_week": np.nan_to_num(s168),
+        "peak": np.nan_to_num(s_peak),
         "shape": np.nan_to_num(s_shape),
         "stopped": s_stopped,
         "constant": s_constant,
@@ -383,7 +438,7 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     }
     stacked = np.column_stack([scores[name] for name in DETECTORS])
     combined = stacked.max(axis=1)
-    deficit = np.maximum(scores["deficit_day"], scores["deficit_week"])
+    deficit = np.maximum(np.maximum(scores["deficit_day"], scores["deficit_week"]), scores["peak"])
     backed = (reactive | voltage) & (deficit > 0.5)
     combined = np.where(backed, np.maximum(combined, deficit * EVIDENCE_BOOST), combined)
     combined = np.where(present, np.maximum(combined, 0.0), np.nan)
@@ -392,7 +447,7 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     # the window scores are scaled by how short the hour itself is, down to half.
     edge = stats.get("hour_deficit_edge", 0.5)
     own = np.clip(np.nan_to_num(u) / edge, 0.0, 1.0)
-    windowed = np.fmax(scores["deficit_day"], scores["deficit_week"])
+    windowed = np.fmax(np.fmax(scores["deficit_day"], scores["deficit_week"]), scores["peak"])
     damp = np.where(windowed >= combined, HOUR_WEIGHT_FLOOR + (1 - HOUR_WEIGHT_FLOOR) * own, 1.0)
     combined = combined * damp + TIE_BREAK * np.clip(np.nan_to_num(u) / edge, 0.0, 3.0)
     fired = stacked >= 1.0

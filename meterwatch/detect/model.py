@@ -131,8 +131,10 @@ def level_histogram(level: pd.Series) -> np.ndarray:
 def gate_levels(level: np.ndarray, known_log: np.ndarray) -> np.ndarray:
     """Gate observed regime levels against the levels the customer has shown.
 
-    A level close to a known one, or above all of them, is kept; a level below what the
-    customer has shown is replaced by the nearest known level above it.
+    A level close to a known one, or above all of them, is kept. A level below everything the
+    customer has shown, or between two regimes but nearer the upper one (a partial loss during a
+    campaign), is replaced by the known level above it; one nearer the lower regime belongs to
+    it (a base load a little higher than usual) and is kept.
     """
     level = np.asarray(level, dtype=float)
     if not len(known_log):
@@ -147,7 +149,9 @@ def gate_levels(level: np.ndarray, known_log: np.ndarray) -> np.ndarray:
     above = known_log[np.clip(idx, 0, len(known_log) - 1)]
     near = (np.abs(log_level - below) <= tol) | (np.abs(above - log_level) <= tol)
     higher = log_level > known_log[-1]
-    snap = ~near & ~higher & ~np.isnan(level)
+    lowest = log_level < known_log[0]
+    nearer_upper = (above - log_level) < (log_level - below)
+    snap = ~near & ~higher & ~np.isnan(level) & (lowest | nearer_upper)
     out[snap] = np.exp(above[snap])
     return out
 
@@ -210,20 +214,21 @@ class CustomerModel:
 
         # Averaged over neighbouring levels: one odd day learnt at one exact level must not
         # become the expectation of every later day at that level.
-        shape = np.zeros(len(ts))
-        for factor in LEVEL_SMOOTHING:
-            dm = xgb.DMatrix(calendar_features(ts, level * factor))
-            shape += np.maximum(self._regressor.predict(dm), 0.0)
-        return (shape / len(LEVEL_SMOOTHING)).astype(float)
+        features = np.vstack([calendar_features(ts, level * f) for f in LEVEL_SMOOTHING])
+        raw = self._regressor.inplace_predict(features.astype(np.float32))
+        shape = np.maximum(np.asarray(raw, dtype=float), 0.0).reshape(len(LEVEL_SMOOTHING), -1)
+        return shape.mean(axis=0)
 
-    def levels(self, frame: pd.DataFrame) -> np.ndarray:
-        """The gated regime level of each row's day (kWh per hour)."""
+    def levels(self, frame: pd.DataFrame, *, gated: bool = True) -> np.ndarray:
+        """The regime level of each row's day (kWh per hour), gated unless ``gated=False``."""
         daily = daily_means(frame["ts"], frame["active_kwh"].to_numpy(dtype=float))
         observed = regime_level(daily)
-        gated = pd.Series(gate_levels(observed.to_numpy(), self.known_log_levels), observed.index)
-        return _hour_level(frame["ts"], gated)
+        if not gated:
+            return _hour_level(frame["ts"], observed.ffill())
+        kept = pd.Series(gate_levels(observed.to_numpy(), self.known_log_levels), observed.index)
+        return _hour_level(frame["ts"], kept)
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, frame: pd.DataFrame, *, gated: bool = True) -> pd.DataFrame:
         """Expected energy and the band for each row of ``frame``.
 
         Parameters
@@ -233,7 +238,11 @@ class CustomerModel:
             ``reactive_kvarh``, ``voltage_fa``, ``voltage_fc`` (sorted by ``ts``). The reported
             ``active_kwh`` sets the regime level (a week's median, gated against the levels
             the customer has shown, so a loss does not pull the expectation down); the hour's
-            own value never enters its own expectation otherwise.
+            own value never enters its own expectation otherwise. Hours whose ``active_kwh`` is
+            NaN (a forecast horizon) take the level of the days before them.
+        gated
+            ``False`` follows the observed level wherever it goes (a plain forecast, e.g. for the
+            forecast-accuracy protocol); detection always uses the gated level.
 
         Returns
         -------
@@ -243,8 +252,8 @@ class CustomerModel:
         """
         if frame.empty:
             return pd.DataFrame({"expected_kwh": [], "lower_kwh": [], "upper_kwh": []}, dtype=float)
-        level = self.levels(frame)
-        expected = level * self._shape(frame["ts"], level)
+        level = self.levels(frame, gated=gated)
+        expected = level * self._shape(frame["ts"], self.nearest_known(level))
         scale = expected + KAPPA * level
         lo, hi = self.band
         return pd.DataFrame(
@@ -257,6 +266,27 @@ class CustomerModel:
             },
             index=frame.index,
         )
+
+    def nearest_known(self, level: np.ndarray) -> np.ndarray:
+        """The sustained level closest to each level: the regime whose shape applies.
+
+        The shape model has only seen the regimes of the history; between them (the first days
+        after a campaign, a level a little above the base) its trees are arbitrary.
+        """
+        level = np.asarray(level, dtype=float)
+        known = self.known_log_levels
+        if not len(known):
+            return level
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.log(np.where(level > 0, level, np.nan))
+        idx = np.clip(np.searchsorted(known, logs), 1, len(known) - 1) if len(known) > 1 else None
+        if idx is None:
+            out = np.full(len(level), np.exp(known[0]))
+        else:
+            lower, upper = known[idx - 1], known[idx]
+            pick = np.where(np.abs(logs - lower) <= np.abs(upper - logs), lower, upper)
+            out = np.exp(pick)
+        return np.where(np.isfinite(logs), out, level)
 
     def support_days(self, level: np.ndarray) -> np.ndarray:
         """Days of history at a level within ``SUPPORT_TOLERANCE`` of each given level.
