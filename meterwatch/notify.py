@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 import pandas as pd
 
@@ -94,7 +95,9 @@ def render_alert_message(
         )  # fmt: skip
         lines.append(f"   {row.evidence}")
         if dashboard_url:
-            lines.append(f"   {dashboard_url.rstrip('/')}/?client={row.client_id}")
+            # Opens the dashboard on this alert (the URL names of meterwatch.dashboard.app).
+            query = urlencode({"vista": "alertas", "alerta": str(row.alert_id)})
+            lines.append(f"   {dashboard_url.rstrip('/')}/?{query}")
     lines.append("")
     if dashboard_url:
         lines.append(_TEXT["link"][lang].format(url=dashboard_url))

@@ -41,6 +41,9 @@ def test_spanish_message_lists_alerts_by_rank_with_evidence_and_link() -> None:
     assert body.index("Cliente 7") < body.index("Cliente 2")
     assert "Medidor detenido" in body and "Subregistro" in body
     assert "https://panel.example" in body
+    # each alert links to its own page in the dashboard (URL names of the dashboard's state)
+    assert "https://panel.example/?vista=alertas&alerta=a" in body
+    assert "https://panel.example/?vista=alertas&alerta=b" in body
 
 
 def test_english_message() -> None:
