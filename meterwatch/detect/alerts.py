@@ -28,7 +28,8 @@ KINDS = (
     "under_registration",
 )
 MERGE_GAP_HOURS = 24  # flagged hours closer than this are one event
-MIN_EVENT_HOURS = 24  # a deficit or shape change must last a day to be worth a visit
+MIN_EVENT_HOURS = 48  # a deficit must last two days to be worth a visit
+MIN_SHAPE_HOURS = 72  # a profile change three: noisy customers' shapes wander for a day or two
 MIN_REVERSE_HOURS = 3  # fewer negative hours are a glitch, not reversed wiring
 OPEN_WITHIN_HOURS = 24  # an event flagged in the last day of data is still open
 HIGH_LOSS_SHARE = 0.3  # share of expected energy missing for a high severity
@@ -118,8 +119,12 @@ def extract_events(
         wflag = flagged[a : b + 1]
         kind = _kind(window, wflag)
         n_flagged = int(wflag.sum())
-        if kind not in ("reverse_energy", "stopped_meter", "flat_reporting") and (
-            n_flagged < MIN_EVENT_HOURS
+        zero_days = pd.DatetimeIndex(ts[a : b + 1][_fired(window["detectors"], "zero_hours")])
+        recurring_zeros = zero_days.floor("D").nunique() >= 2
+        if (
+            kind not in ("reverse_energy", "stopped_meter", "flat_reporting")
+            and not recurring_zeros
+            and n_flagged < (MIN_SHAPE_HOURS if kind == "load_shape_change" else MIN_EVENT_HOURS)
         ):
             continue
         active = window["active_kwh"].to_numpy(dtype=float)

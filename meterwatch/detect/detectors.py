@@ -25,14 +25,26 @@ import pandas as pd
 from meterwatch.detect.model import KAPPA
 
 # Knobs (values explained in docs/decisions/detection.md).
-CALIBRATION_QUANTILE = 0.99  # score 1 = this quantile of the clean calibration statistic
-MIN_SPREAD = {"deficit_day": 0.05, "deficit_week": 0.02, "shape": 0.05, "reactive": 0.1}
+CALIBRATION_QUANTILE = 0.99  # score 1 = this quantile of the clean calibration statistic ...
+CALIBRATION_FULL_DAYS = 60  # a shorter calibration tail widens spreads by sqrt(60 / days)
+MIN_SPREAD = {
+    "deficit_day": 0.05,
+    "deficit_week": 0.02,
+    "shape": 0.05,
+    "shape_week": 0.02,
+    "reactive": 0.1,
+}
 STOPPED_MIN_HOURS = 24
 CONSTANT_MIN_HOURS = 24
 MIN_PROFILE_STRENGTH = 0.1  # below this share of movable energy a day has no shape to check
 VOLTAGE_COLLAPSE = 0.7  # a phase below 70 % of its usual median has collapsed
 EVIDENCE_BOOST = 1.25  # a deficit backed by electrical evidence scores this much more
-DETECTORS = ("deficit_day", "deficit_week", "shape", "stopped", "constant", "reverse")
+DETECTORS = (
+    "deficit_day", "deficit_week", "shape", "stopped", "zero_hours", "constant", "reverse"
+)  # fmt: skip
+MAX_SHORT_ZERO_SHARE = 0.002  # a history with fewer short zero runs than this never idles at 0
+HOUR_WEIGHT_FLOOR = 0.5  # a window score counts half for an hour that is not short itself
+TIE_BREAK = 0.1  # weight of the hour's own shortfall, ranking manipulated hours within a day
 
 
 def default_stats() -> dict[str, float]:
@@ -44,6 +56,8 @@ def default_stats() -> dict[str, float]:
         "deficit_week_spread": 0.15,
         "shape_med": 0.0,
         "shape_spread": 0.3,
+        "shape_week_med": 0.0,
+        "shape_week_spread": 0.2,
         "profile_strength": 0.0,
         "reactive_med": 0.0,
         "reactive_spread": 0.5,
@@ -51,6 +65,8 @@ def default_stats() -> dict[str, float]:
         "voltage_fc_med": 0.0,
         "voltage_divergence": 1.0,
         "max_constant_run": 0.0,
+        "short_zero_share": 1.0,
+        "hour_deficit_edge": 0.5,
     }
 
 
@@ -91,6 +107,33 @@ def daily_shape_distance(ts: pd.Series, active: np.ndarray, expected: np.ndarray
     return np.where(valid, diff, np.nan)
 
 
+def weekly_shape_distance(ts: pd.Series, active: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Per hour: :func:`daily_shape_distance` of the centred week's summed daily profiles.
+
+    Summing seven days by hour of day averages the noise out while a shifted or flattened
+    profile persists, so subtle reversals show here first.
+    """
+    idx = pd.DatetimeIndex(ts)
+    day = idx.floor("D")
+    a = pd.DataFrame({"day": day, "h": idx.hour, "v": np.clip(np.nan_to_num(active), 0, None)})
+    e = pd.DataFrame({"day": day, "h": idx.hour, "v": np.clip(np.nan_to_num(expected), 0, None)})
+    pa_ = a.pivot_table(index="day", columns="h", values="v", aggfunc="sum").reindex(
+        columns=range(24)
+    )
+    pe = e.pivot_table(index="day", columns="h", values="v", aggfunc="sum").reindex(
+        columns=range(24)
+    )
+    full = pa_.notna().all(axis=1) & pe.notna().all(axis=1)
+    pa_, pe = pa_.where(full, 0.0).fillna(0.0), pe.where(full, 0.0).fillna(0.0)
+    wa = pa_.rolling(7, center=True, min_periods=4).sum()
+    we = pe.rolling(7, center=True, min_periods=4).sum()
+    na = wa.div(wa.sum(axis=1), axis=0)
+    ne = we.div(we.sum(axis=1), axis=0)
+    dist = (na - ne).abs().sum(axis=1) / 2
+    dist = dist.where((wa.sum(axis=1) > 0) & (we.sum(axis=1) > 0))
+    return dist.reindex(day).to_numpy(dtype=float)
+
+
 def daily_reactive_log_ratio(ts: pd.Series, active: np.ndarray, reactive: np.ndarray) -> np.ndarray:
     """Per hour: log of its day's reactive-to-active energy ratio (NaN where undefined)."""
     day = pd.DatetimeIndex(ts).floor("D")
@@ -125,12 +168,25 @@ def constant_runs(active: np.ndarray) -> np.ndarray:
     return run_lengths(same)
 
 
-def _spread(values: np.ndarray, floor: float) -> tuple[float, float]:
+def short_zero_hours(active: np.ndarray) -> np.ndarray:
+    """Hours of exact zero in runs shorter than a day (an off-window, not an outage)."""
+    a = np.asarray(active, dtype=float)
+    zero = a == 0
+    return zero & (run_lengths(zero) < STOPPED_MIN_HOURS)
+
+
+def short_zero_share(active: np.ndarray) -> float:
+    """Share of a series' hours that are exact zeros in runs shorter than a day."""
+    a = np.asarray(active, dtype=float)
+    return float(short_zero_hours(a).mean()) if len(a) else 0.0
+
+
+def _spread(values: np.ndarray, floor: float, margin: float = 1.0) -> tuple[float, float]:
     v = values[np.isfinite(values)]
     if len(v) < 24:
         return 0.0, floor * 3
     med = float(np.median(v))
-    spread = max(float(np.quantile(v, CALIBRATION_QUANTILE)) - med, floor)
+    spread = max((float(np.quantile(v, CALIBRATION_QUANTILE)) - med) * margin, floor)
     # Centre on the clean median only when the model over-expects there; a calibration tail
     # that ran above expectation (a campaign) must not make ordinary hours look short.
     return max(med, 0.0), spread
@@ -148,11 +204,18 @@ def calibrate(
     expected = pred["expected_kwh"].to_numpy()
     level = pred["level_kwh"].to_numpy()
     u = np.where(clean, np.clip(normalised_deficit(active, expected, level), -1, 1), np.nan)
+    # a short tail holds few independent days or weeks: its 99th percentile is too low
+    days = max(float(np.asarray(clean).sum()) / 24, 1.0)
+    margin = max(1.0, float(np.sqrt(CALIBRATION_FULL_DAYS / days)))
     for name, hours in (("deficit_day", 24), ("deficit_week", 168)):
-        med, spread = _spread(_rolling_mean(u, hours), MIN_SPREAD[name])
+        med, spread = _spread(_rolling_mean(u, hours), MIN_SPREAD[name], margin)
         stats[f"{name}_med"], stats[f"{name}_spread"] = med, spread
     shape = np.where(clean, daily_shape_distance(ts, active, expected), np.nan)
-    stats["shape_med"], stats["shape_spread"] = _spread(shape, MIN_SPREAD["shape"])
+    stats["shape_med"], stats["shape_spread"] = _spread(shape, MIN_SPREAD["shape"], margin)
+    shape_week = np.where(clean, weekly_shape_distance(ts, active, expected), np.nan)
+    stats["shape_week_med"], stats["shape_week_spread"] = _spread(
+        shape_week, MIN_SPREAD["shape_week"], margin
+    )
     flat = np.full(len(expected), np.nanmean(expected) if len(expected) else 0.0)
     strength = daily_shape_distance(ts, flat, expected)
     stats["profile_strength"] = (
@@ -173,6 +236,8 @@ def calibrate(
     if np.isfinite(div).any():
         stats["voltage_divergence"] = max(float(np.nanquantile(div, 0.999)) * 1.5, 0.1)
     stats["max_constant_run"] = float(constant_runs(active).max(initial=0))
+    stats["short_zero_share"] = short_zero_share(active)
+    stats["hour_deficit_edge"] = max(-band[0], 0.05)
     return stats
 
 
@@ -192,7 +257,8 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     -------
     DataFrame
         One column per detector (scores, 1 = the edge of clean behaviour), ``reactive`` and
-        ``voltage`` evidence flags, ``score`` (combined) and ``detectors`` (names that fired).
+        ``voltage`` evidence flags, ``score`` (combined, with a small tie-break by the hour's
+        own shortfall), ``flag`` (a detector reached 1) and ``detectors`` (names that fired).
     """
     ts = frame["ts"]
     active = frame["active_kwh"].to_numpy(dtype=float)
@@ -202,6 +268,16 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     u = normalised_deficit(active, expected, level)
     # outages and reversed wiring are scored by their own detectors, not as huge deficits
     u_clip = np.clip(u, -1.0, 1.0)
+    # a customer that never idles at exactly 0 does not start to for a few hours a day
+    if stats.get("short_zero_share", 1.0) < MAX_SHORT_ZERO_SHARE:
+        unexpected = short_zero_hours(np.where(present, active, np.nan)) & (
+            np.nan_to_num(expected) > KAPPA * np.nan_to_num(level)
+        )
+        # those hours are scored as such; the day's other hours are judged on their own
+        u_clip = np.where(unexpected, np.nan, u_clip)
+    else:
+        unexpected = np.zeros(len(frame), dtype=bool)
+    s_zero = np.where(unexpected, 3.0, 0.0)
     d24 = _rolling_mean(u_clip, 24)
     d168 = _rolling_mean(u_clip, 168)
     s24 = (d24 - stats["deficit_day_med"]) / stats["deficit_day_spread"]
@@ -212,6 +288,11 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     if stats["profile_strength"] >= MIN_PROFILE_STRENGTH:
         shape = daily_shape_distance(ts, active, expected)
         s_shape = (shape - stats["shape_med"]) / stats["shape_spread"]
+        week = weekly_shape_distance(ts, active, expected)
+        s_week = (week - stats.get("shape_week_med", 0.0)) / stats.get("shape_week_spread", 0.2)
+        # as for the deficit: the day itself must also look displaced at the week's edge
+        s_week = np.minimum(s_week, (shape - stats["shape_med"]) / stats["shape_week_spread"])
+        s_shape = np.fmax(s_shape, s_week)
     else:
         s_shape = np.zeros(len(frame))
 
@@ -242,6 +323,7 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
         "shape": np.nan_to_num(s_shape),
         "stopped": s_stopped,
         "constant": s_constant,
+        "zero_hours": s_zero,
         "reverse": s_reverse,
     }
     stacked = np.column_stack([scores[name] for name in DETECTORS])
@@ -250,6 +332,14 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     backed = (reactive | voltage) & (deficit > 0.5)
     combined = np.where(backed, np.maximum(combined, deficit * EVIDENCE_BOOST), combined)
     combined = np.where(present, np.maximum(combined, 0.0), np.nan)
+    flag = combined >= 1.0
+    # Within a flagged stretch, the hours that themselves fall short rank first (h2, h7):
+    # the window scores are scaled by how short the hour itself is, down to half.
+    edge = stats.get("hour_deficit_edge", 0.5)
+    own = np.clip(np.nan_to_num(u) / edge, 0.0, 1.0)
+    windowed = np.fmax(scores["deficit_day"], scores["deficit_week"])
+    damp = np.where(windowed >= combined, HOUR_WEIGHT_FLOOR + (1 - HOUR_WEIGHT_FLOOR) * own, 1.0)
+    combined = combined * damp + TIE_BREAK * np.clip(np.nan_to_num(u) / edge, 0.0, 3.0)
     fired = stacked >= 1.0
     names = np.array(DETECTORS)
     labels = [",".join(names[row]) for row in fired]
@@ -258,5 +348,6 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     out["voltage"] = voltage
     out["voltage_collapse"] = collapse
     out["score"] = combined
+    out["flag"] = flag & present
     out["detectors"] = labels
     return out

@@ -36,13 +36,15 @@ BAND_COVERAGE = 0.95  # the band's nominal coverage of clean hours
 KAPPA = 0.1  # residual scale: expected + KAPPA x level (keeps idle hours from dividing by ~0)
 CALIBRATION_SHARE = 0.2  # held-out tail of the training data for the band and the metrics
 MIN_HISTORY_DAYS = 14  # less than this: the sector profile stands in for the model
+STABLE_DAYS = 10  # a level held this many days out of 15 is a regime, not a ramp
 OUTAGE_SHARE = 0.05  # days below 5 % of the median level are outages, not regimes
+TARGET_CLIP_QUANTILE = 0.995  # shape targets above this quantile are clipped (catch-up spikes)
 XGB_ROUNDS = 120
 XGB_PARAMS: dict[str, Any] = {
     "max_depth": 5,
     "eta": 0.1,
     "subsample": 0.9,
-    "min_child_weight": 5,
+    "min_child_weight": 20,
     "tree_method": "hist",
     "objective": "reg:squarederror",
     "nthread": 1,
@@ -71,12 +73,43 @@ def regime_level(daily: pd.Series) -> pd.Series:
     return level.reindex(daily.index)
 
 
+def stable_days(level: pd.Series) -> pd.Series:
+    """Whether each day's regime level held (within ``LEVEL_TOLERANCE``) around it.
+
+    A day counts when the level stayed within the tolerance for at least ``STABLE_DAYS`` of
+    the ``2 x LEVEL_WINDOW_DAYS + 1`` days around it; ramps and the days next to a step do not.
+    """
+    if level.empty:
+        return pd.Series(dtype=bool)
+    full = level.asfreq("D") if isinstance(level.index, pd.DatetimeIndex) else level
+    values = full.to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(np.where(values > 0, values, np.nan))
+    tol = np.log1p(LEVEL_TOLERANCE)
+    half = LEVEL_WINDOW_DAYS
+    count = np.zeros(len(logs))
+    for k in range(-half, half + 1):
+        shifted = np.roll(logs, k)
+        if k > 0:
+            shifted[:k] = np.nan
+        elif k < 0:
+            shifted[k:] = np.nan
+        count += np.nan_to_num(np.abs(shifted - logs) <= tol)
+    stable = np.isfinite(logs) & (count >= min(STABLE_DAYS, len(logs)))
+    return pd.Series(stable, index=full.index).reindex(level.index).fillna(False).astype(bool)
+
+
 def known_levels(level: pd.Series) -> np.ndarray:
-    """Sorted regime levels the customer has sustained, outages left out."""
-    values = level.dropna().to_numpy(dtype=float)
-    values = values[values > 0]
+    """Sorted log regime levels the customer has sustained, outages and ramps left out.
+
+    The passing values of a ramp up or down are not regimes, and must not excuse a loss later
+    (see :func:`stable_days`).
+    """
+    if level.empty:
+        return np.array([], dtype=float)
+    values = level.to_numpy(dtype=float)[stable_days(level).to_numpy()]
     if not len(values):
-        return values
+        return np.array([], dtype=float)
     values = values[values >= OUTAGE_SHARE * np.median(values)]
     # one value per 1 % step is plenty and keeps the artefact small
     return np.unique(np.round(np.log(values), 2))
@@ -253,8 +286,12 @@ class CustomerModel:
 # fitting ------------------------------------------------------------------------------------
 def _clean_mask(frame: pd.DataFrame, level: np.ndarray) -> np.ndarray:
     """Rows fit to learn from: positive level, no negative energy, not an outage day."""
+    from meterwatch.detect.detectors import STOPPED_MIN_HOURS, run_lengths
+
     active = frame["active_kwh"].to_numpy(dtype=float)
     ok = np.isfinite(active) & (active >= 0) & np.isfinite(level) & (level > 0)
+    # the hours of a stopped meter are an outage even where the week's level is not yet 0
+    ok &= ~((active == 0) & (run_lengths(active == 0) >= STOPPED_MIN_HOURS))
     median = np.nanmedian(level[ok]) if ok.any() else 0.0
     return ok & (level >= OUTAGE_SHARE * median)
 
@@ -285,6 +322,10 @@ def _fit_regressor(frame: pd.DataFrame, level: np.ndarray, mask: np.ndarray) -> 
 
     x = calendar_features(frame["ts"][mask], level[mask])
     y = frame["active_kwh"].to_numpy(dtype=float)[mask] / level[mask]
+    # A meter that restarts after an outage may register the missed energy in one hour:
+    # such spikes must not become a learned pattern.
+    if len(y):
+        y = np.minimum(y, np.quantile(y, TARGET_CLIP_QUANTILE))
     return xgb.train(XGB_PARAMS, xgb.DMatrix(x, label=y), num_boost_round=XGB_ROUNDS)
 
 

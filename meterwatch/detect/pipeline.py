@@ -37,6 +37,7 @@ CONTEXT_DAYS = 8  # readings before the first new hour that the weekly windows n
 SECTOR_DROP = 0.15  # peers this much below their expectation make a shared drop
 SECTOR_FLOOR = 0.3  # a sector drop never explains more than 70 % of a customer's
 MIN_SECTOR_PEERS = 2
+PEER_OUTAGE_RATIO = 0.1  # a peer reporting under 10 % of its expectation is down, not dropping
 
 
 @dataclass
@@ -273,10 +274,32 @@ def _prepare(lake: Lake, row: pd.Series, last_scored: pd.Timestamp | None) -> _W
     first_new = readings.loc[new, "ts"].iloc[0]
     context = readings[readings["ts"] >= first_new - pd.Timedelta(days=CONTEXT_DAYS)]
     model = load_model(lake, str(row["artifact_key"]))
-    grid = _on_grid(context.reset_index(drop=True))
-    grid["present"] = grid["active_kwh"].notna()
-    grid = pd.concat([grid, model.predict(grid)], axis=1)
+    grid = prepare_grid(model, context)
     return _Work(client, model, str(row["model_version"]), grid, first_new)
+
+
+def prepare_grid(model: CustomerModel, readings: pd.DataFrame) -> pd.DataFrame:
+    """Readings on a regular hourly grid with the model's expectation, band and level."""
+    grid = _on_grid(readings[READING_COLUMNS].sort_values("ts").reset_index(drop=True))
+    grid["present"] = grid["active_kwh"].notna()
+    return pd.concat([grid, model.predict(grid)], axis=1)
+
+
+def score_readings(
+    model: CustomerModel,
+    readings: pd.DataFrame,
+    new_from: pd.Timestamp,
+    *,
+    client_id: str = "",
+    model_version: str = "",
+) -> pd.DataFrame:
+    """Score one customer's readings from ``new_from`` on (earlier rows are context only).
+
+    The pure core of :func:`score` without the lake and without sector peers: rows of the
+    ``scores`` table for the hours at or after ``new_from``.
+    """
+    work = _Work(client_id, model, model_version, prepare_grid(model, readings), new_from)
+    return _score_rows(work, pd.Series(dtype=float), now_utc())
 
 
 def _daily_ratio(grid: pd.DataFrame) -> pd.Series:
@@ -293,8 +316,8 @@ def sector_factors(
     """Per customer and day, how far its sector peers fell below their own expectation.
 
     The factor is the second-lowest ratio reported/expected among the customer's sector peers
-    (so one peer's own outage or theft is not enough), 1 when the peers did not fall by more
-    than ``SECTOR_DROP``, and never below ``SECTOR_FLOOR``.
+    (so one peer's own theft is not enough; peers near zero are outages and left out), 1 when
+    the peers did not fall by more than ``SECTOR_DROP``, and never below ``SECTOR_FLOOR``.
     """
     out: dict[str, pd.Series] = {}
     by_sector: dict[str | None, list[str]] = {}
@@ -302,6 +325,8 @@ def sector_factors(
         by_sector.setdefault(sectors.get(client), []).append(client)
     for sector, members in by_sector.items():
         table = pd.DataFrame({c: ratios[c] for c in members})
+        # a peer's stopped meter is its own outage, not a drop of the sector's demand
+        table = table.where(table >= PEER_OUTAGE_RATIO)
         for client in members:
             peers = table.drop(columns=[client])
             if sector is None or peers.shape[1] < MIN_SECTOR_PEERS:
@@ -325,7 +350,7 @@ def _score_rows(work: _Work, factor: pd.Series, scored_at: pd.Timestamp) -> pd.D
     adjusted = grid.copy()
     adjusted["expected_kwh"] = grid["expected_kwh"].to_numpy() * f
     hourly = det.detect(adjusted, work.model.stats)
-    flagged = hourly["score"].to_numpy() >= 1.0
+    flagged = hourly["flag"].to_numpy()
     labels = hourly["detectors"].to_numpy().astype(object)
     evidence = {
         "reactive": hourly["reactive"].to_numpy(),

@@ -1,0 +1,151 @@
+"""Detectors on small named scenarios: one customer, a history, then new hours."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from meterwatch.detect import model as model_mod
+from meterwatch.detect.alerts import extract_events
+from meterwatch.detect.model import CustomerModel, fit_customer, gate_levels, known_levels
+from meterwatch.detect.pipeline import score_readings
+
+HISTORY_DAYS = 70
+NEW_DAYS = 35
+
+
+@pytest.fixture(autouse=True)
+def few_trees(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model_mod, "XGB_ROUNDS", 25)
+
+
+def customer(days: int, seed: int = 0, level: float = 10.0, noise: float = 0.08) -> pd.DataFrame:
+    """A factory with a strong daily profile (day shift) and mild noise."""
+    rng = np.random.default_rng(seed)
+    ts = pd.date_range("2022-01-03", periods=days * 24, freq="h")
+    hour = ts.hour.to_numpy()
+    shape = np.where((hour >= 7) & (hour < 19), 1.6, 0.4)
+    active = level * shape * rng.lognormal(0, noise, len(ts))
+    return pd.DataFrame(
+        {
+            "ts": ts,
+            "active_kwh": active,
+            "reactive_kvarh": active * 0.4 * rng.lognormal(0, 0.05, len(ts)),
+            "voltage_fa": 460 + rng.normal(0, 4, len(ts)),
+            "voltage_fc": 460 + rng.normal(0, 4, len(ts)),
+        }
+    )
+
+
+def run(frame: pd.DataFrame, history_days: int = HISTORY_DAYS) -> tuple[pd.DataFrame, list]:
+    cut = frame["ts"].iloc[0] + pd.Timedelta(days=history_days)
+    model = fit_customer(frame[frame["ts"] < cut])
+    scores = score_readings(model, frame, cut, client_id="c1")
+    return scores, extract_events("c1", scores, model_quality=1.0)
+
+
+def new_part(frame: pd.DataFrame, start_day: int, days: int) -> np.ndarray:
+    t0 = frame["ts"].iloc[0] + pd.Timedelta(days=HISTORY_DAYS + start_day)
+    return ((frame["ts"] >= t0) & (frame["ts"] < t0 + pd.Timedelta(days=days))).to_numpy()
+
+
+def test_clean_customer_raises_nothing() -> None:
+    scores, events = run(customer(HISTORY_DAYS + NEW_DAYS, seed=1))
+    assert events == []
+    assert scores["is_anomaly"].mean() < 0.02
+
+
+def test_noisy_clean_customer_gets_a_wide_band_not_alerts() -> None:
+    frame = customer(HISTORY_DAYS + NEW_DAYS, seed=2, noise=0.5)
+    cut = frame["ts"].iloc[0] + pd.Timedelta(days=HISTORY_DAYS)
+    model = fit_customer(frame[frame["ts"] < cut])
+    steady = fit_customer(customer(HISTORY_DAYS, seed=2)[lambda f: f["ts"] < cut])
+    assert model.band[1] - model.band[0] > 2 * (steady.band[1] - steady.band[0])
+    _, events = run(frame)
+    assert events == []
+
+
+def test_stopped_meter_week_is_a_stopped_meter_alert() -> None:
+    frame = customer(HISTORY_DAYS + NEW_DAYS, seed=3)
+    frame.loc[new_part(frame, 10, 7), "active_kwh"] = 0.0
+    _scores, events = run(frame)
+    assert [e.kind for e in events] == ["stopped_meter"]
+    assert events[0].n_hours >= 7 * 24 - 2
+    assert events[0].severity == "high"
+    assert events[0].lost_kwh == pytest.approx(10 * 7 * 24, rel=0.25)
+
+
+def test_under_registration_of_15_percent_over_a_month_stays_flagged() -> None:
+    frame = customer(HISTORY_DAYS + NEW_DAYS, seed=4)
+    hit = new_part(frame, 3, 30)
+    frame.loc[hit, "active_kwh"] *= 0.85
+    scores, events = run(frame)
+    assert [e.kind for e in events] == ["under_registration"]
+    flagged = scores.set_index("ts")["is_anomaly"].reindex(frame.loc[hit, "ts"])
+    # the expectation does not follow the loss down: the whole month stays flagged
+    assert flagged.mean() > 0.8
+    assert flagged.iloc[-24 * 5 :].mean() > 0.8
+    assert 0.05 < events[0].params["loss_pct"] / 100 < 0.3
+
+
+def test_reversed_daily_profile_is_a_load_shape_change() -> None:
+    frame = customer(HISTORY_DAYS + NEW_DAYS, seed=5)
+    hit = new_part(frame, 5, 14)
+    values = frame.loc[hit, "active_kwh"].to_numpy().reshape(-1, 24)[:, ::-1].ravel()
+    frame.loc[hit, "active_kwh"] = values
+    _, events = run(frame)
+    assert [e.kind for e in events] == ["load_shape_change"]
+
+
+def test_negative_block_is_reverse_energy() -> None:
+    frame = customer(HISTORY_DAYS + NEW_DAYS, seed=6)
+    hit = new_part(frame, 8, 2)
+    frame.loc[hit, "active_kwh"] *= -1
+    _, events = run(frame)
+    assert "reverse_energy" in [e.kind for e in events]
+
+
+def test_end_of_a_campaign_raises_nothing() -> None:
+    # base load, a three-month campaign at 4x, back to base; the campaign ends in the new part
+    frame = customer(120 + NEW_DAYS, seed=7)
+    days = (frame["ts"] - frame["ts"].iloc[0]).dt.days.to_numpy()
+    frame.loc[(days >= 30) & (days < 130), "active_kwh"] *= 4
+    scores, events = run(frame, history_days=120)
+    assert events == []
+    assert scores["is_anomaly"].mean() < 0.1
+
+
+def test_gate_keeps_known_levels_and_rises_and_snaps_up_new_lows() -> None:
+    known = np.log(np.array([1.0, 4.0]))
+    out = gate_levels(np.array([1.02, 4.0, 9.0, 0.6, 2.0]), known)
+    np.testing.assert_allclose(out, [1.02, 4.0, 9.0, 1.0, 4.0])
+
+
+def test_known_levels_leave_out_ramps_and_outages() -> None:
+    days = pd.date_range("2022-01-01", periods=60, freq="D")
+    level = np.r_[np.full(25, 1.0), np.linspace(1.0, 3.0, 5), np.full(25, 3.0), np.zeros(5)]
+    known = np.exp(known_levels(pd.Series(level, index=days)))
+    assert known.min() == pytest.approx(1.0, rel=0.02)
+    assert known.max() == pytest.approx(3.0, rel=0.02)
+    assert not ((known > 1.2) & (known < 2.5)).any()
+
+
+def test_model_round_trip_and_format_version() -> None:
+    frame = customer(30, seed=8)
+    model = fit_customer(frame)
+    again = CustomerModel.from_bytes(model.to_bytes())
+    pd.testing.assert_frame_equal(model.predict(frame), again.predict(frame))
+    assert {"mape", "mae", "coverage"} <= set(again.metrics)
+    bad = model.to_bytes().replace(b'"format_version": 1', b'"format_version": 99')
+    with pytest.raises(ValueError, match="format version"):
+        CustomerModel.from_bytes(bad)
+
+
+def test_short_history_falls_back_to_the_sector_profile() -> None:
+    frame = customer(5, seed=9)
+    profile = np.ones((7, 24))
+    model = fit_customer(frame, sector_profile=profile)
+    assert model.kind == "sector_profile"
+    pred = model.predict(frame)
+    assert (pred["upper_kwh"] >= pred["lower_kwh"]).all()
