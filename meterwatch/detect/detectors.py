@@ -31,12 +31,15 @@ MIN_SPREAD = {
     "deficit_day": 0.05,
     "deficit_week": 0.02,
     "shape": 0.05,
+    "reversal_day": 0.05,
+    "reversal_week": 0.02,
     "shape_week": 0.02,
     "reactive": 0.1,
 }
 STOPPED_MIN_HOURS = 24
 CONSTANT_MIN_HOURS = 24
 MIN_PROFILE_STRENGTH = 0.1  # below this share of movable energy a day has no shape to check
+MIN_SUPPORT_DAYS = 56  # the shape at a level seen fewer days (8 weeks) is not reliable
 VOLTAGE_COLLAPSE = 0.7  # a phase below 70 % of its usual median has collapsed
 EVIDENCE_BOOST = 1.25  # a deficit backed by electrical evidence scores this much more
 DETECTORS = (
@@ -58,6 +61,11 @@ def default_stats() -> dict[str, float]:
         "shape_spread": 0.3,
         "shape_week_med": 0.0,
         "shape_week_spread": 0.2,
+        "reversal_day_med": 0.0,
+        "reversal_day_spread": 0.3,
+        "reversal_week_med": 0.0,
+        "reversal_week_spread": 0.2,
+        "reversal_strength": 0.0,
         "profile_strength": 0.0,
         "reactive_med": 0.0,
         "reactive_spread": 0.5,
@@ -107,31 +115,59 @@ def daily_shape_distance(ts: pd.Series, active: np.ndarray, expected: np.ndarray
     return np.where(valid, diff, np.nan)
 
 
+def _profile_distances(
+    ts: pd.Series, active: np.ndarray, expected: np.ndarray, days: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per hour, over the centred ``days`` of summed daily profiles: the share of energy away
+    from the expected profile, and that share minus the share away from the *reversed*
+    expected profile (positive when the day runs backwards)."""
+    idx = pd.DatetimeIndex(ts)
+    day = idx.floor("D")
+    frame = pd.DataFrame(
+        {
+            "day": day,
+            "h": idx.hour,
+            "a": np.clip(np.nan_to_num(active), 0, None),
+            "e": np.clip(np.nan_to_num(expected), 0, None),
+        }
+    )
+    pa_ = frame.pivot_table(index="day", columns="h", values="a", aggfunc="sum")
+    pe = frame.pivot_table(index="day", columns="h", values="e", aggfunc="sum")
+    pa_, pe = pa_.reindex(columns=range(24)), pe.reindex(columns=range(24))
+    full = pa_.notna().all(axis=1) & pe.notna().all(axis=1)
+    pa_, pe = pa_.where(full, 0.0).fillna(0.0), pe.where(full, 0.0).fillna(0.0)
+    if days > 1:
+        pa_ = pa_.rolling(days, center=True, min_periods=(days + 1) // 2).sum()
+        pe = pe.rolling(days, center=True, min_periods=(days + 1) // 2).sum()
+    sa, se = pa_.sum(axis=1), pe.sum(axis=1)
+    na = pa_.div(sa, axis=0).to_numpy()
+    ne = pe.div(se, axis=0).to_numpy()
+    dist = np.abs(na - ne).sum(axis=1) / 2
+    reverse = dist - np.abs(na - ne[:, ::-1]).sum(axis=1) / 2
+    ok = ((sa > 0) & (se > 0)).to_numpy()
+    index = pa_.index
+    out_dist = pd.Series(np.where(ok, dist, np.nan), index=index).reindex(day).to_numpy()
+    out_rev = pd.Series(np.where(ok, reverse, np.nan), index=index).reindex(day).to_numpy()
+    return out_dist, out_rev
+
+
 def weekly_shape_distance(ts: pd.Series, active: np.ndarray, expected: np.ndarray) -> np.ndarray:
     """Per hour: :func:`daily_shape_distance` of the centred week's summed daily profiles.
 
     Summing seven days by hour of day averages the noise out while a shifted or flattened
-    profile persists, so subtle reversals show here first.
+    profile persists.
     """
-    idx = pd.DatetimeIndex(ts)
-    day = idx.floor("D")
-    a = pd.DataFrame({"day": day, "h": idx.hour, "v": np.clip(np.nan_to_num(active), 0, None)})
-    e = pd.DataFrame({"day": day, "h": idx.hour, "v": np.clip(np.nan_to_num(expected), 0, None)})
-    pa_ = a.pivot_table(index="day", columns="h", values="v", aggfunc="sum").reindex(
-        columns=range(24)
-    )
-    pe = e.pivot_table(index="day", columns="h", values="v", aggfunc="sum").reindex(
-        columns=range(24)
-    )
-    full = pa_.notna().all(axis=1) & pe.notna().all(axis=1)
-    pa_, pe = pa_.where(full, 0.0).fillna(0.0), pe.where(full, 0.0).fillna(0.0)
-    wa = pa_.rolling(7, center=True, min_periods=4).sum()
-    we = pe.rolling(7, center=True, min_periods=4).sum()
-    na = wa.div(wa.sum(axis=1), axis=0)
-    ne = we.div(we.sum(axis=1), axis=0)
-    dist = (na - ne).abs().sum(axis=1) / 2
-    dist = dist.where((wa.sum(axis=1) > 0) & (we.sum(axis=1) > 0))
-    return dist.reindex(day).to_numpy(dtype=float)
+    return _profile_distances(ts, active, expected, 7)[0]
+
+
+def reversal_contrast(
+    ts: pd.Series, active: np.ndarray, expected: np.ndarray, days: int = 7
+) -> np.ndarray:
+    """Per hour: how much closer the centred days' profile is to the *reversed* expected one.
+
+    Noise moves both distances alike and cancels; a day run backwards (h6) turns it positive.
+    """
+    return _profile_distances(ts, active, expected, days)[1]
 
 
 def daily_reactive_log_ratio(ts: pd.Series, active: np.ndarray, reactive: np.ndarray) -> np.ndarray:
@@ -216,11 +252,17 @@ def calibrate(
     stats["shape_week_med"], stats["shape_week_spread"] = _spread(
         shape_week, MIN_SPREAD["shape_week"], margin
     )
+    for name, n_days in (("reversal_day", 1), ("reversal_week", 7)):
+        contrast = np.where(clean, reversal_contrast(ts, active, expected, n_days), np.nan)
+        stats[f"{name}_med"], stats[f"{name}_spread"] = _spread(contrast, MIN_SPREAD[name], margin)
+    # how much energy a flat or a reversed day would move (nothing to check below a floor)
     flat = np.full(len(expected), np.nanmean(expected) if len(expected) else 0.0)
     strength = daily_shape_distance(ts, flat, expected)
+    reverse = -reversal_contrast(ts, expected, expected, 1)
     stats["profile_strength"] = (
         float(np.nanmedian(strength)) if np.isfinite(strength).any() else 0.0
     )
+    stats["reversal_strength"] = float(np.nanmedian(reverse)) if np.isfinite(reverse).any() else 0.0
     react = daily_reactive_log_ratio(ts, active, frame["reactive_kvarh"].to_numpy(dtype=float))
     react = np.where(clean, react, np.nan)
     if np.isfinite(react).any():
@@ -295,6 +337,18 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
         s_shape = np.fmax(s_shape, s_week)
     else:
         s_shape = np.zeros(len(frame))
+    if stats.get("reversal_strength", 0.0) >= MIN_PROFILE_STRENGTH:
+        rday = reversal_contrast(ts, active, expected, 1)
+        rweek = reversal_contrast(ts, active, expected, 7)
+        s_rev = (rweek - stats["reversal_week_med"]) / stats["reversal_week_spread"]
+        s_rev = np.minimum(
+            s_rev, (rday - stats["reversal_day_med"]) / stats["reversal_week_spread"]
+        )
+        s_shape = np.fmax(s_shape, np.nan_to_num(s_rev))
+    if "level_support_days" in frame:
+        # a profile is only judged at a level the customer has spent weeks at
+        known = frame["level_support_days"].to_numpy(dtype=float) >= MIN_SUPPORT_DAYS
+        s_shape = np.where(known, s_shape, 0.0)
 
     expecting = np.nan_to_num(expected) > 0
     zero_runs = run_lengths(present & (active == 0))

@@ -36,6 +36,7 @@ BAND_COVERAGE = 0.95  # the band's nominal coverage of clean hours
 KAPPA = 0.1  # residual scale: expected + KAPPA x level (keeps idle hours from dividing by ~0)
 CALIBRATION_SHARE = 0.2  # held-out tail of the training data for the band and the metrics
 MIN_HISTORY_DAYS = 14  # less than this: the sector profile stands in for the model
+SUPPORT_TOLERANCE = 0.1  # history "at a level" means within 10 % of it
 STABLE_DAYS = 10  # a level held this many days out of 15 is a regime, not a ramp
 OUTAGE_SHARE = 0.05  # days below 5 % of the median level are outages, not regimes
 TARGET_CLIP_QUANTILE = 0.995  # shape targets above this quantile are clipped (catch-up spikes)
@@ -115,6 +116,17 @@ def known_levels(level: pd.Series) -> np.ndarray:
     return np.unique(np.round(np.log(values), 2))
 
 
+def level_histogram(level: pd.Series) -> np.ndarray:
+    """Days of history per 2 % step of log level (outage days left out)."""
+    values = level.dropna().to_numpy(dtype=float)
+    values = values[values > 0]
+    if not len(values):
+        return np.zeros((0, 2))
+    values = values[values >= OUTAGE_SHARE * np.median(values)]
+    bins, counts = np.unique(np.round(np.log(values) / 0.02) * 0.02, return_counts=True)
+    return np.column_stack([bins, counts.astype(float)])
+
+
 def gate_levels(level: np.ndarray, known_log: np.ndarray) -> np.ndarray:
     """Gate observed regime levels against the levels the customer has shown.
 
@@ -177,6 +189,8 @@ class CustomerModel:
     metrics: dict[str, float] = field(default_factory=dict)
     stats: dict[str, float] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    # days of history per log-level step (column 0: log level, 1: days); empty = unknown
+    level_days: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     _regressor: Any = field(default=None, repr=False, compare=False)
 
     # prediction ---------------------------------------------------------------------
@@ -233,9 +247,25 @@ class CustomerModel:
                 "lower_kwh": np.maximum(expected + lo * scale, 0.0),
                 "upper_kwh": expected + hi * scale,
                 "level_kwh": level,
+                "level_support_days": self.support_days(level),
             },
             index=frame.index,
         )
+
+    def support_days(self, level: np.ndarray) -> np.ndarray:
+        """Days of history at a level within ``SUPPORT_TOLERANCE`` of each given level.
+
+        The shape learnt at a level seen for a few days only is not worth judging a profile
+        against (``inf`` when the model does not know its history).
+        """
+        level = np.asarray(level, dtype=float)
+        if not len(self.level_days):
+            return np.full(len(level), np.inf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.log(np.where(level > 0, level, np.nan))
+        bins, days = self.level_days[:, 0], self.level_days[:, 1]
+        near = np.abs(logs[:, None] - bins[None, :]) <= np.log1p(SUPPORT_TOLERANCE)
+        return (near * days[None, :]).sum(axis=1)
 
     # storage ------------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
@@ -253,6 +283,7 @@ class CustomerModel:
             "metrics": self.metrics,
             "stats": self.stats,
             "params": self.params,
+            "level_days": self.level_days.tolist(),
         }
         return json.dumps(doc).encode("utf-8")
 
@@ -280,6 +311,7 @@ class CustomerModel:
             metrics={k: float(v) for k, v in doc["metrics"].items()},
             stats={k: float(v) for k, v in doc["stats"].items()},
             params=doc["params"],
+            level_days=np.asarray(doc.get("level_days", []), dtype=float).reshape(-1, 2),
         )
 
 
@@ -405,6 +437,18 @@ def fit_customer(
     booster = _fit_regressor(frame, hour_level_all, mask_all)
     raw = bytes(booster.save_raw("ubj"))
 
+    # 3. a customer whose daily profile wandered over its history (shifts moved) may wander
+    # again: shape statistics take the wider of the tail's and the whole history's spread
+    final = CustomerModel(
+        kind="xgboost", known_log_levels=known_levels(level_all), band=band, profile=profile
+    )
+    final._regressor = booster
+    whole = final.predict(frame)
+    whole_stats = detectors.calibrate(frame, whole, band, mask_all)
+    for key, value in whole_stats.items():
+        if key.startswith(("shape_", "reversal_")) and not key.startswith("reversal_strength"):
+            stats[key] = max(stats[key], value)
+
     inside = (act >= pred["lower_kwh"].to_numpy()) & (act <= pred["upper_kwh"].to_numpy())
     keep = cal_ok & (act > 0)
     mape = float(np.mean(np.abs(act[keep] - exp[keep]) / act[keep]) * 100) if keep.any() else np.nan
@@ -425,6 +469,7 @@ def fit_customer(
         metrics=metrics,
         stats=stats,
         params={**XGB_PARAMS, "rounds": XGB_ROUNDS, "band": list(band)},
+        level_days=level_histogram(level_all),
     )
 
 
