@@ -60,7 +60,8 @@ def _fired(detectors: pd.Series, name: str) -> np.ndarray:
 def _kind(window: pd.DataFrame, flagged: np.ndarray) -> str:
     det = window["detectors"]
     hours = {name: int((_fired(det, name) & flagged).sum()) for name in (
-        "reverse", "stopped", "constant", "shape", "deficit_day", "deficit_week", "voltage_collapse"
+        "reverse", "stopped", "constant", "shape", "deficit_day", "deficit_week", "voltage_collapse",
+        "zero_hours",
     )}  # fmt: skip
     if hours["reverse"] >= MIN_REVERSE_HOURS:
         return "reverse_energy"
@@ -69,6 +70,8 @@ def _kind(window: pd.DataFrame, flagged: np.ndarray) -> str:
     if hours["constant"] >= MIN_EVENT_HOURS:
         return "flat_reporting"
     deficit = max(hours["deficit_day"], hours["deficit_week"])
+    if hours["zero_hours"] >= MIN_REVERSE_HOURS and not hours["voltage_collapse"]:
+        return "under_registration"  # a daily off-window: energy missing, not moved
     if hours["voltage_collapse"] >= 0.5 * max(int(flagged.sum()), 1) and deficit:
         return "voltage_anomaly"
     if hours["shape"] > deficit:
@@ -129,8 +132,9 @@ def extract_events(
             continue
         active = window["active_kwh"].to_numpy(dtype=float)
         expected = window["expected_kwh"].to_numpy(dtype=float)
-        lost = float(np.nansum(expected - active))
-        total_expected = float(np.nansum(expected))
+        # the energy missing in the anomalous hours (an off-window's other hours are normal)
+        lost = float(np.nansum((expected - active)[wflag]))
+        total_expected = float(np.nansum(expected[wflag]))
         if kind == "under_registration" and lost <= 0:
             continue
         share = lost / total_expected if total_expected > 0 else 0.0

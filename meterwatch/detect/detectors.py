@@ -39,6 +39,7 @@ MIN_SPREAD = {
 STOPPED_MIN_HOURS = 24
 CONSTANT_MIN_HOURS = 24
 MIN_PROFILE_STRENGTH = 0.1  # below this share of movable energy a day has no shape to check
+MIN_REVERSAL_SHARE = 0.08  # a day whose reversal moves less than 8 % has no profile to reverse
 MIN_SUPPORT_DAYS = 56  # the shape at a level seen fewer days (8 weeks) is not reliable
 VOLTAGE_COLLAPSE = 0.7  # a phase below 70 % of its usual median has collapsed
 EVIDENCE_BOOST = 1.25  # a deficit backed by electrical evidence scores this much more
@@ -122,33 +123,42 @@ def _profile_distances(
     from the expected profile, and that share minus the share away from the *reversed*
     expected profile (positive when the day runs backwards)."""
     idx = pd.DatetimeIndex(ts)
-    day = idx.floor("D")
-    frame = pd.DataFrame(
-        {
-            "day": day,
-            "h": idx.hour,
-            "a": np.clip(np.nan_to_num(active), 0, None),
-            "e": np.clip(np.nan_to_num(expected), 0, None),
-        }
-    )
-    pa_ = frame.pivot_table(index="day", columns="h", values="a", aggfunc="sum")
-    pe = frame.pivot_table(index="day", columns="h", values="e", aggfunc="sum")
-    pa_, pe = pa_.reindex(columns=range(24)), pe.reindex(columns=range(24))
-    full = pa_.notna().all(axis=1) & pe.notna().all(axis=1)
-    pa_, pe = pa_.where(full, 0.0).fillna(0.0), pe.where(full, 0.0).fillna(0.0)
+    n = len(idx)
+    if n == 0:
+        return np.array([]), np.array([])
+    day_ns = idx.floor("D").asi8
+    first = day_ns.min()
+    day_no = ((day_ns - first) // 86_400_000_000_000).astype(int)
+    n_days = int(day_no.max()) + 1
+    hour = idx.hour.to_numpy()
+    cell = day_no * 24 + hour
+    a = np.bincount(cell, weights=np.clip(np.nan_to_num(active), 0, None), minlength=n_days * 24)
+    e = np.bincount(cell, weights=np.clip(np.nan_to_num(expected), 0, None), minlength=n_days * 24)
+    seen = np.bincount(cell, weights=np.isfinite(active).astype(float), minlength=n_days * 24)
+    a, e = a.reshape(n_days, 24), e.reshape(n_days, 24)
+    full = (seen.reshape(n_days, 24) > 0).all(axis=1)
+    a[~full], e[~full] = 0.0, 0.0
     if days > 1:
-        pa_ = pa_.rolling(days, center=True, min_periods=(days + 1) // 2).sum()
-        pe = pe.rolling(days, center=True, min_periods=(days + 1) // 2).sum()
-    sa, se = pa_.sum(axis=1), pe.sum(axis=1)
-    na = pa_.div(sa, axis=0).to_numpy()
-    ne = pe.div(se, axis=0).to_numpy()
+        half = days // 2
+        ca = np.vstack([np.zeros((1, 24)), np.cumsum(a, axis=0)])
+        ce = np.vstack([np.zeros((1, 24)), np.cumsum(e, axis=0)])
+        lo = np.clip(np.arange(n_days) - half, 0, n_days)
+        hi = np.clip(np.arange(n_days) + half + 1, 0, n_days)
+        a, e = ca[hi] - ca[lo], ce[hi] - ce[lo]
+        counts = np.concatenate([[0], np.cumsum(full)])
+        enough = (counts[hi] - counts[lo]) >= (days + 1) // 2
+    else:
+        enough = full
+    sa, se = a.sum(axis=1), e.sum(axis=1)
+    ok = enough & (sa > 0) & (se > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        na = a / sa[:, None]
+        ne = e / se[:, None]
     dist = np.abs(na - ne).sum(axis=1) / 2
     reverse = dist - np.abs(na - ne[:, ::-1]).sum(axis=1) / 2
-    ok = ((sa > 0) & (se > 0)).to_numpy()
-    index = pa_.index
-    out_dist = pd.Series(np.where(ok, dist, np.nan), index=index).reindex(day).to_numpy()
-    out_rev = pd.Series(np.where(ok, reverse, np.nan), index=index).reindex(day).to_numpy()
-    return out_dist, out_rev
+    dist = np.where(ok, dist, np.nan)
+    reverse = np.where(ok, reverse, np.nan)
+    return dist[day_no], reverse[day_no]
 
 
 def weekly_shape_distance(ts: pd.Series, active: np.ndarray, expected: np.ndarray) -> np.ndarray:
@@ -337,7 +347,7 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
         s_shape = np.fmax(s_shape, s_week)
     else:
         s_shape = np.zeros(len(frame))
-    if stats.get("reversal_strength", 0.0) >= MIN_PROFILE_STRENGTH:
+    if stats.get("reversal_strength", 0.0) >= MIN_REVERSAL_SHARE:
         rday = reversal_contrast(ts, active, expected, 1)
         rweek = reversal_contrast(ts, active, expected, 7)
         s_rev = (rweek - stats["reversal_week_med"]) / stats["reversal_week_spread"]

@@ -36,6 +36,7 @@ BAND_COVERAGE = 0.95  # the band's nominal coverage of clean hours
 KAPPA = 0.1  # residual scale: expected + KAPPA x level (keeps idle hours from dividing by ~0)
 CALIBRATION_SHARE = 0.2  # held-out tail of the training data for the band and the metrics
 MIN_HISTORY_DAYS = 14  # less than this: the sector profile stands in for the model
+LEVEL_SMOOTHING = (0.9, 0.95, 1.0, 1.05, 1.1)  # the shape is averaged over these level factors
 SUPPORT_TOLERANCE = 0.1  # history "at a level" means within 10 % of it
 STABLE_DAYS = 10  # a level held this many days out of 15 is a regime, not a ramp
 OUTAGE_SHARE = 0.05  # days below 5 % of the median level are outages, not regimes
@@ -207,8 +208,12 @@ class CustomerModel:
             self._regressor = booster
         import xgboost as xgb
 
-        dm = xgb.DMatrix(calendar_features(ts, level))
-        return np.maximum(self._regressor.predict(dm), 0.0).astype(float)
+        # Averaged over neighbouring levels: one odd day learnt at one exact level must not
+        # become the expectation of every later day at that level.
+        features = np.vstack([calendar_features(ts, level * f) for f in LEVEL_SMOOTHING])
+        raw = self._regressor.inplace_predict(features.astype(np.float32))
+        shape = np.maximum(np.asarray(raw, dtype=float), 0.0).reshape(len(LEVEL_SMOOTHING), -1)
+        return shape.mean(axis=0)
 
     def levels(self, frame: pd.DataFrame) -> np.ndarray:
         """The gated regime level of each row's day (kWh per hour)."""
@@ -349,6 +354,16 @@ def profile_of(frame: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def reversed_share(ts: pd.Series, active: np.ndarray) -> float:
+    """Share of the mean day's energy that reversing the day would move (0 for a flat day)."""
+    hours = pd.DatetimeIndex(ts).hour.to_numpy()
+    sums = np.bincount(hours, weights=np.clip(active, 0, None), minlength=24)
+    counts = np.bincount(hours, minlength=24)
+    day = np.divide(sums, counts, out=np.zeros(24), where=counts > 0)
+    total = day.sum()
+    return float(0.5 * np.abs(day - day[::-1]).sum() / total) if total > 0 else 0.0
+
+
 def _fit_regressor(frame: pd.DataFrame, level: np.ndarray, mask: np.ndarray) -> Any:
     import xgboost as xgb
 
@@ -448,6 +463,7 @@ def fit_customer(
     for key, value in whole_stats.items():
         if key.startswith(("shape_", "reversal_")) and not key.startswith("reversal_strength"):
             stats[key] = max(stats[key], value)
+    stats["reversal_strength"] = reversed_share(frame["ts"][mask_all], active[mask_all])
 
     inside = (act >= pred["lower_kwh"].to_numpy()) & (act <= pred["upper_kwh"].to_numpy())
     keep = cal_ok & (act > 0)

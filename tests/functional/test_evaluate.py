@@ -161,6 +161,8 @@ def _fake_engine(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     package.pipeline = pipeline  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "meterwatch.detect", package)
     monkeypatch.setitem(sys.modules, "meterwatch.detect.pipeline", pipeline)
+    # the real engine's modules, imported by other tests, must not leak into the fake one
+    monkeypatch.delitem(sys.modules, "meterwatch.detect.alerts", raising=False)
     return calls
 
 

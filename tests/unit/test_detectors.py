@@ -149,3 +149,41 @@ def test_short_history_falls_back_to_the_sector_profile() -> None:
     assert model.kind == "sector_profile"
     pred = model.predict(frame)
     assert (pred["upper_kwh"] >= pred["lower_kwh"]).all()
+
+
+def test_daily_off_window_is_caught_at_hourly_resolution() -> None:
+    # h2: the meter is off from 20:00 to 02:00 every day for ten days
+    frame = customer(HISTORY_DAYS + NEW_DAYS, seed=10)
+    hit = new_part(frame, 4, 10)
+    hours = frame["ts"].dt.hour
+    off = hit & ((hours >= 20) | (hours < 2)).to_numpy()
+    frame.loc[off, "active_kwh"] = 0.0
+    scores, events = run(frame)
+    assert [e.kind for e in events] == ["under_registration"]
+    assert events[0].params["zero_hours"] >= 50
+    by_ts = scores.set_index("ts")
+    # the switched-off hours rank above the same days' normal hours
+    off_scores = by_ts.loc[frame.loc[off, "ts"], "score"]
+    on_scores = by_ts.loc[frame.loc[hit & ~off, "ts"], "score"]
+    assert off_scores.median() > on_scores.median()
+
+
+def test_flat_reporting_is_its_own_kind() -> None:
+    frame = customer(HISTORY_DAYS + NEW_DAYS, seed=11)
+    hit = new_part(frame, 6, 5)
+    frame.loc[hit, "active_kwh"] = frame.loc[hit, "active_kwh"].mean()
+    _, events = run(frame)
+    assert "flat_reporting" in [e.kind for e in events]
+
+
+def test_electrical_evidence_backs_an_under_registration() -> None:
+    # a lifted potential transformer: phase A collapses and the active register reads 60 %
+    frame = customer(HISTORY_DAYS + NEW_DAYS, seed=12)
+    hit = new_part(frame, 3, 20)
+    frame.loc[hit, "active_kwh"] *= 0.6
+    frame.loc[hit, "voltage_fa"] = 120.0
+    _, events = run(frame)
+    assert [e.kind for e in events] == ["voltage_anomaly"]
+    assert events[0].params["voltage_anomaly"]
+    # the reactive register was not touched: the power factor changed too
+    assert events[0].params["reactive_change"]
