@@ -239,7 +239,7 @@ def _plots(inputs: ReportInputs, out: Path) -> list[str]:
             f.loc[has_ref, "reference_mape"],
             f.loc[has_ref, "mape"],
             color="#3b75af",
-            label="evaluated model",
+            label="product" if (f["model"] == "product").any() else "prototype re-implementation",
         )
         if "prototype_mape" in f.columns and (f["model"] == "product").any():
             ax.scatter(
