@@ -61,7 +61,7 @@ def _kind(window: pd.DataFrame, flagged: np.ndarray) -> str:
     det = window["detectors"]
     hours = {name: int((_fired(det, name) & flagged).sum()) for name in (
         "reverse", "stopped", "constant", "shape", "deficit_day", "deficit_week", "voltage_collapse",
-        "zero_hours",
+        "zero_hours", "peak",
     )}  # fmt: skip
     if hours["reverse"] >= MIN_REVERSE_HOURS:
         return "reverse_energy"
@@ -69,7 +69,7 @@ def _kind(window: pd.DataFrame, flagged: np.ndarray) -> str:
         return "stopped_meter"
     if hours["constant"] >= MIN_EVENT_HOURS:
         return "flat_reporting"
-    deficit = max(hours["deficit_day"], hours["deficit_week"])
+    deficit = max(hours["deficit_day"], hours["deficit_week"], hours["peak"])
     if hours["zero_hours"] >= MIN_REVERSE_HOURS and not hours["voltage_collapse"]:
         return "under_registration"  # a daily off-window: energy missing, not moved
     if hours["voltage_collapse"] >= 0.5 * max(int(flagged.sum()), 1) and deficit:

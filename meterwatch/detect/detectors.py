@@ -32,6 +32,8 @@ MIN_SPREAD = {
     "deficit_week": 0.02,
     "shape": 0.05,
     "reversal_day": 0.05,
+    "peak_day": 0.05,
+    "peak_week": 0.02,
     "reversal_week": 0.02,
     "shape_week": 0.02,
     "reactive": 0.1,
@@ -44,7 +46,7 @@ MIN_SUPPORT_DAYS = 56  # the shape at a level seen fewer days (8 weeks) is not r
 VOLTAGE_COLLAPSE = 0.7  # a phase below 70 % of its usual median has collapsed
 EVIDENCE_BOOST = 1.25  # a deficit backed by electrical evidence scores this much more
 DETECTORS = (
-    "deficit_day", "deficit_week", "shape", "stopped", "zero_hours", "constant", "reverse"
+    "deficit_day", "deficit_week", "peak", "shape", "stopped", "zero_hours", "constant", "reverse"
 )  # fmt: skip
 MAX_SHORT_ZERO_SHARE = 0.002  # a history with fewer short zero runs than this never idles at 0
 HOUR_WEIGHT_FLOOR = 0.5  # a window score counts half for an hour that is not short itself
@@ -67,6 +69,10 @@ def default_stats() -> dict[str, float]:
         "reversal_week_med": 0.0,
         "reversal_week_spread": 0.2,
         "reversal_strength": 0.0,
+        "peak_day_med": 0.0,
+        "peak_day_spread": 0.5,
+        "peak_week_med": 0.0,
+        "peak_week_spread": 0.3,
         "profile_strength": 0.0,
         "reactive_med": 0.0,
         "reactive_spread": 0.5,
@@ -180,6 +186,29 @@ def reversal_contrast(
     return _profile_distances(ts, active, expected, days)[1]
 
 
+def daily_peak_shortfall(ts: pd.Series, active: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Per hour: how far its day's peak hours fall below the expected peak (log ratio, > 0 short).
+
+    The 90th percentile of the day's reported hours against that of the expected hours: a cap
+    (h7), a random share of the average (h4) or flat reporting (h5) remove the peaks even where
+    the day's total moves little.
+    """
+    day = pd.DatetimeIndex(ts).floor("D")
+    frame = pd.DataFrame(
+        {
+            "a": np.clip(np.asarray(active, dtype=float), 0, None),
+            "e": np.asarray(expected, dtype=float),
+        }
+    )
+    grouped = frame.groupby(day)
+    peaks = grouped.quantile(0.9)
+    counts = grouped["a"].count()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        short = pd.Series(np.log((peaks["e"] / peaks["a"]).to_numpy()), index=peaks.index)
+    short = short.where((counts >= 20) & (peaks["e"] > 0) & (peaks["a"] > 0))
+    return short.reindex(day).to_numpy(dtype=float)
+
+
 def daily_reactive_log_ratio(ts: pd.Series, active: np.ndarray, reactive: np.ndarray) -> np.ndarray:
     """Per hour: log of its day's reactive-to-active energy ratio (NaN where undefined)."""
     day = pd.DatetimeIndex(ts).floor("D")
@@ -261,6 +290,12 @@ def calibrate(
     shape_week = np.where(clean, weekly_shape_distance(ts, active, expected), np.nan)
     stats["shape_week_med"], stats["shape_week_spread"] = _spread(
         shape_week, MIN_SPREAD["shape_week"], margin
+    )
+    peak = np.where(clean, daily_peak_shortfall(ts, active, expected), np.nan)
+    stats["peak_day_med"], stats["peak_day_spread"] = _spread(peak, MIN_SPREAD["peak_day"], margin)
+    peak_week = _rolling_mean(peak, 168)
+    stats["peak_week_med"], stats["peak_week_spread"] = _spread(
+        peak_week, MIN_SPREAD["peak_week"], margin
     )
     for name, n_days in (("reversal_day", 1), ("reversal_week", 7)):
         contrast = np.where(clean, reversal_contrast(ts, active, expected, n_days), np.nan)
@@ -360,6 +395,16 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
         known = frame["level_support_days"].to_numpy(dtype=float) >= MIN_SUPPORT_DAYS
         s_shape = np.where(known, s_shape, 0.0)
 
+    peak = daily_peak_shortfall(ts, active, expected)
+    s_peak_day = (peak - stats.get("peak_day_med", 0.0)) / stats.get("peak_day_spread", 0.5)
+    s_peak = (_rolling_mean(peak, 168) - stats.get("peak_week_med", 0.0)) / stats.get(
+        "peak_week_spread", 0.3
+    )
+    s_peak = np.minimum(
+        s_peak, (peak - stats.get("peak_week_med", 0.0)) / stats.get("peak_week_spread", 0.3)
+    )
+    s_peak = np.fmax(s_peak, s_peak_day)
+
     expecting = np.nan_to_num(expected) > 0
     zero_runs = run_lengths(present & (active == 0))
     s_stopped = np.where((zero_runs >= STOPPED_MIN_HOURS) & expecting, 5.0, 0.0)
@@ -384,6 +429,7 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     scores = {
         "deficit_day": np.nan_to_num(s24),
         "deficit_week": np.nan_to_num(s168),
+        "peak": np.nan_to_num(s_peak),
         "shape": np.nan_to_num(s_shape),
         "stopped": s_stopped,
         "constant": s_constant,
@@ -392,7 +438,7 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     }
     stacked = np.column_stack([scores[name] for name in DETECTORS])
     combined = stacked.max(axis=1)
-    deficit = np.maximum(scores["deficit_day"], scores["deficit_week"])
+    deficit = np.maximum(np.maximum(scores["deficit_day"], scores["deficit_week"]), scores["peak"])
     backed = (reactive | voltage) & (deficit > 0.5)
     combined = np.where(backed, np.maximum(combined, deficit * EVIDENCE_BOOST), combined)
     combined = np.where(present, np.maximum(combined, 0.0), np.nan)
@@ -401,7 +447,7 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     # the window scores are scaled by how short the hour itself is, down to half.
     edge = stats.get("hour_deficit_edge", 0.5)
     own = np.clip(np.nan_to_num(u) / edge, 0.0, 1.0)
-    windowed = np.fmax(scores["deficit_day"], scores["deficit_week"])
+    windowed = np.fmax(np.fmax(scores["deficit_day"], scores["deficit_week"]), scores["peak"])
     damp = np.where(windowed >= combined, HOUR_WEIGHT_FLOOR + (1 - HOUR_WEIGHT_FLOOR) * own, 1.0)
     combined = combined * damp + TIE_BREAK * np.clip(np.nan_to_num(u) / edge, 0.0, 3.0)
     fired = stacked >= 1.0

@@ -215,14 +215,16 @@ class CustomerModel:
         shape = np.maximum(np.asarray(raw, dtype=float), 0.0).reshape(len(LEVEL_SMOOTHING), -1)
         return shape.mean(axis=0)
 
-    def levels(self, frame: pd.DataFrame) -> np.ndarray:
-        """The gated regime level of each row's day (kWh per hour)."""
+    def levels(self, frame: pd.DataFrame, *, gated: bool = True) -> np.ndarray:
+        """The regime level of each row's day (kWh per hour), gated unless ``gated=False``."""
         daily = daily_means(frame["ts"], frame["active_kwh"].to_numpy(dtype=float))
         observed = regime_level(daily)
-        gated = pd.Series(gate_levels(observed.to_numpy(), self.known_log_levels), observed.index)
-        return _hour_level(frame["ts"], gated)
+        if not gated:
+            return _hour_level(frame["ts"], observed.ffill())
+        kept = pd.Series(gate_levels(observed.to_numpy(), self.known_log_levels), observed.index)
+        return _hour_level(frame["ts"], kept)
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, frame: pd.DataFrame, *, gated: bool = True) -> pd.DataFrame:
         """Expected energy and the band for each row of ``frame``.
 
         Parameters
@@ -232,7 +234,11 @@ class CustomerModel:
             ``reactive_kvarh``, ``voltage_fa``, ``voltage_fc`` (sorted by ``ts``). The reported
             ``active_kwh`` sets the regime level (a week's median, gated against the levels
             the customer has shown, so a loss does not pull the expectation down); the hour's
-            own value never enters its own expectation otherwise.
+            own value never enters its own expectation otherwise. Hours whose ``active_kwh`` is
+            NaN (a forecast horizon) take the level of the days before them.
+        gated
+            ``False`` follows the observed level wherever it goes (a plain forecast, e.g. for the
+            forecast-accuracy protocol); detection always uses the gated level.
 
         Returns
         -------
@@ -242,7 +248,7 @@ class CustomerModel:
         """
         if frame.empty:
             return pd.DataFrame({"expected_kwh": [], "lower_kwh": [], "upper_kwh": []}, dtype=float)
-        level = self.levels(frame)
+        level = self.levels(frame, gated=gated)
         expected = level * self._shape(frame["ts"], level)
         scale = expected + KAPPA * level
         lo, hi = self.band
