@@ -28,10 +28,11 @@ KINDS = (
     "under_registration",
 )
 MERGE_GAP_HOURS = 24  # flagged hours closer than this are one event
-MIN_EVENT_HOURS = 48  # a deficit must last two days to be worth a visit
+MIN_EVENT_HOURS = 36  # a deficit must last a day and a half to be worth a visit
 MIN_SHAPE_HOURS = 72  # a profile change three: noisy customers' shapes wander for a day or two
 MIN_REVERSE_HOURS = 3  # fewer negative hours are a glitch, not reversed wiring
 OPEN_WITHIN_HOURS = 24  # an event flagged in the last day of data is still open
+MIN_LOSS_SHARE = 0.1  # an under-registration must miss a tenth of the expected energy
 HIGH_LOSS_SHARE = 0.3  # share of expected energy missing for a high severity
 MEDIUM_LOSS_SHARE = 0.1
 
@@ -135,8 +136,10 @@ def extract_events(
         # the energy missing in the anomalous hours (an off-window's other hours are normal)
         lost = float(np.nansum((expected - active)[wflag]))
         total_expected = float(np.nansum(expected[wflag]))
-        if kind == "under_registration" and lost <= 0:
-            continue
+        if kind == "under_registration" and (
+            lost <= 0 or (lost <= MIN_LOSS_SHARE * total_expected and not recurring_zeros)
+        ):
+            continue  # a few per cent is within what the expectation itself can be off
         share = lost / total_expected if total_expected > 0 else 0.0
         if kind in ("reverse_energy", "stopped_meter") or share >= HIGH_LOSS_SHARE:
             severity = "high"
@@ -291,9 +294,9 @@ def merge_alerts(
         ).fillna(0.5)
         severity = frame["severity"].map({"high": 2, "medium": 1, "low": 0}).fillna(0)
         is_open = (frame["status"] == "open").astype(int)
-        order = pd.DataFrame({"o": is_open, "s": severity, "v": value}).sort_values(
-            ["o", "v", "s"], ascending=False
-        )
+        # the visit worth most first: an ongoing loss counts double (it is still running)
+        worth = value * (1 + is_open)
+        order = pd.DataFrame({"w": worth, "s": severity}).sort_values(["w", "s"], ascending=False)
         frame.loc[order.index, "rank"] = np.arange(1, len(frame) + 1)
         frame = frame.sort_values("rank").reset_index(drop=True)
     return typed_alerts(frame), new_ids, updated_ids

@@ -131,8 +131,10 @@ def level_histogram(level: pd.Series) -> np.ndarray:
 def gate_levels(level: np.ndarray, known_log: np.ndarray) -> np.ndarray:
     """Gate observed regime levels against the levels the customer has shown.
 
-    A level close to a known one, or above all of them, is kept; a level below what the
-    customer has shown is replaced by the nearest known level above it.
+    A level close to a known one, or above all of them, is kept. A level below everything the
+    customer has shown, or between two regimes but nearer the upper one (a partial loss during a
+    campaign), is replaced by the known level above it; one nearer the lower regime belongs to
+    it (a base load a little higher than usual) and is kept.
     """
     level = np.asarray(level, dtype=float)
     if not len(known_log):
@@ -147,7 +149,9 @@ def gate_levels(level: np.ndarray, known_log: np.ndarray) -> np.ndarray:
     above = known_log[np.clip(idx, 0, len(known_log) - 1)]
     near = (np.abs(log_level - below) <= tol) | (np.abs(above - log_level) <= tol)
     higher = log_level > known_log[-1]
-    snap = ~near & ~higher & ~np.isnan(level)
+    lowest = log_level < known_log[0]
+    nearer_upper = (above - log_level) < (log_level - below)
+    snap = ~near & ~higher & ~np.isnan(level) & (lowest | nearer_upper)
     out[snap] = np.exp(above[snap])
     return out
 
@@ -249,7 +253,7 @@ class CustomerModel:
         if frame.empty:
             return pd.DataFrame({"expected_kwh": [], "lower_kwh": [], "upper_kwh": []}, dtype=float)
         level = self.levels(frame, gated=gated)
-        expected = level * self._shape(frame["ts"], level)
+        expected = level * self._shape(frame["ts"], self.nearest_known(level))
         scale = expected + KAPPA * level
         lo, hi = self.band
         return pd.DataFrame(
@@ -262,6 +266,27 @@ class CustomerModel:
             },
             index=frame.index,
         )
+
+    def nearest_known(self, level: np.ndarray) -> np.ndarray:
+        """The sustained level closest to each level: the regime whose shape applies.
+
+        The shape model has only seen the regimes of the history; between them (the first days
+        after a campaign, a level a little above the base) its trees are arbitrary.
+        """
+        level = np.asarray(level, dtype=float)
+        known = self.known_log_levels
+        if not len(known):
+            return level
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.log(np.where(level > 0, level, np.nan))
+        idx = np.clip(np.searchsorted(known, logs), 1, len(known) - 1) if len(known) > 1 else None
+        if idx is None:
+            out = np.full(len(level), np.exp(known[0]))
+        else:
+            lower, upper = known[idx - 1], known[idx]
+            pick = np.where(np.abs(logs - lower) <= np.abs(upper - logs), lower, upper)
+            out = np.exp(pick)
+        return np.where(np.isfinite(logs), out, level)
 
     def support_days(self, level: np.ndarray) -> np.ndarray:
         """Days of history at a level within ``SUPPORT_TOLERANCE`` of each given level.

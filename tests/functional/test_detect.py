@@ -126,3 +126,24 @@ def test_train_and_score_commands(
     assert main(["score", "--lake", lake]) == 0
     out = capsys.readouterr().out
     assert "3 models trained" in out and "0 hours scored" in out
+
+
+def test_short_history_gets_the_sector_profile_and_a_finding(tmp_path: Path) -> None:
+    folder = tmp_path / "fleet"
+    write_electrodunas(folder, 1, hourly_frame(24 * 30, seed=1, level=5.0))
+    write_electrodunas(folder, 2, hourly_frame(24 * 30, seed=2, level=8.0))
+    write_electrodunas(folder, 3, hourly_frame(24 * 5, seed=3, level=4.0))
+    lake = open_lake(str(tmp_path / "lake"))
+    ingest_paths(lake, [folder])
+    result = train(lake)
+    assert result.fallbacks == ["Cliente 3"]
+    models = lake.read("models").set_index("client_id")
+    assert models.loc["Cliente 3", "kind"] == "sector_profile"
+    assert models.loc["Cliente 1", "kind"] == "xgboost"
+    findings = lake.read("data_quality")
+    short = findings[findings["code"] == "model.insufficient_history"]
+    assert list(short["client_id"]) == ["Cliente 3"]
+    assert "historia" in short["message"].iloc[0]
+    train(lake)  # training again replaces the finding, it does not pile up
+    again = lake.read("data_quality")
+    assert (again["code"] == "model.insufficient_history").sum() == 1

@@ -118,8 +118,9 @@ def test_end_of_a_campaign_raises_nothing() -> None:
 
 def test_gate_keeps_known_levels_and_rises_and_snaps_up_new_lows() -> None:
     known = np.log(np.array([1.0, 4.0]))
-    out = gate_levels(np.array([1.02, 4.0, 9.0, 0.6, 2.0]), known)
-    np.testing.assert_allclose(out, [1.02, 4.0, 9.0, 1.0, 4.0])
+    # known, known, a rise, below all, a partial loss in the upper regime, a busy base
+    out = gate_levels(np.array([1.02, 4.0, 9.0, 0.6, 3.0, 1.5]), known)
+    np.testing.assert_allclose(out, [1.02, 4.0, 9.0, 1.0, 4.0, 1.5])
 
 
 def test_known_levels_leave_out_ramps_and_outages() -> None:
