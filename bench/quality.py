@@ -103,6 +103,33 @@ def timing(data: Path, reference: pd.DataFrame, workers: int, work: Path) -> dic
     }
 
 
+DAILY_METRICS = ("precision", "recall", "f1", "false_customers", "hourly_ap", "hourly_f1")
+
+
+def daily_check(lake: LocalLake, workers: int, work: Path) -> dict[str, float]:
+    """The product on one draw (standard, seed 0) with the new data arriving a day at a time."""
+    from meterwatch.evaluation.inject import make_draw
+    from meterwatch.evaluation.protocol import score_draw
+
+    frame, sectors = load_readings(lake)
+    train, test = split_history(frame)
+    draw = make_draw(train, test, "standard", 0)
+    detector = ProductDetector(
+        settings=Settings.load(lake=lake.uri, workers=workers), workdir=work, increment_hours=24
+    )
+    started = time.perf_counter()
+    try:
+        result = detector.run(train, draw.test, sectors)
+    finally:
+        detector.close()
+    seconds = time.perf_counter() - started
+    rows = score_draw(draw, result, "product", "standard", 0).rows
+    out = {str(r["metric"]): float(r["value"]) for r in rows if r["family"] == "all"}
+    out["seconds"] = seconds
+    print({"daily": out}, flush=True)
+    return out
+
+
 def write_results(section: str) -> None:
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     if START in text:
@@ -120,6 +147,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="workers for fits (default 2)")
     parser.add_argument("--no-write", action="store_true", help="do not touch bench/RESULTS.md")
     parser.add_argument("--out", default=str(REPORT), help="report folder")
+    parser.add_argument(
+        "--daily-check",
+        action="store_true",
+        help="also score one draw a day at a time and compare with batch (several minutes)",
+    )
     parser.add_argument(
         "--increment-hours",
         type=int,
@@ -154,6 +186,7 @@ def main() -> None:
         evaluation_s = time.perf_counter() - started
         times = timing(DATA, reference, args.workers, work)
         print(times, flush=True)
+        daily = daily_check(lake, args.workers, work) if args.daily_check else None
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -202,8 +235,21 @@ def main() -> None:
         f"{times['train_s']:.1f} s + score {times['score_s']:.1f} s = {times['product_s']:.1f} s; "
         f"plain per-customer XGBoost fit of the prototype kind {times['prototype_fit_s']:.1f} s; "
         f"ratio {times['ratio']:.1f}×.",
-        END,
     ]
+    if daily is not None:
+        batch = outcome.detection.rows
+        batch = batch[(batch["detector"] == "product") & (batch["tier"] == "standard")]
+        batch = batch[(batch["seed"] == 0) & (batch["family"] == "all")].set_index("metric")[
+            "value"
+        ]
+        lines += [
+            "",
+            "Batch against daily scoring (product, standard draw of seed 0): scoring the new data one "
+            "day at a time, as a daily run would, gives "
+            + ", ".join(f"{m} {daily[m]:.2f} (batch {batch[m]:.2f})" for m in DAILY_METRICS)
+            + f"; {daily['seconds']:.0f} s for the draw.",
+        ]
+    lines.append(END)
     section = "\n".join(lines)
     print(section)
     if not args.no_write:

@@ -268,18 +268,20 @@ def forecast_accuracy(
 ) -> pd.DataFrame:
     """Forecast accuracy per customer on its last 20 %.
 
-    The product model (``detect.model.fit_customer`` on the history) is asked once for the
-    whole series (``predict`` on history + new rows, so that any lag it uses sees the
-    readings before each hour) and its hourly ``expected_kwh`` of the new rows is summed
-    into the prototype's periods (counted from the first new hour; partial periods scaled to
-    a full one, like the actual values). The prototype's re-implementation forecasts the same
+    The product model (``detect.model.fit_customer`` on the history) forecasts the new rows
+    from rolling origins (:func:`rolling_origin_predictions`: one per period of 8 hours or
+    more, one per day for finer periods), with its plain level (``predict(..., gated=False)``)
+    when it has one; its hourly ``expected_kwh`` are summed into the prototype's periods
+    (counted from the first new hour; partial periods scaled to a full one, like the actual
+    values). ``batch_mape``: the same model asked once for the whole series. The prototype's
+    re-implementation forecasts the same
     periods one step ahead. MAPE skips periods (hours) whose actual value is exactly 0.
 
     Returns
     -------
     pandas.DataFrame
         ``client_id, freq, n_test, mape, reference_mape, prototype_mape, hourly_mape,
-        hourly_wape, coverage`` (``mape`` is the product's when available, else the
+        hourly_wape, coverage, batch_mape, origin_step_hours, level, model`` (``mape`` is the product's when available, else the
         prototype re-implementation's; ``coverage`` = share of new hours inside the band).
     """
     freq_hours = dict(freq_hours or {})
@@ -314,14 +316,15 @@ def forecast_accuracy(
             "coverage": np.nan,
             "batch_mape": np.nan,
             "origin_step_hours": hours,
+            "level": "",
             "model": "prototype",
         }
         if fit_customer is not None:
             model = fit_customer(history.reset_index(drop=True))
             step = hours if hours >= MIN_ORIGIN_STEP_HOURS else 24
             causal = rolling_origin_predictions(model, history, new, step)
-            batch = model.predict(  # type: ignore[attr-defined]
-                pd.concat([history, new], ignore_index=True)[READING_COLUMNS[1:]]
+            batch = plain_predict(
+                model, pd.concat([history, new], ignore_index=True)[READING_COLUMNS[1:]]
             ).iloc[len(history) :]
             actual = new["active_kwh"].to_numpy(dtype=float)
             expected = causal["expected_kwh"].to_numpy(dtype=float)
@@ -343,12 +346,28 @@ def forecast_accuracy(
                 ),
                 coverage=float(np.mean(inside)),
                 origin_step_hours=step,
+                level="plain" if _has_plain_level(model) else "gated",
                 model="product",
             )
         rows.append(row)
         if progress:
             progress(f"forecast {client}: MAPE {row['mape']:.1f} % at {hours} h")
     return pd.DataFrame(rows)
+
+
+def _has_plain_level(model: object) -> bool:
+    import inspect
+
+    predict = getattr(model, "predict", None)
+    return predict is not None and "gated" in inspect.signature(predict).parameters
+
+
+def plain_predict(model: object, frame: pd.DataFrame) -> pd.DataFrame:
+    """The model's forecast for ``frame``: ``predict(frame, gated=False)`` when the model has
+    a plain (ungated) level for forecasting, else ``predict(frame)``."""
+    if _has_plain_level(model):
+        return model.predict(frame, gated=False)  # type: ignore[attr-defined]
+    return model.predict(frame)  # type: ignore[attr-defined]
 
 
 def rolling_origin_predictions(
@@ -382,7 +401,7 @@ def rolling_origin_predictions(
         )
         frame = known.iloc[context_from : rows[-1] + 1].copy()
         frame.loc[frame.index >= rows[0], "active_kwh"] = np.nan
-        predicted = model.predict(frame.reset_index(drop=True))  # type: ignore[attr-defined]
+        predicted = plain_predict(model, frame.reset_index(drop=True))
         parts.append(predicted.iloc[-len(rows) :].reset_index(drop=True))
     return pd.concat(parts, ignore_index=True)
 

@@ -132,6 +132,31 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def false_alarm_table(customers: pd.DataFrame) -> pd.DataFrame:
+    """Clean customers alerted: in how many draws, per detector and tier."""
+    if customers.empty:
+        return pd.DataFrame()
+    clean = customers[(customers["truth"].fillna("") == "") & customers["alerted"].astype(bool)]
+    if clean.empty:
+        return pd.DataFrame()
+    table = clean.groupby(["detector", "tier", "client_id"]).size().rename("draws").reset_index()
+    return table.sort_values(["detector", "tier", "draws"], ascending=[True, True, False])
+
+
+def missed_table(customers: pd.DataFrame, events: pd.DataFrame, detector: str) -> pd.DataFrame:
+    """Positive customers ``detector`` did not alert, with the manipulation's parameters."""
+    if customers.empty or events.empty:
+        return pd.DataFrame()
+    missed = customers[
+        (customers["detector"] == detector)
+        & (customers["truth"].fillna("") != "")
+        & ~customers["alerted"].astype(bool)
+    ]
+    merged = missed.merge(events, on=["client_id", "tier", "seed"], how="left")
+    columns = ["tier", "seed", "client_id", "family", "start", "n_hours", "params"]
+    return merged[columns].sort_values(["tier", "family", "client_id"])
+
+
 def forecast_summary(forecast: pd.DataFrame) -> dict[str, float]:
     """How often the evaluated forecast beats the reference MAPE, and the median ratio."""
     both = forecast.dropna(subset=["mape", "reference_mape"])
@@ -214,7 +239,7 @@ def _plots(inputs: ReportInputs, out: Path) -> list[str]:
             f.loc[has_ref, "reference_mape"],
             f.loc[has_ref, "mape"],
             color="#3b75af",
-            label="evaluated model",
+            label="product" if (f["model"] == "product").any() else "prototype re-implementation",
         )
         if "prototype_mape" in f.columns and (f["model"] == "product").any():
             ax.scatter(
@@ -293,6 +318,19 @@ def write_report(inputs: ReportInputs, out: str | Path) -> Path:
             "",
             markdown_table(family_table(summary, "delay_hours_median")),
         ]
+        lines += [
+            "### Clean customers alerted (number of draws)",
+            "",
+            markdown_table(false_alarm_table(det.customers)),
+        ]
+        for detector in (
+            sorted(det.customers["detector"].unique()) if not det.customers.empty else []
+        ):
+            lines += [
+                f"### Positives the {detector} missed",
+                "",
+                markdown_table(missed_table(det.customers, det.events, detector)),
+            ]
         for name in ("detection.png", "recall_by_family.png"):
             if name in plots:
                 lines += [f"![{name}]({name})", ""]
