@@ -40,6 +40,7 @@ MIN_SPREAD = {
 }
 STOPPED_MIN_HOURS = 24
 CONSTANT_MIN_HOURS = 24
+IDLE_RUN_HOURS = 6  # a value the meter repeats this long in clean times is its idle reading
 MIN_PROFILE_STRENGTH = 0.1  # below this share of movable energy a day has no shape to check
 MIN_REVERSAL_SHARE = 0.08  # a day whose reversal moves less than 8 % has no profile to reverse
 MIN_SUPPORT_DAYS = 56  # the shape at a level seen fewer days (8 weeks) is not reliable
@@ -80,6 +81,7 @@ def default_stats() -> dict[str, float]:
         "voltage_fc_med": 0.0,
         "voltage_divergence": 1.0,
         "max_constant_run": 0.0,
+        "idle_constant_kwh": -1.0,
         "short_zero_share": 1.0,
         "hour_deficit_edge": 0.5,
     }
@@ -132,9 +134,10 @@ def _profile_distances(
     n = len(idx)
     if n == 0:
         return np.array([]), np.array([])
-    day_ns = idx.floor("D").asi8
-    first = day_ns.min()
-    day_no = ((day_ns - first) // 86_400_000_000_000).astype(int)
+    # whole days since the first, whatever the index's unit (the lake's timestamps are in
+    # microseconds or seconds, not nanoseconds)
+    days_since = (idx.floor("D") - idx.floor("D").min()) // pd.Timedelta(days=1)
+    day_no = np.asarray(days_since, dtype=int)
     n_days = int(day_no.max()) + 1
     hour = idx.hour.to_numpy()
     cell = day_no * 24 + hour
@@ -243,6 +246,16 @@ def constant_runs(active: np.ndarray) -> np.ndarray:
     return run_lengths(same)
 
 
+def idle_constant(active: np.ndarray) -> float:
+    """The value of the longest run of identical non-zero readings, when it lasts at least
+    ``IDLE_RUN_HOURS`` (a meter's idle reading, e.g. 0.3 kWh every weekend night); else -1."""
+    a = np.nan_to_num(np.asarray(active, dtype=float))
+    runs = constant_runs(a)
+    if not len(runs) or runs.max() < IDLE_RUN_HOURS:
+        return -1.0
+    return float(a[int(np.argmax(runs))])
+
+
 def short_zero_hours(active: np.ndarray) -> np.ndarray:
     """Hours of exact zero in runs shorter than a day (an off-window, not an outage)."""
     a = np.asarray(active, dtype=float)
@@ -323,6 +336,7 @@ def calibrate(
     if np.isfinite(div).any():
         stats["voltage_divergence"] = max(float(np.nanquantile(div, 0.999)) * 1.5, 0.1)
     stats["max_constant_run"] = float(constant_runs(active).max(initial=0))
+    stats["idle_constant_kwh"] = idle_constant(np.where(clean, active, np.nan))
     stats["short_zero_share"] = short_zero_share(active)
     stats["hour_deficit_edge"] = max(-band[0], 0.05)
     return stats
@@ -409,7 +423,11 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     zero_runs = run_lengths(present & (active == 0))
     s_stopped = np.where((zero_runs >= STOPPED_MIN_HOURS) & expecting, 5.0, 0.0)
     if stats["max_constant_run"] < CONSTANT_MIN_HOURS:
-        s_constant = np.where(constant_runs(np.nan_to_num(active)) >= CONSTANT_MIN_HOURS, 3.0, 0.0)
+        flat = np.nan_to_num(active)
+        # idling longer than usual at the meter's own idle reading is a shutdown, not flat
+        # reporting: the deficit detectors judge the energy it misses
+        at_idle = flat == stats.get("idle_constant_kwh", -1.0)
+        s_constant = np.where((constant_runs(flat) >= CONSTANT_MIN_HOURS) & ~at_idle, 3.0, 0.0)
     else:  # the customer's meter repeats values in clean times: rely on the shape instead
         s_constant = np.zeros(len(frame))
     s_reverse = np.where(present & (active < 0), 5.0, 0.0)
