@@ -40,8 +40,12 @@ MIN_SPREAD = {
 }
 STOPPED_MIN_HOURS = 24
 CONSTANT_MIN_HOURS = 24
+IDLE_RUN_HOURS = 6  # a value the meter repeats this long in clean times is its idle reading
 MIN_PROFILE_STRENGTH = 0.1  # below this share of movable energy a day has no shape to check
 MIN_REVERSAL_SHARE = 0.08  # a day whose reversal moves less than 8 % has no profile to reverse
+LIBRARY_BLOCK_DAYS = 28  # the history's profiles, one per four weeks
+RECENT_PROFILE_DAYS = 56  # the reversal is also judged against the history's last 8 weeks
+MIN_RECENT_REVERSAL_SHARE = 0.2  # ... for a profile whose reversal moves a fifth of the day
 MIN_SUPPORT_DAYS = 56  # the shape at a level seen fewer days (8 weeks) is not reliable
 VOLTAGE_COLLAPSE = 0.7  # a phase below 70 % of its usual median has collapsed
 EVIDENCE_BOOST = 1.25  # a deficit backed by electrical evidence scores this much more
@@ -80,6 +84,7 @@ def default_stats() -> dict[str, float]:
         "voltage_fc_med": 0.0,
         "voltage_divergence": 1.0,
         "max_constant_run": 0.0,
+        "idle_constant_kwh": -1.0,
         "short_zero_share": 1.0,
         "hour_deficit_edge": 0.5,
     }
@@ -123,18 +128,24 @@ def daily_shape_distance(ts: pd.Series, active: np.ndarray, expected: np.ndarray
 
 
 def _profile_distances(
-    ts: pd.Series, active: np.ndarray, expected: np.ndarray, days: int
+    ts: pd.Series,
+    active: np.ndarray,
+    expected: np.ndarray,
+    days: int,
+    reference: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per hour, over the centred ``days`` of summed daily profiles: the share of energy away
     from the expected profile, and that share minus the share away from the *reversed*
-    expected profile (positive when the day runs backwards)."""
+    expected profile (positive when the day runs backwards). With ``reference`` (24 values),
+    that fixed daily profile stands in for the expected one."""
     idx = pd.DatetimeIndex(ts)
     n = len(idx)
     if n == 0:
         return np.array([]), np.array([])
-    day_ns = idx.floor("D").asi8
-    first = day_ns.min()
-    day_no = ((day_ns - first) // 86_400_000_000_000).astype(int)
+    # whole days since the first, whatever the index's unit (the lake's timestamps are in
+    # microseconds or seconds, not nanoseconds)
+    days_since = (idx.floor("D") - idx.floor("D").min()) // pd.Timedelta(days=1)
+    day_no = np.asarray(days_since, dtype=int)
     n_days = int(day_no.max()) + 1
     hour = idx.hour.to_numpy()
     cell = day_no * 24 + hour
@@ -160,6 +171,10 @@ def _profile_distances(
     with np.errstate(divide="ignore", invalid="ignore"):
         na = a / sa[:, None]
         ne = e / se[:, None]
+    if reference is not None:
+        ref = np.clip(np.asarray(reference, dtype=float), 0, None)
+        ne = np.broadcast_to(ref / max(float(ref.sum()), 1e-12), (n_days, 24))
+        ok = enough & (sa > 0)
     dist = np.abs(na - ne).sum(axis=1) / 2
     reverse = dist - np.abs(na - ne[:, ::-1]).sum(axis=1) / 2
     dist = np.where(ok, dist, np.nan)
@@ -184,6 +199,56 @@ def reversal_contrast(
     Noise moves both distances alike and cancels; a day run backwards (h6) turns it positive.
     """
     return _profile_distances(ts, active, expected, days)[1]
+
+
+def recent_profile(
+    ts: pd.Series, active: np.ndarray, days: int = RECENT_PROFILE_DAYS
+) -> np.ndarray:
+    """The customer's daily profile over its last ``days`` complete days (24 shares summing
+    to 1; empty when there is none)."""
+    idx = pd.DatetimeIndex(ts)
+    a = np.asarray(active, dtype=float)
+    if not len(a):
+        return np.array([])
+    since = idx.floor("D").max() - pd.Timedelta(days=days)
+    keep = (idx >= since) & np.isfinite(a)
+    frame = pd.DataFrame({"day": idx.floor("D")[keep], "hour": idx.hour[keep], "a": a[keep]})
+    full = frame.groupby("day")["a"].transform("size") == 24
+    frame = frame[full.to_numpy()]
+    if frame.empty:
+        return np.array([])
+    profile = np.bincount(frame["hour"], weights=np.clip(frame["a"], 0, None), minlength=24)
+    total = profile.sum()
+    return profile / total if total > 0 else np.array([])
+
+
+def block_profiles(ts: pd.Series, active: np.ndarray, days: int = LIBRARY_BLOCK_DAYS) -> np.ndarray:
+    """The daily profile (24 shares) of each ``days``-long block of the series that holds at
+    least half its days complete: the profiles the customer has shown."""
+    idx = pd.DatetimeIndex(ts)
+    a = np.asarray(active, dtype=float)
+    if not len(a):
+        return np.zeros((0, 24))
+    day = idx.floor("D")
+    day_no = np.asarray((day - day.min()) // pd.Timedelta(days=1), dtype=int)
+    frame = pd.DataFrame({"day": day_no, "hour": idx.hour, "a": a}).dropna()
+    frame = frame[(frame.groupby("day")["a"].transform("size") == 24).to_numpy()]
+    out = []
+    for _, part in frame.groupby(frame["day"] // days):
+        if part["day"].nunique() < days // 2:
+            continue
+        profile = np.bincount(part["hour"], weights=np.clip(part["a"], 0, None), minlength=24)
+        if profile.sum() > 0:
+            out.append(profile / profile.sum())
+    return np.array(out) if out else np.zeros((0, 24))
+
+
+def recent_reversal_contrast(
+    ts: pd.Series, active: np.ndarray, profile: np.ndarray, days: int
+) -> np.ndarray:
+    """Per hour: how much closer the centred days' profile is to the *reversed* recent profile
+    than to the recent profile itself (:func:`recent_profile` of the history's end)."""
+    return _profile_distances(ts, active, np.zeros(len(active)), days, reference=profile)[1]
 
 
 def daily_peak_shortfall(ts: pd.Series, active: np.ndarray, expected: np.ndarray) -> np.ndarray:
@@ -241,6 +306,16 @@ def constant_runs(active: np.ndarray) -> np.ndarray:
         same[1:] |= eq
         same[:-1] |= eq
     return run_lengths(same)
+
+
+def idle_constant(active: np.ndarray) -> float:
+    """The value of the longest run of identical non-zero readings, when it lasts at least
+    ``IDLE_RUN_HOURS`` (a meter's idle reading, e.g. 0.3 kWh every weekend night); else -1."""
+    a = np.nan_to_num(np.asarray(active, dtype=float))
+    runs = constant_runs(a)
+    if not len(runs) or runs.max() < IDLE_RUN_HOURS:
+        return -1.0
+    return float(a[int(np.argmax(runs))])
 
 
 def short_zero_hours(active: np.ndarray) -> np.ndarray:
@@ -323,9 +398,38 @@ def calibrate(
     if np.isfinite(div).any():
         stats["voltage_divergence"] = max(float(np.nanquantile(div, 0.999)) * 1.5, 0.1)
     stats["max_constant_run"] = float(constant_runs(active).max(initial=0))
+    stats["idle_constant_kwh"] = idle_constant(np.where(clean, active, np.nan))
     stats["short_zero_share"] = short_zero_share(active)
     stats["hour_deficit_edge"] = max(-band[0], 0.05)
     return stats
+
+
+def recent_profile_stats(
+    ts: pd.Series,
+    active: np.ndarray,
+    tail_ts: pd.Series,
+    tail_active: np.ndarray,
+    before: np.ndarray,
+) -> dict[str, float]:
+    """``recent_profile_0`` .. ``_23``: the history's last weeks' daily profile, and
+    ``recent_reversal_spread``: how far the calibration tail's weeks came towards the reversed
+    profile of the weeks before the tail (``before``, 24 shares), from its median to its
+    99th percentile, widened for a short tail like every spread. Empty without full days."""
+    profile = recent_profile(ts, active)
+    if len(profile) != 24 or len(before) != 24:
+        return {}
+    contrast = np.fmin(
+        recent_reversal_contrast(tail_ts, tail_active, before, 7),
+        recent_reversal_contrast(tail_ts, tail_active, before, 1),
+    )
+    days = max(float(np.isfinite(tail_active).sum()) / 24, 1.0)
+    margin = max(1.0, float(np.sqrt(CALIBRATION_FULL_DAYS / days)))
+    _, spread = _spread(contrast, MIN_SPREAD["reversal_week"], margin)
+    out = {f"recent_profile_{h}": float(v) for h, v in enumerate(profile)}
+    out["recent_reversal_spread"] = spread
+    for k, shown in enumerate(block_profiles(ts, active)):
+        out.update({f"profile_lib_{k}_{h}": float(v) for h, v in enumerate(shown)})
+    return out
 
 
 def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
@@ -394,6 +498,29 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
         # a profile is only judged at a level the customer has spent weeks at
         known = frame["level_support_days"].to_numpy(dtype=float) >= MIN_SUPPORT_DAYS
         s_shape = np.where(known, s_shape, 0.0)
+    profile = np.array([stats.get(f"recent_profile_{h}", np.nan) for h in range(24)])
+    if np.isfinite(profile).all():
+        strength = float(np.abs(profile - profile[::-1]).sum() / 2)
+        if strength >= MIN_RECENT_REVERSAL_SHARE:
+            # the week (and its day) closer to the reversed recent profile than to the recent
+            # profile itself, against how far the calibration tail drifted from the weeks
+            # before it. The model's expected profile is the whole history's (a customer whose
+            # shifts moved looks reversed against it); the history's last weeks are what the
+            # customer did just before.
+            rw = recent_reversal_contrast(ts, active, profile, 7)
+            rd = recent_reversal_contrast(ts, active, profile, 1)
+            # ... and closer to it than to any profile the history has shown (a customer
+            # going back to its older shifts is not reversing its day)
+            d_recent, c_recent = _profile_distances(ts, active, active, 7, reference=profile)
+            to_reversed = d_recent - c_recent
+            k = 0
+            while np.isfinite(stats.get(f"profile_lib_{k}_0", np.nan)):
+                shown = np.array([stats[f"profile_lib_{k}_{h}"] for h in range(24)])
+                d_shown = _profile_distances(ts, active, active, 7, reference=shown)[0]
+                rw = np.fmin(rw, d_shown - to_reversed)
+                k += 1
+            s_recent = np.fmin(rw, rd) / stats.get("recent_reversal_spread", 1.0)
+            s_shape = np.fmax(s_shape, np.nan_to_num(s_recent))
 
     peak = daily_peak_shortfall(ts, active, expected)
     s_peak_day = (peak - stats.get("peak_day_med", 0.0)) / stats.get("peak_day_spread", 0.5)
@@ -409,7 +536,11 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     zero_runs = run_lengths(present & (active == 0))
     s_stopped = np.where((zero_runs >= STOPPED_MIN_HOURS) & expecting, 5.0, 0.0)
     if stats["max_constant_run"] < CONSTANT_MIN_HOURS:
-        s_constant = np.where(constant_runs(np.nan_to_num(active)) >= CONSTANT_MIN_HOURS, 3.0, 0.0)
+        flat = np.nan_to_num(active)
+        # idling longer than usual at the meter's own idle reading is a shutdown, not flat
+        # reporting: the deficit detectors judge the energy it misses
+        at_idle = flat == stats.get("idle_constant_kwh", -1.0)
+        s_constant = np.where((constant_runs(flat) >= CONSTANT_MIN_HOURS) & ~at_idle, 3.0, 0.0)
     else:  # the customer's meter repeats values in clean times: rely on the shape instead
         s_constant = np.zeros(len(frame))
     s_reverse = np.where(present & (active < 0), 5.0, 0.0)

@@ -495,6 +495,18 @@ def fit_customer(
         if key.startswith(("shape_", "reversal_")) and not key.startswith("reversal_strength"):
             stats[key] = max(stats[key], value)
     stats["reversal_strength"] = reversed_share(frame["ts"][mask_all], active[mask_all])
+    stats.update(
+        detectors.recent_profile_stats(
+            frame["ts"],
+            np.where(mask_all, active, np.nan),
+            cal_part["ts"],
+            np.where(cal_ok, cal_part["active_kwh"].to_numpy(dtype=float), np.nan),
+            detectors.recent_profile(
+                fit_part["ts"],
+                np.where(mask_fit, fit_part["active_kwh"].to_numpy(dtype=float), np.nan),
+            ),
+        )
+    )
 
     inside = (act >= pred["lower_kwh"].to_numpy()) & (act <= pred["upper_kwh"].to_numpy())
     keep = cal_ok & (act > 0)

@@ -19,6 +19,13 @@ def add_commands(
     )
     lake_option(p)
     p.add_argument("--seeds", type=int, default=3, help="random draws per tier (default 3)")
+    p.add_argument(
+        "--seed-offset",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first seed (default 0); e.g. 5 for draws held out from seeds 0-4",
+    )
     p.add_argument("--tier", choices=("standard", "subtle", "both"), default="both")
     p.add_argument(
         "--forecast",
@@ -64,6 +71,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             lake,
             out=args.out,
             seeds=args.seeds,
+            seed_offset=args.seed_offset,
             tiers=tiers,
             detectors=args.detector,
             forecast=args.forecast,

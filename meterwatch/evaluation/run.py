@@ -60,6 +60,7 @@ def evaluate_lake(
     *,
     out: str | Path = "evaluation",
     seeds: int = 3,
+    seed_offset: int = 0,
     tiers: Sequence[str] = ("standard", "subtle"),
     detectors: Sequence[str] | None = None,
     forecast: bool = False,
@@ -79,7 +80,9 @@ def evaluate_lake(
     out
         Report folder.
     seeds
-        Draws per tier (seeds ``0 .. seeds - 1``).
+        Draws per tier (seeds ``seed_offset .. seed_offset + seeds - 1``).
+    seed_offset
+        First seed; a non-zero offset gives draws held out from the ones values were set on.
     tiers
         ``standard`` and/or ``subtle``.
     detectors
@@ -125,7 +128,12 @@ def evaluate_lake(
     try:
         if seeds > 0 and tiers:
             detection = evaluate_detection(
-                frame, sectors, built, tiers=tiers, seeds=range(seeds), progress=progress
+                frame,
+                sectors,
+                built,
+                tiers=tiers,
+                seeds=range(seed_offset, seed_offset + seeds),
+                progress=progress,
             )
     finally:
         for d in built:

@@ -188,3 +188,96 @@ def test_electrical_evidence_backs_an_under_registration() -> None:
     assert events[0].params["voltage_anomaly"]
     # the reactive register was not touched: the power factor changed too
     assert events[0].params["reactive_change"]
+
+
+def test_reversed_profile_is_seen_whatever_the_timestamp_unit() -> None:
+    # the lake stores timestamps in microseconds: whole days must still be whole days
+    from meterwatch.detect.detectors import reversal_contrast
+
+    ts = pd.date_range("2024-01-01", periods=24 * 10, freq="h")
+    expected = np.tile(np.arange(24.0), 10)
+    active = expected.copy()
+    active[24 * 5 : 24 * 6] = active[24 * 5 : 24 * 6][::-1]
+    for unit in ("ns", "us", "s"):
+        contrast = reversal_contrast(pd.Series(ts.as_unit(unit)), active, expected, 1)
+        assert contrast[24 * 5] > 0.4
+        assert (contrast[: 24 * 5] < 0).all()
+
+
+def test_reversed_profile_with_microsecond_timestamps_is_a_load_shape_change() -> None:
+    frame = customer(HISTORY_DAYS + NEW_DAYS, seed=5)
+    frame["ts"] = frame["ts"].dt.as_unit("us")
+    hit = new_part(frame, 5, 14)
+    values = frame.loc[hit, "active_kwh"].to_numpy().reshape(-1, 24)[:, ::-1].ravel()
+    frame.loc[hit, "active_kwh"] = values
+    _, events = run(frame)
+    assert [e.kind for e in events] == ["load_shape_change"]
+
+
+def idling_factory(days: int, seed: int) -> pd.DataFrame:
+    """Works weekdays; on Sundays the meter reads exactly 0.3 kWh from 02:00 to 20:00."""
+    frame = customer(days, seed=seed)
+    idle = (frame["ts"].dt.dayofweek == 6) & frame["ts"].dt.hour.between(2, 19)
+    frame.loc[idle, "active_kwh"] = 0.3
+    return frame
+
+
+def test_long_idle_at_the_meters_own_idle_reading_is_not_flat_reporting() -> None:
+    frame = idling_factory(HISTORY_DAYS + NEW_DAYS, seed=13)
+    # a two-day shutdown: the meter sits at its usual idle reading for 48 hours
+    frame.loc[new_part(frame, 8, 2), "active_kwh"] = 0.3
+    _, events = run(frame)
+    assert "flat_reporting" not in [e.kind for e in events]
+
+
+def test_flat_reporting_at_another_value_is_still_flat_reporting() -> None:
+    frame = idling_factory(HISTORY_DAYS + NEW_DAYS, seed=14)
+    hit = new_part(frame, 8, 5)
+    frame.loc[hit, "active_kwh"] = frame.loc[hit, "active_kwh"].mean()
+    _, events = run(frame)
+    assert "flat_reporting" in [e.kind for e in events]
+
+
+def morning_factory(days: int, seed: int, moved_days: int = 0) -> pd.DataFrame:
+    """Works mornings (03:00 to 12:00); for its first ``moved_days`` it worked afternoons."""
+    frame = customer(days, seed=seed)
+    hour = frame["ts"].dt.hour.to_numpy()
+    day = ((frame["ts"] - frame["ts"].iloc[0]).dt.days).to_numpy()
+    morning = np.where((hour >= 3) & (hour < 12), 2.0, 0.4)
+    afternoon = np.where((hour >= 12) & (hour < 21), 2.0, 0.4)
+    shape = np.where(day < moved_days, afternoon, morning)
+    rng = np.random.default_rng(seed)
+    frame["active_kwh"] = 10 * shape * rng.lognormal(0, 0.08, len(frame))
+    return frame
+
+
+def test_reversal_during_a_new_campaign_is_a_load_shape_change() -> None:
+    # a campaign at three times the level starts with the new data: the model has no weeks at
+    # that level to judge its shape, but the day still runs backwards against the recent one
+    frame = morning_factory(HISTORY_DAYS + NEW_DAYS, seed=15)
+    frame.loc[new_part(frame, 0, NEW_DAYS), "active_kwh"] *= 3
+    hit = new_part(frame, 7, 14)
+    values = frame.loc[hit, "active_kwh"].to_numpy().reshape(-1, 24)[:, ::-1].ravel()
+    frame.loc[hit, "active_kwh"] = values
+    scores, events = run(frame)
+    assert [e.kind for e in events] == ["load_shape_change"]
+    flagged = scores.set_index("ts")["is_anomaly"].reindex(frame.loc[hit, "ts"])
+    assert flagged.mean() > 0.7
+
+
+def test_a_campaign_with_its_usual_profile_raises_no_reversal() -> None:
+    frame = morning_factory(HISTORY_DAYS + NEW_DAYS, seed=16)
+    frame.loc[new_part(frame, 0, NEW_DAYS), "active_kwh"] *= 3
+    _, events = run(frame)
+    assert events == []
+
+
+def test_going_back_to_an_older_shift_is_not_a_reversal() -> None:
+    # afternoons for 60 days, mornings for 60, then afternoons again: the day of the new part
+    # is the reversed recent day, but one the customer has shown before
+    frame = morning_factory(120 + NEW_DAYS, seed=17, moved_days=60)
+    back = morning_factory(120 + NEW_DAYS, seed=18, moved_days=200)
+    days = ((frame["ts"] - frame["ts"].iloc[0]).dt.days).to_numpy()
+    frame.loc[days >= 125, "active_kwh"] = back.loc[days >= 125, "active_kwh"]
+    _, events = run(frame, history_days=120)
+    assert "load_shape_change" not in [e.kind for e in events]
