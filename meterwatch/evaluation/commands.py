@@ -53,6 +53,12 @@ def add_commands(
         metavar="H",
         help="feed the product the new data H hours at a time, scoring after each (default: at once)",
     )
+    p.add_argument(
+        "--labels",
+        metavar="FILE",
+        help="losses known to be in the data (e.g. demo/labels.csv from meterwatch synth): "
+        "counted as positives",
+    )
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -79,6 +85,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             settings=settings,
             workers=args.workers,
             increment_hours=args.increment_hours,
+            labels=args.labels,
             command="meterwatch " + shlex.join(sys.argv[1:]),
             progress=lambda line: err_console.print(line),
         )

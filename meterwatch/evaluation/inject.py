@@ -15,6 +15,7 @@ leaves those hours unlabelled.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -212,6 +213,27 @@ def draw_params(
     raise ValueError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
 
 
+def read_known_events(path: str | Path) -> pd.DataFrame:
+    """The loss events of a labels file (``client_id, family, start, end, is_loss, ...``).
+
+    Rows with ``is_loss`` 0 (campaigns, holidays, gaps: context, not losses) are dropped.
+    """
+    frame = pd.read_csv(path)
+    missing = {"client_id", "family", "start", "end"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"{path}: not a labels file, missing columns {sorted(missing)}")
+    if "is_loss" in frame.columns:
+        frame = frame[frame["is_loss"].astype(int) == 1]
+    return pd.DataFrame(
+        {
+            "client_id": frame["client_id"].astype(str),
+            "family": frame["family"].astype(str),
+            "start": pd.to_datetime(frame["start"]),
+            "end": pd.to_datetime(frame["end"]),
+        }
+    ).reset_index(drop=True)
+
+
 def real_event_mask(active: np.ndarray) -> dict[str, np.ndarray]:
     """Hours of real events already in new data: stopped meter (zero runs) and negative energy."""
     zero = active == 0
@@ -275,6 +297,7 @@ def make_draw(
     seed: int,
     *,
     share: float = 0.5,
+    known_events: pd.DataFrame | None = None,
 ) -> Draw:
     """Inject labelled manipulations into the new data of about ``share`` of the customers.
 
@@ -289,6 +312,11 @@ def make_draw(
         Seed of the draw: the same seed gives the same draw.
     share
         Share of the customers without a real event that receive a manipulation.
+    known_events
+        Losses already in the data and known to be there (``client_id, family, start, end``;
+        e.g. the labels a synthetic fleet writes next to its files): the hours of the new
+        part they cover count as positives, like the real events found in the data, and
+        their customers receive no injection.
 
     Returns
     -------
@@ -316,6 +344,14 @@ def make_draw(
                 labels[lo:hi] |= mask
                 family[lo:hi][mask] = name
                 positives.setdefault(client, name)
+        if known_events is not None and len(known_events):
+            ts_client = ts_all.iloc[lo:hi]
+            for event in known_events[known_events["client_id"] == client].itertuples():
+                inside = ((ts_client >= event.start) & (ts_client < event.end)).to_numpy()
+                if inside.any():
+                    labels[lo:hi] |= inside
+                    family[lo:hi][inside] = str(event.family)
+                    positives.setdefault(client, str(event.family))
         if client in positives:
             first = lo + int(np.flatnonzero(labels[lo:hi])[0])
             starts[client] = ts_all.iloc[first]

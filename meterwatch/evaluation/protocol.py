@@ -190,6 +190,7 @@ def evaluate_detection(
     tiers: Sequence[str] = ("standard", "subtle"),
     seeds: Sequence[int] = (0, 1, 2),
     progress: Progress | None = None,
+    known_events: pd.DataFrame | None = None,
 ) -> DetectionEvaluation:
     """Run the detection protocol: every detector on every (tier, seed) draw.
 
@@ -205,12 +206,15 @@ def evaluate_detection(
         The draws.
     progress
         Called with a short line after each detector run.
+    known_events
+        Losses known to be in the data (a synthetic fleet's labels): positives where they
+        fall in the new part (:func:`meterwatch.evaluation.inject.make_draw`).
     """
     train, test = split_history(frame)
     rows, customers, events, timings = [], [], [], []
     for tier in tiers:
         for seed in seeds:
-            draw = make_draw(train, test, tier, seed)
+            draw = make_draw(train, test, tier, seed, known_events=known_events)
             events.append(draw.events_frame().assign(tier=tier, seed=seed))
             for detector in detectors:
                 started = time.perf_counter()

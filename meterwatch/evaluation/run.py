@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from meterwatch.evaluation.detectors import Detector, ProductDetector, PrototypeDetector
+from meterwatch.evaluation.inject import read_known_events
 from meterwatch.evaluation.protocol import (
     DetectionEvaluation,
     evaluate_detection,
@@ -68,6 +69,7 @@ def evaluate_lake(
     settings: Settings | None = None,
     workers: int = 1,
     increment_hours: int | None = None,
+    labels: str | Path | None = None,
     command: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> EvaluationOutcome:
@@ -97,6 +99,9 @@ def evaluate_lake(
     increment_hours
         Feed the product the new data in blocks of this many hours, scoring after each
         (default: all at once).
+    labels
+        A labels file of losses known to be in the data (``meterwatch synth`` writes one):
+        they count as positives where they fall in the new part.
     command
         The command line, recorded in the report.
     progress
@@ -124,6 +129,9 @@ def evaluate_lake(
         )
     if "product" not in names:
         notes.append("the detection engine was not evaluated (not installed or not asked for)")
+    known = read_known_events(labels) if labels else None
+    if known is not None:
+        notes.append(f"{len(known)} known loss events read from {labels} count as positives")
     detection = None
     try:
         if seeds > 0 and tiers:
@@ -134,6 +142,7 @@ def evaluate_lake(
                 tiers=tiers,
                 seeds=range(seed_offset, seed_offset + seeds),
                 progress=progress,
+                known_events=known,
             )
     finally:
         for d in built:

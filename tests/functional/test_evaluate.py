@@ -210,3 +210,28 @@ def test_draws_on_the_electrodunas_extract(shared_data: Path, tmp_path: Path) ->
         draw = make_draw(train, test, tier, 0)
         assert draw.positives["Cliente 21"] == "stopped_meter"
         assert len(draw.injections) == 14 and len(draw.positives) == 15  # round(29 / 2)
+
+
+def test_labels_of_known_losses_count_as_positives(tiny_lake: LocalLake, tmp_path: Path) -> None:
+    frame, _ = load_readings(tiny_lake)
+    _, test = split_history(frame)
+    first_new = test.loc[test["client_id"] == "Cliente 1", "ts"].min()
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame(
+        {
+            "client_id": ["Cliente 1"],
+            "family": ["h8"],
+            "start": [first_new],
+            "end": [first_new + pd.Timedelta(days=2)],
+            "is_loss": [1],
+        }
+    ).to_csv(labels, index=False)
+    out = tmp_path / "evaluation"
+    rc = main(
+        ["evaluate", "--lake", tiny_lake.uri, "--seeds", "1", "--tier", "standard",
+         "--detector", "prototype", "--labels", str(labels), "--out", str(out)]
+    )  # fmt: skip
+    assert rc == 0
+    assert "known loss events" in (out / "report.md").read_text()
+    events = pd.read_csv(out / "detection_events.csv")
+    assert events.loc[events["client_id"] == "Cliente 1", "family"].tolist() == ["h8"]

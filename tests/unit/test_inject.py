@@ -204,3 +204,46 @@ def test_real_event_customers_are_positive_and_not_injected() -> None:
     assert draw.positives["Cliente 3"] == "stopped_meter"
     assert all(i.client_id != "Cliente 3" for i in draw.injections)
     assert draw.starts["Cliente 3"] == test.loc[rows[0], "ts"]
+
+
+def test_known_events_are_positives_and_their_customers_get_no_injection(tmp_path) -> None:
+    from meterwatch.evaluation.inject import read_known_events
+
+    train, test = _split(_fleet())
+    first_new = test.loc[test["client_id"] == "Cliente 3", "ts"].min()
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame(
+        {
+            "client_id": ["Cliente 3", "Cliente 3", "Cliente 5"],
+            "family": ["h1", "campaign", "h8"],
+            "start": [first_new + pd.Timedelta(days=2), first_new, pd.Timestamp("2021-01-01")],
+            "end": [
+                first_new + pd.Timedelta(days=5),
+                first_new + pd.Timedelta(days=9),
+                pd.Timestamp("2021-02-01"),
+            ],
+            "is_loss": [1, 0, 1],
+            "params": ["{}", "{}", "{}"],
+        }
+    ).to_csv(labels, index=False)
+    known = read_known_events(labels)
+    assert list(known["family"]) == ["h1", "h8"]  # context rows (is_loss 0) are not losses
+    draw = make_draw(train, test, "standard", 0, known_events=known)
+    mine = (draw.test["client_id"] == "Cliente 3").to_numpy()
+    assert draw.positives["Cliente 3"] == "h1"
+    assert draw.labels[mine].sum() == 3 * 24  # exactly the labelled hours of the new part
+    assert not any(i.client_id == "Cliente 3" for i in draw.injections)
+    # an event that lies in the history is not a positive of the new part
+    assert draw.positives.get("Cliente 5", "") != "h8"
+    # the data itself is not changed for a known event
+    before = test.sort_values(["client_id", "ts"]).reset_index(drop=True)
+    assert np.allclose(draw.test.loc[mine, "active_kwh"], before.loc[mine, "active_kwh"])
+
+
+def test_a_file_that_is_not_a_labels_file_is_a_clear_error(tmp_path) -> None:
+    from meterwatch.evaluation.inject import read_known_events
+
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match=r"x\.csv: not a labels file"):
+        read_known_events(path)
