@@ -257,6 +257,17 @@ def product_forecaster() -> Callable[[pd.DataFrame], object] | None:
     return fit_customer
 
 
+def period_forecaster() -> (
+    Callable[[pd.DataFrame, pd.DataFrame, int], tuple[pd.DataFrame, object]] | None
+):
+    """``meterwatch.detect.forecast.forecast_new_periods`` when the engine is installed."""
+    try:
+        from meterwatch.detect.forecast import forecast_new_periods
+    except ImportError:
+        return None
+    return forecast_new_periods
+
+
 def forecast_accuracy(
     frame: pd.DataFrame,
     *,
@@ -268,24 +279,29 @@ def forecast_accuracy(
 ) -> pd.DataFrame:
     """Forecast accuracy per customer on its last 20 %.
 
-    The product model (``detect.model.fit_customer`` on the history) is asked once for the
-    whole series (``predict`` on history + new rows, so that any lag it uses sees the
-    readings before each hour) and its hourly ``expected_kwh`` of the new rows is summed
-    into the prototype's periods (counted from the first new hour; partial periods scaled to
-    a full one, like the actual values). The prototype's re-implementation forecasts the same
-    periods one step ahead. MAPE skips periods (hours) whose actual value is exactly 0.
+    The product's period MAPE (``mape``) is its one-step-ahead forecaster
+    (``detect.forecast.forecast_new_periods``: fitted on the history, each new period
+    forecast from the observed periods before it), at the prototype's period counted from
+    the first new hour (partial periods scaled to a full one). Its hourly figures
+    (``hourly_mape``, ``hourly_wape``, ``coverage``) are those of the detection model
+    (``detect.model.fit_customer``) from rolling origins (:func:`rolling_origin_predictions`);
+    ``detection_mape`` is that model's period MAPE and ``batch_mape`` the same model asked
+    once for the whole series. The prototype's re-implementation forecasts the same periods
+    one step ahead. MAPE skips periods (hours) whose actual value is exactly 0.
 
     Returns
     -------
     pandas.DataFrame
         ``client_id, freq, n_test, mape, reference_mape, prototype_mape, hourly_mape,
-        hourly_wape, coverage`` (``mape`` is the product's when available, else the
-        prototype re-implementation's; ``coverage`` = share of new hours inside the band).
+        hourly_wape, coverage, detection_mape, batch_mape, forecast_target`` (``mape`` is
+        the product's when available, else the prototype re-implementation's; ``coverage``
+        = share of new hours inside the band).
     """
     freq_hours = dict(freq_hours or {})
     reference_mape = dict(reference_mape or {})
     prototype_configs = dict(prototype_configs or {})
     fit_customer = product_forecaster() if use_product else None
+    forecast_periods = period_forecaster() if use_product else None
     train, test = split_history(frame)
     rows = []
     for client, history in train.groupby("client_id", sort=True):
@@ -313,6 +329,8 @@ def forecast_accuracy(
             "hourly_wape": np.nan,
             "coverage": np.nan,
             "batch_mape": np.nan,
+            "detection_mape": np.nan,
+            "forecast_target": "",
             "origin_step_hours": hours,
             "model": "prototype",
         }
@@ -333,7 +351,9 @@ def forecast_accuracy(
                 actual <= causal["upper_kwh"].to_numpy()
             )
             row.update(
-                mape=_mape(actual_periods["active"].to_numpy(), periods["active"].to_numpy()),
+                detection_mape=_mape(
+                    actual_periods["active"].to_numpy(), periods["active"].to_numpy()
+                ),
                 batch_mape=_mape(
                     actual_periods["active"].to_numpy(), batch_periods["active"].to_numpy()
                 ),
@@ -343,6 +363,13 @@ def forecast_accuracy(
                 ),
                 coverage=float(np.mean(inside)),
                 origin_step_hours=step,
+                model="product",
+            )
+        if forecast_periods is not None:
+            ours, forecaster = forecast_periods(history, new, hours)
+            row.update(
+                mape=_mape(ours["active"].to_numpy(), ours["predicted"].to_numpy()),
+                forecast_target=str(getattr(forecaster, "choice", "")),
                 model="product",
             )
         rows.append(row)
