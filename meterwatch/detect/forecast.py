@@ -37,7 +37,7 @@ HOURS_PER_DAY = 24
 HOURS_PER_WEEK = 168
 
 # Knobs (values explained in docs/decisions/forecast.md).
-RECENT_HOURS = 48  # the previous periods covering this many hours are lags (at least MIN_RECENT)
+RECENT_HOURS = 96  # the previous periods covering this many hours are lags (at least MIN_RECENT)
 MIN_RECENT = 4
 DAILY_LAGS = 7  # same period 1..7 days before (periods of 24 h or less that divide a day)
 FLOOR_SHARE = 0.1  # c = this share of the history's median period (log target, level floor)
@@ -56,7 +56,8 @@ XGB_PARAMS: dict[str, Any] = {
     "nthread": 1,
     "seed": 0,
 }
-TARGETS = ("absolute", "relative", "blend")
+TARGETS = ("absolute", "relative", "weekly", "blend")
+TARGET_BASE = {"absolute": "none", "relative": "day", "weekly": "week"}
 
 
 def period_frame(frame: pd.DataFrame, freq_hours: int, origin: pd.Timestamp) -> pd.DataFrame:
@@ -105,18 +106,35 @@ def _trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     return prev.rolling(max(window, 1), min_periods=1).mean().to_numpy()
 
 
+BASES = ("none", "day", "week")  # what the target is relative to (none: absolute)
+
+
 @dataclass(frozen=True)
 class Features:
     """Feature matrix of a period series and the pieces needed to undo the target."""
 
     x: np.ndarray
-    level: np.ndarray  # mean of the last day's periods (relative target's denominator)
+    level: np.ndarray  # the target's denominator (ones for an absolute target)
     names: list[str]
 
 
-def build_features(
-    periods: pd.DataFrame, freq_hours: int, floor: float, *, relative: bool
-) -> Features:
+def base_level(y: np.ndarray, freq_hours: int, base: str) -> np.ndarray:
+    """The level a relative target is divided by, from periods before each one.
+
+    ``day``: mean of the last day's periods; ``week``: the same period one week before
+    (the mean of the last week when the period does not divide a week); ``none``: NaN.
+    """
+    per_day = max(1, HOURS_PER_DAY // freq_hours)
+    if base == "day":
+        return _trailing_mean(y, per_day)
+    if base == "week":
+        if HOURS_PER_WEEK % freq_hours == 0:
+            return _shift(y, HOURS_PER_WEEK // freq_hours)
+        return _trailing_mean(y, round(HOURS_PER_WEEK / freq_hours))
+    return np.full(len(y), np.nan)
+
+
+def build_features(periods: pd.DataFrame, freq_hours: int, floor: float, *, base: str) -> Features:
     """Features of every period from the periods *before* it only.
 
     Parameters
@@ -127,14 +145,16 @@ def build_features(
         Period length.
     floor
         ``c``: added to values before logs and to the level before dividing.
-    relative
-        Divide the value features by the last day's level.
+    base
+        ``none`` (absolute target), ``day`` or ``week`` (value features divided by that
+        level, see :func:`base_level`).
     """
     y = np.clip(periods["active"].to_numpy(dtype=float), 0, None)
     reactive = periods["reactive"].to_numpy(dtype=float)
     per_day = max(1, HOURS_PER_DAY // freq_hours)
     per_week = max(1, round(HOURS_PER_WEEK / freq_hours))
-    level = _trailing_mean(y, per_day)
+    relative = base != "none"
+    level = base_level(y, freq_hours, base)
     scale = (level + floor) if relative else np.ones(len(y))
     cols: list[np.ndarray] = []
     names: list[str] = []
@@ -164,24 +184,25 @@ def build_features(
 
 
 class _Member:
-    """One XGBoost model on one target (absolute or relative)."""
+    """One XGBoost model on one target (absolute, or relative to a base level)."""
 
-    def __init__(self, freq_hours: int, floor: float, relative: bool) -> None:
+    def __init__(self, freq_hours: int, floor: float, base: str) -> None:
         self.freq_hours = freq_hours
         self.floor = floor
-        self.relative = relative
+        self.base = base
         self.booster: Any = None
 
-    def _target(self, y: np.ndarray, f: Features) -> np.ndarray:
-        out = np.log(np.clip(y, 0, None) + self.floor)
-        return out - np.log(f.level + self.floor) if self.relative else out
+    def _offset(self, f: Features) -> np.ndarray:
+        if self.base == "none":
+            return np.zeros(len(f.level))
+        return np.log(f.level + self.floor)
 
     def fit(self, periods: pd.DataFrame, rows: np.ndarray) -> _Member:
         import xgboost as xgb
 
-        f = build_features(periods, self.freq_hours, self.floor, relative=self.relative)
+        f = build_features(periods, self.freq_hours, self.floor, base=self.base)
         y = periods["active"].to_numpy(dtype=float)
-        target = self._target(y, f)
+        target = np.log(np.clip(y, 0, None) + self.floor) - self._offset(f)
         keep = rows & np.isfinite(target) & ~np.isnan(f.x[:, 0])
         self.booster = xgb.train(
             XGB_PARAMS, xgb.DMatrix(f.x[keep], label=target[keep]), num_boost_round=XGB_ROUNDS
@@ -189,12 +210,12 @@ class _Member:
         return self
 
     def predict_log(self, periods: pd.DataFrame) -> np.ndarray:
-        """``log(prediction + c)`` of every period."""
+        """``log(prediction + c)`` of every period (NaN where the base level is unknown)."""
         import xgboost as xgb
 
-        f = build_features(periods, self.freq_hours, self.floor, relative=self.relative)
+        f = build_features(periods, self.freq_hours, self.floor, base=self.base)
         out = np.asarray(self.booster.predict(xgb.DMatrix(f.x)), dtype=float)
-        return out + np.log(f.level + self.floor) if self.relative else out
+        return out + self._offset(f)
 
 
 def mape(actual: np.ndarray, predicted: np.ndarray) -> float:
@@ -217,32 +238,30 @@ class PeriodForecaster:
         is kept.
     """
 
-    def __init__(self, freq_hours: int, targets: tuple[str, ...] = TARGETS) -> None:
+    def __init__(self, freq_hours: int, targets: tuple[str, ...] | None = None) -> None:
         self.freq_hours = int(freq_hours)
-        self.targets = targets
+        self.targets = tuple(targets or TARGETS)
         self.floor = 1.0
-        self.choice = targets[0]
+        self.choice = self.targets[0]
         self.validation: dict[str, float] = {}
-        self._members: dict[bool, _Member] = {}
+        self._members: dict[str, _Member] = {}
 
-    def _combine(self, logs: dict[bool, np.ndarray], target: str) -> np.ndarray:
-        if target == "absolute":
-            out = logs[False]
-        elif target == "relative":
-            out = logs[True]
-        else:
-            out = 0.5 * (logs[False] + logs[True])
-        return np.clip(np.exp(out) - self.floor, 0, None)
+    def _combine(self, logs: dict[str, np.ndarray], target: str) -> np.ndarray:
+        if target in TARGET_BASE:
+            out = logs[TARGET_BASE[target]]
+        else:  # blend: mean of the members that have a value
+            stacked = np.vstack([logs[b] for b in BASES])
+            with np.errstate(invalid="ignore"):
+                out = np.nanmean(np.where(np.isfinite(stacked), stacked, np.nan), axis=0)
+        with np.errstate(over="ignore"):
+            return np.clip(np.exp(out) - self.floor, 0, None)
 
     @staticmethod
-    def _needs(targets: tuple[str, ...]) -> set[bool]:
-        need: set[bool] = set()
+    def _needs(targets: tuple[str, ...]) -> list[str]:
+        need: set[str] = set()
         for t in targets:
-            if t in ("absolute", "blend"):
-                need.add(False)
-            if t in ("relative", "blend"):
-                need.add(True)
-        return need
+            need |= {TARGET_BASE[t]} if t in TARGET_BASE else set(BASES)
+        return [b for b in BASES if b in need]
 
     def fit(self, periods: pd.DataFrame) -> PeriodForecaster:
         """Fit on the customer's history periods (:func:`period_frame`), choosing a target."""
@@ -256,10 +275,10 @@ class PeriodForecaster:
         if len(self.targets) > 1 and n - n_val >= MIN_FIT_PERIODS:
             fit_rows = np.arange(n) < n - n_val
             logs = {
-                rel: _Member(self.freq_hours, self.floor, rel)
+                b: _Member(self.freq_hours, self.floor, b)
                 .fit(periods, fit_rows)
                 .predict_log(periods)
-                for rel in self._needs(self.targets)
+                for b in self._needs(self.targets)
             }
             tail = ~fit_rows
             self.validation = {t: mape(y[tail], self._combine(logs, t)[tail]) for t in self.targets}
@@ -268,8 +287,8 @@ class PeriodForecaster:
                 self.choice = min(scored, key=lambda t: scored[t])
         everything = np.ones(n, dtype=bool)
         self._members = {
-            rel: _Member(self.freq_hours, self.floor, rel).fit(periods, everything)
-            for rel in self._needs((self.choice,))
+            b: _Member(self.freq_hours, self.floor, b).fit(periods, everything)
+            for b in self._needs((self.choice,))
         }
         return self
 
@@ -282,7 +301,7 @@ class PeriodForecaster:
         if not self._members:
             raise RuntimeError("fit the forecaster first")
         periods = periods.reset_index(drop=True)
-        logs = {rel: m.predict_log(periods) for rel, m in self._members.items()}
+        logs = {b: m.predict_log(periods) for b, m in self._members.items()}
         return self._combine(logs, self.choice)
 
 

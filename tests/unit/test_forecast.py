@@ -36,11 +36,11 @@ def test_period_frame_aligns_on_origin() -> None:
 
 def test_features_use_only_the_past() -> None:
     periods = period_frame(_hourly(40), 12, pd.Timestamp("2022-01-03"))
-    base = build_features(periods, 12, 1.0, relative=True).x
+    base = build_features(periods, 12, 1.0, base="day").x
     changed = periods.copy()
     changed.loc[50, "active"] *= 5
     changed.loc[50, "reactive"] *= 5
-    after = build_features(changed, 12, 1.0, relative=True).x
+    after = build_features(changed, 12, 1.0, base="day").x
     np.testing.assert_array_equal(base[:51], after[:51])
     assert not np.allclose(base[51:], after[51:], equal_nan=True)
 
