@@ -330,6 +330,8 @@ def forecast_accuracy(
             "coverage": np.nan,
             "batch_mape": np.nan,
             "detection_mape": np.nan,
+            "onestep_hourly_mape": np.nan,
+            "onestep_hourly_wape": np.nan,
             "forecast_target": "",
             "origin_step_hours": hours,
             "model": "prototype",
@@ -343,6 +345,7 @@ def forecast_accuracy(
             ).iloc[len(history) :]
             actual = new["active_kwh"].to_numpy(dtype=float)
             expected = causal["expected_kwh"].to_numpy(dtype=float)
+            shape = expected
             periods = to_periods(new.assign(active_kwh=expected), hours, origin)
             batch_periods = to_periods(
                 new.assign(active_kwh=batch["expected_kwh"].to_numpy(dtype=float)), hours, origin
@@ -367,8 +370,16 @@ def forecast_accuracy(
             )
         if forecast_periods is not None:
             ours, forecaster = forecast_periods(history, new, hours)
+            actual = new["active_kwh"].to_numpy(dtype=float)
+            hourly = spread_over_hours(
+                new, ours, hours, shape if fit_customer is not None else None
+            )
             row.update(
                 mape=_mape(ours["active"].to_numpy(), ours["predicted"].to_numpy()),
+                onestep_hourly_mape=_mape(actual, hourly),
+                onestep_hourly_wape=float(
+                    np.abs(actual - hourly).sum() / max(np.abs(actual).sum(), 1e-12) * 100
+                ),
                 forecast_target=str(getattr(forecaster, "choice", "")),
                 model="product",
             )
@@ -376,6 +387,26 @@ def forecast_accuracy(
         if progress:
             progress(f"forecast {client}: MAPE {row['mape']:.1f} % at {hours} h")
     return pd.DataFrame(rows)
+
+
+def spread_over_hours(
+    new: pd.DataFrame, periods: pd.DataFrame, freq_hours: int, shape: np.ndarray | None
+) -> np.ndarray:
+    """Hourly values of period forecasts: each period's ``predicted`` total shared over its
+    hours in proportion to ``shape`` (the detection model's expected hours), evenly where
+    there is no shape. ``predicted`` is per full period, so a partial period gets its share.
+    """
+    origin = pd.Timestamp(new["ts"].iloc[0])
+    idx = ((new["ts"] - origin) // pd.Timedelta(hours=freq_hours)).to_numpy()
+    pos = np.searchsorted(periods["period"].to_numpy(), idx)
+    n_hours = np.bincount(pos, minlength=len(periods)).astype(float)
+    weights = np.ones(len(new)) if shape is None else np.clip(np.nan_to_num(shape), 0, None)
+    total = np.bincount(pos, weights=weights, minlength=len(periods))
+    share = np.where(
+        total[pos] > 0, weights / np.where(total[pos] > 0, total[pos], 1), 1 / n_hours[pos]
+    )
+    energy = periods["predicted"].to_numpy(dtype=float) * n_hours / freq_hours
+    return np.asarray(energy[pos] * share, dtype=float)
 
 
 def rolling_origin_predictions(
