@@ -82,3 +82,19 @@ def test_deterministic() -> None:
     second, m2 = forecast_new_periods(history, new, 8)
     np.testing.assert_array_equal(first["predicted"], second["predicted"])
     assert m1.choice == m2.choice
+
+
+def test_spread_over_hours_keeps_period_totals_and_shape() -> None:
+    from meterwatch.evaluation.protocol import spread_over_hours
+
+    new = _hourly(2).iloc[:30]  # one full 12 h period, one full, one partial (6 h)
+    origin = pd.Timestamp(new["ts"].iloc[0])
+    periods = period_frame(new, 12, origin).assign(predicted=[12.0, 24.0, 36.0])
+    shape = np.r_[np.ones(6), 3 * np.ones(6), np.ones(18)]
+    hourly = spread_over_hours(new, periods, 12, shape)
+    np.testing.assert_allclose(
+        [hourly[:12].sum(), hourly[12:24].sum(), hourly[24:].sum()], [12, 24, 18]
+    )
+    np.testing.assert_allclose(hourly[6] / hourly[0], 3)
+    flat = spread_over_hours(new, periods, 12, None)
+    np.testing.assert_allclose(flat[:12], 1.0)
