@@ -220,7 +220,7 @@ class _Member:
 
 def mape(actual: np.ndarray, predicted: np.ndarray) -> float:
     """MAPE in percent over the non-zero actual values (NaN when there are none)."""
-    keep = (actual != 0) & np.isfinite(predicted)
+    keep = np.isfinite(actual) & (actual != 0) & np.isfinite(predicted)
     if not keep.any():
         return float("nan")
     return float(np.mean(np.abs(actual[keep] - predicted[keep]) / np.abs(actual[keep])) * 100)
@@ -319,9 +319,25 @@ def forecast_new_periods(
         ``predicted``; the fitted forecaster (its ``choice`` and ``validation`` MAPEs).
     """
     origin = pd.Timestamp(new["ts"].min())
-    hist = period_frame(history.sort_values("ts"), freq_hours, origin)
+    hist = consecutive(
+        period_frame(history.sort_values("ts"), freq_hours, origin), freq_hours, origin
+    )
     fresh = period_frame(new.sort_values("ts"), freq_hours, origin)
     model = PeriodForecaster(freq_hours).fit(hist)
-    both = pd.concat([hist, fresh], ignore_index=True)
-    predicted = model.predict(both)[len(hist) :]
-    return fresh.assign(predicted=predicted), model
+    both = consecutive(pd.concat([hist, fresh], ignore_index=True), freq_hours, origin)
+    predicted = pd.Series(model.predict(both), index=both["period"].to_numpy())
+    return fresh.assign(predicted=predicted.reindex(fresh["period"]).to_numpy()), model
+
+
+def consecutive(periods: pd.DataFrame, freq_hours: int, origin: pd.Timestamp) -> pd.DataFrame:
+    """``periods`` with the missing ones (gaps in the readings) inserted as NaN, so that a
+    lag of ``k`` rows is always ``k`` periods back."""
+    if periods.empty:
+        return periods.reset_index(drop=True)
+    index = np.arange(int(periods["period"].min()), int(periods["period"].max()) + 1)
+    out = periods.set_index("period").reindex(index)
+    out.index.name = "period"
+    out = out.reset_index()
+    out["start"] = origin + pd.to_timedelta(out["period"] * freq_hours, unit="h")
+    out["hours"] = out["hours"].fillna(0)
+    return out

@@ -98,3 +98,13 @@ def test_spread_over_hours_keeps_period_totals_and_shape() -> None:
     np.testing.assert_allclose(hourly[6] / hourly[0], 3)
     flat = spread_over_hours(new, periods, 12, None)
     np.testing.assert_allclose(flat[:12], 1.0)
+
+
+def test_gaps_in_the_readings_keep_lags_aligned() -> None:
+    frame = _hourly(120, seed=5)
+    gappy = frame.drop(frame.index[24 * 50 : 24 * 53]).reset_index(drop=True)  # 3 days missing
+    history, new = gappy.iloc[: 24 * 90], gappy.iloc[24 * 90 :]
+    periods, _ = forecast_new_periods(history, new, 12)
+    assert len(periods) == len(new) // 12
+    ratio = periods["predicted"].to_numpy() / periods["active"].to_numpy()
+    assert np.all(np.abs(ratio - 1) < 0.25)
