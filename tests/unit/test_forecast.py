@@ -108,3 +108,21 @@ def test_gaps_in_the_readings_keep_lags_aligned() -> None:
     assert len(periods) == len(new) // 12
     ratio = periods["predicted"].to_numpy() / periods["active"].to_numpy()
     assert np.all(np.abs(ratio - 1) < 0.25)
+
+
+def test_forecast_accuracy_reports_the_one_step_forecaster() -> None:
+    from meterwatch.evaluation.protocol import forecast_accuracy
+
+    parts = []
+    for n, level in ((1, 10.0), (2, 4.0)):
+        part = _hourly(70, seed=n, level=level)
+        parts.append(part.assign(client_id=f"Cliente {n}", voltage_fa=230.0, voltage_fc=230.0))
+    frame = pd.concat(parts, ignore_index=True)
+    out = forecast_accuracy(frame, freq_hours={"Cliente 1": 12, "Cliente 2": 24}).set_index(
+        "client_id"
+    )
+    assert (out["model"] == "product").all()
+    assert out.loc["Cliente 1", "freq"] == "12H"
+    assert out["mape"].between(0, 15).all()
+    assert out["onestep_hourly_mape"].notna().all() and out["coverage"].between(0, 1).all()
+    assert set(out["forecast_target"]) <= {"absolute", "relative", "weekly", "blend"}
