@@ -261,6 +261,17 @@ def product_forecaster() -> Callable[[pd.DataFrame], object] | None:
     return fit_customer
 
 
+def period_forecaster() -> (
+    Callable[[pd.DataFrame, pd.DataFrame, int], tuple[pd.DataFrame, object]] | None
+):
+    """``meterwatch.detect.forecast.forecast_new_periods`` when the engine is installed."""
+    try:
+        from meterwatch.detect.forecast import forecast_new_periods
+    except ImportError:
+        return None
+    return forecast_new_periods
+
+
 def forecast_accuracy(
     frame: pd.DataFrame,
     *,
@@ -272,26 +283,29 @@ def forecast_accuracy(
 ) -> pd.DataFrame:
     """Forecast accuracy per customer on its last 20 %.
 
-    The product model (``detect.model.fit_customer`` on the history) forecasts the new rows
-    from rolling origins (:func:`rolling_origin_predictions`: one per period of 8 hours or
-    more, one per day for finer periods), with its plain level (``predict(..., gated=False)``)
-    when it has one; its hourly ``expected_kwh`` are summed into the prototype's periods
-    (counted from the first new hour; partial periods scaled to a full one, like the actual
-    values). ``batch_mape``: the same model asked once for the whole series. The prototype's
-    re-implementation forecasts the same
-    periods one step ahead. MAPE skips periods (hours) whose actual value is exactly 0.
+    The product's period MAPE (``mape``) is its one-step-ahead forecaster
+    (``detect.forecast.forecast_new_periods``: fitted on the history, each new period
+    forecast from the observed periods before it), at the prototype's period counted from
+    the first new hour (partial periods scaled to a full one). Its hourly figures
+    (``hourly_mape``, ``hourly_wape``, ``coverage``) are those of the detection model
+    (``detect.model.fit_customer``) from rolling origins (:func:`rolling_origin_predictions`);
+    ``detection_mape`` is that model's period MAPE and ``batch_mape`` the same model asked
+    once for the whole series. The prototype's re-implementation forecasts the same periods
+    one step ahead. MAPE skips periods (hours) whose actual value is exactly 0.
 
     Returns
     -------
     pandas.DataFrame
         ``client_id, freq, n_test, mape, reference_mape, prototype_mape, hourly_mape,
-        hourly_wape, coverage, batch_mape, origin_step_hours, level, model`` (``mape`` is the product's when available, else the
-        prototype re-implementation's; ``coverage`` = share of new hours inside the band).
+        hourly_wape, coverage, detection_mape, batch_mape, forecast_target, level`` (``mape`` is
+        the product's when available, else the prototype re-implementation's; ``coverage``
+        = share of new hours inside the band).
     """
     freq_hours = dict(freq_hours or {})
     reference_mape = dict(reference_mape or {})
     prototype_configs = dict(prototype_configs or {})
     fit_customer = product_forecaster() if use_product else None
+    forecast_periods = period_forecaster() if use_product else None
     train, test = split_history(frame)
     rows = []
     for client, history in train.groupby("client_id", sort=True):
@@ -319,6 +333,10 @@ def forecast_accuracy(
             "hourly_wape": np.nan,
             "coverage": np.nan,
             "batch_mape": np.nan,
+            "detection_mape": np.nan,
+            "onestep_hourly_mape": np.nan,
+            "onestep_hourly_wape": np.nan,
+            "forecast_target": "",
             "origin_step_hours": hours,
             "level": "",
             "model": "prototype",
@@ -332,6 +350,7 @@ def forecast_accuracy(
             ).iloc[len(history) :]
             actual = new["active_kwh"].to_numpy(dtype=float)
             expected = causal["expected_kwh"].to_numpy(dtype=float)
+            shape = expected
             periods = to_periods(new.assign(active_kwh=expected), hours, origin)
             batch_periods = to_periods(
                 new.assign(active_kwh=batch["expected_kwh"].to_numpy(dtype=float)), hours, origin
@@ -340,7 +359,9 @@ def forecast_accuracy(
                 actual <= causal["upper_kwh"].to_numpy()
             )
             row.update(
-                mape=_mape(actual_periods["active"].to_numpy(), periods["active"].to_numpy()),
+                detection_mape=_mape(
+                    actual_periods["active"].to_numpy(), periods["active"].to_numpy()
+                ),
                 batch_mape=_mape(
                     actual_periods["active"].to_numpy(), batch_periods["active"].to_numpy()
                 ),
@@ -353,10 +374,45 @@ def forecast_accuracy(
                 level="plain" if _has_plain_level(model) else "gated",
                 model="product",
             )
+        if forecast_periods is not None:
+            ours, forecaster = forecast_periods(history, new, hours)
+            actual = new["active_kwh"].to_numpy(dtype=float)
+            hourly = spread_over_hours(
+                new, ours, hours, shape if fit_customer is not None else None
+            )
+            row.update(
+                mape=_mape(ours["active"].to_numpy(), ours["predicted"].to_numpy()),
+                onestep_hourly_mape=_mape(actual, hourly),
+                onestep_hourly_wape=float(
+                    np.abs(actual - hourly).sum() / max(np.abs(actual).sum(), 1e-12) * 100
+                ),
+                forecast_target=str(getattr(forecaster, "choice", "")),
+                model="product",
+            )
         rows.append(row)
         if progress:
             progress(f"forecast {client}: MAPE {row['mape']:.1f} % at {hours} h")
     return pd.DataFrame(rows)
+
+
+def spread_over_hours(
+    new: pd.DataFrame, periods: pd.DataFrame, freq_hours: int, shape: np.ndarray | None
+) -> np.ndarray:
+    """Hourly values of period forecasts: each period's ``predicted`` total shared over its
+    hours in proportion to ``shape`` (the detection model's expected hours), evenly where
+    there is no shape. ``predicted`` is per full period, so a partial period gets its share.
+    """
+    origin = pd.Timestamp(new["ts"].iloc[0])
+    idx = ((new["ts"] - origin) // pd.Timedelta(hours=freq_hours)).to_numpy()
+    pos = np.searchsorted(periods["period"].to_numpy(), idx)
+    n_hours = np.bincount(pos, minlength=len(periods)).astype(float)
+    weights = np.ones(len(new)) if shape is None else np.clip(np.nan_to_num(shape), 0, None)
+    total = np.bincount(pos, weights=weights, minlength=len(periods))
+    share = np.where(
+        total[pos] > 0, weights / np.where(total[pos] > 0, total[pos], 1), 1 / n_hours[pos]
+    )
+    energy = periods["predicted"].to_numpy(dtype=float) * n_hours / freq_hours
+    return np.asarray(energy[pos] * share, dtype=float)
 
 
 def _has_plain_level(model: object) -> bool:

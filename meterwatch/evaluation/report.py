@@ -163,13 +163,18 @@ def forecast_summary(forecast: pd.DataFrame) -> dict[str, float]:
     if both.empty:
         return {}
     ratio = both["mape"] / both["reference_mape"]
-    return {
+    out = {
         "customers": float(len(both)),
         "better_than_reference": float((both["mape"] < both["reference_mape"]).sum()),
         "median_ratio": float(ratio.median()),
         "median_mape": float(both["mape"].median()),
         "median_reference_mape": float(both["reference_mape"].median()),
     }
+    if "model" in both and (both["model"] == "product").any() and "prototype_mape" in both:
+        proto = both.dropna(subset=["prototype_mape"])
+        out["better_than_prototype"] = float((proto["mape"] < proto["prototype_mape"]).sum())
+        out["median_ratio_prototype"] = float((proto["mape"] / proto["prototype_mape"]).median())
+    return out
 
 
 def _plots(inputs: ReportInputs, out: Path) -> list[str]:
@@ -350,6 +355,21 @@ def write_report(inputs: ReportInputs, out: str | Path) -> Path:
                 f"(target ≥ 25 of 30); median ratio MAPE / reference {stats['median_ratio']:.2f} (target ≤ 0.8).",
                 f"- median MAPE {stats['median_mape']:.1f} % (reference {stats['median_reference_mape']:.1f} %).",
             ]
+            if "better_than_prototype" in stats:
+                lines.append(
+                    f"- on the identical split, MAPE below the prototype re-implementation on "
+                    f"{stats['better_than_prototype']:.0f} of {stats['customers']:.0f} customers; "
+                    f"median ratio {stats['median_ratio_prototype']:.2f}."
+                )
+        for column, what in (
+            (
+                "onestep_hourly_mape",
+                "one-step forecast spread over hours by the hourly model's shape",
+            ),
+            ("hourly_mape", "hourly detection model from rolling origins"),
+        ):
+            if column in f and f[column].notna().any():
+                lines.append(f"- median hourly MAPE, {what}: {f[column].median():.1f} %.")
         if f["coverage"].notna().any():
             lines.append(
                 f"- band coverage of new hours: median {f['coverage'].median():.3f} (a 95 % band should hold about 0.95)."
