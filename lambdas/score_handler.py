@@ -23,9 +23,11 @@ def handler(event: dict[str, Any] | None = None, context: Any = None) -> dict[st
     summary = {
         "customers": result.customers,
         "hours_scored": result.hours_scored,
+        "hours_revised": result.hours_revised,
         "anomalies": result.anomalies,
         "alerts_new": result.alerts_new,
         "alerts_updated": result.alerts_updated,
+        "alerts_withdrawn": result.alerts_withdrawn,
         "skipped": len(result.skipped),
         "seconds": round(result.seconds, 2),
     }

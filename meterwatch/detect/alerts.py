@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -220,13 +221,18 @@ def merge_alerts(
     events: dict[str, list[Event]],
     sectors: dict[str, str | None],
     language: str = "es",
+    *,
+    revised_from: Mapping[str, pd.Timestamp] | None = None,
 ) -> tuple[pd.DataFrame, list[str], list[str]]:
     """Merge freshly extracted events into the alerts table.
 
     An event that overlaps (or touches, within a day) an alert of the same customer and kind
     keeps that alert's id and creation time; its row is updated only when the window or the
     figures changed. Alerts of customers in ``events`` that no event matches any more are
-    kept as they were. Ranks are recomputed over the whole table.
+    kept as they were, except those ending after the customer's ``revised_from`` hour: their
+    scores were revised (the data's edge scored again once the following days arrived) and no
+    longer support them, so they are withdrawn (removed). Ranks are recomputed over the whole
+    table.
 
     Returns
     -------
@@ -239,6 +245,8 @@ def merge_alerts(
     ]
     new_ids: list[str] = []
     updated_ids: list[str] = []
+    revised = {str(k): pd.Timestamp(v) for k, v in (revised_from or {}).items()}
+    withdrawn: set[int] = set()
     for client, client_events in events.items():
         used: set[int] = set()
         for ev in client_events:
@@ -276,8 +284,12 @@ def merge_alerts(
                 continue
             used.add(match)
             row = rows[match]
-            # the window only grows: an event seen in full earlier keeps its start
-            fields["window_start"] = min(pd.Timestamp(row["window_start"]), ev.window_start)
+            # the window only grows: an event seen in full earlier keeps its start (unless
+            # that start lies in the revised edge, whose scores were replaced)
+            edge = revised.get(client)
+            old_start = pd.Timestamp(row["window_start"])
+            if edge is None or old_start < edge:
+                fields["window_start"] = min(old_start, ev.window_start)
             changed = any(
                 str(row.get(k)) != str(v)
                 for k, v in fields.items()
@@ -287,6 +299,16 @@ def merge_alerts(
                 row.update(fields)
                 row["updated_at"] = now
                 updated_ids.append(str(row["alert_id"]))
+        edge = revised.get(client)
+        if edge is not None:
+            withdrawn |= {
+                i
+                for i, row in enumerate(rows)
+                if i not in used
+                and row["client_id"] == client
+                and pd.Timestamp(row["window_end"]) > edge
+            }
+    rows = [row for i, row in enumerate(rows) if i not in withdrawn]
     frame = pd.DataFrame(rows, columns=ALERTS.columns)
     if not frame.empty:
         value = frame["lost_kwh_estimate"].astype(float).fillna(0) * frame["confidence"].astype(

@@ -46,9 +46,11 @@ def cmd_score(args: argparse.Namespace) -> int:
             lake, sinks=(outbox, ConsoleSink(console)), settings=settings, progress=update
         )
     console.print(
-        f"{result.hours_scored:,} hours scored for {result.customers} customers,"
+        f"{result.hours_scored:,} hours scored for {result.customers} customers"
+        f" ({result.hours_revised:,} of the previous edge revised),"
         f" {result.anomalies:,} anomalous; alerts: {result.alerts_new} new,"
-        f" {result.alerts_updated} updated ({result.seconds:.1f} s)"
+        f" {result.alerts_updated} updated, {result.alerts_withdrawn} withdrawn"
+        f" ({result.seconds:.1f} s)"
     )
     for key in outbox.keys:
         console.print(f"outbox: {key}")

@@ -34,6 +34,10 @@ from meterwatch.tables import MODELS, SCORES, now_utc
 Progress = Callable[[int, int, str], None]
 READING_COLUMNS = ["ts", "active_kwh", "reactive_kvarh", "voltage_fa", "voltage_fc"]
 CONTEXT_DAYS = 8  # readings before the first new hour that the weekly windows need
+# Hours already scored within this many days of the last scored hour are scored again when new
+# hours arrive: the centred windows (the level's week, the detectors' weeks) looked past the
+# data's edge when they were first scored. Level (3 days ahead) + a detector week (3.5 days).
+REVISE_DAYS = 7
 SECTOR_DROP = 0.15  # peers this much below their expectation make a shared drop
 SECTOR_FLOOR = 0.3  # a sector drop never explains more than 70 % of a customer's
 MIN_SECTOR_PEERS = 2
@@ -59,10 +63,12 @@ class TrainResult:
 class ScoreResult:
     """What a scoring run did."""
 
-    hours_scored: int = 0
+    hours_scored: int = 0  # hours scored for the first time
+    hours_revised: int = 0  # hours of the revision margin scored again (rows overwritten)
     anomalies: int = 0
     alerts_new: int = 0
     alerts_updated: int = 0
+    alerts_withdrawn: int = 0  # alerts on the revised edge that no event supports any more
     customers: int = 0
     alerts: pd.DataFrame = field(default_factory=pd.DataFrame)  # new or updated alerts
     skipped: list[str] = field(default_factory=list)  # customers without a model
@@ -250,7 +256,8 @@ class _Work:
     model: CustomerModel
     version: str
     grid: pd.DataFrame  # readings on a regular hourly grid, context included, with predictions
-    new_from: pd.Timestamp  # first hour to score (exclusive bound is the last scored hour)
+    new_from: pd.Timestamp  # first hour to score (the revision margin included)
+    first_new: pd.Timestamp | None = None  # first hour never scored before
 
 
 def _on_grid(frame: pd.DataFrame) -> pd.DataFrame:
@@ -265,17 +272,23 @@ def _on_grid(frame: pd.DataFrame) -> pd.DataFrame:
 def _prepare(lake: Lake, row: pd.Series, last_scored: pd.Timestamp | None) -> _Work | None:
     client = str(row["client_id"])
     readings = _readings(lake, client)
-    after = pd.Timestamp(row["trained_until"])
+    trained_until = pd.Timestamp(row["trained_until"])
+    after = trained_until
     if last_scored is not None and last_scored > after:
         after = last_scored
     new = readings["ts"] > after
     if not new.any():
         return None
     first_new = readings.loc[new, "ts"].iloc[0]
-    context = readings[readings["ts"] >= first_new - pd.Timedelta(days=CONTEXT_DAYS)]
+    # the edge of the previous run is scored again now that the days after it exist
+    start = first_new
+    if last_scored is not None and last_scored > trained_until:
+        revise = readings["ts"] > max(trained_until, last_scored - pd.Timedelta(days=REVISE_DAYS))
+        start = min(start, readings.loc[revise, "ts"].iloc[0])
+    context = readings[readings["ts"] >= start - pd.Timedelta(days=CONTEXT_DAYS)]
     model = load_model(lake, str(row["artifact_key"]))
     grid = prepare_grid(model, context)
-    return _Work(client, model, str(row["model_version"]), grid, first_new)
+    return _Work(client, model, str(row["model_version"]), grid, start, first_new)
 
 
 def prepare_grid(model: CustomerModel, readings: pd.DataFrame) -> pd.DataFrame:
@@ -412,9 +425,14 @@ def score(
     """Score every customer's new hours, write ``scores`` and ``alerts``, notify the sinks.
 
     New hours are the readings after the model's ``trained_until`` and after the last hour
-    already in ``scores``, so running it twice scores nothing twice. Events are rebuilt from
-    each touched customer's scores; an event that goes on updates its alert (same id, new
-    ``updated_at``). Each sink's ``send(alerts, language)`` receives the new and updated alerts.
+    already in ``scores``, so running it twice scores nothing twice. When a customer has new
+    hours, its last ``REVISE_DAYS`` days already scored are scored again and their rows
+    overwritten (one row per customer-hour): the centred windows saw past the data's edge the
+    first time, and scoring day by day then gives the scores of scoring the period at once.
+    Events are rebuilt from each touched customer's scores; an event that goes on updates its
+    alert (same id, new ``updated_at``); an alert on the revised edge that no event supports
+    any more is withdrawn. Each sink's ``send(alerts, language)`` receives the new and updated
+    alerts.
     """
     started = time.perf_counter()
     settings = settings or Settings.load()
@@ -448,6 +466,13 @@ def score(
     touched = sorted(new_scores)
     with lake.transaction() as tx:
         old = tx.read("scores", partitions=touched).to_pandas() if scored_parts else pd.DataFrame()
+        if not old.empty:
+            # the revised hours are overwritten, not duplicated
+            start = pd.to_datetime(
+                old["client_id"].astype(str).map({w.client: w.new_from for w in works})
+            ).to_numpy(dtype="datetime64[s]")
+            ts = pd.to_datetime(old["ts"]).to_numpy(dtype="datetime64[s]")
+            old = old[~(ts >= start)]
         parts = [old] if not old.empty else []
         allscores = _typed_scores(pd.concat([*parts, *new_scores.values()], ignore_index=True))
         tx.overwrite_partitions("scores", allscores, touched)
@@ -456,10 +481,17 @@ def score(
             mine = allscores[allscores["client_id"] == w.client]
             events[w.client] = extract_events(w.client, mine, model_quality=_model_quality(w.model))
         existing = tx.read("alerts").to_pandas()
-        alerts, new_ids, updated_ids = merge_alerts(existing, events, sectors, settings.language)
+        revised = {w.client: w.new_from for w in works if w.first_new != w.new_from}
+        alerts, new_ids, updated_ids = merge_alerts(
+            existing, events, sectors, settings.language, revised_from=revised
+        )
         tx.overwrite("alerts", alerts)
-    result.hours_scored = int(sum(len(s) for s in new_scores.values()))
-    result.anomalies = int(sum(int(s["is_anomaly"].sum()) for s in new_scores.values()))
+    first_new = {w.client: w.first_new for w in works}
+    fresh = [s[s["ts"] >= first_new[c]] for c, s in new_scores.items()]
+    result.hours_scored = int(sum(len(s) for s in fresh))
+    result.hours_revised = int(sum(len(s) for s in new_scores.values())) - result.hours_scored
+    result.anomalies = int(sum(int(s["is_anomaly"].sum()) for s in fresh))
+    result.alerts_withdrawn = len(set(existing["alert_id"]) - set(alerts["alert_id"]))
     result.alerts_new, result.alerts_updated = len(new_ids), len(updated_ids)
     result.customers = len(works)
     changed = alerts[alerts["alert_id"].isin(set(new_ids) | set(updated_ids))]

@@ -117,6 +117,46 @@ def test_incremental_scoring_and_alert_deduplication(tmp_path: Path) -> None:
     assert np.isfinite(alerts2["lost_kwh_estimate"]).all()
 
 
+def _alert_keys(lake) -> list[tuple[str, str, str, str]]:
+    alerts = lake.read("alerts")
+    return sorted(
+        (str(r.client_id), str(r.kind), str(r.window_start), str(r.window_end))
+        for r in alerts.itertuples()
+    )
+
+
+def test_scoring_day_by_day_gives_the_alerts_of_scoring_at_once(tmp_path: Path) -> None:
+    frames = fleet(tmp_path / "fleet")
+    batch = open_lake(str(tmp_path / "batch"))
+    ingest_paths(batch, [tmp_path / "fleet"])
+    train(batch, until=until())
+    score(batch)
+
+    daily = open_lake(str(tmp_path / "daily"))
+    for day in range(SPLIT_DAYS, DAYS + 1):
+        folder = tmp_path / f"day{day}"
+        for n, frame in frames.items():
+            write_electrodunas(folder, n, frame.iloc[: 24 * day])
+        ingest_paths(daily, [folder])
+        if day == SPLIT_DAYS:
+            train(daily, until=until())
+            continue
+        result = score(daily)
+        assert result.hours_scored == 4 * 24  # only the new day is new ...
+        if day > SPLIT_DAYS + 1:
+            assert result.hours_revised > 0  # ... the edge before it is scored again
+    assert score(daily).hours_scored == 0
+
+    keys = ["client_id", "ts"]
+    got = daily.read("scores").sort_values(keys).reset_index(drop=True)
+    want = batch.read("scores").sort_values(keys).reset_index(drop=True)
+    assert not got.duplicated(keys).any()  # revised hours are overwritten, not duplicated
+    assert got[keys].equals(want[keys])
+    np.testing.assert_allclose(got["score"], want["score"], atol=1e-3)
+    assert (got["is_anomaly"].to_numpy() == want["is_anomaly"].to_numpy()).all()
+    assert _alert_keys(daily) == _alert_keys(batch)
+
+
 def test_train_and_score_commands(
     tmp_path: Path, small_fleet: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,0 +1,45 @@
+"""merge_alerts: alerts on a revised edge that no event supports any more are withdrawn."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from meterwatch.detect.alerts import Event, merge_alerts
+
+
+def _event(client: str, start: str, end: str, kind: str = "under_registration") -> Event:
+    return Event(client, kind, pd.Timestamp(start), pd.Timestamp(end), 48, 0.8, 10.0, 50.0,
+                 "medium", 0.7, {"ongoing": True})  # fmt: skip
+
+
+def test_an_edge_alert_the_revision_no_longer_supports_is_withdrawn() -> None:
+    sectors = {"A": None, "B": None}
+    first, new_ids, _ = merge_alerts(
+        pd.DataFrame(),
+        {
+            "A": [_event("A", "2023-01-05", "2023-01-08")],
+            "B": [_event("B", "2023-01-01", "2023-01-03")],
+        },
+        sectors,
+    )
+    assert len(new_ids) == 2
+    # A's edge was revised from 4 January: its event is gone, the alert goes with it
+    second, new_ids, updated = merge_alerts(
+        first, {"A": [], "B": []}, sectors, revised_from={"A": pd.Timestamp("2023-01-04")}
+    )
+    assert set(second["client_id"]) == {"B"}  # B was not revised: kept as it was
+    assert not new_ids and not updated
+    assert sorted(second["rank"]) == [1]
+
+
+def test_a_revised_event_may_start_later_than_the_edge_saw_it() -> None:
+    sectors = {"A": None}
+    first, _, _ = merge_alerts(pd.DataFrame(), {"A": [_event("A", "2023-01-05", "2023-01-08")]},
+                               sectors)  # fmt: skip
+    later = {"A": [_event("A", "2023-01-06", "2023-01-10")]}
+    kept, _, _ = merge_alerts(first, later, sectors)
+    assert kept["window_start"].iloc[0] == pd.Timestamp("2023-01-05")  # the window only grows
+    revised, _, updated = merge_alerts(first, later, sectors,
+                                       revised_from={"A": pd.Timestamp("2023-01-04")})  # fmt: skip
+    assert revised["window_start"].iloc[0] == pd.Timestamp("2023-01-06")
+    assert revised["alert_id"].iloc[0] == first["alert_id"].iloc[0] and len(updated) == 1
