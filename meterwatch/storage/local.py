@@ -16,6 +16,7 @@ import os
 import shutil
 import threading
 import uuid
+from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -123,16 +124,61 @@ def to_arrow(table: str, data: pa.Table | pd.DataFrame) -> pa.Table:
     return data.select(schema.names).cast(schema)
 
 
-class LocalTransaction(Transaction):
+class SnapshotTransaction(Transaction):
+    """A transaction over a snapshot's file lists: what every backend's writes have in common.
+
+    A backend supplies :meth:`_write_files` (store the rows, return their file entries); the
+    table bookkeeping of append, overwrite and partition overwrite is the same everywhere.
+    """
+
+    def __init__(self, base: Snapshot) -> None:
+        self._base = base
+        self._tables: dict[str, list[FileEntry]] = {k: list(v) for k, v in base.tables.items()}
+        self._closed = False
+
+    @abstractmethod
+    def _write_files(self, table: str, data: pa.Table) -> list[FileEntry]:
+        """Store ``data`` (one file per partition value) and return the new file entries."""
+
+    def append(self, table: str, data: pa.Table | pd.DataFrame) -> None:
+        self._check_open()
+        arrow = to_arrow(table, data)
+        self._tables.setdefault(table, []).extend(self._write_files(table, arrow))
+
+    def overwrite_partitions(
+        self, table: str, data: pa.Table | pd.DataFrame, partitions: Iterable[str | None]
+    ) -> None:
+        self._check_open()
+        spec = tables.spec(table)
+        if spec.partition_by is None:
+            raise ValueError(f"table {table!r} is not partitioned")
+        arrow = to_arrow(table, data)
+        replaced = set(partitions)
+        stray = set(arrow.column(spec.partition_by).unique().to_pylist()) - replaced
+        if stray:
+            raise ValueError(
+                f"{table}: rows for partitions not being replaced: {sorted(map(str, stray))[:5]}"
+            )
+        kept = [f for f in self._tables.get(table, []) if f.partition not in replaced]
+        self._tables[table] = kept + self._write_files(table, arrow)
+
+    def overwrite(self, table: str, data: pa.Table | pd.DataFrame) -> None:
+        self._check_open()
+        arrow = to_arrow(table, data)
+        self._tables[table] = self._write_files(table, arrow)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("transaction already committed or aborted")
+
+
+class LocalTransaction(SnapshotTransaction):
     """Writes files as it goes; :meth:`commit` publishes them in one new snapshot."""
 
     def __init__(self, lake: LocalLake, lock_fd: int) -> None:
+        super().__init__(lake.snapshot())
         self._lake = lake
         self._lock_fd = lock_fd
-        self._base = lake.snapshot()
-        self._tables: dict[str, list[FileEntry]] = {
-            k: list(v) for k, v in self._base.tables.items()
-        }
         self._written: list[Path] = []
         self._closed = False
         # Parquet files are encoded and written in a background thread (pyarrow releases the
@@ -190,33 +236,6 @@ class LocalTransaction(Transaction):
             entries.append(FileEntry(str(path.relative_to(self._lake.root)), value, part.num_rows))
         return entries
 
-    def append(self, table: str, data: pa.Table | pd.DataFrame) -> None:
-        self._check_open()
-        arrow = to_arrow(table, data)
-        self._tables.setdefault(table, []).extend(self._write_files(table, arrow))
-
-    def overwrite_partitions(
-        self, table: str, data: pa.Table | pd.DataFrame, partitions: Iterable[str | None]
-    ) -> None:
-        self._check_open()
-        spec = tables.spec(table)
-        if spec.partition_by is None:
-            raise ValueError(f"table {table!r} is not partitioned")
-        arrow = to_arrow(table, data)
-        replaced = set(partitions)
-        stray = set(arrow.column(spec.partition_by).unique().to_pylist()) - replaced
-        if stray:
-            raise ValueError(
-                f"{table}: rows for partitions not being replaced: {sorted(map(str, stray))[:5]}"
-            )
-        kept = [f for f in self._tables.get(table, []) if f.partition not in replaced]
-        self._tables[table] = kept + self._write_files(table, arrow)
-
-    def overwrite(self, table: str, data: pa.Table | pd.DataFrame) -> None:
-        self._check_open()
-        arrow = to_arrow(table, data)
-        self._tables[table] = self._write_files(table, arrow)
-
     def read(self, table: str, *, partitions: Sequence[str | None] | None = None) -> pa.Table:
         self._check_open()
         snap = Snapshot(self._base.seq, self._tables)
@@ -266,10 +285,6 @@ class LocalTransaction(Transaction):
             self._pool = None
         fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         os.close(self._lock_fd)
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError("transaction already committed or aborted")
 
 
 class LocalLake(Lake):

@@ -41,8 +41,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from meterwatch import tables
-from meterwatch.storage.base import Lake, Transaction
-from meterwatch.storage.local import NULL_PARTITION, FileEntry, Snapshot, to_arrow
+from meterwatch.storage.base import Lake
+from meterwatch.storage.local import (
+    NULL_PARTITION,
+    FileEntry,
+    Snapshot,
+    SnapshotTransaction,
+)
 
 SNAPSHOTS_KEPT = 20
 SNAPSHOTS_PROTECTED = 3
@@ -303,17 +308,13 @@ class DuckDBEngine:
 
 
 # the lake ---------------------------------------------------------------------------------
-class S3Transaction(Transaction):
+class S3Transaction(SnapshotTransaction):
     """Writes Parquet objects as it goes; :meth:`commit` publishes them in one snapshot."""
 
     def __init__(self, lake: S3Lake) -> None:
+        super().__init__(lake.snapshot())
         self._lake = lake
-        self._base = lake.snapshot()
-        self._tables: dict[str, list[FileEntry]] = {
-            k: list(v) for k, v in self._base.tables.items()
-        }
         self._written: list[str] = []
-        self._closed = False
 
     def _write_files(self, table: str, data: pa.Table) -> list[FileEntry]:
         spec = tables.spec(table)
@@ -352,31 +353,6 @@ class S3Transaction(Transaction):
         self._written.extend(e.path for e in entries)
         return entries
 
-    def append(self, table: str, data: pa.Table | pd.DataFrame) -> None:
-        self._check_open()
-        self._tables.setdefault(table, []).extend(self._write_files(table, to_arrow(table, data)))
-
-    def overwrite_partitions(
-        self, table: str, data: pa.Table | pd.DataFrame, partitions: Iterable[str | None]
-    ) -> None:
-        self._check_open()
-        spec = tables.spec(table)
-        if spec.partition_by is None:
-            raise ValueError(f"table {table!r} is not partitioned")
-        arrow = to_arrow(table, data)
-        replaced = set(partitions)
-        stray = set(arrow.column(spec.partition_by).unique().to_pylist()) - replaced
-        if stray:
-            raise ValueError(
-                f"{table}: rows for partitions not being replaced: {sorted(map(str, stray))[:5]}"
-            )
-        kept = [f for f in self._tables.get(table, []) if f.partition not in replaced]
-        self._tables[table] = kept + self._write_files(table, arrow)
-
-    def overwrite(self, table: str, data: pa.Table | pd.DataFrame) -> None:
-        self._check_open()
-        self._tables[table] = self._write_files(table, to_arrow(table, data))
-
     def read(self, table: str, *, partitions: Sequence[str | None] | None = None) -> pa.Table:
         self._check_open()
         entries = self._tables.get(table, [])
@@ -405,10 +381,6 @@ class S3Transaction(Transaction):
 
     def _delete_written(self) -> None:
         self._lake._delete(self._written)
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError("transaction already committed or aborted")
 
 
 class S3Lake(Lake):
