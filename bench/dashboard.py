@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import platform
 import random
 import shutil
 import socket
@@ -37,13 +35,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _results import machine, write_section  # noqa: E402
+
 from meterwatch.dashboard.store import DashboardStore, Selection  # noqa: E402
 from meterwatch.storage import open_lake  # noqa: E402
 from tests.dashboard_lake import write_detection  # noqa: E402
 
 WORK = ROOT / "bench" / "_work"
 SHARED = ROOT.parent / "shared" / "data" / "electrodunas"
-RESULTS = ROOT / "bench" / "RESULTS.md"
 START, END = "<!-- dashboard:start -->", "<!-- dashboard:end -->"
 
 
@@ -173,10 +172,6 @@ def browser_figures(lake_dir: Path) -> dict[str, float]:
         server.wait(timeout=10)
 
 
-def machine() -> str:
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs (shared), Python {platform.python_version()}"
-
-
 def write_results(rows: list[tuple[str, dict[str, float], dict[str, float]]], command: str) -> None:
     lines = [
         START,
@@ -209,15 +204,7 @@ def write_results(rows: list[tuple[str, dict[str, float], dict[str, float]]], co
         "Targets: p95 ≤ 300 ms at 30 customers, ≤ 1 s at 1,000; first render ≤ 3 s.",
         END,
     ]
-    block = "\n".join(lines)
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        tail = rest.split(END, 1)[1]
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
+    write_section("dashboard", "\n".join(lines))
 
 
 def main() -> None:

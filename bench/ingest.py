@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -23,10 +21,11 @@ import sys
 import time
 from pathlib import Path
 
+from _results import machine, write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / "_work"
 SHARED = ROOT.parent / "shared" / "data" / "electrodunas"
-RESULTS = ROOT / "bench" / "RESULTS.md"
 
 
 def child_ingest(data: str, lake: str) -> None:
@@ -89,19 +88,6 @@ def measure(name: str, data: Path, repeats: int) -> dict[str, object]:
     }
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}"
-
-
 def write_results(rows: list[dict[str, object]], command: str) -> None:
     lines = [
         "<!-- ingest:start -->",
@@ -128,15 +114,7 @@ def write_results(rows: list[dict[str, object]], command: str) -> None:
         "files again into the filled lake (nothing changes).",
         "<!-- ingest:end -->",
     ]
-    section = "\n".join(lines)
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if "<!-- ingest:start -->" in text:
-        head, rest = text.split("<!-- ingest:start -->", 1)
-        tail = rest.split("<!-- ingest:end -->", 1)[1]
-        text = head + section + tail
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
+    write_section("ingest", "\n".join(lines))
 
 
 def main() -> None:

@@ -16,7 +16,6 @@ history. Writes the full report to ``bench/quality_report/`` and a section betwe
 from __future__ import annotations
 
 import argparse
-import platform
 import shutil
 import sys
 import tempfile
@@ -27,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
+from _results import machine, write_section  # noqa: E402
 
 from meterwatch.evaluation.detectors import ProductDetector  # noqa: E402
 from meterwatch.evaluation.protocol import load_readings, split_history  # noqa: E402
@@ -49,24 +49,8 @@ from meterwatch.storage.local import LocalLake  # noqa: E402
 SHARED = ROOT.parent / "shared"
 DATA = SHARED / "data" / "electrodunas"
 REFERENCE = SHARED / "reference" / "seed_best_models.csv"
-RESULTS = ROOT / "bench" / "RESULTS.md"
 REPORT = ROOT / "bench" / "quality_report"
 START, END = "<!-- quality:start -->", "<!-- quality:end -->"
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import os
-
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}"
 
 
 def timing(data: Path, reference: pd.DataFrame, workers: int, work: Path) -> dict[str, float]:
@@ -131,14 +115,7 @@ def daily_check(lake: LocalLake, workers: int, work: Path) -> dict[str, float]:
 
 
 def write_results(section: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if START in text:
-        head, rest = text.split(START, 1)
-        tail = rest.split(END, 1)[1] if END in rest else ""
-        text = head + section + tail
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
+    write_section("quality", section)
 
 
 def main() -> None:
