@@ -196,6 +196,8 @@ class CustomerModel:
     params: dict[str, Any] = field(default_factory=dict)
     # days of history per log-level step (column 0: log level, 1: days); empty = unknown
     level_days: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    # the history's regime level per calendar day (sector co-movement is learnt from it)
+    level_series: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     _regressor: Any = field(default=None, repr=False, compare=False)
 
     # prediction ---------------------------------------------------------------------
@@ -320,6 +322,7 @@ class CustomerModel:
             "stats": self.stats,
             "params": self.params,
             "level_days": self.level_days.tolist(),
+            "level_series": _series_doc(self.level_series),
         }
         return json.dumps(doc).encode("utf-8")
 
@@ -348,7 +351,24 @@ class CustomerModel:
             stats={k: float(v) for k, v in doc["stats"].items()},
             params=doc["params"],
             level_days=np.asarray(doc.get("level_days", []), dtype=float).reshape(-1, 2),
+            level_series=_series_from_doc(doc.get("level_series")),
         )
+
+
+def _series_doc(series: pd.Series) -> dict[str, Any] | None:
+    """A daily series as its first day and values (``None`` for missing days)."""
+    if series.empty:
+        return None
+    daily = series.asfreq("D")
+    values = [None if not np.isfinite(v) else float(f"{v:.6g}") for v in daily.to_numpy()]
+    return {"start": str(daily.index[0].date()), "values": values}
+
+
+def _series_from_doc(doc: dict[str, Any] | None) -> pd.Series:
+    if not doc:
+        return pd.Series(dtype=float)
+    values = np.array([np.nan if v is None else v for v in doc["values"]], dtype=float)
+    return pd.Series(values, index=pd.date_range(doc["start"], periods=len(values), freq="D"))
 
 
 # fitting ------------------------------------------------------------------------------------
@@ -529,6 +549,7 @@ def fit_customer(
         stats=stats,
         params={**XGB_PARAMS, "rounds": XGB_ROUNDS, "band": list(band)},
         level_days=level_histogram(level_all),
+        level_series=level_all,
     )
 
 
@@ -538,9 +559,11 @@ def _fallback(frame: pd.DataFrame, sector_profile: np.ndarray | None) -> Custome
 
     profile = sector_profile if sector_profile is not None else np.ones((7, HOURS_PER_DAY))
     levels = np.array([], dtype=float)
+    series = pd.Series(dtype=float)
     if len(frame):
         daily = daily_means(frame["ts"], frame["active_kwh"].to_numpy(dtype=float))
-        levels = known_levels(regime_level(daily))
+        series = regime_level(daily)
+        levels = known_levels(series)
     return CustomerModel(
         kind="sector_profile",
         known_log_levels=levels,
@@ -552,4 +575,5 @@ def _fallback(frame: pd.DataFrame, sector_profile: np.ndarray | None) -> Custome
         metrics={"mape": np.nan, "mae": np.nan, "coverage": np.nan},
         stats=detectors.default_stats(),
         params={"fallback": True},
+        level_series=series,
     )

@@ -23,6 +23,7 @@ from meterwatch.detect.alerts import Event, extract_events, merge_alerts, typed_
 from meterwatch.detect.model import (
     FORMAT_VERSION,
     MIN_HISTORY_DAYS,
+    OUTAGE_SHARE,
     CustomerModel,
     fit_customer,
 )
@@ -42,6 +43,11 @@ SECTOR_DROP = 0.15  # peers this much below their expectation make a shared drop
 SECTOR_FLOOR = 0.3  # a sector drop never explains more than 70 % of a customer's
 MIN_SECTOR_PEERS = 2
 PEER_OUTAGE_RATIO = 0.1  # a peer reporting under 10 % of its expectation is down, not dropping
+# Peers whose regime level moved in lockstep with the customer's over the history (correlation
+# of the daily log levels; customers 2, 3 and 4 share every campaign step at 0.99, the next
+# closest pair of the real data is 0.85) are "tied": a drop they share is the customer's regime.
+TIE_CORRELATION = 0.95
+TIE_MIN_DAYS = 56  # days of history both must have, as MIN_SUPPORT_DAYS for a level
 
 
 @dataclass
@@ -323,14 +329,59 @@ def _daily_ratio(grid: pd.DataFrame) -> pd.Series:
     return ratio.clip(0, 2)
 
 
+def tied_peers(
+    levels: dict[str, pd.Series], sectors: dict[str, str | None]
+) -> dict[str, list[str]]:
+    """Per customer, the sector peers whose regime level moved in lockstep with its own.
+
+    ``levels`` are the histories' daily regime levels (``CustomerModel.level_series``). Each
+    is taken relative to its median, in log terms (outage days below ``OUTAGE_SHARE`` of the
+    median left out); a peer is tied when the two series correlate at ``TIE_CORRELATION`` or
+    more over at least ``TIE_MIN_DAYS`` common days. Customers whose level never moved have
+    no co-movement to learn and tie to nobody (their correlation is noise).
+    """
+    by_sector: dict[str, list[str]] = {}
+    for client in levels:
+        sector = sectors.get(client)
+        if sector is not None and not levels[client].empty:
+            by_sector.setdefault(sector, []).append(client)
+    out: dict[str, list[str]] = {c: [] for c in levels}
+    for members in by_sector.values():
+        if len(members) < 2:
+            continue
+        logs = {}
+        for client in members:
+            level = levels[client].astype(float)
+            median = float(np.nanmedian(level.to_numpy())) if level.notna().any() else 0.0
+            if median <= 0:
+                continue
+            level = level.where(level > OUTAGE_SHARE * median)
+            logs[client] = np.log(level / median)
+        if len(logs) < 2:
+            continue
+        table = pd.DataFrame(logs)
+        corr = table.corr(min_periods=TIE_MIN_DAYS)
+        for client in corr.columns:
+            row = corr[client].drop(client)
+            out[client] = sorted(row.index[(row >= TIE_CORRELATION).to_numpy()].astype(str))
+    return out
+
+
 def sector_factors(
-    ratios: dict[str, pd.Series], sectors: dict[str, str | None]
+    ratios: dict[str, pd.Series],
+    sectors: dict[str, str | None],
+    tied: dict[str, list[str]] | None = None,
 ) -> dict[str, pd.Series]:
     """Per customer and day, how far its sector peers fell below their own expectation.
 
     The factor is the second-lowest ratio reported/expected among the customer's sector peers
     (so one peer's own theft is not enough; peers near zero are outages and left out), 1 when
     the peers did not fall by more than ``SECTOR_DROP``, and never below ``SECTOR_FLOOR``.
+
+    A customer with ``tied`` peers (see :func:`tied_peers`) follows them: on a day every tied
+    peer present fell by more than ``SECTOR_DROP``, the customer's own ratio is taken as the
+    factor (as deep as the shared drop takes it, never below ``SECTOR_FLOOR``): a level move
+    the peers that shared every earlier regime change share too is a regime, not a loss.
     """
     out: dict[str, pd.Series] = {}
     by_sector: dict[str | None, list[str]] = {}
@@ -342,7 +393,7 @@ def sector_factors(
         table = table.where(table >= PEER_OUTAGE_RATIO)
         for client in members:
             peers = table.drop(columns=[client])
-            if sector is None or peers.shape[1] < MIN_SECTOR_PEERS:
+            if sector is None or peers.shape[1] < 1:
                 out[client] = pd.Series(1.0, index=table.index)
                 continue
             counts = peers.notna().sum(axis=1)
@@ -352,6 +403,14 @@ def sector_factors(
             )
             factor = np.where((counts >= MIN_SECTOR_PEERS) & (second < 1 - SECTOR_DROP),
                               np.maximum(second, SECTOR_FLOOR), 1.0)  # fmt: skip
+            mine = [p for p in (tied or {}).get(client, []) if p in peers.columns]
+            if mine:
+                shared = peers[mine]
+                dropped = (shared.notna().sum(axis=1) >= 1) & (
+                    (shared < 1 - SECTOR_DROP) | shared.isna()
+                ).all(axis=1)
+                own = table[client].clip(upper=1.0).fillna(1.0).clip(lower=SECTOR_FLOOR)
+                factor = np.where(dropped.to_numpy(), np.minimum(factor, own.to_numpy()), factor)
             out[client] = pd.Series(factor, index=table.index)
     return out
 
@@ -460,7 +519,8 @@ def score(
         result.seconds = time.perf_counter() - started
         return result
     sectors = _sectors(lake)
-    factors = sector_factors({w.client: _daily_ratio(w.grid) for w in works}, sectors)
+    tied = tied_peers({w.client: w.model.level_series for w in works}, sectors)
+    factors = sector_factors({w.client: _daily_ratio(w.grid) for w in works}, sectors, tied)
     scored_at = now_utc()
     new_scores = {w.client: _score_rows(w, factors[w.client], scored_at) for w in works}
     touched = sorted(new_scores)

@@ -138,6 +138,12 @@ def test_model_round_trip_and_format_version() -> None:
     again = CustomerModel.from_bytes(model.to_bytes())
     pd.testing.assert_frame_equal(model.predict(frame), again.predict(frame))
     assert {"mape", "mae", "coverage"} <= set(again.metrics)
+    # the daily regime level travels with the model (sector co-movement is learnt from it)
+    assert len(again.level_series) == 30
+    np.testing.assert_allclose(
+        again.level_series.to_numpy(), model.level_series.to_numpy(), rtol=1e-5
+    )
+    assert again.level_series.index.equals(model.level_series.index)
     bad = model.to_bytes().replace(b'"format_version": 1', b'"format_version": 99')
     with pytest.raises(ValueError, match="format version"):
         CustomerModel.from_bytes(bad)

@@ -35,3 +35,57 @@ def test_one_peer_theft_or_outage_explains_nothing() -> None:
 def test_customers_without_sector_or_peers_are_left_alone() -> None:
     out = sector_factors({"a": ratios([0.4]), "b": ratios([0.4])}, {"a": None, "b": "x"})
     assert out["a"].iloc[0] == 1.0 and out["b"].iloc[0] == 1.0
+
+
+def levels(steps: list[tuple[int, float]], noise: float = 0.0, seed: int = 0) -> pd.Series:
+    """A daily regime level made of (days, level) steps, with optional multiplicative noise."""
+    import numpy as np
+
+    values = np.concatenate([np.full(days, level) for days, level in steps])
+    rng = np.random.default_rng(seed)
+    values = values * np.exp(rng.normal(0, noise, len(values)))
+    return pd.Series(values, index=pd.date_range("2022-01-01", periods=len(values), freq="D"))
+
+
+def test_peers_that_shared_every_campaign_step_are_tied() -> None:
+    from meterwatch.detect.pipeline import tied_peers
+
+    campaign = [(120, 2.0), (60, 6.0), (30, 7.5), (30, 4.0), (150, 2.0)]
+    out = tied_peers(
+        {
+            "a": levels(campaign, 0.02, 1),
+            "b": levels([(d, v * 0.5) for d, v in campaign], 0.02, 2),
+            # same sector, its own campaign at another time
+            "c": levels([(200, 3.0), (90, 6.0), (100, 3.0)], 0.02, 3),
+            # a steady customer: its correlation with anyone is noise
+            "d": levels([(390, 1.0)], 0.05, 4),
+            # lockstep, but another sector
+            "e": levels(campaign, 0.02, 5),
+        },
+        {"a": "cacao", "b": "cacao", "c": "cacao", "d": "cacao", "e": "agua"},
+    )
+    assert out["a"] == ["b"] and out["b"] == ["a"]
+    assert out["c"] == [] and out["d"] == [] and out["e"] == []
+
+
+def test_a_drop_the_tied_peers_share_is_the_customers_regime() -> None:
+    sectors = {c: "cacao" for c in "abcde"}
+    day = ratios
+    base = {"c": day([1.0, 1.0, 1.0]), "d": day([1.0, 1.0, 1.0]), "e": day([1.0, 1.0, 1.0])}
+    # a and b fall together on day 1 (a deeper than b); on day 2 only a falls
+    inputs = {"a": day([1.0, 0.3, 0.5]), "b": day([1.0, 0.55, 1.0]), **base}
+    out = sector_factors(inputs, sectors, {"a": ["b"], "b": ["a"]})
+    assert out["a"].iloc[1] == 0.3  # its own ratio: the shared drop explains it
+    assert out["b"].iloc[1] == 0.55
+    assert out["a"].iloc[2] == 1.0  # a's drop alone stays a loss
+    # without the tie, a's peers (b 0.55, c, d, e at 1.0) explain nothing: one peer fell
+    untied = sector_factors(inputs, sectors)
+    assert untied["a"].iloc[1] == 1.0
+
+
+def test_a_tied_drop_never_explains_more_than_the_floor() -> None:
+    from meterwatch.detect.pipeline import SECTOR_FLOOR
+
+    sectors = {"a": "cacao", "b": "cacao"}
+    out = sector_factors({"a": ratios([0.15]), "b": ratios([0.5])}, sectors, {"a": ["b"]})
+    assert out["a"].iloc[0] == SECTOR_FLOOR
