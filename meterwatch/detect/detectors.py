@@ -19,6 +19,8 @@ All functions are pure: arrays in, arrays out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -38,6 +40,13 @@ MIN_SPREAD = {
     "shape_week": 0.02,
     "reactive": 0.1,
 }
+# A day closer to the *reversed* profile of the customer's own previous two weeks (ending 3
+# days before, so a reversal does not become its own reference at once) than to that profile:
+# profiles shift in new data (customer 19's shifts moved), so the model's and the history's
+# profiles are not always the reference a reversal is judged against.
+TRAIL_DAYS = 14
+TRAIL_GAP_DAYS = 3
+MIN_TRAIL_STRENGTH = 0.1  # the reference must have a profile whose reversal moves a tenth of it
 STOPPED_MIN_HOURS = 24
 CONSTANT_MIN_HOURS = 24
 IDLE_RUN_HOURS = 6  # a value the meter repeats this long in clean times is its idle reading
@@ -251,6 +260,64 @@ def recent_reversal_contrast(
     return _profile_distances(ts, active, np.zeros(len(active)), days, reference=profile)[1]
 
 
+def _day_profiles(ts: pd.Series, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Day number of each hour, and each day's profile (24 shares; NaN unless complete)."""
+    idx = pd.DatetimeIndex(ts)
+    day_no = np.asarray((idx.floor("D") - idx.floor("D").min()) // pd.Timedelta(days=1), dtype=int)
+    n_days = int(day_no.max()) + 1
+    cell = day_no * 24 + idx.hour.to_numpy()
+    a = np.asarray(active, dtype=float)
+    sums = np.bincount(cell, weights=np.clip(np.nan_to_num(a), 0, None), minlength=n_days * 24)
+    seen = np.bincount(cell, weights=np.isfinite(a).astype(float), minlength=n_days * 24)
+    sums = sums.reshape(n_days, 24)
+    total = sums.sum(axis=1)
+    ok = (seen.reshape(n_days, 24) > 0).all(axis=1) & (total > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        profiles = np.where(ok[:, None], sums / total[:, None], np.nan)
+    return day_no, profiles
+
+
+def trailing_reversal(
+    ts: pd.Series, active: np.ndarray, library: Sequence[np.ndarray] = ()
+) -> np.ndarray:
+    """Per hour: how much closer its day's profile is to the *reversed* profile of the
+    customer's own ``TRAIL_DAYS`` ending ``TRAIL_GAP_DAYS`` before the day than to that
+    profile itself, and than to every profile of ``library`` (the profiles the history has
+    shown: going back to older shifts is not a reversal). NaN where the reference has fewer
+    than half its days or no profile worth reversing (``MIN_TRAIL_STRENGTH``)."""
+    if not len(active):
+        return np.array([])
+    day_no, profiles = _day_profiles(ts, active)
+    lib = [np.asarray(p, dtype=float) for p in library]
+    out = np.full(len(profiles), np.nan)
+    complete = np.isfinite(profiles).all(axis=1)
+    for d in np.flatnonzero(complete).tolist():
+        lo, hi = max(d - TRAIL_GAP_DAYS - TRAIL_DAYS, 0), d - TRAIL_GAP_DAYS
+        if hi <= lo or complete[lo:hi].sum() < TRAIL_DAYS // 2:
+            continue
+        ref = np.median(profiles[lo:hi][complete[lo:hi]], axis=0)
+        ref = ref / ref.sum()
+        rev = ref[::-1]
+        if np.abs(ref - rev).sum() / 2 < MIN_TRAIL_STRENGTH:
+            continue
+        p = profiles[d]
+        to_reversed = np.abs(p - rev).sum() / 2
+        contrast = np.abs(p - ref).sum() / 2 - to_reversed
+        for shown in lib:
+            contrast = min(contrast, np.abs(p - shown).sum() / 2 - to_reversed)
+        out[d] = contrast
+    return out[day_no]
+
+
+def library_of(stats: dict[str, float]) -> list[np.ndarray]:
+    """The history's 4-week profiles kept in ``stats`` (``profile_lib_<k>_<hour>``)."""
+    out, k = [], 0
+    while np.isfinite(stats.get(f"profile_lib_{k}_0", np.nan)):
+        out.append(np.array([stats[f"profile_lib_{k}_{h}"] for h in range(24)]))
+        k += 1
+    return out
+
+
 def daily_peak_shortfall(ts: pd.Series, active: np.ndarray, expected: np.ndarray) -> np.ndarray:
     """Per hour: how far its day's peak hours fall below the expected peak (log ratio, > 0 short).
 
@@ -340,6 +407,12 @@ def _spread(values: np.ndarray, floor: float, margin: float = 1.0) -> tuple[floa
     # Centre on the clean median only when the model over-expects there; a calibration tail
     # that ran above expectation (a campaign) must not make ordinary hours look short.
     return max(med, 0.0), spread
+
+
+def calibrated_spread(values: np.ndarray, floor: str) -> tuple[float, float]:
+    """Median (when positive) and 99th-percentile spread of a clean statistic, floored by
+    ``MIN_SPREAD[floor]``: a score of 1 is a clean 1-in-100 value."""
+    return _spread(np.asarray(values, dtype=float), MIN_SPREAD[floor])
 
 
 def calibrate(
@@ -513,14 +586,16 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
             # going back to its older shifts is not reversing its day)
             d_recent, c_recent = _profile_distances(ts, active, active, 7, reference=profile)
             to_reversed = d_recent - c_recent
-            k = 0
-            while np.isfinite(stats.get(f"profile_lib_{k}_0", np.nan)):
-                shown = np.array([stats[f"profile_lib_{k}_{h}"] for h in range(24)])
+            for shown in library_of(stats):
                 d_shown = _profile_distances(ts, active, active, 7, reference=shown)[0]
                 rw = np.fmin(rw, d_shown - to_reversed)
-                k += 1
             s_recent = np.fmin(rw, rd) / stats.get("recent_reversal_spread", 1.0)
             s_shape = np.fmax(s_shape, np.nan_to_num(s_recent))
+
+    if "trail_reversal_spread" in stats:
+        trail = trailing_reversal(ts, np.where(present, active, np.nan), library_of(stats))
+        s_trail = (trail - stats["trail_reversal_med"]) / stats["trail_reversal_spread"]
+        s_shape = np.fmax(s_shape, np.nan_to_num(s_trail))
 
     peak = daily_peak_shortfall(ts, active, expected)
     s_peak_day = (peak - stats.get("peak_day_med", 0.0)) / stats.get("peak_day_spread", 0.5)

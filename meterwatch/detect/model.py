@@ -528,6 +528,15 @@ def fit_customer(
         )
     )
 
+    # the trailing reversal against the history's own days (profile shifts included)
+    trail = detectors.trailing_reversal(
+        frame["ts"], np.where(mask_all, active, np.nan), detectors.library_of(stats)
+    )
+    if np.isfinite(trail).sum() >= 24 * detectors.TRAIL_DAYS:
+        stats["trail_reversal_med"], stats["trail_reversal_spread"] = detectors.calibrated_spread(
+            trail, "reversal_day"
+        )
+
     inside = (act >= pred["lower_kwh"].to_numpy()) & (act <= pred["upper_kwh"].to_numpy())
     keep = cal_ok & (act > 0)
     mape = float(np.mean(np.abs(act[keep] - exp[keep]) / act[keep]) * 100) if keep.any() else np.nan

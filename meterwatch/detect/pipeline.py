@@ -34,7 +34,9 @@ from meterwatch.tables import MODELS, SCORES, now_utc
 
 Progress = Callable[[int, int, str], None]
 READING_COLUMNS = ["ts", "active_kwh", "reactive_kvarh", "voltage_fa", "voltage_fc"]
-CONTEXT_DAYS = 8  # readings before the first new hour that the weekly windows need
+# readings before the first new hour that the windows need: the centred weeks and the trailing
+# reversal's reference (detectors.TRAIL_DAYS ending TRAIL_GAP_DAYS before the day)
+CONTEXT_DAYS = 18
 # Hours already scored within this many days of the last scored hour are scored again when new
 # hours arrive: the centred windows (the level's week, the detectors' weeks) looked past the
 # data's edge when they were first scored. Level (3 days ahead) + a detector week (3.5 days).

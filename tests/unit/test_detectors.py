@@ -11,6 +11,7 @@ from meterwatch.detect.alerts import extract_events
 from meterwatch.detect.model import CustomerModel, fit_customer, gate_levels, known_levels
 from meterwatch.detect.pipeline import score_readings
 
+TRAIL_START = 10  # TRAIL_GAP_DAYS + half of TRAIL_DAYS: the first day with a reference
 HISTORY_DAYS = 70
 NEW_DAYS = 35
 
@@ -287,3 +288,38 @@ def test_going_back_to_an_older_shift_is_not_a_reversal() -> None:
     frame.loc[days >= 125, "active_kwh"] = back.loc[days >= 125, "active_kwh"]
     _, events = run(frame, history_days=120)
     assert "load_shape_change" not in [e.kind for e in events]
+
+
+def _profiled_days(profiles: list[np.ndarray]) -> tuple[pd.Series, np.ndarray]:
+    ts = pd.Series(pd.date_range("2023-01-01", periods=24 * len(profiles), freq="h"))
+    rng = np.random.default_rng(3)
+    active = np.concatenate(profiles) * rng.uniform(0.95, 1.05, 24 * len(profiles))
+    return ts, active
+
+
+def test_trailing_reversal_finds_a_day_run_backwards_against_the_customers_own_weeks() -> None:
+    from meterwatch.detect.detectors import trailing_reversal
+
+    day = np.r_[np.full(8, 1.0), np.full(10, 4.0), np.full(6, 2.0)]
+    ts, active = _profiled_days([day] * 20 + [day[::-1]] * 3 + [day] * 4)
+    out = trailing_reversal(ts, active).reshape(-1, 24)[:, 0]
+    assert np.isnan(out[:TRAIL_START]).all()  # no two-week reference yet
+    assert (out[20:23] > 0.15).all()  # the reversed days
+    assert (out[TRAIL_START:20] < 0).all() and (out[23:] < 0).all()
+
+
+def test_trailing_reversal_ignores_a_return_to_a_profile_the_history_has_shown() -> None:
+    from meterwatch.detect.detectors import trailing_reversal
+
+    day = np.r_[np.full(8, 1.0), np.full(10, 4.0), np.full(6, 2.0)]
+    ts, active = _profiled_days([day] * 20 + [day[::-1]] * 3)
+    shown = day[::-1] / day.sum()  # an older shift, reversed against the recent weeks
+    out = trailing_reversal(ts, active, [shown]).reshape(-1, 24)[:, 0]
+    assert (out[20:23] <= 0).all()
+
+
+def test_trailing_reversal_needs_a_profile_to_reverse() -> None:
+    from meterwatch.detect.detectors import trailing_reversal
+
+    ts, active = _profiled_days([np.full(24, 2.0)] * 25)
+    assert np.isnan(trailing_reversal(ts, active)).all()
