@@ -72,7 +72,7 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
         f"{scored.hours_scored:,} hours scored, {scored.anomalies:,} anomalous;"
         f" alerts: {scored.alerts_new} new, {scored.alerts_updated} updated"
     )
-    top = lake.query("SELECT * FROM alerts ORDER BY rank LIMIT 10")
+    top = lake.query("SELECT * FROM alerts WHERE status <> 'withdrawn' ORDER BY rank LIMIT 10")
     for row in top.itertuples(index=False):
         console.print(
             f"{row.rank:>2}. {escape(str(row.client_id))} · {kind_label(str(row.kind), settings.language)}"

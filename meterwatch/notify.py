@@ -42,6 +42,18 @@ _TEXT = {
         "es": "{rank}. {client} ({sector}) · {kind} · severidad {severity} · {kwh:,.0f} kWh · {start} a {end}",
         "en": "{rank}. {client} ({sector}) · {kind} · {severity} severity · {kwh:,.0f} kWh · {start} to {end}",
     },
+    "subject_withdrawn": {
+        "es": "meterwatch: {n} alerta(s) retirada(s)",
+        "en": "meterwatch: {n} alert(s) withdrawn",
+    },
+    "withdrawn": {
+        "es": "Alertas retiradas: los datos de los días siguientes ya no las sostienen, no requieren visita.",
+        "en": "Alerts withdrawn: the data of the following days no longer supports them; no visit needed.",
+    },
+    "withdrawn_line": {
+        "es": "- {client} ({sector}) · {kind} · {start} a {end} · retirada",
+        "en": "- {client} ({sector}) · {kind} · {start} to {end} · withdrawn",
+    },
     "link": {"es": "Ver en el tablero: {url}", "en": "Open the dashboard: {url}"},
     "footer": {
         "es": "Registre el resultado de cada inspección en el tablero (pérdida confirmada, falsa alarma, falla de medidor).",
@@ -66,6 +78,9 @@ def render_alert_message(
 ) -> tuple[str, str]:
     """Subject and body of the e-mail an operator reads: a ranked list with the evidence.
 
+    Alerts with status ``withdrawn`` (a scoring run's revision no longer supports an alert
+    that was announced) are listed apart at the end, so nobody drives to them.
+
     Parameters
     ----------
     alerts
@@ -77,12 +92,20 @@ def render_alert_message(
     """
     lang = language if language in ("es", "en") else "es"
     ranked = alerts.sort_values("rank") if "rank" in alerts else alerts
-    total = float(ranked["lost_kwh_estimate"].fillna(0).sum()) if len(ranked) else 0.0
-    subject = _TEXT["subject"][lang].format(n=len(ranked), kwh=total)
-    lines = [_TEXT["intro"][lang], ""]
-    for row in ranked.itertuples(index=False):
-        start = pd.Timestamp(str(row.window_start)).strftime("%Y-%m-%d %H:%M")
-        end = pd.Timestamp(str(row.window_end)).strftime("%Y-%m-%d %H:%M")
+    gone = (
+        ranked["status"].astype(str).eq("withdrawn")
+        if "status" in ranked
+        else pd.Series(False, index=ranked.index)
+    )
+    active, withdrawn = ranked[~gone], ranked[gone]
+    total = float(active["lost_kwh_estimate"].fillna(0).sum()) if len(active) else 0.0
+    if len(active) or not len(withdrawn):
+        subject = _TEXT["subject"][lang].format(n=len(active), kwh=total)
+    else:
+        subject = _TEXT["subject_withdrawn"][lang].format(n=len(withdrawn))
+    lines = [_TEXT["intro"][lang], ""] if len(active) else []
+    for row in active.itertuples(index=False):
+        start, end = _window(row)
         lost = row.lost_kwh_estimate
         kwh = float(lost) if isinstance(lost, (int, float)) and lost == lost else 0.0
         lines.append(
@@ -95,14 +118,38 @@ def render_alert_message(
         )  # fmt: skip
         lines.append(f"   {row.evidence}")
         if dashboard_url:
-            # Opens the dashboard on this alert (the URL names of meterwatch.dashboard.app).
-            query = urlencode({"vista": "alertas", "alerta": str(row.alert_id)})
-            lines.append(f"   {dashboard_url.rstrip('/')}/?{query}")
+            lines.append(f"   {_alert_url(dashboard_url, row.alert_id)}")
+    if len(withdrawn):
+        if lines:
+            lines.append("")
+        lines.append(_TEXT["withdrawn"][lang])
+        for row in withdrawn.itertuples(index=False):
+            start, end = _window(row)
+            lines.append(
+                _TEXT["withdrawn_line"][lang].format(
+                    client=row.client_id, sector=row.sector or "-",
+                    kind=kind_label(str(row.kind), lang), start=start, end=end,
+                )
+            )  # fmt: skip
+            if dashboard_url:
+                lines.append(f"   {_alert_url(dashboard_url, row.alert_id)}")
     lines.append("")
     if dashboard_url:
         lines.append(_TEXT["link"][lang].format(url=dashboard_url))
     lines.append(_TEXT["footer"][lang])
     return subject, "\n".join(lines)
+
+
+def _window(row: Any) -> tuple[str, str]:
+    start = pd.Timestamp(str(row.window_start)).strftime("%Y-%m-%d %H:%M")
+    end = pd.Timestamp(str(row.window_end)).strftime("%Y-%m-%d %H:%M")
+    return start, end
+
+
+def _alert_url(dashboard_url: str, alert_id: Any) -> str:
+    # Opens the dashboard on this alert (the URL names of meterwatch.dashboard.app).
+    query = urlencode({"vista": "alertas", "alerta": str(alert_id)})
+    return f"{dashboard_url.rstrip('/')}/?{query}"
 
 
 def _jsonable(value: Any) -> Any:

@@ -160,7 +160,8 @@ _QUERIES = [
     ),
     NamedQuery(
         "alert_bounds",
-        "SELECT min(window_start) AS first_ts, max(window_end) AS last_ts, count(*) AS alerts FROM alerts",
+        "SELECT min(window_start) AS first_ts, max(window_end) AS last_ts, count(*) AS alerts "
+        "FROM alerts WHERE status <> 'withdrawn'",
         "Period covered by the alerts, and how many there are.",
     ),
     NamedQuery(
@@ -228,7 +229,7 @@ _QUERIES = [
     ),
     NamedQuery(
         "alert_kinds",
-        "SELECT DISTINCT kind FROM alerts ORDER BY kind",
+        "SELECT DISTINCT kind FROM alerts WHERE status <> 'withdrawn' ORDER BY kind",
         "The alert kinds present in the lake.",
     ),
     NamedQuery(
@@ -237,13 +238,14 @@ _QUERIES = [
         SELECT {_ALERT_COLUMNS}
         FROM alerts a
         LEFT JOIN ({_LATEST_FEEDBACK}) l ON l.alert_id = a.alert_id
-        WHERE ($sector IS NULL OR a.sector = $sector)
+        WHERE a.status <> 'withdrawn'
+          AND ($sector IS NULL OR a.sector = $sector)
           AND ($kind IS NULL OR a.kind = $kind)
           AND ($inspection IS NULL OR COALESCE(l.status, 'new') = $inspection)
           AND ($since IS NULL OR a.window_end >= $since)
         ORDER BY a.lost_kwh_estimate DESC NULLS LAST, {_SEVERITY_ORDER}, a.rank, a.alert_id
         """,  # noqa: S608 (constant fragments)
-        "Alerts of every customer with their latest inspection status, worth most first.",
+        "Standing alerts (not withdrawn) with their latest inspection status, worth most first.",
     ),
     NamedQuery(
         "alert",

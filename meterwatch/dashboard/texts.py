@@ -161,6 +161,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "kind.under_registration": ("sub-registro", "under-registration"),
     "status.open": ("abierta", "open"),
     "status.closed": ("cerrada", "closed"),
+    "status.withdrawn": ("retirada", "withdrawn"),
     "inspection.new": ("sin revisar", "not reviewed"),
     "inspection.under_inspection": ("en inspección", "under inspection"),
     "inspection.confirmed_loss": ("pérdida confirmada", "confirmed loss"),

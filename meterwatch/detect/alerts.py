@@ -28,6 +28,7 @@ KINDS = (
     "load_shape_change",
     "under_registration",
 )
+WITHDRAWN = "withdrawn"  # status of an alert the revised scores no longer support
 MERGE_GAP_HOURS = 24  # flagged hours closer than this are one event
 MIN_EVENT_HOURS = 36  # a deficit must last a day and a half to be worth a visit
 MIN_SHAPE_HOURS = 72  # a profile change three: noisy customers' shapes wander for a day or two
@@ -223,7 +224,7 @@ def merge_alerts(
     language: str = "es",
     *,
     revised_from: Mapping[str, pd.Timestamp] | None = None,
-) -> tuple[pd.DataFrame, list[str], list[str]]:
+) -> tuple[pd.DataFrame, list[str], list[str], list[str]]:
     """Merge freshly extracted events into the alerts table.
 
     An event that overlaps (or touches, within a day) an alert of the same customer and kind
@@ -231,12 +232,14 @@ def merge_alerts(
     figures changed. Alerts of customers in ``events`` that no event matches any more are
     kept as they were, except those ending after the customer's ``revised_from`` hour: their
     scores were revised (the data's edge scored again once the following days arrived) and no
-    longer support them, so they are withdrawn (removed). Ranks are recomputed over the whole
-    table.
+    longer support them, so they are withdrawn: kept with status ``withdrawn`` (their sinks
+    may have announced them: the withdrawal is announced too), ranked last. A later event that
+    overlaps a withdrawn alert brings it back under the same id. Ranks are recomputed over the
+    whole table.
 
     Returns
     -------
-    (alerts, new_ids, updated_ids)
+    (alerts, new_ids, updated_ids, withdrawn_ids)
     """
     now = now_utc()
     existing = existing.copy() if not existing.empty else pd.DataFrame(columns=ALERTS.columns)
@@ -247,6 +250,7 @@ def merge_alerts(
     updated_ids: list[str] = []
     revised = {str(k): pd.Timestamp(v) for k, v in (revised_from or {}).items()}
     withdrawn: set[int] = set()
+    withdrawn_ids: list[str] = []
     for client, client_events in events.items():
         used: set[int] = set()
         for ev in client_events:
@@ -307,8 +311,12 @@ def merge_alerts(
                 if i not in used
                 and row["client_id"] == client
                 and pd.Timestamp(row["window_end"]) > edge
+                and row["status"] != WITHDRAWN
             }
-    rows = [row for i, row in enumerate(rows) if i not in withdrawn]
+    for i in sorted(withdrawn):
+        rows[i]["status"] = WITHDRAWN
+        rows[i]["updated_at"] = now
+        withdrawn_ids.append(str(rows[i]["alert_id"]))
     frame = pd.DataFrame(rows, columns=ALERTS.columns)
     if not frame.empty:
         value = frame["lost_kwh_estimate"].astype(float).fillna(0) * frame["confidence"].astype(
@@ -316,12 +324,13 @@ def merge_alerts(
         ).fillna(0.5)
         severity = frame["severity"].map({"high": 2, "medium": 1, "low": 0}).fillna(0)
         is_open = (frame["status"] == "open").astype(int)
-        # the visit worth most first: an ongoing loss counts double (it is still running)
-        worth = value * (1 + is_open)
+        # the visit worth most first: an ongoing loss counts double (it is still running);
+        # a withdrawn alert is worth no visit
+        worth = value * (1 + is_open) * (frame["status"] != WITHDRAWN)
         order = pd.DataFrame({"w": worth, "s": severity}).sort_values(["w", "s"], ascending=False)
         frame.loc[order.index, "rank"] = np.arange(1, len(frame) + 1)
         frame = frame.sort_values("rank").reset_index(drop=True)
-    return typed_alerts(frame), new_ids, updated_ids
+    return typed_alerts(frame), new_ids, updated_ids, withdrawn_ids
 
 
 def typed_alerts(frame: pd.DataFrame) -> pd.DataFrame:

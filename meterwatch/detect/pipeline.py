@@ -492,8 +492,8 @@ def score(
     first time, and scoring day by day then gives the scores of scoring the period at once.
     Events are rebuilt from each touched customer's scores; an event that goes on updates its
     alert (same id, new ``updated_at``); an alert on the revised edge that no event supports
-    any more is withdrawn. Each sink's ``send(alerts, language)`` receives the new and updated
-    alerts.
+    any more is withdrawn (status ``withdrawn``). Each sink's ``send(alerts, language)``
+    receives the new, updated and withdrawn alerts.
     """
     started = time.perf_counter()
     settings = settings or Settings.load()
@@ -544,7 +544,7 @@ def score(
             events[w.client] = extract_events(w.client, mine, model_quality=_model_quality(w.model))
         existing = tx.read("alerts").to_pandas()
         revised = {w.client: w.new_from for w in works if w.first_new != w.new_from}
-        alerts, new_ids, updated_ids = merge_alerts(
+        alerts, new_ids, updated_ids, withdrawn_ids = merge_alerts(
             existing, events, sectors, settings.language, revised_from=revised
         )
         tx.overwrite("alerts", alerts)
@@ -553,10 +553,10 @@ def score(
     result.hours_scored = int(sum(len(s) for s in fresh))
     result.hours_revised = int(sum(len(s) for s in new_scores.values())) - result.hours_scored
     result.anomalies = int(sum(int(s["is_anomaly"].sum()) for s in fresh))
-    result.alerts_withdrawn = len(set(existing["alert_id"]) - set(alerts["alert_id"]))
+    result.alerts_withdrawn = len(withdrawn_ids)
     result.alerts_new, result.alerts_updated = len(new_ids), len(updated_ids)
     result.customers = len(works)
-    changed = alerts[alerts["alert_id"].isin(set(new_ids) | set(updated_ids))]
+    changed = alerts[alerts["alert_id"].isin(set(new_ids) | set(updated_ids) | set(withdrawn_ids))]
     result.alerts = typed_alerts(changed).reset_index(drop=True)
     if not result.alerts.empty:
         for sink in sinks:

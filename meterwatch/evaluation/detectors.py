@@ -257,6 +257,8 @@ class ProductDetector:
             self.timings["score_s"] = time.perf_counter() - started
             scores = lake.read("scores", columns=SCORE_COLUMNS)
             alerts = lake.read("alerts")
+            # an alert a later revision withdrew (and announced as withdrawn) is no alert
+            alerts = alerts[alerts["status"] != "withdrawn"]
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         history_end = train.groupby("client_id")["ts"].max()

@@ -14,7 +14,7 @@ def _event(client: str, start: str, end: str, kind: str = "under_registration") 
 
 def test_an_edge_alert_the_revision_no_longer_supports_is_withdrawn() -> None:
     sectors = {"A": None, "B": None}
-    first, new_ids, _ = merge_alerts(
+    first, new_ids, _, _ = merge_alerts(
         pd.DataFrame(),
         {
             "A": [_event("A", "2023-01-05", "2023-01-08")],
@@ -23,23 +23,37 @@ def test_an_edge_alert_the_revision_no_longer_supports_is_withdrawn() -> None:
         sectors,
     )
     assert len(new_ids) == 2
-    # A's edge was revised from 4 January: its event is gone, the alert goes with it
-    second, new_ids, updated = merge_alerts(
+    a_id = first.loc[first["client_id"] == "A", "alert_id"].iloc[0]
+    # A's edge was revised from 4 January: its event is gone, the alert is withdrawn (kept,
+    # announced, worth no visit); B was not revised: kept as it was
+    second, new_ids, updated, withdrawn = merge_alerts(
         first, {"A": [], "B": []}, sectors, revised_from={"A": pd.Timestamp("2023-01-04")}
     )
-    assert set(second["client_id"]) == {"B"}  # B was not revised: kept as it was
-    assert not new_ids and not updated
-    assert sorted(second["rank"]) == [1]
+    assert not new_ids and not updated and withdrawn == [a_id]
+    status = dict(zip(second["client_id"], second["status"], strict=True))
+    assert status == {"A": "withdrawn", "B": "open"}
+    assert second.loc[second["client_id"] == "B", "rank"].iloc[0] == 1
+    # a later run that revises A again does not announce the withdrawal twice
+    third, _, _, again = merge_alerts(
+        second, {"A": []}, sectors, revised_from={"A": pd.Timestamp("2023-01-05")}
+    )
+    assert again == [] and (third["status"] == "withdrawn").sum() == 1
+    # the loss shows up again: the same alert comes back
+    fourth, new_ids, updated, _ = merge_alerts(
+        third, {"A": [_event("A", "2023-01-06", "2023-01-09")]}, sectors
+    )
+    assert not new_ids and updated == [a_id]
+    assert fourth.loc[fourth["alert_id"] == a_id, "status"].iloc[0] == "open"
 
 
 def test_a_revised_event_may_start_later_than_the_edge_saw_it() -> None:
     sectors = {"A": None}
-    first, _, _ = merge_alerts(pd.DataFrame(), {"A": [_event("A", "2023-01-05", "2023-01-08")]},
-                               sectors)  # fmt: skip
+    first, _, _, _ = merge_alerts(pd.DataFrame(), {"A": [_event("A", "2023-01-05", "2023-01-08")]},
+                                  sectors)  # fmt: skip
     later = {"A": [_event("A", "2023-01-06", "2023-01-10")]}
-    kept, _, _ = merge_alerts(first, later, sectors)
+    kept, _, _, _ = merge_alerts(first, later, sectors)
     assert kept["window_start"].iloc[0] == pd.Timestamp("2023-01-05")  # the window only grows
-    revised, _, updated = merge_alerts(first, later, sectors,
-                                       revised_from={"A": pd.Timestamp("2023-01-04")})  # fmt: skip
+    revised, _, updated, _ = merge_alerts(first, later, sectors,
+                                          revised_from={"A": pd.Timestamp("2023-01-04")})  # fmt: skip
     assert revised["window_start"].iloc[0] == pd.Timestamp("2023-01-06")
     assert revised["alert_id"].iloc[0] == first["alert_id"].iloc[0] and len(updated) == 1

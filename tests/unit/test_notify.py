@@ -49,3 +49,22 @@ def test_spanish_message_lists_alerts_by_rank_with_evidence_and_link() -> None:
 def test_english_message() -> None:
     subject, body = render_alert_message(alerts(), language="en")
     assert "loss alert" in subject and "Stopped meter" in body
+
+
+def test_a_withdrawn_alert_is_announced_apart_and_not_counted_as_a_visit() -> None:
+    frame = alerts()
+    frame.loc[frame["alert_id"] == "b", "status"] = "withdrawn"
+    subject, body = render_alert_message(frame, dashboard_url="https://panel.example")
+    assert "1 alerta(s)" in subject and "2,400 kWh" in subject  # only the visit worth making
+    retired = body.index("Alertas retiradas")
+    assert body.index("Cliente 7") < retired < body.index("Cliente 2")
+    assert "Registra 20 % menos." not in body  # its evidence no longer holds
+    assert "https://panel.example/?vista=alertas&alerta=b" in body
+
+
+def test_a_batch_of_withdrawals_only_says_so_in_the_subject() -> None:
+    frame = alerts()
+    frame["status"] = "withdrawn"
+    subject, body = render_alert_message(frame, language="en")
+    assert subject == "meterwatch: 2 alert(s) withdrawn"
+    assert "Customers to inspect" not in body and "no visit needed" in body
