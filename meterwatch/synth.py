@@ -28,6 +28,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 from openpyxl import Workbook
 
+from meterwatch.holidays import peru_holidays
+
 SECTORS: tuple[str, ...] = (
     "Elaboración de cacao y chocolate y de productos de confitería",
     "Cultivo de Árboles Frutales y Nueces",
@@ -84,18 +86,6 @@ _DAY_ALIGNED = frozenset({"h2", "h6"})
 _EVALUATION_SHARE = 0.2
 _HOURS_PER_DAY = 24
 _VOLTAGE_LEVELS = (380.0, 460.0, 650.0, 1000.0, 1500.0, 2000.0)
-_PERU_FIXED_HOLIDAYS: tuple[tuple[int, int, str], ...] = (
-    (1, 1, "Año Nuevo"),
-    (5, 1, "Día del Trabajo"),
-    (6, 29, "San Pedro y San Pablo"),
-    (7, 28, "Fiestas Patrias"),
-    (7, 29, "Fiestas Patrias"),
-    (8, 30, "Santa Rosa de Lima"),
-    (10, 8, "Combate de Angamos"),
-    (11, 1, "Todos los Santos"),
-    (12, 8, "Inmaculada Concepción"),
-    (12, 25, "Navidad"),
-)
 
 
 @dataclass(frozen=True)
@@ -312,29 +302,6 @@ def read_labels(path: Path) -> pd.DataFrame:
 # Calendar
 
 
-def _easter_sunday(year: int) -> dt.date:
-    """Gregorian Easter Sunday (anonymous algorithm)."""
-    a, b, c = year % 19, year // 100, year % 100
-    d, e = divmod(b, 4)
-    g = (8 * b + 13) // 25
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    l = (32 + 2 * e + 2 * i - h - k) % 7  # noqa: E741 - the algorithm's own name
-    m = (a + 11 * h + 19 * l) // 433
-    month = (h + l - 7 * m + 90) // 25
-    return dt.date(year, month, (h + l - 7 * m + 33 * month + 19) % 32)
-
-
-def _peru_holidays(first: dt.date, last: dt.date) -> list[tuple[dt.date, str]]:
-    holidays = []
-    for year in range(first.year, last.year + 1):
-        easter = _easter_sunday(year)
-        holidays.append((easter - dt.timedelta(days=3), "Jueves Santo"))
-        holidays.append((easter - dt.timedelta(days=2), "Viernes Santo"))
-        holidays.extend((dt.date(year, m, d), name) for m, d, name in _PERU_FIXED_HOLIDAYS)
-    return sorted(h for h in holidays if first <= h[0] <= last)
-
-
 def _build_calendar(start: str, days: int) -> _Calendar:
     first = dt.date.fromisoformat(start)
     hours = days * _HOURS_PER_DAY
@@ -345,7 +312,7 @@ def _build_calendar(start: str, days: int) -> _Calendar:
     weekday_of_day = (day_dates.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
     year_start = day_dates.astype("datetime64[Y]").astype("datetime64[D]")
     day_of_year = (day_dates - year_start).astype(np.int64)
-    holidays = _peru_holidays(first, first + dt.timedelta(days=days - 1))
+    holidays = peru_holidays(first, first + dt.timedelta(days=days - 1))
     holiday_day = np.zeros(days, dtype=bool)
     holiday_starts = []
     for date, name in holidays:

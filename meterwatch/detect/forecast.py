@@ -9,29 +9,33 @@ Per customer and period length (8 to 48 hours, or hourly):
 
 - the hourly readings are summed into periods (:func:`period_frame`);
 - features of period ``t`` use periods before ``t`` only: the last few periods, the same
-  period one to seven days before, the means of the last day, week and four weeks, the
-  previous period's reactive energy, the start hour and the weekday;
+  period one to seven days before, the mean of the same period of the weekly cycle over the
+  last four weeks, the means of the last day, week and four weeks, the previous period's
+  reactive energy, the start hour, the weekday and the share of public-holiday hours;
 - the target is ``log(y + c)`` (``c`` = ``FLOOR_SHARE`` x the history's median period), either
   as it is (``absolute``) or relative to the mean of the last day (``relative``), with the
   value features divided by that level too. The relative target follows a campaign's start
   or end within a period or two, which trees cannot do on an absolute target (they do not
   extrapolate past the levels they saw); the absolute target is steadier for customers with
-  small values (the floor ``c`` keeps their ratios from blowing up). ``blend`` averages the
-  two in log space;
-- a few candidate configurations are compared on the tail of the *history* (one step ahead,
-  the model fitted on the part before it) and the best one by MAPE is refitted on the whole
-  history. The new data is never used to choose.
+  small values (the floor ``c`` keeps their ratios from blowing up);
+- the three members (absolute, relative to the last day, relative to the same period a week
+  before) are each fitted on the history minus its tail and forecast that tail one step
+  ahead; their log forecasts are averaged with weights ``MAPE ** -WEIGHT_POWER`` and the
+  members are refitted on the whole history. The new data is never used to weigh them.
 
 Knob values are explained in ``docs/decisions/forecast.md``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from meterwatch.holidays import holiday_share
 
 HOURS_PER_DAY = 24
 HOURS_PER_WEEK = 168
@@ -40,8 +44,9 @@ HOURS_PER_WEEK = 168
 RECENT_HOURS = 96  # the previous periods covering this many hours are lags (at least MIN_RECENT)
 MIN_RECENT = 4
 DAILY_LAGS = 7  # same period 1..7 days before (periods of 24 h or less that divide a day)
+SAME_WEEKS = 4  # mean of the same period of the weekly cycle over the last 4 weeks
 FLOOR_SHARE = 0.1  # c = this share of the history's median period (log target, level floor)
-VALIDATION_SHARE = 0.2  # tail of the history used to choose among the candidates
+VALIDATION_SHARE = 0.2  # tail of the history that weighs the members
 MIN_VALIDATION_PERIODS = 20
 MIN_FIT_PERIODS = 30
 XGB_ROUNDS = 300
@@ -56,7 +61,8 @@ XGB_PARAMS: dict[str, Any] = {
     "nthread": 1,
     "seed": 0,
 }
-TARGETS = ("absolute", "relative", "weekly", "blend")
+WEIGHT_POWER = 8.0  # member weight = its validation MAPE ** -WEIGHT_POWER
+TARGETS = ("absolute", "relative", "weekly")
 TARGET_BASE = {"absolute": "none", "relative": "day", "weekly": "week"}
 
 
@@ -104,6 +110,15 @@ def _trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Mean of the ``window`` values *before* each position (NaN where none)."""
     prev = pd.Series(_shift(values, 1))
     return prev.rolling(max(window, 1), min_periods=1).mean().to_numpy()
+
+
+def _nanmean(rows: list[np.ndarray]) -> np.ndarray:
+    """Mean of the non-NaN values of each column (NaN where all are NaN)."""
+    stacked = np.vstack(rows)
+    known = np.isfinite(stacked)
+    count = known.sum(axis=0)
+    total = np.where(known, stacked, 0).sum(axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 BASES = ("none", "day", "week")  # what the target is relative to (none: absolute)
@@ -171,6 +186,11 @@ def build_features(periods: pd.DataFrame, freq_hours: int, floor: float, *, base
             k = d * per_day
             if k > n_recent:
                 add(f"day{d}", _shift(y, k))
+    cycle = math.lcm(freq_hours, HOURS_PER_WEEK)  # hours until the same weekday and hour
+    if cycle <= SAME_WEEKS * HOURS_PER_WEEK // 2:  # at least two of them
+        step = cycle // freq_hours
+        same = [_shift(y, w * step) for w in range(1, SAME_WEEKS * HOURS_PER_WEEK // cycle + 1)]
+        add("mean_same_weekly", _nanmean(same))
     add("mean_day", _trailing_mean(y, per_day))
     add("mean_week", _trailing_mean(y, per_week))
     add("mean_4weeks", _trailing_mean(y, 4 * per_week))
@@ -180,6 +200,7 @@ def build_features(periods: pd.DataFrame, freq_hours: int, floor: float, *, base
     start = pd.DatetimeIndex(periods["start"])
     add("hour", start.hour.to_numpy(dtype=float), value=False)
     add("weekday", start.weekday.to_numpy(dtype=float), value=False)
+    add("holiday", holiday_share(start, freq_hours), value=False)
     return Features(np.column_stack(cols), level, names)
 
 
@@ -229,42 +250,43 @@ def mape(actual: np.ndarray, predicted: np.ndarray) -> float:
 class PeriodForecaster:
     """One customer's one-step-ahead forecaster of period totals.
 
+    Three members (``TARGETS``: the target absolute, relative to the last day, relative to
+    the same period a week before) are averaged in log space, each weighted by its one-step
+    MAPE on the tail of the history to the power ``-WEIGHT_POWER``: close to picking the
+    best one where one is clearly better, close to their plain mean where they tie.
+
     Parameters
     ----------
     freq_hours
         Period length in hours.
-    targets
-        Candidate configurations (a subset of ``TARGETS``); the best on the history's tail
-        is kept.
     """
 
-    def __init__(self, freq_hours: int, targets: tuple[str, ...] | None = None) -> None:
+    def __init__(self, freq_hours: int) -> None:
         self.freq_hours = int(freq_hours)
-        self.targets = tuple(targets or TARGETS)
         self.floor = 1.0
-        self.choice = self.targets[0]
         self.validation: dict[str, float] = {}
+        self.weights: dict[str, float] = {t: 1 / len(TARGETS) for t in TARGETS}
         self._members: dict[str, _Member] = {}
 
-    def _combine(self, logs: dict[str, np.ndarray], target: str) -> np.ndarray:
-        if target in TARGET_BASE:
-            out = logs[TARGET_BASE[target]]
-        else:  # blend: mean of the members that have a value
-            stacked = np.vstack([logs[b] for b in BASES])
-            with np.errstate(invalid="ignore"):
-                out = np.nanmean(np.where(np.isfinite(stacked), stacked, np.nan), axis=0)
+    @property
+    def choice(self) -> str:
+        """The members' weights, largest first (e.g. ``relative 0.71, weekly 0.20, ...``)."""
+        ranked = sorted(self.weights.items(), key=lambda kv: -kv[1])
+        return ", ".join(f"{t} {w:.2f}" for t, w in ranked)
+
+    def _combine(self, logs: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+        """Weighted mean in log space of the members that have a value, back to kWh."""
+        stacked = np.vstack([logs[TARGET_BASE[t]] for t in weights])
+        known = np.isfinite(stacked)
+        w = np.array(list(weights.values()))[:, None] * known
+        total = np.where(known, stacked, 0) * w
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = total.sum(axis=0) / w.sum(axis=0)
         with np.errstate(over="ignore"):
             return np.clip(np.exp(out) - self.floor, 0, None)
 
-    @staticmethod
-    def _needs(targets: tuple[str, ...]) -> list[str]:
-        need: set[str] = set()
-        for t in targets:
-            need |= {TARGET_BASE[t]} if t in TARGET_BASE else set(BASES)
-        return [b for b in BASES if b in need]
-
     def fit(self, periods: pd.DataFrame) -> PeriodForecaster:
-        """Fit on the customer's history periods (:func:`period_frame`), choosing a target."""
+        """Fit on the customer's history periods (:func:`period_frame`), weighing the members."""
         periods = periods.reset_index(drop=True)
         y = periods["active"].to_numpy(dtype=float)
         positive = y[y > 0]
@@ -272,23 +294,29 @@ class PeriodForecaster:
         self.floor = max(FLOOR_SHARE * median, 1e-6)
         n = len(periods)
         n_val = max(MIN_VALIDATION_PERIODS, round(VALIDATION_SHARE * n))
-        if len(self.targets) > 1 and n - n_val >= MIN_FIT_PERIODS:
+        if n - n_val >= MIN_FIT_PERIODS:
             fit_rows = np.arange(n) < n - n_val
             logs = {
                 b: _Member(self.freq_hours, self.floor, b)
                 .fit(periods, fit_rows)
                 .predict_log(periods)
-                for b in self._needs(self.targets)
+                for b in BASES
             }
             tail = ~fit_rows
-            self.validation = {t: mape(y[tail], self._combine(logs, t)[tail]) for t in self.targets}
-            scored = {t: v for t, v in self.validation.items() if np.isfinite(v)}
+            self.validation = {
+                t: mape(y[tail], self._combine(logs, {t: 1.0})[tail]) for t in TARGETS
+            }
+            scored = {t: max(v, 1e-6) for t, v in self.validation.items() if np.isfinite(v)}
             if scored:
-                self.choice = min(scored, key=lambda t: scored[t])
+                best = min(scored.values())  # scaled by the best: no overflow for tiny MAPEs
+                raw = {t: (best / v) ** WEIGHT_POWER for t, v in scored.items()}
+                self.weights = {t: w / sum(raw.values()) for t, w in raw.items()}
         everything = np.ones(n, dtype=bool)
         self._members = {
-            b: _Member(self.freq_hours, self.floor, b).fit(periods, everything)
-            for b in self._needs((self.choice,))
+            TARGET_BASE[t]: _Member(self.freq_hours, self.floor, TARGET_BASE[t]).fit(
+                periods, everything
+            )
+            for t in self.weights
         }
         return self
 
@@ -302,7 +330,7 @@ class PeriodForecaster:
             raise RuntimeError("fit the forecaster first")
         periods = periods.reset_index(drop=True)
         logs = {b: m.predict_log(periods) for b, m in self._members.items()}
-        return self._combine(logs, self.choice)
+        return self._combine(logs, self.weights)
 
 
 def forecast_new_periods(

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from meterwatch.detect.forecast import (
+    TARGETS,
     PeriodForecaster,
     build_features,
     forecast_new_periods,
@@ -125,4 +126,43 @@ def test_forecast_accuracy_reports_the_one_step_forecaster() -> None:
     assert out.loc["Cliente 1", "freq"] == "12H"
     assert out["mape"].between(0, 15).all()
     assert out["onestep_hourly_mape"].notna().all() and out["coverage"].between(0, 1).all()
-    assert set(out["forecast_target"]) <= {"absolute", "relative", "weekly", "blend"}
+    assert out["forecast_target"].str.contains("absolute").all()
+
+
+def test_weekly_and_holiday_features_use_only_the_past() -> None:
+    for hours in (8, 24, 48):
+        periods = period_frame(_hourly(80), hours, pd.Timestamp("2022-01-03"))
+        names = build_features(periods, hours, 1.0, base="none").names
+        assert {"mean_same_weekly", "holiday"} <= set(names)
+        k = len(periods) // 2
+        base = build_features(periods, hours, 1.0, base="week").x
+        changed = periods.copy()
+        changed.loc[k, "active"] *= 5
+        after = build_features(changed, hours, 1.0, base="week").x
+        np.testing.assert_array_equal(base[: k + 1], after[: k + 1])
+        col = names.index("mean_same_weekly")
+        step = {8: 21, 24: 7, 48: 7}[hours]  # periods until the same weekday and hour
+        assert base[k + step, col] != after[k + step, col]
+
+
+def test_members_are_weighted_by_their_validation_mape() -> None:
+    frame = _hourly(120, seed=2)
+    history, new = frame.iloc[: 24 * 100], frame.iloc[24 * 100 :]
+    _, model = forecast_new_periods(history, new, 12)
+    assert set(model.weights) == set(TARGETS)
+    assert np.isclose(sum(model.weights.values()), 1)
+    best = min(model.validation, key=lambda t: model.validation[t])
+    assert model.weights[best] == max(model.weights.values())
+    assert model.choice.startswith(best)
+
+
+def test_holiday_share() -> None:
+    import datetime as dt
+
+    from meterwatch.holidays import holiday_share, peru_holidays
+
+    days = [d for d, _ in peru_holidays(dt.date(2022, 1, 1), dt.date(2022, 12, 31))]
+    assert dt.date(2022, 4, 15) in days  # Good Friday 2022
+    assert dt.date(2022, 7, 28) in days and len(days) == 12
+    start = pd.DatetimeIndex(["2022-07-27 12:00", "2022-07-30 12:00", "2022-07-31"])
+    np.testing.assert_allclose(holiday_share(start, 24), [0.5, 0.0, 0.0])
