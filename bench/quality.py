@@ -203,10 +203,10 @@ def main() -> None:
         "",
         f"- product: MAPE below the reference on {product.get('better_than_reference', 0):.0f}/"
         f"{product.get('customers', 0):.0f} customers (target ≥ 25/30), median ratio "
-        f"{product.get('median_ratio', float('nan')):.2f} (target ≤ 0.8); hourly band coverage "
+        f"{product.get('median_ratio', float('nan')):.3f} (target ≤ 0.8); hourly band coverage "
         f"median {coverage:.3f} (95 % band).",
         f"- prototype re-implementation: below the reference on {proto.get('better_than_reference', 0):.0f}/"
-        f"{proto.get('customers', 0):.0f}, median ratio {proto.get('median_ratio', float('nan')):.2f}.",
+        f"{proto.get('customers', 0):.0f}, median ratio {proto.get('median_ratio', float('nan')):.3f}.",
         "",
         f"Speed, {times['customers']:.0f} customers, {args.workers} workers: product train "
         f"{times['train_s']:.1f} s + score {times['score_s']:.1f} s = {times['product_s']:.1f} s; "

@@ -102,7 +102,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if stats:
             console.print(
                 f"forecast: MAPE below the reference on {stats['better_than_reference']:.0f}/{stats['customers']:.0f}"
-                f" customers, median ratio {stats['median_ratio']:.2f}"
+                f" customers, median ratio {stats['median_ratio']:.3f}"
             )
     console.print(f"report written to {outcome.report}")
     return 0

@@ -352,14 +352,14 @@ def write_report(inputs: ReportInputs, out: str | Path) -> Path:
         if stats:
             lines += [
                 f"- MAPE below the reference on {stats['better_than_reference']:.0f} of {stats['customers']:.0f} customers "
-                f"(target ≥ 25 of 30); median ratio MAPE / reference {stats['median_ratio']:.2f} (target ≤ 0.8).",
+                f"(target ≥ 25 of 30); median ratio MAPE / reference {stats['median_ratio']:.3f} (target ≤ 0.8).",
                 f"- median MAPE {stats['median_mape']:.1f} % (reference {stats['median_reference_mape']:.1f} %).",
             ]
             if "better_than_prototype" in stats:
                 lines.append(
                     f"- on the identical split, MAPE below the prototype re-implementation on "
                     f"{stats['better_than_prototype']:.0f} of {stats['customers']:.0f} customers; "
-                    f"median ratio {stats['median_ratio_prototype']:.2f}."
+                    f"median ratio {stats['median_ratio_prototype']:.3f}."
                 )
         for column, what in (
             (
