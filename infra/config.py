@@ -16,6 +16,9 @@ class DeploymentConfig:
         Where to deploy; an empty account means the CLI's current credentials.
     alert_emails
         Addresses subscribed to the alert topic (each confirms by e-mail).
+    ops_emails
+        Addresses subscribed to the operations topic: CloudWatch alarms on the dead-letter
+        queues, function errors and failed training runs.
     scoring_schedule, training_schedule
         EventBridge schedule expressions (``cron(...)`` or ``rate(...)``), UTC.
     training_shard_size, training_max_parallel
@@ -28,6 +31,7 @@ class DeploymentConfig:
     region: str = "us-east-1"
     stack_name: str = "meterwatch"
     alert_emails: tuple[str, ...] = ()
+    ops_emails: tuple[str, ...] = ()
     language: str = "es"
     ingest_batch_size: int = 10
     scoring_schedule: str = "cron(0 11 * * ? *)"
@@ -48,8 +52,9 @@ class DeploymentConfig:
         unknown = sorted(set(ctx) - known)
         if unknown:
             raise ValueError(f"unknown meterwatch context keys: {unknown}; known: {sorted(known)}")
-        if "alert_emails" in ctx:
-            ctx["alert_emails"] = tuple(ctx["alert_emails"])
+        for key in ("alert_emails", "ops_emails"):
+            if key in ctx:
+                ctx[key] = tuple(ctx[key])
         config = cls(**ctx)
         if config.athena_bytes_scanned_limit < 10 * 1024**2:
             raise ValueError("athena_bytes_scanned_limit must be at least 10 MB (Athena's minimum)")

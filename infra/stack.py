@@ -13,6 +13,7 @@ from infra.units.alerts import Alerts
 from infra.units.dashboard import Dashboard, DashboardProps
 from infra.units.ingestion import Ingestion, IngestionProps
 from infra.units.nag import acknowledge, arn_ref
+from infra.units.operations import Operations
 from infra.units.scoring import Scoring, ScoringProps
 from infra.units.storage import LANDING_PREFIX, Storage, StorageProps
 from infra.units.training import Training, TrainingProps
@@ -107,11 +108,20 @@ class MeterwatchStack(cdk.Stack):
         storage.grant_query(dashboard.instance_role)
         storage.grant_feedback_write(dashboard.instance_role)
 
+        # Alarms: what would otherwise fail silently goes to the operations topic.
+        operations = Operations(self, "Operations", emails=config.ops_emails)
+        operations.on_dead_letters("IngestDeadLetters", ingestion.dead_letters, "ingestion")
+        operations.on_dead_letters("ScoringDeadLetters", scoring.dead_letters, "scoring")
+        operations.on_errors("IngestErrors", ingestion.function, "the ingest function")
+        operations.on_errors("ScoringErrors", scoring.function, "the scoring function")
+        operations.on_failed_executions("TrainingFailed", training.state_machine, "training")
+
         cdk.CfnOutput(self, "LandingUri", value=f"s3://{storage.raw.bucket_name}/{LANDING_PREFIX}")
         cdk.CfnOutput(self, "LakeUri", value=storage.lake_uri)
         cdk.CfnOutput(self, "DashboardUrl", value=dashboard.url)
         cdk.CfnOutput(self, "DashboardSecretArn", value=dashboard.secret.secret_arn)
         cdk.CfnOutput(self, "AlertTopicArn", value=alerts.topic.topic_arn)
+        cdk.CfnOutput(self, "OperationsTopicArn", value=operations.topic.topic_arn)
         cdk.CfnOutput(
             self, "TrainingStateMachineArn", value=training.state_machine.state_machine_arn
         )

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 ALERT_EMAILS = ["operaciones@example.pe", "perdidas@example.pe"]
+OPS_EMAILS = ["nube@example.pe"]
 SCAN_LIMIT = 5 * 1024**3
 
 
@@ -56,7 +57,9 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     outdir = tmp_path_factory.mktemp("cdk.out")
     app = cdk.App(
         outdir=str(outdir),
-        context=context(alert_emails=ALERT_EMAILS, athena_bytes_scanned_limit=SCAN_LIMIT),
+        context=context(
+            alert_emails=ALERT_EMAILS, ops_emails=OPS_EMAILS, athena_bytes_scanned_limit=SCAN_LIMIT
+        ),
     )
     _, stack = build_app(app)
     app.synth()

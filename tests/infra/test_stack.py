@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from meterwatch import tables
-from tests.infra.conftest import ALERT_EMAILS, ROOT, SCAN_LIMIT, Synth, context
+from tests.infra.conftest import ALERT_EMAILS, OPS_EMAILS, ROOT, SCAN_LIMIT, Synth, context
 
 
 def statements(synth: Synth) -> list[dict[str, Any]]:
@@ -146,16 +146,57 @@ def test_scoring_runs_daily_with_retries_and_a_dead_letter_queue(synth: Synth) -
 def test_alert_topic_is_encrypted_tls_only_and_subscribes_the_configured_emails(
     synth: Synth,
 ) -> None:
-    (topic,) = synth.resources("AWS::SNS::Topic")
-    assert "KmsMasterKeyId" in topic
-    subscribed = sorted(s["Endpoint"] for s in topic.get("Subscription", []))
-    subscribed += sorted(s["Endpoint"] for s in synth.resources("AWS::SNS::Subscription"))
-    assert sorted(subscribed) == sorted(ALERT_EMAILS)
-    (policy,) = synth.resources("AWS::SNS::TopicPolicy")
-    assert any(
-        s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s)
-        for s in policy["PolicyDocument"]["Statement"]
+    topics = {t["DisplayName"]: t for t in synth.resources("AWS::SNS::Topic")}
+    assert set(topics) == {"meterwatch", "meterwatch operations"}
+    assert all("KmsMasterKeyId" in t for t in topics.values())
+    subscribed = sorted(s["Endpoint"] for s in synth.resources("AWS::SNS::Subscription"))
+    assert subscribed == sorted(ALERT_EMAILS + OPS_EMAILS)
+    policies = synth.resources("AWS::SNS::TopicPolicy")
+    assert len(policies) == 2
+    for policy in policies:
+        assert any(
+            s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s)
+            for s in policy["PolicyDocument"]["Statement"]
+        )
+
+
+def test_dead_letters_errors_and_failed_training_raise_alarms_on_the_operations_topic(
+    synth: Synth,
+) -> None:
+    resources = synth.template["Resources"]
+    ops_topic = next(
+        k
+        for k, r in resources.items()
+        if r["Type"] == "AWS::SNS::Topic"
+        and r["Properties"]["DisplayName"] == "meterwatch operations"
     )
+    alarms = synth.resources("AWS::CloudWatch::Alarm")
+    by_metric: dict[str, list[dict[str, Any]]] = {}
+    for alarm in alarms:
+        # every alarm notifies the operations topic, not the operators' alert topic
+        assert alarm["AlarmActions"] == [{"Ref": ops_topic}]
+        assert alarm["Threshold"] == 1
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        by_metric.setdefault(alarm["MetricName"], []).append(alarm)
+    queues = {
+        json.dumps(a["Dimensions"]) for a in by_metric["ApproximateNumberOfMessagesVisible"]
+    }
+    # one alarm per dead-letter queue (ingestion and scoring), each on its own queue
+    assert len(queues) == 2
+    dlq_ids = {
+        k for k, r in resources.items() if r["Type"] == "AWS::SQS::Queue" and "DeadLetters" in k
+    }
+    assert {next(iter(dlq_ids & set(q.split('"')))) for q in queues} == dlq_ids
+    assert len(by_metric["Errors"]) == 2  # ingest and scoring functions
+    assert len(by_metric["ExecutionsFailed"]) == 1  # training
+    # CloudWatch may use the topic's key
+    keys = [
+        r["Properties"]["KeyPolicy"]
+        for r in resources.values()
+        if r["Type"] == "AWS::KMS::Key"
+        and "cloudwatch.amazonaws.com" in json.dumps(r["Properties"]["KeyPolicy"])
+    ]
+    assert len(keys) == 1
 
 
 # training ------------------------------------------------------------------------------------------
