@@ -85,6 +85,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "es": "La relación reactiva/activa cambió.",
         "en": "The reactive-to-active ratio changed.",
     },
+    "alert.evidence.registers_together": {
+        "es": "La energía reactiva bajó en la misma proporción y el perfil se mantuvo: puede ser un cambio real de demanda o un transformador de corriente puenteado.",
+        "en": "Reactive energy fell in the same proportion and the profile held: it may be a real change of demand or a bypassed current transformer.",
+    },
     "alert.evidence.voltage": {
         "es": "Las tensiones de fase muestran una anomalía.",
         "en": "The phase voltages show an anomaly.",

@@ -35,6 +35,8 @@ MIN_SHAPE_HOURS = 72  # a profile change three: noisy customers' shapes wander f
 MIN_REVERSE_HOURS = 3  # fewer negative hours are a glitch, not reversed wiring
 OPEN_WITHIN_HOURS = 24  # an event flagged in the last day of data is still open
 MIN_LOSS_SHARE = 0.1  # an under-registration must miss a tenth of the expected energy
+STEADY_SHARE = 0.8  # hours of an event whose reactive ratio held, for "both registers fell"
+PEAK_TOLERANCE = 0.05  # ... and its peaks fell no more than its mean (clipped peaks fall more)
 HIGH_LOSS_SHARE = 0.3  # share of expected energy missing for a high severity
 MEDIUM_LOSS_SHARE = 0.1
 
@@ -156,9 +158,21 @@ def extract_events(
             >= 0.5
         )
         sector = bool((_fired(det, "sector") & wflag).mean() >= 0.5)
+        # Tampering with the active register leaves the reactive one alone (the ratio moves);
+        # a real drop of demand takes both in proportion and keeps the profile. Cutting the
+        # current (off-window, peak clipping, stopped meter) also takes both, but changes the
+        # profile or reads zeros, which other detectors see.
+        together = bool(
+            kind == "under_registration"
+            and not (reactive or voltage)
+            and (_fired(det, "reactive_steady") & wflag).mean() >= STEADY_SHARE
+            and (_fired(det, "shape") & wflag).mean() < 0.5
+            and _peaks_held(active[wflag], expected[wflag])
+            and not recurring_zeros
+        )
         mean_score = float(np.nanmean(window["score"].to_numpy(dtype=float)[wflag]))
         confidence = min(mean_score / 3.0, 1.0) * (0.5 + 0.5 * model_quality)
-        confidence = confidence + 0.15 * (reactive or voltage) - 0.3 * sector
+        confidence = confidence + 0.15 * (reactive or voltage) - 0.15 * together - 0.3 * sector
         confidence = float(np.clip(confidence, 0.05, 1.0))
         window_start = pd.Timestamp(ts[a])
         window_end = pd.Timestamp(ts[b]) + pd.Timedelta(hours=1)
@@ -188,6 +202,7 @@ def extract_events(
                     "reactive_change": reactive,
                     "voltage_anomaly": voltage,
                     "sector_shares_drop": sector,
+                    "registers_together": together,
                     "ongoing": bool(
                         last_ts - pd.Timestamp(ts[b]) <= pd.Timedelta(hours=OPEN_WITHIN_HOURS)
                     ),
@@ -195,6 +210,19 @@ def extract_events(
             )
         )
     return events
+
+
+def _peaks_held(active: np.ndarray, expected: np.ndarray) -> bool:
+    """Whether the peak hours fell no more than the mean (a level drop, not clipped peaks):
+    the 90th percentile's ratio reported/expected within ``PEAK_TOLERANCE`` of the mean's."""
+    ok = np.isfinite(active) & np.isfinite(expected)
+    if ok.sum() < 24:
+        return False
+    a, e = active[ok], expected[ok]
+    qe, me = float(np.quantile(e, 0.9)), float(e.mean())
+    if qe <= 0 or me <= 0:
+        return False
+    return float(np.quantile(a, 0.9)) / qe >= float(a.mean()) / me - PEAK_TOLERANCE
 
 
 def evidence_sentence(kind: str, params: dict[str, Any], language: str = "es") -> str:
@@ -205,6 +233,8 @@ def evidence_sentence(kind: str, params: dict[str, Any], language: str = "es") -
         extras.append(t("alert.evidence.reactive", language))
     if params.get("voltage_anomaly"):
         extras.append(t("alert.evidence.voltage", language))
+    if params.get("registers_together"):
+        extras.append(t("alert.evidence.registers_together", language))
     if params.get("sector_shares_drop"):
         extras.append(t("alert.evidence.sector", language))
     return " ".join([text, *extras])

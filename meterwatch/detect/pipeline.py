@@ -428,6 +428,7 @@ def _score_rows(work: _Work, factor: pd.Series, scored_at: pd.Timestamp) -> pd.D
     labels = hourly["detectors"].to_numpy().astype(object)
     evidence = {
         "reactive": hourly["reactive"].to_numpy(),
+        "reactive_steady": hourly["reactive_steady"].to_numpy(),
         "voltage_collapse": hourly["voltage_collapse"].to_numpy(),
         "voltage_divergence": (hourly["voltage"] & ~hourly["voltage_collapse"]).to_numpy(),
         "sector": f < 1.0,

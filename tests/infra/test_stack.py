@@ -178,9 +178,7 @@ def test_dead_letters_errors_and_failed_training_raise_alarms_on_the_operations_
         assert alarm["Threshold"] == 1
         assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
         by_metric.setdefault(alarm["MetricName"], []).append(alarm)
-    queues = {
-        json.dumps(a["Dimensions"]) for a in by_metric["ApproximateNumberOfMessagesVisible"]
-    }
+    queues = {json.dumps(a["Dimensions"]) for a in by_metric["ApproximateNumberOfMessagesVisible"]}
     # one alarm per dead-letter queue (ingestion and scoring), each on its own queue
     assert len(queues) == 2
     dlq_ids = {

@@ -1,10 +1,11 @@
-"""merge_alerts: alerts on a revised edge that no event supports any more are withdrawn."""
+"""Alerts: merging across runs (withdrawn edge alerts) and what an event's evidence says."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from meterwatch.detect.alerts import Event, merge_alerts
+from meterwatch.detect.alerts import Event, evidence_sentence, merge_alerts
 
 
 def _event(client: str, start: str, end: str, kind: str = "under_registration") -> Event:
@@ -57,3 +58,35 @@ def test_a_revised_event_may_start_later_than_the_edge_saw_it() -> None:
                                           revised_from={"A": pd.Timestamp("2023-01-04")})  # fmt: skip
     assert revised["window_start"].iloc[0] == pd.Timestamp("2023-01-06")
     assert revised["alert_id"].iloc[0] == first["alert_id"].iloc[0] and len(updated) == 1
+
+
+def _scored(active: np.ndarray, expected: np.ndarray, labels: str) -> pd.DataFrame:
+    n = len(active)
+    return pd.DataFrame(
+        {
+            "ts": pd.date_range("2023-01-01", periods=n, freq="h"),
+            "active_kwh": active,
+            "expected_kwh": expected,
+            "score": np.full(n, 2.0),
+            "is_anomaly": np.ones(n, dtype=int),
+            "detectors": [labels] * n,
+        }
+    )
+
+
+def test_a_drop_both_registers_share_with_the_profile_held_is_named_and_less_confident() -> None:
+    from meterwatch.detect.alerts import extract_events
+
+    hours = np.arange(24 * 5)
+    expected = 10 + 5 * np.sin(hours * 2 * np.pi / 24)
+    level_drop = 0.7 * expected  # the whole profile scaled: peaks fall as much as the mean
+    (together,) = extract_events("c", _scored(level_drop, expected, "deficit_day,reactive_steady"))
+    (tampered,) = extract_events("c", _scored(level_drop, expected, "deficit_day,reactive"))
+    assert together.kind == tampered.kind == "under_registration"
+    assert together.params["registers_together"] and not tampered.params["registers_together"]
+    assert together.confidence < tampered.confidence
+    assert "misma proporción" in evidence_sentence(together.kind, together.params)
+    # clipped peaks fall more than the mean: not a level drop, even with the ratio held
+    clipped = np.minimum(expected, np.quantile(expected, 0.5))
+    (peak,) = extract_events("c", _scored(clipped, expected, "deficit_day,reactive_steady"))
+    assert not peak.params["registers_together"]
