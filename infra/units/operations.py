@@ -80,9 +80,7 @@ class Operations(Construct):
             f"meterwatch: {what} raised an error (it is retried; see its logs).",
         )
 
-    def on_failed_executions(
-        self, id: str, machine: sfn.IStateMachine, what: str
-    ) -> cw.Alarm:
+    def on_failed_executions(self, id: str, machine: sfn.IStateMachine, what: str) -> cw.Alarm:
         """A failed state machine execution (e.g. a training shard that did not finish)."""
         return self._alarm(
             id,
