@@ -532,10 +532,12 @@ def fit_customer(
     trail = detectors.trailing_reversal(
         frame["ts"], np.where(mask_all, active, np.nan), detectors.library_of(stats)
     )
-    if np.isfinite(trail).sum() >= 24 * detectors.TRAIL_DAYS:
-        stats["trail_reversal_med"], stats["trail_reversal_spread"] = detectors.calibrated_spread(
-            trail, "reversal_day"
-        )
+    tail_trail = np.where((ts >= cut_day).to_numpy(), trail, np.nan)
+    if np.isfinite(tail_trail).sum() >= 24 * detectors.TRAIL_DAYS:
+        tail_days = float(np.isfinite(tail_trail).sum()) / 24
+        margin = max(1.0, float(np.sqrt(detectors.CALIBRATION_FULL_DAYS / tail_days)))
+        med, spread = detectors.calibrated_spread(tail_trail, "reversal_day")
+        stats["trail_reversal_med"], stats["trail_reversal_spread"] = med, spread * margin
 
     inside = (act >= pred["lower_kwh"].to_numpy()) & (act <= pred["upper_kwh"].to_numpy())
     keep = cal_ok & (act > 0)
