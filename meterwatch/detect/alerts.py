@@ -35,8 +35,11 @@ MIN_SHAPE_HOURS = 72  # a profile change three: noisy customers' shapes wander f
 MIN_REVERSE_HOURS = 3  # fewer negative hours are a glitch, not reversed wiring
 OPEN_WITHIN_HOURS = 24  # an event flagged in the last day of data is still open
 MIN_LOSS_SHARE = 0.1  # an under-registration must miss a tenth of the expected energy
-STEADY_SHARE = 0.8  # hours of an event whose reactive ratio held, for "both registers fell"
-PEAK_TOLERANCE = 0.05  # ... and its peaks fell no more than its mean (clipped peaks fall more)
+# Both registers stepped down together (a change of demand, not tampering with the active one):
+TOGETHER_BEFORE_DAYS = 7  # compared with the week before the event
+TOGETHER_RATIO_SHARE = 1 / 3  # reactive/active ratio moved by less than a third of the step
+PEAK_TOLERANCE = 0.05  # a day's peak over its mean (log) this far below the week before: clipped
+MIN_STEP = 0.05  # a step under 5 % is no step
 HIGH_LOSS_SHARE = 0.3  # share of expected energy missing for a high severity
 MEDIUM_LOSS_SHARE = 0.1
 
@@ -89,6 +92,7 @@ def extract_events(
     scored: pd.DataFrame,
     *,
     model_quality: float = 1.0,
+    registers: pd.DataFrame | None = None,
 ) -> list[Event]:
     """Group a customer's flagged hours into alert-worthy events.
 
@@ -101,6 +105,11 @@ def extract_events(
         known (for the power-factor evidence).
     model_quality
         0 to 1; a poor model lowers the confidence of its alerts.
+    registers
+        The customer's readings (``ts``, ``active_kwh``, ``reactive_kvarh``) around the events:
+        an under-registration of less than ``HIGH_LOSS_SHARE`` where both registers stepped
+        down together (:func:`registers_stepped_together`) is a change of demand, not raised;
+        a larger one is raised with that named in its evidence and a lower confidence.
     """
     if scored.empty:
         return []
@@ -159,17 +168,19 @@ def extract_events(
         )
         sector = bool((_fired(det, "sector") & wflag).mean() >= 0.5)
         # Tampering with the active register leaves the reactive one alone (the ratio moves);
-        # a real drop of demand takes both in proportion and keeps the profile. Cutting the
-        # current (off-window, peak clipping, stopped meter) also takes both, but changes the
-        # profile or reads zeros, which other detectors see.
+        # a real step of demand takes both in proportion and keeps the profile. Cutting the
+        # current (off-window, peak clipping, stopped meter) also takes both, but clips the
+        # peaks or reads zeros.
         together = bool(
             kind == "under_registration"
+            and registers is not None
             and not (reactive or voltage)
-            and (_fired(det, "reactive_steady") & wflag).mean() >= STEADY_SHARE
-            and (_fired(det, "shape") & wflag).mean() < 0.5
-            and _peaks_held(active[wflag], expected[wflag])
             and not recurring_zeros
+            and (_fired(det, "shape") & wflag).mean() < 0.5
+            and registers_stepped_together(registers, pd.Timestamp(ts[a]), pd.Timestamp(ts[b]))
         )
+        if together and share < HIGH_LOSS_SHARE:
+            continue  # both registers stepped down a little, the profile held: demand
         mean_score = float(np.nanmean(window["score"].to_numpy(dtype=float)[wflag]))
         confidence = min(mean_score / 3.0, 1.0) * (0.5 + 0.5 * model_quality)
         confidence = confidence + 0.15 * (reactive or voltage) - 0.15 * together - 0.3 * sector
@@ -212,17 +223,54 @@ def extract_events(
     return events
 
 
-def _peaks_held(active: np.ndarray, expected: np.ndarray) -> bool:
-    """Whether the peak hours fell no more than the mean (a level drop, not clipped peaks):
-    the 90th percentile's ratio reported/expected within ``PEAK_TOLERANCE`` of the mean's."""
-    ok = np.isfinite(active) & np.isfinite(expected)
-    if ok.sum() < 24:
+def registers_stepped_together(
+    registers: pd.DataFrame, start: pd.Timestamp, last: pd.Timestamp
+) -> bool:
+    """Whether the active and reactive registers stepped down together from the week before
+    ``start`` to the hours ``start`` to ``last``, each day keeping its profile.
+
+    Measured on the readings themselves, not against the model: the step is the log ratio of
+    the mean active energy before and during; the reactive/active ratio must have moved by
+    less than ``TOGETHER_RATIO_SHARE`` of it (tampering with the active register moves it by
+    all of it), and no more than a third of the days may have lost their peaks (a day's 90th
+    percentile over its mean more than ``PEAK_TOLERANCE`` below the week before's, in log
+    terms: a cap or a partial bypass clips the peaks, a change of demand scales them).
+    """
+    if registers is None or registers.empty:
         return False
-    a, e = active[ok], expected[ok]
-    qe, me = float(np.quantile(e, 0.9)), float(e.mean())
-    if qe <= 0 or me <= 0:
+    ts = pd.to_datetime(registers["ts"])
+    before = registers[(ts >= start - pd.Timedelta(days=TOGETHER_BEFORE_DAYS)) & (ts < start)]
+    during = registers[(ts >= start) & (ts <= last)]
+    if len(before) < 72 or len(during) < 24:
         return False
-    return float(np.quantile(a, 0.9)) / qe >= float(a.mean()) / me - PEAK_TOLERANCE
+    m0 = float(np.nanmean(before["active_kwh"].clip(lower=0)))
+    m1 = float(np.nanmean(during["active_kwh"].clip(lower=0)))
+    q0 = float(np.nanmean(np.abs(before["reactive_kvarh"].to_numpy(dtype=float))))
+    q1 = float(np.nanmean(np.abs(during["reactive_kvarh"].to_numpy(dtype=float))))
+    if not all(np.isfinite(v) and v > 0 for v in (m0, m1, q0, q1)):
+        return False
+    step = float(np.log(m0 / m1))
+    if step < MIN_STEP:
+        return False
+    if abs(float(np.log((q1 / m1) / (q0 / m0)))) >= TOGETHER_RATIO_SHARE * step:
+        return False
+    peakiness0 = _daily_peakiness(before)
+    peakiness1 = _daily_peakiness(during)
+    if not len(peakiness0) or not len(peakiness1):
+        return False
+    clipped = peakiness1 < float(np.median(peakiness0)) - PEAK_TOLERANCE
+    return bool(clipped.mean() <= 1 / 3)
+
+
+def _daily_peakiness(frame: pd.DataFrame) -> np.ndarray:
+    """Per day with at least 12 readings: log of its 90th percentile over its mean."""
+    a = frame["active_kwh"].clip(lower=0)
+    grouped = a.groupby(pd.to_datetime(frame["ts"]).dt.floor("D").to_numpy())
+    mean = grouped.mean().to_numpy(dtype=float)
+    size = grouped.size().to_numpy(dtype=float)
+    p90 = grouped.quantile(0.9).to_numpy(dtype=float)
+    keep = (size >= 12) & (mean > 0) & (p90 > 0)
+    return np.asarray(np.log(p90[keep] / mean[keep]), dtype=float)
 
 
 def evidence_sentence(kind: str, params: dict[str, Any], language: str = "es") -> str:

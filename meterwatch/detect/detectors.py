@@ -661,8 +661,6 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     labels = [",".join(names[row]) for row in fired]
     out = pd.DataFrame(scores, index=frame.index)
     out["reactive"] = reactive
-    # the reactive register is read and its ratio to the active one is as usual
-    out["reactive_steady"] = np.isfinite(react) & ~reactive
     out["voltage"] = voltage
     out["voltage_collapse"] = collapse
     out["score"] = combined

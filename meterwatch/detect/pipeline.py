@@ -266,6 +266,8 @@ class _Work:
     grid: pd.DataFrame  # readings on a regular hourly grid, context included, with predictions
     new_from: pd.Timestamp  # first hour to score (the revision margin included)
     first_new: pd.Timestamp | None = None  # first hour never scored before
+    # the customer's active and reactive readings (events compare both registers around them)
+    registers: pd.DataFrame | None = None
 
 
 def _on_grid(frame: pd.DataFrame) -> pd.DataFrame:
@@ -296,7 +298,8 @@ def _prepare(lake: Lake, row: pd.Series, last_scored: pd.Timestamp | None) -> _W
     context = readings[readings["ts"] >= start - pd.Timedelta(days=CONTEXT_DAYS)]
     model = load_model(lake, str(row["artifact_key"]))
     grid = prepare_grid(model, context)
-    return _Work(client, model, str(row["model_version"]), grid, start, first_new)
+    registers = readings[["ts", "active_kwh", "reactive_kvarh"]]
+    return _Work(client, model, str(row["model_version"]), grid, start, first_new, registers)
 
 
 def prepare_grid(model: CustomerModel, readings: pd.DataFrame) -> pd.DataFrame:
@@ -428,7 +431,6 @@ def _score_rows(work: _Work, factor: pd.Series, scored_at: pd.Timestamp) -> pd.D
     labels = hourly["detectors"].to_numpy().astype(object)
     evidence = {
         "reactive": hourly["reactive"].to_numpy(),
-        "reactive_steady": hourly["reactive_steady"].to_numpy(),
         "voltage_collapse": hourly["voltage_collapse"].to_numpy(),
         "voltage_divergence": (hourly["voltage"] & ~hourly["voltage_collapse"]).to_numpy(),
         "sector": f < 1.0,
@@ -542,7 +544,9 @@ def score(
         events: dict[str, list[Event]] = {}
         for w in works:
             mine = allscores[allscores["client_id"] == w.client]
-            events[w.client] = extract_events(w.client, mine, model_quality=_model_quality(w.model))
+            events[w.client] = extract_events(
+                w.client, mine, model_quality=_model_quality(w.model), registers=w.registers
+            )
         existing = tx.read("alerts").to_pandas()
         revised = {w.client: w.new_from for w in works if w.first_new != w.new_from}
         alerts, new_ids, updated_ids, withdrawn_ids = merge_alerts(

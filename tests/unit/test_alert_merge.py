@@ -60,33 +60,57 @@ def test_a_revised_event_may_start_later_than_the_edge_saw_it() -> None:
     assert revised["alert_id"].iloc[0] == first["alert_id"].iloc[0] and len(updated) == 1
 
 
-def _scored(active: np.ndarray, expected: np.ndarray, labels: str) -> pd.DataFrame:
+def _scored(active: np.ndarray, expected: np.ndarray) -> pd.DataFrame:
     n = len(active)
     return pd.DataFrame(
         {
-            "ts": pd.date_range("2023-01-01", periods=n, freq="h"),
+            "ts": pd.date_range("2023-01-08", periods=n, freq="h"),
             "active_kwh": active,
             "expected_kwh": expected,
             "score": np.full(n, 2.0),
             "is_anomaly": np.ones(n, dtype=int),
-            "detectors": [labels] * n,
+            "detectors": ["deficit_day"] * n,
         }
     )
 
 
-def test_a_drop_both_registers_share_with_the_profile_held_is_named_and_less_confident() -> None:
-    from meterwatch.detect.alerts import extract_events
+def _registers(active: np.ndarray, reactive: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "ts": pd.date_range("2023-01-01", periods=len(active), freq="h"),
+            "active_kwh": active,
+            "reactive_kvarh": reactive,
+        }
+    )
 
-    hours = np.arange(24 * 5)
-    expected = 10 + 5 * np.sin(hours * 2 * np.pi / 24)
-    level_drop = 0.7 * expected  # the whole profile scaled: peaks fall as much as the mean
-    (together,) = extract_events("c", _scored(level_drop, expected, "deficit_day,reactive_steady"))
-    (tampered,) = extract_events("c", _scored(level_drop, expected, "deficit_day,reactive"))
-    assert together.kind == tampered.kind == "under_registration"
-    assert together.params["registers_together"] and not tampered.params["registers_together"]
-    assert together.confidence < tampered.confidence
-    assert "misma proporción" in evidence_sentence(together.kind, together.params)
-    # clipped peaks fall more than the mean: not a level drop, even with the ratio held
-    clipped = np.minimum(expected, np.quantile(expected, 0.5))
-    (peak,) = extract_events("c", _scored(clipped, expected, "deficit_day,reactive_steady"))
-    assert not peak.params["registers_together"]
+
+def test_both_registers_stepping_down_together_is_demand_not_an_alert() -> None:
+    from meterwatch.detect.alerts import extract_events, registers_stepped_together
+
+    hours = np.arange(24 * 12)
+    day = 10 + 5 * np.sin(hours * 2 * np.pi / 24)
+    week, after = slice(0, 24 * 7), slice(24 * 7, None)
+    step = np.where(hours < 24 * 7, 1.0, 0.8)  # a 20 % step down on the 8th day
+    demand = _registers(day * step, 0.3 * day * step)  # both registers in proportion
+    tamper = _registers(day * step, 0.3 * day)  # the reactive register unchanged
+    clipped = np.minimum(day, np.quantile(day, 0.4))
+    capped = _registers(np.r_[day[week], clipped[after]], 0.3 * np.r_[day[week], clipped[after]])
+    start, last = pd.Timestamp("2023-01-08"), pd.Timestamp("2023-01-12 23:00")
+    assert registers_stepped_together(demand, start, last)
+    assert not registers_stepped_together(tamper, start, last)
+    assert not registers_stepped_together(capped, start, last)  # peaks clipped: current cut
+
+    scored = _scored((day * step)[after], day[after])
+    assert extract_events("c", scored, registers=demand) == []  # 20 %: a change of demand
+    (event,) = extract_events("c", scored, registers=tamper)
+    assert event.kind == "under_registration" and not event.params["registers_together"]
+    # a deep step of both registers is still raised, saying so, with less confidence
+    deep = np.where(hours < 24 * 7, 1.0, 0.5)
+    (big,) = extract_events(
+        "c", _scored((day * deep)[after], day[after]), registers=_registers(day * deep, day * deep)
+    )
+    (same,) = extract_events(
+        "c", _scored((day * deep)[after], day[after]), registers=_registers(day * deep, day)
+    )
+    assert big.params["registers_together"] and big.confidence < same.confidence
+    assert "misma proporción" in evidence_sentence(big.kind, big.params)
