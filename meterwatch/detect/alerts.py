@@ -38,7 +38,8 @@ MIN_LOSS_SHARE = 0.1  # an under-registration must miss a tenth of the expected 
 # Both registers stepped down together (a change of demand, not tampering with the active one):
 TOGETHER_BEFORE_DAYS = 7  # compared with the week before the event
 TOGETHER_RATIO_SHARE = 1 / 3  # reactive/active ratio moved by less than a third of the step
-PEAK_TOLERANCE = 0.05  # a day's peak over its mean (log) this far below the week before: clipped
+FLAT_TOP_HOURS = 3  # a day with this many hours at its maximum ...
+FLAT_TOP_TOLERANCE = 0.005  # ... (within 0.5 %) had its peaks clipped
 MIN_STEP = 0.05  # a step under 5 % is no step
 HIGH_LOSS_SHARE = 0.3  # share of expected energy missing for a high severity
 MEDIUM_LOSS_SHARE = 0.1
@@ -232,9 +233,10 @@ def registers_stepped_together(
     Measured on the readings themselves, not against the model: the step is the log ratio of
     the mean active energy before and during; the reactive/active ratio must have moved by
     less than ``TOGETHER_RATIO_SHARE`` of it (tampering with the active register moves it by
-    all of it), and no more than a third of the days may have lost their peaks (a day's 90th
-    percentile over its mean more than ``PEAK_TOLERANCE`` below the week before's, in log
-    terms: a cap or a partial bypass clips the peaks, a change of demand scales them).
+    all of it), and the days must not have become flat-topped (a cap clips the peak hours to
+    one value; less production lowers the peaks but they still vary): the share of days with
+    ``FLAT_TOP_HOURS`` hours within ``FLAT_TOP_TOLERANCE`` of the day's maximum may not grow by
+    more than a third from the week before.
     """
     if registers is None or registers.empty:
         return False
@@ -254,23 +256,24 @@ def registers_stepped_together(
         return False
     if abs(float(np.log((q1 / m1) / (q0 / m0)))) >= TOGETHER_RATIO_SHARE * step:
         return False
-    peakiness0 = _daily_peakiness(before)
-    peakiness1 = _daily_peakiness(during)
-    if not len(peakiness0) or not len(peakiness1):
+    flat0, flat1 = _flat_topped_days(before), _flat_topped_days(during)
+    if not len(flat0) or not len(flat1):
         return False
-    clipped = peakiness1 < float(np.median(peakiness0)) - PEAK_TOLERANCE
-    return bool(clipped.mean() <= 1 / 3)
+    return bool(flat1.mean() - flat0.mean() <= 1 / 3)
 
 
-def _daily_peakiness(frame: pd.DataFrame) -> np.ndarray:
-    """Per day with at least 12 readings: log of its 90th percentile over its mean."""
+def _flat_topped_days(frame: pd.DataFrame) -> np.ndarray:
+    """Per day with at least 12 readings: whether ``FLAT_TOP_HOURS`` or more of its hours lie
+    within ``FLAT_TOP_TOLERANCE`` of its maximum (the peaks were clipped to one value)."""
     a = frame["active_kwh"].clip(lower=0)
-    grouped = a.groupby(pd.to_datetime(frame["ts"]).dt.floor("D").to_numpy())
-    mean = grouped.mean().to_numpy(dtype=float)
-    size = grouped.size().to_numpy(dtype=float)
-    p90 = grouped.quantile(0.9).to_numpy(dtype=float)
-    keep = (size >= 12) & (mean > 0) & (p90 > 0)
-    return np.asarray(np.log(p90[keep] / mean[keep]), dtype=float)
+    day = pd.to_datetime(frame["ts"]).dt.floor("D").to_numpy()
+    top = a.groupby(day).transform("max").to_numpy(dtype=float)
+    near = pd.Series(
+        (a.to_numpy(dtype=float) >= top * (1 - FLAT_TOP_TOLERANCE)) & (top > 0), index=a.index
+    )
+    counts = near.groupby(day).agg(["sum", "size"])
+    counts = counts[counts["size"] >= 12]
+    return (counts["sum"] >= FLAT_TOP_HOURS).to_numpy(dtype=bool)
 
 
 def evidence_sentence(kind: str, params: dict[str, Any], language: str = "es") -> str:
