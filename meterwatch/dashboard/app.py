@@ -190,8 +190,8 @@ class Dashboard:
             label=self.t("language"),
             options={"ES": "es", "EN": "en"},
             value=lang,
-            button_type="primary",
-            button_style="outline",
+            color="primary",
+            variant="outline",
             width=110,
             css_classes=["mw-lang"],
         )
@@ -318,8 +318,8 @@ class Dashboard:
                 self.t("tab.quality"): "calidad",
             },
             value=self.state.tab,
-            button_type="primary",
-            button_style="outline",
+            color="primary",
+            variant="outline",
             css_classes=["mw-nav"],
             margin=(10, 10, 6, 10),
         )
@@ -352,7 +352,7 @@ class Dashboard:
             callback=csv,
             filename=f"meterwatch_{frame}.csv",
             label=self.t("download"),
-            button_type="light",
+            color="light",
             width=140,
             align="end",
             css_classes=[f"mw-dl-{frame}"],
@@ -723,7 +723,7 @@ class Dashboard:
         lang = self.state.lang
         evidence = self.store.evidence(alert_id)
         close = pn.widgets.Button(
-            label="← " + self.t("inbox.title"), button_type="light", width=180
+            label="← " + self.t("inbox.title"), color="light", width=180
         )
         close.on_click(lambda _e: setattr(self.state, "alert", ""))
         if evidence is None:
@@ -778,7 +778,7 @@ class Dashboard:
         self.frames["alert_series"] = series
         self.frames["alert_peers"] = evidence.peers
         open_customer = pn.widgets.Button(
-            label=self.t("alert.open_customer"), button_type="primary", width=220
+            label=self.t("alert.open_customer"), color="primary", width=220
         )
 
         def show_customer(_event: Any) -> None:
@@ -858,7 +858,7 @@ class Dashboard:
         )
         save = pn.widgets.Button(
             label=self.t("feedback.save"),
-            button_type="primary",
+            color="primary",
             width=120,
             align="end",
             css_classes=["mw-fb-save"],
