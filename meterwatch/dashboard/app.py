@@ -722,9 +722,7 @@ class Dashboard:
     def _alert_detail(self, alert_id: str) -> list[Any]:
         lang = self.state.lang
         evidence = self.store.evidence(alert_id)
-        close = pn.widgets.Button(
-            label="← " + self.t("inbox.title"), color="light", width=180
-        )
+        close = pn.widgets.Button(label="← " + self.t("inbox.title"), color="light", width=180)
         close.on_click(lambda _e: setattr(self.state, "alert", ""))
         if evidence is None:
             return [close, _pane(_html(self.t("alert.not_found", id=alert_id), "mw-hint"))]

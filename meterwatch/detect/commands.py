@@ -23,6 +23,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         console.print(f"sector profile for short histories: {', '.join(result.fallbacks)}")
     if result.skipped:
         console.print(f"[yellow]no readings[/yellow]: {', '.join(result.skipped)}")
+    if result.excluded_hours:
+        console.print(
+            f"{result.excluded_hours:,} hours of standing alerts left out of the histories"
+            " (an alert inspected as a false alarm is learnt)"
+        )
     if not result.models.empty:
         m = result.models
         console.print(

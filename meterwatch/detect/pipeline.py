@@ -19,7 +19,13 @@ import numpy as np
 import pandas as pd
 
 from meterwatch.detect import detectors as det
-from meterwatch.detect.alerts import Event, extract_events, merge_alerts, typed_alerts
+from meterwatch.detect.alerts import (
+    WITHDRAWN,
+    Event,
+    extract_events,
+    merge_alerts,
+    typed_alerts,
+)
 from meterwatch.detect.model import (
     FORMAT_VERSION,
     MIN_HISTORY_DAYS,
@@ -61,6 +67,8 @@ class TrainResult:
     fallbacks: list[str] = field(default_factory=list)  # customers on the sector profile
     skipped: list[str] = field(default_factory=list)  # customers with no readings at all
     seconds: float = 0.0
+    # hours of standing alerts left out of the training history (see training_exclusions)
+    excluded_hours: int = 0
 
     @property
     def n_models(self) -> int:
@@ -118,6 +126,39 @@ def _typed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 # train ----------------------------------------------------------------------------------------------
+def training_exclusions(lake: Lake) -> dict[str, list[tuple[pd.Timestamp, pd.Timestamp, str]]]:
+    """Per customer, the windows of its standing alerts that a model must not learn from.
+
+    A theft that goes on across a retraining would otherwise become a level the customer "has
+    sustained before" and stop being flagged. Every alert counts except a withdrawn one and one
+    whose latest inspection found a false alarm (that consumption was real: the model should
+    learn it); a confirmed loss or a meter fault is not consumption to learn either.
+    Read with the tables, not SQL, so a training job needs no query permissions.
+    """
+    alerts = lake.read("alerts", columns=["alert_id", "client_id", "window_start", "window_end",
+                                          "status"])  # fmt: skip
+    if alerts.empty:
+        return {}
+    alerts = alerts[alerts["status"].astype(str) != WITHDRAWN]
+    feedback = lake.read("feedback", columns=["feedback_id", "alert_id", "status", "created_at"])
+    if not feedback.empty:
+        latest = (
+            feedback.sort_values(["created_at", "feedback_id"])
+            .groupby("alert_id", sort=False)["status"]
+            .last()
+        )
+        judged = alerts["alert_id"].map(latest)
+        alerts = alerts[judged.astype(object).ne("false_alarm").to_numpy()]
+    out: dict[str, list[tuple[pd.Timestamp, pd.Timestamp, str]]] = {}
+    starts = pd.to_datetime(alerts["window_start"])
+    ends = pd.to_datetime(alerts["window_end"])
+    for client, start, end, alert_id in zip(
+        alerts["client_id"].astype(str), starts, ends, alerts["alert_id"].astype(str), strict=True
+    ):
+        out.setdefault(client, []).append((start, end, alert_id))
+    return out
+
+
 def train(
     lake: Lake,
     *,
@@ -145,6 +186,8 @@ def train(
 
     Customers with less than ``MIN_HISTORY_DAYS`` days get the sector profile scaled to their
     own level and a ``model.insufficient_history`` data-quality finding; none crashes the run.
+    The windows of standing alerts (:func:`training_exclusions`) are left out of each history:
+    retraining does not learn an ongoing loss as a known level.
     """
     started = time.perf_counter()
     settings = settings or Settings.load()
@@ -155,12 +198,24 @@ def train(
     skipped = [] if clients is None else [c for c in clients if c not in available]
     sectors = _sectors(lake)
 
+    exclusions = training_exclusions(lake)
+    excluded: dict[str, tuple[int, list[str]]] = {}
+
     def history(client: str) -> pd.DataFrame:
         frame = _readings(lake, client)
         limit = until.get(client) if isinstance(until, Mapping) else until
-        if limit is None:
-            return frame
-        return frame[frame["ts"] <= pd.Timestamp(limit)].reset_index(drop=True)
+        if limit is not None:
+            frame = frame[frame["ts"] <= pd.Timestamp(limit)]
+        keep = np.ones(len(frame), dtype=bool)
+        ids = []
+        for start, end, alert_id in exclusions.get(client, []):
+            inside = ((frame["ts"] >= start) & (frame["ts"] < end)).to_numpy()
+            if inside.any():
+                keep &= ~inside
+                ids.append(alert_id)
+        if ids:
+            excluded[client] = (int((~keep).sum()), ids)
+        return frame[keep].reset_index(drop=True)
 
     def days(frame: pd.DataFrame) -> int:
         return int(frame["ts"].dt.floor("D").nunique()) if len(frame) else 0
@@ -190,6 +245,9 @@ def train(
     findings: list[Finding] = []
     for client in full + short:
         model = fitted[client]
+        if client in excluded:
+            hours, ids = excluded[client]
+            model.params = {**model.params, "excluded_hours": hours, "excluded_alerts": ids}
         key = f"models/{client}/{version}.json"
         lake.put_object(key, model.to_bytes())
         rows.append(
@@ -237,6 +295,7 @@ def train(
         fallbacks=short,
         skipped=skipped,
         seconds=time.perf_counter() - started,
+        excluded_hours=sum(h for h, _ in excluded.values()),
     )
 
 

@@ -188,3 +188,76 @@ def test_short_history_gets_the_sector_profile_and_a_finding(tmp_path: Path) -> 
     train(lake)  # training again replaces the finding, it does not pile up
     again = lake.read("data_quality")
     assert (again["code"] == "model.insufficient_history").sum() == 1
+
+
+def _retraining_run(tmp_path: Path, exclude: bool, monkeypatch: pytest.MonkeyPatch) -> pd.DataFrame:
+    """Customer 3 under-registers 40 % from day 43 to the end (day 80); the models are trained
+    on days 0-40, scored to day 60, retrained on everything so far, then scored to day 80."""
+    from meterwatch.detect import pipeline
+
+    if not exclude:
+        monkeypatch.setattr(pipeline, "training_exclusions", lambda lake: {})
+    days = 80
+    frames = {n: hourly_frame(24 * days, seed=n, level=5.0 * n) for n in (1, 2, 3, 4)}
+    frames[3].loc[frames[3].index >= 24 * 43, "active"] *= 0.6
+    lake = open_lake(str(tmp_path / f"lake-{exclude}"))
+    for part, upto in (("a", 60), ("b", days)):
+        folder = tmp_path / f"{part}-{exclude}"
+        for n, frame in frames.items():
+            write_electrodunas(folder, n, frame.iloc[: 24 * upto])
+        ingest_paths(lake, [folder])
+        if part == "a":
+            train(lake, until=until())
+            score(lake)
+            retrained = train(lake)  # weekly retraining: every reading so far
+            assert (retrained.excluded_hours > 0) == exclude
+        else:
+            score(lake)
+    alerts = lake.read("alerts")
+    return alerts[(alerts["client_id"] == "Cliente 3") & (alerts["status"] != "withdrawn")]
+
+
+def test_retraining_does_not_learn_an_ongoing_loss(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    end = pd.Timestamp("2022-01-01") + pd.Timedelta(days=78)
+    kept = _retraining_run(tmp_path, exclude=True, monkeypatch=monkeypatch)
+    # the loss stays flagged after the retraining, as one alert that grows to the data's end
+    (alert,) = kept[kept["kind"] == "under_registration"].itertuples()
+    assert pd.Timestamp(alert.window_end) >= end
+    # without leaving the alert's hours out, the retrained model learns the loss as a level
+    learnt = _retraining_run(tmp_path, exclude=False, monkeypatch=monkeypatch)
+    assert (pd.to_datetime(learnt["window_end"]) < end).all()
+
+
+def test_an_alert_inspected_as_a_false_alarm_is_learnt_at_the_next_training(
+    tmp_path: Path,
+) -> None:
+    import time
+
+    from meterwatch.detect.pipeline import training_exclusions
+    from meterwatch.feedback import record_feedback
+
+    lake = open_lake(str(tmp_path / "lake"))
+    fleet(tmp_path / "fleet")
+    ingest_paths(lake, [tmp_path / "fleet"])
+    train(lake, until=until())
+    score(lake)
+    alerts = lake.read("alerts")
+    alerted = {str(c) for c in alerts["client_id"]}
+    assert {"Cliente 2", "Cliente 3"} <= alerted
+    assert set(training_exclusions(lake)) == alerted
+    stopped = alerts[alerts["client_id"] == "Cliente 2"]["alert_id"].iloc[0]
+    stolen = alerts[alerts["client_id"] == "Cliente 3"]["alert_id"].iloc[0]
+    record_feedback(lake, stolen, "under_inspection", "", "inspector")
+    time.sleep(0.01)
+    record_feedback(lake, stolen, "confirmed_loss", "", "inspector")
+    record_feedback(lake, stopped, "false_alarm", "planta parada por mantenimiento", "inspector")
+    left_out = training_exclusions(lake)
+    assert "Cliente 2" not in left_out  # a false alarm was real consumption: learn it
+    assert [a for _, _, a in left_out["Cliente 3"]] == [stolen]  # a confirmed loss is not
+    result = train(lake)
+    assert result.excluded_hours > 0
+    models = lake.read("models").set_index("client_id")
+    assert json.loads(models.loc["Cliente 3", "params"])["excluded_alerts"] == [stolen]
+    assert "excluded_alerts" not in json.loads(models.loc["Cliente 2", "params"])
