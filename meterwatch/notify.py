@@ -54,6 +54,7 @@ _TEXT = {
         "es": "- {client} ({sector}) · {kind} · {start} a {end} · retirada",
         "en": "- {client} ({sector}) · {kind} · {start} to {end} · withdrawn",
     },
+    "updated": {"es": " · actualizada", "en": " · updated"},
     "link": {"es": "Ver en el tablero: {url}", "en": "Open the dashboard: {url}"},
     "footer": {
         "es": "Registre el resultado de cada inspección en el tablero (pérdida confirmada, falsa alarma, falla de medidor).",
@@ -108,13 +109,15 @@ def render_alert_message(
         start, end = _window(row)
         lost = row.lost_kwh_estimate
         kwh = float(lost) if isinstance(lost, (int, float)) and lost == lost else 0.0
+        # an alert sent before and sent again (it grew, ended or got more severe) says so
+        again = _TEXT["updated"][lang] if _was_sent_before(row) else ""
         lines.append(
             _TEXT["line"][lang].format(
                 rank=row.rank, client=row.client_id, sector=row.sector or "-",
                 kind=kind_label(str(row.kind), lang),
                 severity=SEVERITY_LABELS.get(str(row.severity), {}).get(lang, row.severity),
                 kwh=kwh, start=start, end=end,
-            )
+            ) + again
         )  # fmt: skip
         lines.append(f"   {row.evidence}")
         if dashboard_url:
@@ -138,6 +141,13 @@ def render_alert_message(
         lines.append(_TEXT["link"][lang].format(url=dashboard_url))
     lines.append(_TEXT["footer"][lang])
     return subject, "\n".join(lines)
+
+
+def _was_sent_before(row: Any) -> bool:
+    created, updated = getattr(row, "created_at", None), getattr(row, "updated_at", None)
+    if created is None or updated is None or pd.isna(created) or pd.isna(updated):
+        return False
+    return bool(pd.Timestamp(updated) > pd.Timestamp(created))
 
 
 def _window(row: Any) -> tuple[str, str]:

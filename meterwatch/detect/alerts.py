@@ -29,6 +29,10 @@ KINDS = (
     "under_registration",
 )
 WITHDRAWN = "withdrawn"  # status of an alert the revised scores no longer support
+# An ongoing alert changes every day (its window and estimate grow); its recipients hear of it
+# again only when it matters: severity rose, the event ended, or the estimated loss grew this
+# much since they were last told.
+NOTIFY_GROWTH = 1.5
 MERGE_GAP_HOURS = 24  # flagged hours closer than this are one event
 MIN_EVENT_HOURS = 36  # a deficit must last a day and a half to be worth a visit
 MIN_SHAPE_HOURS = 72  # a profile change three: noisy customers' shapes wander for a day or two
@@ -305,7 +309,7 @@ def merge_alerts(
     language: str = "es",
     *,
     revised_from: Mapping[str, pd.Timestamp] | None = None,
-) -> tuple[pd.DataFrame, list[str], list[str], list[str]]:
+) -> tuple[pd.DataFrame, list[str], list[str], list[str], list[str]]:
     """Merge freshly extracted events into the alerts table.
 
     An event that overlaps (or touches, within a day) an alert of the same customer and kind
@@ -320,7 +324,11 @@ def merge_alerts(
 
     Returns
     -------
-    (alerts, new_ids, updated_ids, withdrawn_ids)
+    (alerts, new_ids, updated_ids, withdrawn_ids, notify_ids)
+        ``updated_ids`` are the alerts whose row changed; ``notify_ids`` those the sinks hear
+        of: new and withdrawn alerts and updates that matter (the severity rose, the event
+        ended, or the estimated loss reached ``NOTIFY_GROWTH`` times what was last sent, kept
+        as ``params.notified_kwh``).
     """
     now = now_utc()
     existing = existing.copy() if not existing.empty else pd.DataFrame(columns=ALERTS.columns)
@@ -332,6 +340,7 @@ def merge_alerts(
     revised = {str(k): pd.Timestamp(v) for k, v in (revised_from or {}).items()}
     withdrawn: set[int] = set()
     withdrawn_ids: list[str] = []
+    notify: list[str] = []
     for client, client_events in events.items():
         used: set[int] = set()
         for ev in client_events:
@@ -364,8 +373,10 @@ def merge_alerts(
                 alert_id = uuid.uuid4().hex[:16]
                 rows.append({"alert_id": alert_id, "created_at": now, "updated_at": now,
                              "rank": 0, **fields})  # fmt: skip
+                _mark_notified(rows[-1])
                 used.add(len(rows) - 1)
                 new_ids.append(alert_id)
+                notify.append(alert_id)
                 continue
             used.add(match)
             row = rows[match]
@@ -381,9 +392,14 @@ def merge_alerts(
                 if k in ("window_start", "window_end", "lost_kwh_estimate", "status", "severity")
             )
             if changed:
+                before = {k: row.get(k) for k in ("severity", "status", "params")}
                 row.update(fields)
                 row["updated_at"] = now
+                row["params"] = _carry_notified(before["params"], row["params"])
                 updated_ids.append(str(row["alert_id"]))
+                if _matters(before, row):
+                    _mark_notified(row)
+                    notify.append(str(row["alert_id"]))
         edge = revised.get(client)
         if edge is not None:
             withdrawn |= {
@@ -398,6 +414,7 @@ def merge_alerts(
         rows[i]["status"] = WITHDRAWN
         rows[i]["updated_at"] = now
         withdrawn_ids.append(str(rows[i]["alert_id"]))
+        notify.append(str(rows[i]["alert_id"]))
     frame = pd.DataFrame(rows, columns=ALERTS.columns)
     if not frame.empty:
         value = frame["lost_kwh_estimate"].astype(float).fillna(0) * frame["confidence"].astype(
@@ -411,7 +428,7 @@ def merge_alerts(
         order = pd.DataFrame({"w": worth, "s": severity}).sort_values(["w", "s"], ascending=False)
         frame.loc[order.index, "rank"] = np.arange(1, len(frame) + 1)
         frame = frame.sort_values("rank").reset_index(drop=True)
-    return typed_alerts(frame), new_ids, updated_ids, withdrawn_ids
+    return typed_alerts(frame), new_ids, updated_ids, withdrawn_ids, notify
 
 
 def typed_alerts(frame: pd.DataFrame) -> pd.DataFrame:
@@ -426,3 +443,44 @@ def typed_alerts(frame: pd.DataFrame) -> pd.DataFrame:
     for col in ("rank", "n_hours"):
         out[col] = out[col].fillna(0).astype("int64")
     return out
+
+
+def _params(value: Any) -> dict[str, Any]:
+    if isinstance(value, str) and value:
+        try:
+            out = json.loads(value)
+            return out if isinstance(out, dict) else {}
+        except ValueError:
+            return {}
+    return {}
+
+
+def _carry_notified(old: Any, new: Any) -> str:
+    """``new`` params keeping what the sinks were last told (``notified_kwh``)."""
+    fresh = _params(new)
+    told = _params(old).get("notified_kwh")
+    if told is not None:
+        fresh["notified_kwh"] = told
+    return json.dumps(fresh, ensure_ascii=False, default=str)
+
+
+_SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
+
+
+def _matters(before: dict[str, Any], row: dict[str, Any]) -> bool:
+    """Whether an update is worth telling the recipients again: the severity rose, the event
+    ended, or the estimated loss reached ``NOTIFY_GROWTH`` times what they were last told."""
+    rose = _SEVERITY_RANK.get(str(row["severity"]), 0) > _SEVERITY_RANK.get(
+        str(before.get("severity")), 0
+    )
+    ended = row["status"] == "closed" and before.get("status") == "open"
+    told = _params(row["params"]).get("notified_kwh")
+    lost = float(row["lost_kwh_estimate"] or 0.0)
+    grew = told is None or lost >= NOTIFY_GROWTH * max(float(told), 1e-9)
+    return bool(rose or ended or grew)
+
+
+def _mark_notified(row: dict[str, Any]) -> None:
+    params = _params(row["params"])
+    params["notified_kwh"] = round(float(row["lost_kwh_estimate"] or 0.0), 1)
+    row["params"] = json.dumps(params, ensure_ascii=False, default=str)

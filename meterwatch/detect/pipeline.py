@@ -555,7 +555,9 @@ def score(
     Events are rebuilt from each touched customer's scores; an event that goes on updates its
     alert (same id, new ``updated_at``); an alert on the revised edge that no event supports
     any more is withdrawn (status ``withdrawn``). Each sink's ``send(alerts, language)``
-    receives the new, updated and withdrawn alerts.
+    receives the new and withdrawn alerts and the updates that matter (severity up, event
+    ended, estimated loss 1.5 times what was last sent): an ongoing alert does not repeat
+    itself every day.
     """
     started = time.perf_counter()
     settings = settings or Settings.load()
@@ -608,7 +610,7 @@ def score(
             )
         existing = tx.read("alerts").to_pandas()
         revised = {w.client: w.new_from for w in works if w.first_new != w.new_from}
-        alerts, new_ids, updated_ids, withdrawn_ids = merge_alerts(
+        alerts, new_ids, updated_ids, withdrawn_ids, notify_ids = merge_alerts(
             existing, events, sectors, settings.language, revised_from=revised
         )
         tx.overwrite("alerts", alerts)
@@ -620,7 +622,7 @@ def score(
     result.alerts_withdrawn = len(withdrawn_ids)
     result.alerts_new, result.alerts_updated = len(new_ids), len(updated_ids)
     result.customers = len(works)
-    changed = alerts[alerts["alert_id"].isin(set(new_ids) | set(updated_ids) | set(withdrawn_ids))]
+    changed = alerts[alerts["alert_id"].isin(set(notify_ids))]
     result.alerts = typed_alerts(changed).reset_index(drop=True)
     if not result.alerts.empty:
         for sink in sinks:

@@ -15,7 +15,7 @@ def _event(client: str, start: str, end: str, kind: str = "under_registration") 
 
 def test_an_edge_alert_the_revision_no_longer_supports_is_withdrawn() -> None:
     sectors = {"A": None, "B": None}
-    first, new_ids, _, _ = merge_alerts(
+    first, new_ids, _, _, _ = merge_alerts(
         pd.DataFrame(),
         {
             "A": [_event("A", "2023-01-05", "2023-01-08")],
@@ -27,20 +27,20 @@ def test_an_edge_alert_the_revision_no_longer_supports_is_withdrawn() -> None:
     a_id = first.loc[first["client_id"] == "A", "alert_id"].iloc[0]
     # A's edge was revised from 4 January: its event is gone, the alert is withdrawn (kept,
     # announced, worth no visit); B was not revised: kept as it was
-    second, new_ids, updated, withdrawn = merge_alerts(
+    second, new_ids, updated, withdrawn, told = merge_alerts(
         first, {"A": [], "B": []}, sectors, revised_from={"A": pd.Timestamp("2023-01-04")}
     )
-    assert not new_ids and not updated and withdrawn == [a_id]
+    assert not new_ids and not updated and withdrawn == [a_id] and told == [a_id]
     status = dict(zip(second["client_id"], second["status"], strict=True))
     assert status == {"A": "withdrawn", "B": "open"}
     assert second.loc[second["client_id"] == "B", "rank"].iloc[0] == 1
     # a later run that revises A again does not announce the withdrawal twice
-    third, _, _, again = merge_alerts(
+    third, _, _, again, _ = merge_alerts(
         second, {"A": []}, sectors, revised_from={"A": pd.Timestamp("2023-01-05")}
     )
     assert again == [] and (third["status"] == "withdrawn").sum() == 1
     # the loss shows up again: the same alert comes back
-    fourth, new_ids, updated, _ = merge_alerts(
+    fourth, new_ids, updated, _, _ = merge_alerts(
         third, {"A": [_event("A", "2023-01-06", "2023-01-09")]}, sectors
     )
     assert not new_ids and updated == [a_id]
@@ -49,12 +49,12 @@ def test_an_edge_alert_the_revision_no_longer_supports_is_withdrawn() -> None:
 
 def test_a_revised_event_may_start_later_than_the_edge_saw_it() -> None:
     sectors = {"A": None}
-    first, _, _, _ = merge_alerts(pd.DataFrame(), {"A": [_event("A", "2023-01-05", "2023-01-08")]},
+    first, _, _, _, _ = merge_alerts(pd.DataFrame(), {"A": [_event("A", "2023-01-05", "2023-01-08")]},
                                   sectors)  # fmt: skip
     later = {"A": [_event("A", "2023-01-06", "2023-01-10")]}
-    kept, _, _, _ = merge_alerts(first, later, sectors)
+    kept, _, _, _, _ = merge_alerts(first, later, sectors)
     assert kept["window_start"].iloc[0] == pd.Timestamp("2023-01-05")  # the window only grows
-    revised, _, updated, _ = merge_alerts(first, later, sectors,
+    revised, _, updated, _, _ = merge_alerts(first, later, sectors,
                                           revised_from={"A": pd.Timestamp("2023-01-04")})  # fmt: skip
     assert revised["window_start"].iloc[0] == pd.Timestamp("2023-01-06")
     assert revised["alert_id"].iloc[0] == first["alert_id"].iloc[0] and len(updated) == 1
@@ -114,3 +114,35 @@ def test_both_registers_stepping_down_together_is_demand_not_an_alert() -> None:
     )
     assert big.params["registers_together"] and big.confidence < same.confidence
     assert "misma proporción" in evidence_sentence(big.kind, big.params)
+
+
+def _growing(end: str, lost: float, severity: str = "medium", ongoing: bool = True) -> Event:
+    return Event("A", "under_registration", pd.Timestamp("2023-01-01"), pd.Timestamp(end), 48,
+                 0.8, lost, 5 * lost, severity, 0.7, {"ongoing": ongoing})  # fmt: skip
+
+
+def test_an_ongoing_alert_is_sent_again_only_when_it_matters() -> None:
+    sectors = {"A": None}
+    alerts, new_ids, _, _, told = merge_alerts(
+        pd.DataFrame(), {"A": [_growing("2023-01-05", 100.0)]}, sectors
+    )
+    assert told == new_ids  # a new alert is sent
+    (alert_id,) = new_ids
+    # the next day it grew a little: updated in the table, not sent again
+    alerts, _, updated, _, told = merge_alerts(alerts, {"A": [_growing("2023-01-06", 130.0)]},
+                                               sectors)  # fmt: skip
+    assert updated == [alert_id] and told == []
+    # ... until the loss reaches 1.5 times what was sent (100 kWh) ...
+    alerts, _, _, _, told = merge_alerts(alerts, {"A": [_growing("2023-01-07", 150.0)]}, sectors)
+    assert told == [alert_id]
+    alerts, _, _, _, told = merge_alerts(alerts, {"A": [_growing("2023-01-08", 200.0)]}, sectors)
+    assert told == []  # 200 < 1.5 x 150
+    # ... or the severity rises, or the event ends
+    alerts, _, _, _, told = merge_alerts(
+        alerts, {"A": [_growing("2023-01-09", 210.0, severity="high")]}, sectors
+    )
+    assert told == [alert_id]
+    alerts, _, _, _, told = merge_alerts(
+        alerts, {"A": [_growing("2023-01-09", 210.0, severity="high", ongoing=False)]}, sectors
+    )
+    assert told == [alert_id] and alerts["status"].iloc[0] == "closed"

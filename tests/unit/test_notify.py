@@ -68,3 +68,12 @@ def test_a_batch_of_withdrawals_only_says_so_in_the_subject() -> None:
     subject, body = render_alert_message(frame, language="en")
     assert subject == "meterwatch: 2 alert(s) withdrawn"
     assert "Customers to inspect" not in body and "no visit needed" in body
+
+
+def test_an_alert_sent_again_is_marked_updated() -> None:
+    frame = alerts()
+    frame.loc[frame["alert_id"] == "b", "updated_at"] = pd.Timestamp("2023-01-12", tz="UTC")
+    _, body = render_alert_message(frame)
+    line_b = next(line for line in body.splitlines() if "Cliente 2" in line)
+    line_a = next(line for line in body.splitlines() if "Cliente 7" in line)
+    assert line_b.endswith("· actualizada") and "actualizada" not in line_a
