@@ -13,6 +13,7 @@ from constructs import Construct
 
 from infra.units.images import container_function
 from infra.units.nag import acknowledge
+from infra.units.queues import dead_letter_queue
 
 TIMEOUT = cdk.Duration.minutes(15)
 
@@ -37,17 +38,7 @@ class Ingestion(Construct):
 
     def __init__(self, scope: Construct, id: str, *, props: IngestionProps) -> None:
         super().__init__(scope, id)
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letters,
-            {"AwsSolutions-SQS3": "This queue is the dead-letter queue of the landing queue."},
-        )
+        self.dead_letters = dead_letter_queue(self, "DeadLetters", of="the landing queue")
         self.queue = sqs.Queue(
             self,
             "Landing",

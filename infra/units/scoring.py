@@ -7,11 +7,10 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.units.images import container_function
-from infra.units.nag import acknowledge
+from infra.units.queues import dead_letter_queue
 
 
 @dataclass(frozen=True)
@@ -29,17 +28,7 @@ class Scoring(Construct):
 
     def __init__(self, scope: Construct, id: str, *, props: ScoringProps) -> None:
         super().__init__(scope, id)
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letters,
-            {"AwsSolutions-SQS3": "This queue is the scoring function's dead-letter queue."},
-        )
+        self.dead_letters = dead_letter_queue(self, "DeadLetters", of="the scoring function")
         self.function = container_function(
             self,
             "Function",
