@@ -913,6 +913,7 @@ class Dashboard:
         return pn.Column(
             _pane(_html(self.t("feedback.title"), "mw-h2")),
             pn.FlexBox(status, note, author, save, align_items="end", sizing_mode="stretch_width"),
+            _pane(_html(self.t("feedback.learning"), "mw-hint")),
             message,
             _pane(_html(self.t("feedback.history"), "mw-h2")),
             history,

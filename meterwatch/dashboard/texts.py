@@ -195,6 +195,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "feedback.need_author": ("Escriba su nombre para guardar.", "Type your name to save."),
     "feedback.history": ("Historial de inspección", "Inspection history"),
     "feedback.none": ("Sin registros todavía.", "No records yet."),
+    "feedback.learning": (
+        "Mientras la alerta no sea una falsa alarma, el modelo no aprende de estas horas. Si la"
+        " inspección concluye «falsa alarma», el próximo entrenamiento las tomará como consumo"
+        " normal del cliente.",
+        "Unless the alert is a false alarm, the model does not learn from these hours. If the"
+        " inspection concludes «false alarm», the next training takes them as the customer's"
+        " normal consumption.",
+    ),
     "quality.title": ("Calidad de datos por cliente", "Data quality per customer"),
     "quality.hint": (
         "Completitud = lecturas recibidas / horas entre la primera y la última lectura.",
