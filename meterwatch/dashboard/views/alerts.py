@@ -1,0 +1,339 @@
+"""The alerts view: the ranked inbox, one alert's evidence and the inspection form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import panel as pn
+
+from meterwatch.dashboard import charts
+from meterwatch.dashboard.texts import TEXTS, fmt_number, fmt_percent, kind_label
+from meterwatch.dashboard.views.base import ViewBase
+from meterwatch.dashboard.widgets import PERIODS, card, html, pane
+from meterwatch.queries import FEEDBACK_STATUSES, NO_FEEDBACK
+
+
+class AlertsView(ViewBase):
+    """The alerts view: the ranked inbox, one alert's evidence and the inspection form."""
+
+    # alerts -------------------------------------------------------------------------------------
+    def _refresh_alerts(self) -> None:
+        if self.state.alert:
+            self.alerts_body[:] = self._alert_detail(self.state.alert)
+        else:
+            self.alerts_body[:] = self._inbox()
+
+    def _inbox(self) -> list[Any]:
+        lang = self.state.lang
+        store = self.store
+        w_sector = pn.widgets.Select(
+            label=self.t("filter.sector"),
+            options={self._all(): "", **{s: s for s in store.sectors()}},
+            value=self.state.inbox_sector,
+            width=260,
+        )
+        w_kind = pn.widgets.Select(
+            label=self.t("filter.kind"),
+            options={self._all(): "", **{kind_label(k, lang): k for k in store.alert_kinds()}},
+            value=self.state.inbox_kind if self.state.inbox_kind in store.alert_kinds() else "",
+            width=180,
+        )
+        w_status = pn.widgets.Select(
+            label=self.t("filter.status"),
+            options={
+                self._all(): "",
+                **{self.t(f"inspection.{s}"): s for s in (NO_FEEDBACK, *FEEDBACK_STATUSES)},
+            },
+            value=self.state.inbox_status,
+            width=180,
+        )
+        w_period = pn.widgets.Select(
+            label=self.t("filter.period"),
+            options={
+                (self.t("period.days", n=p) if p else self.t("period.all")): p for p in PERIODS
+            },
+            value=self.state.inbox_period if self.state.inbox_period in PERIODS else "",
+            width=160,
+        )
+        for widget, name in (
+            (w_sector, "inbox_sector"),
+            (w_kind, "inbox_kind"),
+            (w_status, "inbox_status"),
+            (w_period, "inbox_period"),
+        ):
+            widget.param.watch(lambda e, n=name: setattr(self.state, n, e.new), "value")
+        frame = store.alerts(
+            sector=self.state.inbox_sector or None,
+            kind=self.state.inbox_kind or None,
+            inspection=self.state.inbox_status or None,
+            period_days=int(self.state.inbox_period) if self.state.inbox_period else None,
+        )
+        self.frames["alerts"] = frame
+        shown = pd.DataFrame(
+            {
+                "alert_id": frame["alert_id"],
+                "client_id": frame["client_id"],
+                "sector": frame["sector"],
+                "kind": [kind_label(k, lang) for k in frame["kind"]],
+                "severity": [self.t(f"severity.{s}") for s in frame["severity"]],
+                "window_start": pd.to_datetime(frame["window_start"]).dt.strftime("%Y-%m-%d"),
+                "window_end": pd.to_datetime(frame["window_end"]).dt.strftime("%Y-%m-%d"),
+                "lost_kwh_estimate": [fmt_number(v, lang) for v in frame["lost_kwh_estimate"]],
+                "anomaly_rate": [fmt_percent(v, lang) for v in frame["anomaly_rate"]],
+                "status": [
+                    self.t(f"status.{v}") if f"status.{v}" in TEXTS else str(v)
+                    for v in frame["status"]
+                ],
+                "inspection_status": [
+                    self.t(f"inspection.{s}") for s in frame["inspection_status"]
+                ],
+            }
+        )
+        table = pn.widgets.Tabulator(
+            shown,
+            show_index=False,
+            disabled=True,
+            selectable=False,
+            pagination="local",
+            page_size=12,
+            sizing_mode="stretch_width",
+            titles={c: self.t(f"col.{c}") for c in shown.columns},
+            text_align={"lost_kwh_estimate": "right", "anomaly_rate": "right"},
+            layout="fit_data_stretch",
+            widths={"sector": 220},
+            css_classes=["mw-inbox"],
+        )
+
+        def open_alert(event: Any) -> None:
+            if 0 <= event.row < len(frame):
+                self.state.alert = str(frame["alert_id"].iloc[event.row])
+
+        table.on_click(open_alert)
+        total = float(frame["lost_kwh_estimate"].fillna(0).sum()) if not frame.empty else 0.0
+        summary = self.t("inbox.count", n=fmt_number(len(frame), lang), kwh=fmt_number(total, lang))
+        share = store.confirmed_share()
+        self.frames["confirmed_share"] = share
+        return [
+            pn.Row(
+                pane(
+                    html(self.t("inbox.title"), "mw-h2") + html(self.t("inbox.hint"), "mw-hint"),
+                    sizing_mode="stretch_width",
+                ),
+                self._download("alerts"),
+                sizing_mode="stretch_width",
+            ),
+            pn.FlexBox(w_sector, w_kind, w_status, w_period, sizing_mode="stretch_width"),
+            pane(html(summary, "mw-hint"), sizing_mode="stretch_width"),
+            table if not frame.empty else pane(html(self.t("inbox.empty"), "mw-hint")),
+            pn.Row(
+                pane(html(self.t("chart.confirmed"), "mw-h2"), sizing_mode="stretch_width"),
+                self._download("confirmed_share"),
+                sizing_mode="stretch_width",
+            ),
+            pn.pane.HoloViews(charts.confirmed_share(share, lang), sizing_mode="stretch_width")
+            if not share.empty
+            else pane(html(self.t("chart.no_verdicts"), "mw-hint")),
+        ]
+
+    def _alert_detail(self, alert_id: str) -> list[Any]:
+        lang = self.state.lang
+        evidence = self.store.evidence(alert_id)
+        close = pn.widgets.Button(label="← " + self.t("inbox.title"), color="light", width=180)
+        close.on_click(lambda _e: setattr(self.state, "alert", ""))
+        if evidence is None:
+            return [close, pane(html(self.t("alert.not_found", id=alert_id), "mw-hint"))]
+        alert = evidence.alert
+        client = str(alert["client_id"])
+        start, end = pd.Timestamp(alert["window_start"]), pd.Timestamp(alert["window_end"])
+        title = self.t("alert.title", id=alert_id, client=client)
+        facts = (
+            f"{alert.get('sector') or ''} · {kind_label(alert['kind'], lang)} · {self.t('col.severity')}: "
+            f"{self.t('severity.' + str(alert['severity']))} · "
+            f"{self.t('col.inspection_status')}: {self.t('inspection.' + str(alert['inspection_status']))}"
+        )
+        window = self.t(
+            "alert.window",
+            start=f"{start:%Y-%m-%d %H:%M}",
+            end=f"{end:%Y-%m-%d %H:%M}",
+            hours=fmt_number(alert.get("n_hours"), lang),
+        )
+
+        def before(value: float | None, unit: str, digits: int = 0) -> str:
+            return self.t("alert.before", value=f"{fmt_number(value, lang, digits)} {unit}".strip())
+
+        cards = [
+            card(self.t("alert.reported"), f"{fmt_number(evidence.reported_kwh, lang)} kWh"),
+            card(self.t("alert.expected"), f"{fmt_number(evidence.expected_kwh, lang)} kWh"),
+            card(
+                self.t("alert.missing"),
+                f"{fmt_number(evidence.missing_kwh, lang)} kWh",
+                f"{self.t('col.lost_kwh_estimate')}: {fmt_number(alert.get('lost_kwh_estimate'), lang)}",
+                bad=evidence.missing_kwh > 0,
+            ),
+            card(
+                self.t("alert.ratio"),
+                fmt_number(evidence.ratio_window, lang, 2),
+                before(evidence.ratio_before, "", 2),
+            ),
+            card(
+                self.t("alert.voltage_fa"),
+                f"{fmt_number(evidence.voltage_fa_window, lang)} V",
+                before(evidence.voltage_fa_before, "V"),
+            ),
+            card(
+                self.t("alert.voltage_fc"),
+                f"{fmt_number(evidence.voltage_fc_window, lang)} V",
+                before(evidence.voltage_fc_before, "V"),
+            ),
+        ]
+        scores, _ = self.store.customer_scores(evidence.view)
+        series, _ = self.store.series(evidence.view)
+        self.frames["alert_scores"] = scores
+        self.frames["alert_series"] = series
+        self.frames["alert_peers"] = evidence.peers
+        open_customer = pn.widgets.Button(
+            label=self.t("alert.open_customer"), color="primary", width=220
+        )
+
+        def show_customer(_event: Any) -> None:
+            view = evidence.view
+            self.state.param.update(
+                client=client,
+                sector="",
+                hour_from=0,
+                hour_to=23,
+                start=view.start.isoformat() if view.start else "",
+                end=view.end.isoformat() if view.end else "",
+                tab="consumo",
+            )
+
+        open_customer.on_click(show_customer)
+        return [
+            pn.Row(close, open_customer, sizing_mode="stretch_width"),
+            pane(
+                html(title, "mw-h2")
+                + html(facts, "mw-hint")
+                + html(window, "mw-hint")
+                + html(str(alert.get("evidence") or ""), "mw-evidence"),
+                sizing_mode="stretch_width",
+            ),
+            pane(
+                '<div style="display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:10px">'
+                + "".join(cards)
+                + "</div>",
+                sizing_mode="stretch_width",
+            ),
+            pn.Row(
+                pane(html(self.t("chart.forecast"), "mw-h2"), sizing_mode="stretch_width"),
+                self._download("alert_scores"),
+                sizing_mode="stretch_width",
+            ),
+            pn.pane.HoloViews(
+                charts.forecast(scores, lang, height=260), sizing_mode="stretch_width"
+            ),
+            pn.Row(
+                pn.Column(
+                    pn.Row(
+                        pane(html(self.t("chart.voltage"), "mw-h2"), sizing_mode="stretch_width"),
+                        self._download("alert_series"),
+                        sizing_mode="stretch_width",
+                    ),
+                    pn.pane.HoloViews(charts.voltages(series, lang), sizing_mode="stretch_width"),
+                    sizing_mode="stretch_width",
+                ),
+                pn.Column(
+                    pn.Row(
+                        pane(html(self.t("chart.peers"), "mw-h2"), sizing_mode="stretch_width"),
+                        self._download("alert_peers"),
+                        sizing_mode="stretch_width",
+                    ),
+                    pn.pane.HoloViews(
+                        charts.peers(evidence.peers, lang, start), sizing_mode="stretch_width"
+                    ),
+                    sizing_mode="stretch_width",
+                ),
+                sizing_mode="stretch_width",
+            ),
+            self._feedback_form(alert_id),
+        ]
+
+    def _feedback_form(self, alert_id: str) -> pn.Column:
+        status = pn.widgets.Select(
+            label=self.t("feedback.status"),
+            options={self.t(f"inspection.{s}"): s for s in FEEDBACK_STATUSES},
+            width=220,
+            css_classes=["mw-fb-status"],
+        )
+        note = pn.widgets.TextAreaInput(
+            label=self.t("feedback.note"), height=80, width=380, css_classes=["mw-fb-note"]
+        )
+        author = pn.widgets.TextInput(
+            label=self.t("feedback.author"), width=220, css_classes=["mw-fb-author"]
+        )
+        save = pn.widgets.Button(
+            label=self.t("feedback.save"),
+            color="primary",
+            width=120,
+            align="end",
+            css_classes=["mw-fb-save"],
+        )
+        message = pane("", sizing_mode="stretch_width", css_classes=["mw-fb-message"])
+        history = pn.Column(sizing_mode="stretch_width")
+
+        def show_history() -> None:
+            frame = self.store.alert_feedback(alert_id)
+            self.frames["feedback"] = frame
+            if frame.empty:
+                history[:] = [pane(html(self.t("feedback.none"), "mw-hint"))]
+                return
+            shown = pd.DataFrame(
+                {
+                    "created_at": pd.to_datetime(frame["created_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+                    "status": [self.t(f"inspection.{s}") for s in frame["status"]],
+                    "author": frame["author"],
+                    "note": frame["note"],
+                }
+            )
+            history[:] = [
+                pn.widgets.Tabulator(
+                    shown,
+                    show_index=False,
+                    disabled=True,
+                    sizing_mode="stretch_width",
+                    titles={
+                        "created_at": self.t("col.created_at"),
+                        "status": self.t("feedback.status"),
+                        "author": self.t("col.author"),
+                        "note": self.t("col.note"),
+                    },
+                    layout="fit_data_stretch",
+                    css_classes=["mw-fb-history"],
+                )
+            ]
+
+        def submit(_event: Any) -> None:
+            name = (author.value or "").strip()
+            if not name:
+                message.object = html(self.t("feedback.need_author"), "mw-hint")
+                return
+            self.store.record_feedback(alert_id, str(status.value), note.value or "", name)
+            label = self.t(f"inspection.{status.value}")
+            message.object = html(
+                self.t("feedback.saved", status=label, author=name), "mw-evidence"
+            )
+            note.value = ""
+            show_history()
+
+        save.on_click(submit)
+        show_history()
+        return pn.Column(
+            pane(html(self.t("feedback.title"), "mw-h2")),
+            pn.FlexBox(status, note, author, save, align_items="end", sizing_mode="stretch_width"),
+            pane(html(self.t("feedback.learning"), "mw-hint")),
+            message,
+            pane(html(self.t("feedback.history"), "mw-h2")),
+            history,
+            sizing_mode="stretch_width",
+            styles={"border-top": "1px solid #e2e8f0", "margin-top": "8px", "padding-top": "6px"},
+        )

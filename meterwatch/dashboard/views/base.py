@@ -1,0 +1,103 @@
+"""What every view of the dashboard shares: the store, the state, the frames and helpers.
+
+The views (consumption, alerts, data quality) are mixins of :class:`ViewBase`; the
+:class:`~meterwatch.dashboard.app.Dashboard` combines them and builds the widgets they use.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import holoviews as hv
+import pandas as pd
+import panel as pn
+
+from meterwatch.dashboard.store import (
+    DashboardStore,
+    Selection,
+)
+from meterwatch.dashboard.texts import tr
+from meterwatch.dashboard.widgets import LiveChart
+
+if TYPE_CHECKING:
+    from meterwatch.dashboard.app import DashboardState
+
+
+class ViewBase:
+    """Attributes the dashboard sets up, and helpers every view uses."""
+
+    store: DashboardStore
+    state: DashboardState
+    frames: dict[str, pd.DataFrame]
+    # consumption widgets (built by Dashboard._build)
+    p_alarm: pn.pane.HTML
+    p_cards: pn.pane.HTML
+    p_bars: pn.pane.HoloViews
+    c_volt: LiveChart
+    c_forecast: LiveChart
+    c_heat: LiveChart
+    c_profile: LiveChart
+    p_forecast: pn.pane.HoloViews
+    h_bars: pn.pane.HTML
+    h_volt: pn.pane.HTML
+    h_forecast: pn.pane.HTML
+    h_heat: pn.pane.HTML
+    # alerts and data-quality containers
+    alerts_body: pn.Column
+    quality_body: pn.Column
+
+    def t(self, key: str, **params: Any) -> str:
+        return tr(key, self.state.lang, **params)
+
+    def _all(self) -> str:
+        return self.t("all")
+
+    def _box(
+        self,
+        title: pn.viewable.Viewable,
+        chart: pn.viewable.Viewable,
+        frame: str,
+        wide: bool = False,
+    ) -> pn.Column:
+        download = self._download(frame)
+        return pn.Column(
+            pn.Row(title, download, sizing_mode="stretch_width"),
+            chart,
+            sizing_mode="stretch_width",
+        )
+
+    def _download(self, frame: str) -> pn.widgets.FileDownload:
+        def csv() -> io.StringIO:
+            data = self.frames.get(frame, pd.DataFrame())
+            return io.StringIO(data.to_csv(index=False))
+
+        return pn.widgets.FileDownload(
+            callback=csv,
+            filename=f"meterwatch_{frame}.csv",
+            label=self.t("download"),
+            color="light",
+            width=140,
+            align="end",
+            css_classes=[f"mw-dl-{frame}"],
+        )
+
+    def _live(
+        self,
+        chart: LiveChart,
+        kind: str,
+        frame: pd.DataFrame,
+        build: Callable[[Any], hv.Element],
+        payload: Any = None,
+    ) -> None:
+        data = frame if payload is None else payload
+        if frame.empty:
+            chart.message(build(data))  # the chart's own "no data" message
+        else:
+            chart.show(kind, data, build)
+
+    def _period_text(self, sel: Selection) -> str:
+        assert sel.start is not None and sel.end is not None
+        hours = "" if sel.all_hours else f" · {sel.hour_from:02d}–{sel.hour_to:02d} h"
+        return f"{sel.start:%d/%m/%Y} – {sel.end:%d/%m/%Y}{hours}"

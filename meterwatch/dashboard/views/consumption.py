@@ -1,0 +1,146 @@
+"""The consumption view: KPI cards, energy per customer, voltages, forecast, load map."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+
+from meterwatch.dashboard import charts
+from meterwatch.dashboard.store import (
+    RECENT_DAYS,
+)
+from meterwatch.dashboard.texts import fmt_number, fmt_percent
+from meterwatch.dashboard.views.base import ViewBase
+from meterwatch.dashboard.widgets import card, html
+
+
+class ConsumptionView(ViewBase):
+    """The consumption view: KPI cards, energy per customer, voltages, forecast, load map."""
+
+    # consumption -----------------------------------------------------------------------------
+    def _refresh_consumption(self) -> None:
+        lang = self.state.lang
+        sel = self.store.normalise(self.state.selection())
+        store = self.store
+        # With a customer chosen, the bars show it among its peers (same period, hours, sector).
+        by_customer = store.energy_by_customer(replace(sel, client_id=None))
+        series, _grain = store.series(sel)
+        profile = store.hour_profile(sel)
+        peak = store.peak_window(sel)
+        heat = store.heatmap(sel)
+        self.frames.update(
+            energy_by_customer=by_customer, series=series, hour_profile=profile, heatmap=heat
+        )
+        total = store.total_kwh(sel)
+        cards = [
+            card(self.t("kpi.total"), f"{fmt_number(total, lang)} kWh", self._period_text(sel))
+        ]
+        alarm = ""
+        if sel.client_id is None:
+            hint = self.t("kpi.no_customer")
+            cards.append(card(self.t("kpi.mape"), "–", hint))
+            cards.append(card(self.t("kpi.anomalous", n=RECENT_DAYS), "–", hint))
+        else:
+            model = store.model(sel.client_id)
+            mape = None if model is None else model.get("mape")
+            cards.append(
+                card(
+                    self.t("kpi.mape"),
+                    # models.mape is a percentage (meterwatch.detect.model)
+                    "–" if mape is None or pd.isna(mape) else f"{fmt_number(mape, lang, 1)} %",
+                    self.t("kpi.no_model") if model is None else str(model.get("kind", "")),
+                )
+            )
+            recent = store.recent_anomalies(sel.client_id)
+            if recent.hours:
+                cards.append(
+                    card(
+                        self.t("kpi.anomalous", n=RECENT_DAYS),
+                        fmt_number(recent.anomalous_hours, lang),
+                        self.t(
+                            "kpi.of_hours",
+                            n=fmt_number(recent.hours, lang),
+                            rate=fmt_percent(recent.rate, lang),
+                        ),
+                        bad=recent.alarm,
+                    )
+                )
+            else:
+                cards.append(
+                    card(self.t("kpi.anomalous", n=RECENT_DAYS), "–", self.t("kpi.no_scores"))
+                )
+            if recent.alarm:
+                alarm = html(
+                    self.t(
+                        "alarm",
+                        client=sel.client_id,
+                        rate=fmt_percent(recent.rate, lang),
+                        n=RECENT_DAYS,
+                        hours=recent.anomalous_hours,
+                        total=recent.hours,
+                    ),
+                    "mw-alarm",
+                )
+        if peak is None:
+            cards.append(card(self.t("kpi.peak"), "–", ""))
+        else:
+            cards.append(
+                card(
+                    self.t("kpi.peak"),
+                    peak.label(),
+                    self.t(
+                        "kpi.peak_detail",
+                        share=fmt_percent(peak.share, lang),
+                        kwh=fmt_number(peak.kwh_per_day, lang, 1),
+                    ),
+                )
+            )
+        self.p_cards.object = (
+            '<div style="display:grid;grid-template-columns:repeat(auto-fit,minmax(210px,1fr));gap:10px">'
+            + "".join(cards)
+            + "</div>"
+        )
+        self.p_alarm.object = alarm
+        self.p_alarm.visible = bool(alarm)
+        self.p_alarm.css_classes = ["mw-alarm-pane"] if alarm else []
+
+        n = min(25, len(by_customer))
+        notes = []
+        if len(by_customer) > n:
+            notes.append(self.t("chart.energy_top", n=n, total=len(by_customer)))
+        if sel.client_id is not None:
+            notes.append(self.t("chart.energy_context", client=sel.client_id))
+        sub = " · ".join(notes)
+        self.h_bars.object = html(self.t("chart.energy_by_customer"), "mw-h2") + (
+            html(sub, "mw-hint") if sub else ""
+        )
+        self.p_bars.object = charts.energy_by_customer(by_customer, lang, highlight=sel.client_id)
+        if sel.client_id is None:
+            self.h_volt.object = html(self.t("chart.energy_time"), "mw-h2") + html(
+                self.t("chart.voltage_hint"), "mw-hint"
+            )
+            self._live(self.c_volt, "energy", series, lambda f: charts.energy_over_time(f, lang))
+            self.h_forecast.object = html(self.t("chart.forecast"), "mw-h2") + html(
+                self.t("chart.forecast_hint"), "mw-hint"
+            )
+            self.frames["forecast"] = pd.DataFrame()
+            self.c_forecast.message(charts._empty(self.t("chart.forecast_hint")))
+            self.p_forecast.visible = False
+        else:
+            self.h_volt.object = html(self.t("chart.voltage"), "mw-h2")
+            self._live(self.c_volt, "voltages", series, lambda f: charts.voltages(f, lang))
+            scores, _ = store.customer_scores(sel)
+            self.frames["forecast"] = scores
+            self.h_forecast.object = html(f"{self.t('chart.forecast')} · {sel.client_id}", "mw-h2")
+            self._live(self.c_forecast, "forecast", scores, lambda f: charts.forecast(f, lang))
+            self.p_forecast.visible = True
+        who = sel.client_id or sel.sector or self._all()
+        self.h_heat.object = html(f"{self.t('chart.heatmap')} · {who}", "mw-h2")
+        self._live(self.c_heat, "heatmap", heat, lambda f: charts.heatmap(f, lang))
+        span = None if peak is None else (peak.start_hour, peak.end_hour)
+        # The peak travels with the data: the chart's builder is kept between updates.
+        self._live(
+            self.c_profile, "profile", profile, lambda d: charts.hour_profile(d[0], lang, d[1]),
+            payload=(profile, span),
+        )  # fmt: skip

@@ -1,0 +1,146 @@
+"""The data-quality view: quality per customer, the findings, and the rejected rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import panel as pn
+
+from meterwatch.dashboard.texts import fmt_number, fmt_percent
+from meterwatch.dashboard.views.base import ViewBase
+from meterwatch.dashboard.widgets import html, pane
+
+
+class QualityView(ViewBase):
+    """Quality per customer, the findings of the selection, and the rejected rows."""
+
+    # data quality ---------------------------------------------------------------------------------
+    def _refresh_quality(self) -> None:
+        lang = self.state.lang
+        store = self.store
+        frame = store.quality(self.state.sector or None)
+        self.frames["quality"] = frame
+        columns = [
+            "client_id",
+            "sector",
+            "completeness",
+            "gaps",
+            "gap_hours",
+            "zero_runs",
+            "zero_hours",
+            "negative_runs",
+            "negative_hours",
+            "voltage_findings",
+            "duplicate_of",
+            "quarantined",
+            "last_ts",
+        ]
+        shown = frame[columns].copy()
+        shown["completeness"] = [fmt_percent(v, lang, 1) for v in shown["completeness"]]
+        shown["last_ts"] = pd.to_datetime(shown["last_ts"]).dt.strftime("%Y-%m-%d %H:%M")
+        for col in (
+            "gaps",
+            "gap_hours",
+            "zero_runs",
+            "zero_hours",
+            "negative_runs",
+            "negative_hours",
+            "voltage_findings",
+            "quarantined",
+        ):
+            shown[col] = [fmt_number(v, lang) for v in shown[col]]
+        table = pn.widgets.Tabulator(
+            shown,
+            show_index=False,
+            disabled=True,
+            pagination="local",
+            page_size=15,
+            sizing_mode="stretch_width",
+            titles={c: self.t(f"col.{c}") for c in columns},
+            layout="fit_data_stretch",
+            widths={"sector": 200},
+            css_classes=["mw-quality"],
+        )
+        quarantine = store.quarantine()
+        self.frames["quarantine"] = quarantine
+        last = pd.to_datetime(frame["last_ts"]).max() if not frame.empty else None
+        summary = self.t(
+            "quality.summary",
+            customers=fmt_number(len(frame), lang),
+            dups=fmt_number(int((frame["duplicate_of"] != "").sum()), lang),
+            quarantined=fmt_number(int(pd.to_numeric(frame["quarantined"]).sum()), lang),
+            last="–" if last is None or pd.isna(last) else f"{last:%Y-%m-%d %H:%M}",
+        )
+        client = self.state.client or None
+        findings = store.findings(client, lang)
+        self.frames["findings"] = findings
+        findings_shown = pd.DataFrame(
+            {
+                "client_id": findings.get("client_id", pd.Series(dtype=str)),
+                "code": findings.get("code", pd.Series(dtype=str)),
+                "period_start": pd.to_datetime(
+                    findings.get("period_start", pd.Series(dtype="datetime64[s]"))
+                ).dt.strftime("%Y-%m-%d %H:%M"),
+                "n_hours": findings.get("n_hours", pd.Series(dtype=float)),
+                "text": findings.get("text", pd.Series(dtype=str)),
+            }
+        )
+        parts: list[Any] = [
+            pn.Row(
+                pane(
+                    html(self.t("quality.title"), "mw-h2")
+                    + html(summary, "mw-hint")
+                    + html(self.t("quality.hint"), "mw-hint"),
+                    sizing_mode="stretch_width",
+                ),
+                self._download("quality"),
+                sizing_mode="stretch_width",
+            ),
+            table,
+            pn.Row(
+                pane(
+                    html(
+                        self.t("quality.findings", client=client)
+                        if client
+                        else self.t("quality.findings_all"),
+                        "mw-h2",
+                    ),
+                    sizing_mode="stretch_width",
+                ),
+                self._download("findings"),
+                sizing_mode="stretch_width",
+            ),
+            pn.widgets.Tabulator(
+                findings_shown,
+                show_index=False,
+                disabled=True,
+                pagination="local",
+                page_size=10,
+                sizing_mode="stretch_width",
+                layout="fit_data_stretch",
+                titles={c: self.t(f"col.{c}") for c in findings_shown.columns},
+            ),
+            pn.Row(
+                pane(html(self.t("quality.quarantine"), "mw-h2"), sizing_mode="stretch_width"),
+                self._download("quarantine"),
+                sizing_mode="stretch_width",
+            ),
+        ]
+        if quarantine.empty:
+            parts.append(pane(html(self.t("quality.no_quarantine"), "mw-hint")))
+        else:
+            parts.append(
+                pn.widgets.Tabulator(
+                    quarantine.assign(
+                        source_file=[Path(str(f)).name for f in quarantine["source_file"]]
+                    ),
+                    show_index=False,
+                    disabled=True,
+                    sizing_mode="stretch_width",
+                    layout="fit_data_stretch",
+                    titles={c: self.t(f"col.{c}") for c in quarantine.columns},
+                )
+            )
+        self.quality_body[:] = parts
