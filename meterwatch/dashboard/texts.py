@@ -195,6 +195,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "feedback.need_author": ("Escriba su nombre para guardar.", "Type your name to save."),
     "feedback.history": ("Historial de inspección", "Inspection history"),
     "feedback.none": ("Sin registros todavía.", "No records yet."),
+    "kpi.model.xgboost": (
+        "modelo del cliente (retenido 20 %)",
+        "the customer's model (held-out 20 %)",
+    ),
+    "kpi.model.sector_profile": (
+        "perfil de su sector (historia corta)",
+        "its sector's profile (short history)",
+    ),
     "feedback.learning": (
         "Mientras la alerta no sea una falsa alarma, el modelo no aprende de estas horas. Si la"
         " inspección concluye «falsa alarma», el próximo entrenamiento las tomará como consumo"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pandas as pd
 
@@ -10,7 +11,7 @@ from meterwatch.dashboard import charts
 from meterwatch.dashboard.store import (
     RECENT_DAYS,
 )
-from meterwatch.dashboard.texts import fmt_number, fmt_percent
+from meterwatch.dashboard.texts import TEXTS, fmt_number, fmt_percent
 from meterwatch.dashboard.views.base import ViewBase
 from meterwatch.dashboard.widgets import card, html
 
@@ -49,7 +50,7 @@ class ConsumptionView(ViewBase):
                     self.t("kpi.mape"),
                     # models.mape is a percentage (meterwatch.detect.model)
                     "–" if mape is None or pd.isna(mape) else f"{fmt_number(mape, lang, 1)} %",
-                    self.t("kpi.no_model") if model is None else str(model.get("kind", "")),
+                    self.t("kpi.no_model") if model is None else self._model_label(model),
                 )
             )
             recent = store.recent_anomalies(sel.client_id)
@@ -144,3 +145,9 @@ class ConsumptionView(ViewBase):
             self.c_profile, "profile", profile, lambda d: charts.hour_profile(d[0], lang, d[1]),
             payload=(profile, span),
         )  # fmt: skip
+
+    def _model_label(self, model: Any) -> str:
+        """The model's kind in the operator's words (the code name when there is none)."""
+        kind = str(model.get("kind", ""))
+        key = f"kpi.model.{kind}"
+        return self.t(key) if key in TEXTS else kind
