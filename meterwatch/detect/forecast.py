@@ -7,7 +7,7 @@ period known (DOMAIN.md, "Forecast accuracy"). This module is that forecaster.
 
 Per customer and period length (8 to 48 hours, or hourly):
 
-- the hourly readings are summed into periods (:func:`period_frame`);
+- the hourly readings are summed into periods (:func:`meterwatch.periods.to_periods`);
 - features of period ``t`` use periods before ``t`` only: the last few periods, the same
   period one to seven days before, the mean of the same period of the weekly cycle over the
   last four weeks, the means of the last day, week and four weeks, the previous period's
@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from meterwatch.holidays import holiday_share
+from meterwatch.periods import to_periods
 
 HOURS_PER_DAY = 24
 HOURS_PER_WEEK = 168
@@ -64,39 +65,6 @@ XGB_PARAMS: dict[str, Any] = {
 WEIGHT_POWER = 8.0  # member weight = its validation MAPE ** -WEIGHT_POWER
 TARGETS = ("absolute", "relative", "weekly")
 TARGET_BASE = {"absolute": "none", "relative": "day", "weekly": "week"}
-
-
-def period_frame(frame: pd.DataFrame, freq_hours: int, origin: pd.Timestamp) -> pd.DataFrame:
-    """Sum hourly rows into periods of ``freq_hours`` aligned on ``origin``.
-
-    Periods before ``origin`` get negative indices; incomplete periods are scaled to a full
-    one (as :func:`meterwatch.evaluation.prototype.to_periods` does).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``period``, ``start``, ``active``, ``reactive``, ``hours``, sorted by period.
-    """
-    period = ((frame["ts"] - origin) // pd.Timedelta(hours=freq_hours)).to_numpy()
-    grouped = (
-        pd.DataFrame(
-            {
-                "period": period,
-                "active": frame["active_kwh"].to_numpy(dtype=float),
-                "reactive": frame["reactive_kvarh"].fillna(0).to_numpy(dtype=float)
-                if "reactive_kvarh" in frame
-                else np.zeros(len(frame)),
-            }
-        )
-        .groupby("period", sort=True)
-        .agg(active=("active", "sum"), reactive=("reactive", "sum"), hours=("active", "size"))
-        .reset_index()
-    )
-    scale = freq_hours / grouped["hours"]
-    grouped["active"] *= scale
-    grouped["reactive"] *= scale
-    grouped["start"] = origin + pd.to_timedelta(grouped["period"] * freq_hours, unit="h")
-    return grouped
 
 
 def _shift(values: np.ndarray, k: int) -> np.ndarray:
@@ -286,7 +254,7 @@ class PeriodForecaster:
             return np.clip(np.exp(out) - self.floor, 0, None)
 
     def fit(self, periods: pd.DataFrame) -> PeriodForecaster:
-        """Fit on the customer's history periods (:func:`period_frame`), weighing the members."""
+        """Fit on the customer's history periods (:func:`meterwatch.periods.to_periods`), weighing the members."""
         periods = periods.reset_index(drop=True)
         y = periods["active"].to_numpy(dtype=float)
         positive = y[y > 0]
@@ -348,9 +316,9 @@ def forecast_new_periods(
     """
     origin = pd.Timestamp(new["ts"].min())
     hist = consecutive(
-        period_frame(history.sort_values("ts"), freq_hours, origin), freq_hours, origin
+        to_periods(history.sort_values("ts"), freq_hours, origin), freq_hours, origin
     )
-    fresh = period_frame(new.sort_values("ts"), freq_hours, origin)
+    fresh = to_periods(new.sort_values("ts"), freq_hours, origin)
     model = PeriodForecaster(freq_hours).fit(hist)
     both = consecutive(pd.concat([hist, fresh], ignore_index=True), freq_hours, origin)
     predicted = pd.Series(model.predict(both), index=both["period"].to_numpy())

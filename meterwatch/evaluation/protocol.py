@@ -21,7 +21,8 @@ import pandas as pd
 from meterwatch.evaluation import metrics
 from meterwatch.evaluation.detectors import DetectionResult, Detector
 from meterwatch.evaluation.inject import FAMILIES, REAL_EVENTS, Draw, make_draw
-from meterwatch.evaluation.prototype import PrototypeConfig, PrototypeModel, to_periods
+from meterwatch.evaluation.prototype import PrototypeConfig, PrototypeModel
+from meterwatch.periods import to_periods
 from meterwatch.storage import Lake
 
 READING_COLUMNS = ["client_id", "ts", "active_kwh", "reactive_kvarh", "voltage_fa", "voltage_fc"]

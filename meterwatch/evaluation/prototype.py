@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from meterwatch.periods import to_periods
+
 DEFAULT_FREQ_HOURS = 12
 
 
@@ -109,37 +111,6 @@ def configs_from_reference(
                 pass
         out[str(row["client_id"])] = config
     return out
-
-
-def to_periods(frame: pd.DataFrame, freq_hours: int, origin: pd.Timestamp) -> pd.DataFrame:
-    """Sum hourly rows into periods of ``freq_hours`` counted from ``origin``.
-
-    Incomplete periods (gaps, the series' ends) are scaled up to a full period.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``period`` (index from ``origin``), ``start``, ``active``, ``reactive``,
-        ``hours``.
-    """
-    period = ((frame["ts"] - origin) // pd.Timedelta(hours=freq_hours)).to_numpy()
-    grouped = (
-        pd.DataFrame(
-            {
-                "period": period,
-                "active": frame["active_kwh"].to_numpy(dtype=float),
-                "reactive": frame["reactive_kvarh"].fillna(0).to_numpy(dtype=float),
-            }
-        )
-        .groupby("period", sort=True)
-        .agg(active=("active", "sum"), reactive=("reactive", "sum"), hours=("active", "size"))
-        .reset_index()
-    )
-    scale = freq_hours / grouped["hours"]
-    grouped["active"] *= scale
-    grouped["reactive"] *= scale
-    grouped["start"] = origin + pd.to_timedelta(grouped["period"] * freq_hours, unit="h")
-    return grouped
 
 
 def _features(

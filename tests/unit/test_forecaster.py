@@ -10,8 +10,8 @@ from meterwatch.detect.forecast import (
     PeriodForecaster,
     build_features,
     forecast_new_periods,
-    period_frame,
 )
+from meterwatch.periods import to_periods
 
 
 def _hourly(days: int, seed: int = 0, level: float = 10.0) -> pd.DataFrame:
@@ -23,10 +23,10 @@ def _hourly(days: int, seed: int = 0, level: float = 10.0) -> pd.DataFrame:
     return pd.DataFrame({"ts": ts, "active_kwh": active, "reactive_kvarh": 0.3 * active})
 
 
-def test_period_frame_aligns_on_origin() -> None:
+def test_periods_align_on_origin() -> None:
     frame = _hourly(3)
     origin = pd.Timestamp("2022-01-04 05:00")
-    periods = period_frame(frame, 12, origin)
+    periods = to_periods(frame, 12, origin)
     assert (periods.loc[periods["period"] == 0, "start"] == origin).all()
     assert periods["period"].min() < 0
     # partial first period scaled to 12 hours
@@ -36,7 +36,7 @@ def test_period_frame_aligns_on_origin() -> None:
 
 
 def test_features_use_only_the_past() -> None:
-    periods = period_frame(_hourly(40), 12, pd.Timestamp("2022-01-03"))
+    periods = to_periods(_hourly(40), 12, pd.Timestamp("2022-01-03"))
     base = build_features(periods, 12, 1.0, base="day").x
     changed = periods.copy()
     changed.loc[50, "active"] *= 5
@@ -50,8 +50,8 @@ def test_changing_a_future_value_leaves_earlier_forecasts_alone() -> None:
     frame = _hourly(120)
     history, new = frame.iloc[: 24 * 100], frame.iloc[24 * 100 :]
     origin = pd.Timestamp(new["ts"].iloc[0])
-    hist = period_frame(history, 12, origin)
-    fresh = period_frame(new, 12, origin)
+    hist = to_periods(history, 12, origin)
+    fresh = to_periods(new, 12, origin)
     model = PeriodForecaster(12).fit(hist)
     both = pd.concat([hist, fresh], ignore_index=True)
     before = model.predict(both)
@@ -90,7 +90,7 @@ def test_spread_over_hours_keeps_period_totals_and_shape() -> None:
 
     new = _hourly(2).iloc[:30]  # one full 12 h period, one full, one partial (6 h)
     origin = pd.Timestamp(new["ts"].iloc[0])
-    periods = period_frame(new, 12, origin).assign(predicted=[12.0, 24.0, 36.0])
+    periods = to_periods(new, 12, origin).assign(predicted=[12.0, 24.0, 36.0])
     shape = np.r_[np.ones(6), 3 * np.ones(6), np.ones(18)]
     hourly = spread_over_hours(new, periods, 12, shape)
     np.testing.assert_allclose(
@@ -131,7 +131,7 @@ def test_forecast_accuracy_reports_the_one_step_forecaster() -> None:
 
 def test_weekly_and_holiday_features_use_only_the_past() -> None:
     for hours in (8, 24, 48):
-        periods = period_frame(_hourly(80), hours, pd.Timestamp("2022-01-03"))
+        periods = to_periods(_hourly(80), hours, pd.Timestamp("2022-01-03"))
         names = build_features(periods, hours, 1.0, base="none").names
         assert {"mean_same_weekly", "holiday"} <= set(names)
         k = len(periods) // 2

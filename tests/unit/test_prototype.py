@@ -13,8 +13,8 @@ from meterwatch.evaluation.prototype import (
     PrototypeModel,
     configs_from_reference,
     read_reference,
-    to_periods,
 )
+from meterwatch.periods import to_periods
 
 REFERENCE = """Cliente,Frecuencia,Rezago,Modelo,Hiperparametros,Imputado,Incluye_reactiva,MAPE
 1,12H,15,XGB,"(500, 3, 0.01, 0.1)",SI,SI,6.4
