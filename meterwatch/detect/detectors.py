@@ -136,6 +136,32 @@ def daily_shape_distance(ts: pd.Series, active: np.ndarray, expected: np.ndarray
     return np.where(valid, diff, np.nan)
 
 
+def _by_day(
+    ts: pd.Series, active: np.ndarray, *others: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Day number of each hour, whether each day has all 24 hours of ``active``, and per day
+    and hour of day (days x 24) the sums of ``active`` and of each of ``others`` (missing and
+    negative values count as 0)."""
+    idx = pd.DatetimeIndex(ts)
+    # whole days since the first, whatever the index's unit (the lake's timestamps are in
+    # microseconds or seconds, not nanoseconds)
+    days_since = (idx.floor("D") - idx.floor("D").min()) // pd.Timedelta(days=1)
+    day_no = np.asarray(days_since, dtype=int)
+    n_days = int(day_no.max()) + 1
+    cell = day_no * 24 + idx.hour.to_numpy()
+    size = n_days * 24
+    seen = np.bincount(cell, weights=np.isfinite(active).astype(float), minlength=size)
+    full = np.asarray((seen.reshape(n_days, 24) > 0).all(axis=1), dtype=bool)
+    sums = [
+        np.asarray(
+            np.bincount(cell, weights=np.clip(np.nan_to_num(v), 0, None), minlength=size),
+            dtype=float,
+        ).reshape(n_days, 24)
+        for v in (active, *others)
+    ]
+    return day_no, full, sums
+
+
 def _profile_distances(
     ts: pd.Series,
     active: np.ndarray,
@@ -147,22 +173,10 @@ def _profile_distances(
     from the expected profile, and that share minus the share away from the *reversed*
     expected profile (positive when the day runs backwards). With ``reference`` (24 values),
     that fixed daily profile stands in for the expected one."""
-    idx = pd.DatetimeIndex(ts)
-    n = len(idx)
-    if n == 0:
+    if len(ts) == 0:
         return np.array([]), np.array([])
-    # whole days since the first, whatever the index's unit (the lake's timestamps are in
-    # microseconds or seconds, not nanoseconds)
-    days_since = (idx.floor("D") - idx.floor("D").min()) // pd.Timedelta(days=1)
-    day_no = np.asarray(days_since, dtype=int)
-    n_days = int(day_no.max()) + 1
-    hour = idx.hour.to_numpy()
-    cell = day_no * 24 + hour
-    a = np.bincount(cell, weights=np.clip(np.nan_to_num(active), 0, None), minlength=n_days * 24)
-    e = np.bincount(cell, weights=np.clip(np.nan_to_num(expected), 0, None), minlength=n_days * 24)
-    seen = np.bincount(cell, weights=np.isfinite(active).astype(float), minlength=n_days * 24)
-    a, e = a.reshape(n_days, 24), e.reshape(n_days, 24)
-    full = (seen.reshape(n_days, 24) > 0).all(axis=1)
+    day_no, full, (a, e) = _by_day(ts, active, expected)
+    n_days = len(full)
     a[~full], e[~full] = 0.0, 0.0
     if days > 1:
         half = days // 2
@@ -262,16 +276,9 @@ def recent_reversal_contrast(
 
 def _day_profiles(ts: pd.Series, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Day number of each hour, and each day's profile (24 shares; NaN unless complete)."""
-    idx = pd.DatetimeIndex(ts)
-    day_no = np.asarray((idx.floor("D") - idx.floor("D").min()) // pd.Timedelta(days=1), dtype=int)
-    n_days = int(day_no.max()) + 1
-    cell = day_no * 24 + idx.hour.to_numpy()
-    a = np.asarray(active, dtype=float)
-    sums = np.bincount(cell, weights=np.clip(np.nan_to_num(a), 0, None), minlength=n_days * 24)
-    seen = np.bincount(cell, weights=np.isfinite(a).astype(float), minlength=n_days * 24)
-    sums = sums.reshape(n_days, 24)
+    day_no, full, (sums,) = _by_day(ts, active)
     total = sums.sum(axis=1)
-    ok = (seen.reshape(n_days, 24) > 0).all(axis=1) & (total > 0)
+    ok = full & (total > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         profiles = np.where(ok[:, None], sums / total[:, None], np.nan)
     return day_no, profiles
