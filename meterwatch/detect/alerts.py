@@ -45,6 +45,7 @@ TOGETHER_RATIO_SHARE = 1 / 3  # reactive/active ratio moved by less than a third
 FLAT_TOP_HOURS = 3  # a day with this many hours at its maximum ...
 FLAT_TOP_TOLERANCE = 0.005  # ... (within 0.5 %) had its peaks clipped
 MIN_STEP = 0.05  # a step under 5 % is no step
+SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}  # ranking ties, and "the severity rose"
 HIGH_LOSS_SHARE = 0.3  # share of expected energy missing for a high severity
 MEDIUM_LOSS_SHARE = 0.1
 
@@ -242,7 +243,7 @@ def registers_stepped_together(
     ``FLAT_TOP_HOURS`` hours within ``FLAT_TOP_TOLERANCE`` of the day's maximum may not grow by
     more than a third from the week before.
     """
-    if registers is None or registers.empty:
+    if registers.empty:
         return False
     ts = pd.to_datetime(registers["ts"])
     before = registers[(ts >= start - pd.Timedelta(days=TOGETHER_BEFORE_DAYS)) & (ts < start)]
@@ -420,7 +421,7 @@ def merge_alerts(
         value = frame["lost_kwh_estimate"].astype(float).fillna(0) * frame["confidence"].astype(
             float
         ).fillna(0.5)
-        severity = frame["severity"].map({"high": 2, "medium": 1, "low": 0}).fillna(0)
+        severity = frame["severity"].map(SEVERITY_RANK).fillna(0)
         is_open = (frame["status"] == "open").astype(int)
         # the visit worth most first: an ongoing loss counts double (it is still running);
         # a withdrawn alert is worth no visit
@@ -464,13 +465,10 @@ def _carry_notified(old: Any, new: Any) -> str:
     return json.dumps(fresh, ensure_ascii=False, default=str)
 
 
-_SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
-
-
 def _matters(before: dict[str, Any], row: dict[str, Any]) -> bool:
     """Whether an update is worth telling the recipients again: the severity rose, the event
     ended, or the estimated loss reached ``NOTIFY_GROWTH`` times what they were last told."""
-    rose = _SEVERITY_RANK.get(str(row["severity"]), 0) > _SEVERITY_RANK.get(
+    rose = SEVERITY_RANK.get(str(row["severity"]), 0) > SEVERITY_RANK.get(
         str(before.get("severity")), 0
     )
     ended = row["status"] == "closed" and before.get("status") == "open"
