@@ -13,13 +13,12 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
+
+from infra.units.alerts import email_topic
 
 
 class Operations(Construct):
@@ -27,8 +26,11 @@ class Operations(Construct):
 
     def __init__(self, scope: Construct, id: str, *, emails: Sequence[str]) -> None:
         super().__init__(scope, id)
-        key = kms.Key(
-            self, "TopicKey", enable_key_rotation=True, description="meterwatch operations alarms"
+        self.topic, key = email_topic(
+            self,
+            display_name="meterwatch operations",
+            key_description="meterwatch operations alarms",
+            emails=emails,
         )
         # CloudWatch publishes alarm notifications to the encrypted topic
         key.add_to_resource_policy(
@@ -38,11 +40,6 @@ class Operations(Construct):
                 resources=["*"],
             )
         )
-        self.topic = sns.Topic(
-            self, "Topic", display_name="meterwatch operations", master_key=key, enforce_ssl=True
-        )
-        for email in emails:
-            self.topic.add_subscription(subs.EmailSubscription(email))
         self._action = cw_actions.SnsAction(self.topic)
         self.alarms: list[cw.Alarm] = []
 
