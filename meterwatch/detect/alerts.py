@@ -40,7 +40,8 @@ MIN_REVERSE_HOURS = 3  # fewer negative hours are a glitch, not reversed wiring
 OPEN_WITHIN_HOURS = 24  # an event flagged in the last day of data is still open
 MIN_LOSS_SHARE = 0.1  # an under-registration must miss a tenth of the expected energy
 # Both registers stepped down together (a change of demand, not tampering with the active one):
-TOGETHER_BEFORE_DAYS = 7  # compared with the week before the event
+TOGETHER_BEFORE_DAYS = 7  # compared with the week before the event ...
+TOGETHER_LOOKBACK_DAYS = 14  # ... or before the step, when demand fell up to two weeks earlier
 TOGETHER_RATIO_SHARE = 1 / 3  # reactive/active ratio moved by less than a third of the step
 FLAT_TOP_HOURS = 3  # a day with this many hours at its maximum ...
 FLAT_TOP_TOLERANCE = 0.005  # ... (within 0.5 %) had its peaks clipped
@@ -235,6 +236,11 @@ def registers_stepped_together(
     """Whether the active and reactive registers stepped down together from the week before
     ``start`` to the hours ``start`` to ``last``, each day keeping its profile.
 
+    When the week before ``start`` is already at the event's level (the step came a few days
+    earlier: a plateau shorter than the gate's "sustained", just before the model's training
+    ended), the reference is the latest week before it, ending up to
+    ``TOGETHER_LOOKBACK_DAYS`` before ``start``, that stood at least ``MIN_STEP`` higher.
+
     Measured on the readings themselves, not against the model: the step is the log ratio of
     the mean active energy before and during; the reactive/active ratio must have moved by
     less than ``TOGETHER_RATIO_SHARE`` of it (tampering with the active register moves it by
@@ -246,19 +252,27 @@ def registers_stepped_together(
     if registers.empty:
         return False
     ts = pd.to_datetime(registers["ts"])
-    before = registers[(ts >= start - pd.Timedelta(days=TOGETHER_BEFORE_DAYS)) & (ts < start)]
     during = registers[(ts >= start) & (ts <= last)]
-    if len(before) < 72 or len(during) < 24:
+    if len(during) < 24:
         return False
-    m0 = float(np.nanmean(before["active_kwh"].clip(lower=0)))
     m1 = float(np.nanmean(during["active_kwh"].clip(lower=0)))
-    q0 = float(np.nanmean(np.abs(before["reactive_kvarh"].to_numpy(dtype=float))))
     q1 = float(np.nanmean(np.abs(during["reactive_kvarh"].to_numpy(dtype=float))))
-    if not all(np.isfinite(v) and v > 0 for v in (m0, m1, q0, q1)):
+    if not (np.isfinite(m1) and m1 > 0 and np.isfinite(q1) and q1 > 0):
+        return False
+    for back in range(TOGETHER_LOOKBACK_DAYS + 1):
+        end = start - pd.Timedelta(days=back)
+        before = registers[(ts >= end - pd.Timedelta(days=TOGETHER_BEFORE_DAYS)) & (ts < end)]
+        if len(before) < 72:
+            return False
+        m0 = float(np.nanmean(before["active_kwh"].clip(lower=0)))
+        if np.isfinite(m0) and m0 > 0 and np.log(m0 / m1) >= MIN_STEP:
+            break
+    else:
+        return False
+    q0 = float(np.nanmean(np.abs(before["reactive_kvarh"].to_numpy(dtype=float))))
+    if not (np.isfinite(q0) and q0 > 0):
         return False
     step = float(np.log(m0 / m1))
-    if step < MIN_STEP:
-        return False
     if abs(float(np.log((q1 / m1) / (q0 / m0)))) >= TOGETHER_RATIO_SHARE * step:
         return False
     flat0, flat1 = _flat_topped_days(before), _flat_topped_days(during)

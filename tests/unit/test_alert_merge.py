@@ -116,6 +116,27 @@ def test_both_registers_stepping_down_together_is_demand_not_an_alert() -> None:
     assert "misma proporción" in evidence_sentence(big.kind, big.params)
 
 
+def test_a_step_some_days_before_the_event_is_compared_from_before_the_step() -> None:
+    """A plateau that began a few days before the model's training ended is not a level the
+    customer sustained; its event starts with the new data, whose week before already sat at
+    the lower level. The registers are compared from the week before the step."""
+    from meterwatch.detect.alerts import registers_stepped_together
+
+    hours = np.arange(24 * 36)
+    day = 10 + 5 * np.sin(hours * 2 * np.pi / 24)
+    step = np.where(hours < 24 * 24, 1.0, 0.8)  # down 20 % on 2023-01-25, the event from 02-01
+    start, last = pd.Timestamp("2023-02-01"), pd.Timestamp("2023-02-05 23:00")
+    demand = _registers(day * step, 0.3 * day * step)
+    tamper = _registers(day * step, 0.3 * day)
+    assert registers_stepped_together(demand, start, last)
+    assert not registers_stepped_together(tamper, start, last)
+    # no step within three weeks before the event: nothing to compare with, not "together"
+    long_ago = np.where(hours < 24 * 3, 1.0, 0.8)
+    assert not registers_stepped_together(
+        _registers(day * long_ago, 0.3 * day * long_ago), start, last
+    )
+
+
 def _growing(end: str, lost: float, severity: str = "medium", ongoing: bool = True) -> Event:
     return Event("A", "under_registration", pd.Timestamp("2023-01-01"), pd.Timestamp(end), 48,
                  0.8, lost, 5 * lost, severity, 0.7, {"ongoing": ongoing})  # fmt: skip
