@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from meterwatch.i18n import render
 from meterwatch.settings import Settings
 from meterwatch.storage import open_lake
 
@@ -76,7 +77,8 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
     for row in top.itertuples(index=False):
         console.print(
             f"{row.rank:>2}. {escape(str(row.client_id))} · {kind_label(str(row.kind), settings.language)}"
-            f" · {row.lost_kwh_estimate:,.0f} kWh · {escape(str(row.evidence))}"
+            f" · {render('{kwh:,.0f}', settings.language, kwh=row.lost_kwh_estimate)} kWh"
+            f" · {escape(str(row.evidence))}"
         )
 
     console.rule("[bold]5. The lake")

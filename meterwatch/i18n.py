@@ -6,6 +6,8 @@ store the code and parameters and any screen can render them in either language.
 
 from __future__ import annotations
 
+import numbers
+import string
 from typing import Any
 
 LANGUAGES = ("es", "en")
@@ -100,6 +102,32 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+class _NumberFormatter(string.Formatter):
+    """``str.format`` that writes numbers the way the dashboard shows them in Spanish:
+    thousands grouped by a narrow no-break space and a decimal comma (``2 442``, ``0,49``),
+    so that an alert's sentence and the figures around it on the same screen agree."""
+
+    def __init__(self, language: str) -> None:
+        super().__init__()
+        self.language = language
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        text = super().format_field(value, format_spec)
+        if (
+            self.language == "es"
+            and isinstance(value, numbers.Number)
+            and not isinstance(value, bool)
+        ):
+            return text.replace(",", "\u202f").replace(".", ",")
+        return text
+
+
+def render(template: str, language: str = "es", **params: Any) -> str:
+    """Format ``template`` with ``params``, numbers in ``language``'s convention (Spanish
+    ``12 345,6``, English ``12,345.6``)."""
+    return _NumberFormatter(language).format(template, **params)
+
+
 def t(code: str, language: str = "es", **params: Any) -> str:
     """Render the message for ``code`` in ``language`` with ``params``.
 
@@ -112,6 +140,6 @@ def t(code: str, language: str = "es", **params: Any) -> str:
         return f"{code} ({detail})" if detail else code
     template = entry.get(language) or entry["en"]
     try:
-        return template.format(**params)
+        return render(template, language, **params)
     except (KeyError, ValueError, IndexError):
         return f"{template} {params}"

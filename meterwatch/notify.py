@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
+from meterwatch.i18n import render
 from meterwatch.storage.base import Lake
 from meterwatch.tables import now_utc
 
@@ -101,9 +102,9 @@ def render_alert_message(
     active, withdrawn = ranked[~gone], ranked[gone]
     total = float(active["lost_kwh_estimate"].fillna(0).sum()) if len(active) else 0.0
     if len(active) or not len(withdrawn):
-        subject = _TEXT["subject"][lang].format(n=len(active), kwh=total)
+        subject = render(_TEXT["subject"][lang], lang, n=len(active), kwh=total)
     else:
-        subject = _TEXT["subject_withdrawn"][lang].format(n=len(withdrawn))
+        subject = render(_TEXT["subject_withdrawn"][lang], lang, n=len(withdrawn))
     lines = [_TEXT["intro"][lang], ""] if len(active) else []
     for row in active.itertuples(index=False):
         start, end = _window(row)
@@ -112,7 +113,8 @@ def render_alert_message(
         # an alert sent before and sent again (it grew, ended or got more severe) says so
         again = _TEXT["updated"][lang] if _was_sent_before(row) else ""
         lines.append(
-            _TEXT["line"][lang].format(
+            render(
+                _TEXT["line"][lang], lang,
                 rank=row.rank, client=row.client_id, sector=row.sector or "-",
                 kind=kind_label(str(row.kind), lang),
                 severity=SEVERITY_LABELS.get(str(row.severity), {}).get(lang, row.severity),

@@ -5,11 +5,21 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from meterwatch.i18n import render
+
 TEXTS: dict[str, tuple[str, str]] = {
     # (es, en)
     "title": ("meterwatch · Pérdidas no técnicas", "meterwatch · Non-technical losses"),
     "subtitle": ("Grandes clientes de ElectroDunas", "ElectroDunas large customers"),
     "tab.consumption": ("Consumo", "Consumption"),
+    "table.first": ("Primera", "First"),
+    "table.prev": ("Anterior", "Prev"),
+    "table.next": ("Siguiente", "Next"),
+    "table.last": ("Última", "Last"),
+    "table.first_title": ("Primera página", "First page"),
+    "table.prev_title": ("Página anterior", "Previous page"),
+    "table.next_title": ("Página siguiente", "Next page"),
+    "table.last_title": ("Última página", "Last page"),
     "tab.alerts": ("Alertas", "Alerts"),
     "tab.quality": ("Calidad de datos", "Data quality"),
     "filter.start": ("Desde", "From"),
@@ -120,7 +130,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "col.window_start": ("Desde", "From"),
     "col.window_end": ("Hasta", "To"),
     "col.lost_kwh_estimate": ("Pérdida estimada (kWh)", "Estimated loss (kWh)"),
-    "col.anomaly_rate": ("Horas anómalas", "Anomalous hours"),
+    "col.anomaly_rate": ("Horas anómalas (% de la ventana)", "Anomalous hours (% of window)"),
     "col.inspection_status": ("Inspección", "Inspection"),
     "col.status": ("Evento", "Event"),
     "col.evidence": ("Evidencia", "Evidence"),
@@ -238,7 +248,7 @@ def tr(key: str, language: str = "es", **params: Any) -> str:
     if entry is None:
         return key
     text = entry[1] if language == "en" else entry[0]
-    return text.format(**params) if params else text
+    return render(text, language, **params) if params else text
 
 
 def kind_label(kind: Any, language: str = "es") -> str:
@@ -257,10 +267,7 @@ def fmt_number(value: Any, language: str = "es", digits: int = 0) -> str:
         return str(value)
     if math.isnan(number):
         return "–"
-    text = f"{number:,.{digits}f}"
-    if language == "en":
-        return text
-    return text.replace(",", "\u202f").replace(".", ",")
+    return render(f"{{number:,.{digits}f}}", language, number=number)
 
 
 def fmt_percent(share: Any, language: str = "es", digits: int = 0) -> str:

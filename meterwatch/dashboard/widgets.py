@@ -10,6 +10,8 @@ from typing import Any
 import holoviews as hv
 import panel as pn
 
+from meterwatch.dashboard.texts import tr
+
 PERIODS = ("", "7", "30", "90", "365")  # the inbox's period filter, in days ("" = all)
 
 CSS = """
@@ -53,6 +55,19 @@ def card(title: str, value: str, detail: str = "", bad: bool = False) -> str:
     return (
         f'<div class="{cls}"><div class="t">{escape(title)}</div>'
         f'<div class="v">{escape(value)}</div><div class="d">{escape(detail)}</div></div>'
+    )
+
+
+_PAGINATION = ("first", "prev", "next", "last")
+
+
+def data_table(frame: Any, language: str, **kwargs: Any) -> pn.widgets.Tabulator:
+    """A read-only table whose own words (the pagination buttons) are in ``language``."""
+    words = {k: tr(f"table.{k}", language) for k in _PAGINATION}
+    words |= {f"{k}_title": tr(f"table.{k}_title", language) for k in _PAGINATION}
+    configuration = {"locale": language, "langs": {language: {"pagination": words}}}
+    return pn.widgets.Tabulator(
+        frame, show_index=False, disabled=True, configuration=configuration, **kwargs
     )
 
 

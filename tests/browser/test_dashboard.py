@@ -78,6 +78,8 @@ def test_alert_feedback_is_saved_and_survives_a_reload(page: Any, dashboard_url:
     expect(page.get_by_text("Bandeja de alertas")).to_be_visible()
     page.wait_for_selector(".tabulator-row", timeout=TIMEOUT)
     page.screenshot(path=str(ARTIFACTS / "alertas_bandeja.png"), full_page=True)
+    # the table's own controls speak the operator's language too
+    expect(page.locator(".mw-inbox .tabulator-paginator")).to_contain_text("Siguiente")
     page.locator(".tabulator-row").first.locator(".tabulator-cell").nth(1).click()
     page.wait_for_url(re.compile(r"alerta="), timeout=TIMEOUT)
     expect(page.get_by_text("Registrar inspección")).to_be_visible()

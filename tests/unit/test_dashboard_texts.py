@@ -25,6 +25,18 @@ def test_numbers_are_grouped_the_way_each_language_reads_them() -> None:
     assert fmt_percent(0.256, "en") == "26%"
 
 
+def test_alert_sentences_write_numbers_as_the_screens_around_them_do() -> None:
+    """The evidence sits next to the dashboard's figures (``2 442 kWh``, ratio ``1,21``) and is
+    e-mailed: in Spanish a comma is the decimal mark, so ``2,442 kWh`` would read as 2.4 kWh."""
+    from meterwatch.i18n import t
+
+    params = {"loss_pct": 57.2, "start": "2022-11-28 19:00", "end": "2023-01-12 05:00",
+              "n_hours": 1065, "lost_kwh": 2442.2}  # fmt: skip
+    es = t("alert.under_registration", "es", **params)
+    assert "faltan unos 2\u202f442 kWh" in es and "2022-11-28 19:00" in es and "(1065 h" in es
+    assert "about 2,442 kWh missing" in t("alert.under_registration", "en", **params)
+
+
 def test_unknown_keys_and_kinds_stay_visible() -> None:
     assert tr("no.such.key") == "no.such.key"
     assert kind_label("stopped_meter", "es") == "medidor detenido"

@@ -37,7 +37,7 @@ def alerts() -> pd.DataFrame:
 
 def test_spanish_message_lists_alerts_by_rank_with_evidence_and_link() -> None:
     subject, body = render_alert_message(alerts(), dashboard_url="https://panel.example")
-    assert "2 alerta(s)" in subject and "2,520 kWh" in subject
+    assert "2 alerta(s)" in subject and "2\u202f520 kWh" in subject
     assert body.index("Cliente 7") < body.index("Cliente 2")
     assert "Medidor detenido" in body and "Subregistro" in body
     assert "https://panel.example" in body
@@ -55,7 +55,7 @@ def test_a_withdrawn_alert_is_announced_apart_and_not_counted_as_a_visit() -> No
     frame = alerts()
     frame.loc[frame["alert_id"] == "b", "status"] = "withdrawn"
     subject, body = render_alert_message(frame, dashboard_url="https://panel.example")
-    assert "1 alerta(s)" in subject and "2,400 kWh" in subject  # only the visit worth making
+    assert "1 alerta(s)" in subject and "2\u202f400 kWh" in subject  # only the visit worth making
     retired = body.index("Alertas retiradas")
     assert body.index("Cliente 7") < retired < body.index("Cliente 2")
     assert "Registra 20 % menos." not in body  # its evidence no longer holds

@@ -10,7 +10,7 @@ import panel as pn
 from meterwatch.dashboard import charts
 from meterwatch.dashboard.texts import TEXTS, fmt_number, fmt_percent, kind_label
 from meterwatch.dashboard.views.base import ViewBase
-from meterwatch.dashboard.widgets import PERIODS, card, html, pane
+from meterwatch.dashboard.widgets import PERIODS, card, data_table, html, pane
 from meterwatch.queries import FEEDBACK_STATUSES, NO_FEEDBACK
 
 
@@ -90,10 +90,9 @@ class AlertsView(ViewBase):
                 ],
             }
         )
-        table = pn.widgets.Tabulator(
+        table = data_table(
             shown,
-            show_index=False,
-            disabled=True,
+            lang,
             selectable=False,
             pagination="local",
             page_size=12,
@@ -296,10 +295,9 @@ class AlertsView(ViewBase):
                 }
             )
             history[:] = [
-                pn.widgets.Tabulator(
+                data_table(
                     shown,
-                    show_index=False,
-                    disabled=True,
+                    self.state.lang,
                     sizing_mode="stretch_width",
                     titles={
                         "created_at": self.t("col.created_at"),

@@ -10,7 +10,7 @@ import panel as pn
 
 from meterwatch.dashboard.texts import fmt_number, fmt_percent
 from meterwatch.dashboard.views.base import ViewBase
-from meterwatch.dashboard.widgets import html, pane
+from meterwatch.dashboard.widgets import data_table, html, pane
 
 
 class QualityView(ViewBase):
@@ -51,10 +51,9 @@ class QualityView(ViewBase):
             "quarantined",
         ):
             shown[col] = [fmt_number(v, lang) for v in shown[col]]
-        table = pn.widgets.Tabulator(
+        table = data_table(
             shown,
-            show_index=False,
-            disabled=True,
+            lang,
             pagination="local",
             page_size=15,
             sizing_mode="stretch_width",
@@ -112,10 +111,9 @@ class QualityView(ViewBase):
                 self._download("findings"),
                 sizing_mode="stretch_width",
             ),
-            pn.widgets.Tabulator(
+            data_table(
                 findings_shown,
-                show_index=False,
-                disabled=True,
+                lang,
                 pagination="local",
                 page_size=10,
                 sizing_mode="stretch_width",
@@ -132,12 +130,11 @@ class QualityView(ViewBase):
             parts.append(pane(html(self.t("quality.no_quarantine"), "mw-hint")))
         else:
             parts.append(
-                pn.widgets.Tabulator(
+                data_table(
                     quarantine.assign(
                         source_file=[Path(str(f)).name for f in quarantine["source_file"]]
                     ),
-                    show_index=False,
-                    disabled=True,
+                    lang,
                     sizing_mode="stretch_width",
                     layout="fit_data_stretch",
                     titles={c: self.t(f"col.{c}") for c in quarantine.columns},
