@@ -81,8 +81,6 @@ _HOUR_COLUMNS = ",\n               ".join(
     for h in range(24)
 )
 
-_SEVERITY_ORDER = "CASE a.severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END"
-
 
 def _series(grain: str) -> NamedQuery:
     if grain not in GRAINS:
@@ -243,9 +241,10 @@ _QUERIES = [
           AND ($kind IS NULL OR a.kind = $kind)
           AND ($inspection IS NULL OR COALESCE(l.status, 'new') = $inspection)
           AND ($since IS NULL OR a.window_end >= $since)
-        ORDER BY a.lost_kwh_estimate DESC NULLS LAST, {_SEVERITY_ORDER}, a.rank, a.alert_id
+        ORDER BY a.rank, a.alert_id
         """,  # noqa: S608 (constant fragments)
-        "Standing alerts (not withdrawn) with their latest inspection status, worth most first.",
+        "Standing alerts (not withdrawn) with their latest inspection status, by rank (the"
+        " visit worth most first: lost energy x confidence, doubled while open).",
     ),
     NamedQuery(
         "alert",

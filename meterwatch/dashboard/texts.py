@@ -113,8 +113,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "download": ("Descargar CSV", "Download CSV"),
     "inbox.title": ("Bandeja de alertas", "Alerts inbox"),
     "inbox.hint": (
-        "Ordenadas por energía perdida estimada y severidad. Haga clic en una fila para abrirla.",
-        "Ranked by estimated lost energy and severity. Click a row to open it.",
+        "Ordenadas por lo que vale la visita: energía perdida estimada × confianza, el doble si"
+        " la pérdida sigue abierta. Haga clic en una fila para abrirla.",
+        "Ranked by what the visit is worth: estimated lost energy × confidence, doubled while"
+        " the loss is still open. Click a row to open it.",
     ),
     "inbox.empty": ("No hay alertas con estos filtros.", "No alerts match these filters."),
     "inbox.count": (
@@ -130,7 +132,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "col.window_start": ("Desde", "From"),
     "col.window_end": ("Hasta", "To"),
     "col.lost_kwh_estimate": ("Pérdida estimada (kWh)", "Estimated loss (kWh)"),
-    "col.anomaly_rate": ("Horas anómalas (% de la ventana)", "Anomalous hours (% of window)"),
+    "col.anomaly_rate": ("% horas anómalas", "% anomalous hours"),
     "col.inspection_status": ("Inspección", "Inspection"),
     "col.status": ("Evento", "Event"),
     "col.evidence": ("Evidencia", "Evidence"),

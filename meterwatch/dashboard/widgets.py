@@ -71,6 +71,20 @@ def data_table(frame: Any, language: str, **kwargs: Any) -> pn.widgets.Tabulator
     )
 
 
+def number_format(language: str, suffix: str = "") -> dict[str, Any]:
+    """A Tabulator formatter writing a numeric column as :func:`texts.fmt_number` does (the
+    column stays numeric, so its header sorts it as numbers, not as text)."""
+    spanish = language == "es"
+    return {
+        "type": "money",
+        "thousand": "\u202f" if spanish else ",",
+        "decimal": "," if spanish else ".",
+        "precision": 0,
+        "symbol": ("\u202f" if spanish else "") + suffix if suffix else "",
+        "symbolAfter": True,
+    }
+
+
 class LiveChart:
     """A chart pane updated in place (new data for the same plot) instead of rebuilt.
 

@@ -107,6 +107,23 @@ def test_feedback_is_appended_and_the_latest_status_shows_in_the_inbox(
         record_feedback(store.lake, "nope", "false_alarm", "", "Ana")
 
 
+def test_the_inbox_lists_alerts_in_the_order_the_e_mail_ranks_them(tmp_path: Path) -> None:
+    """The inbox and the e-mail show one order: the engine's rank (lost energy x confidence,
+    doubled while open), not the lost energy alone."""
+    lake = build_lake(tmp_path, n_customers=6, days=40)
+    alerts = lake.read("alerts")
+    assert len(alerts) >= 2
+    # make the rank disagree with the lost energy: the smallest loss is the visit worth most
+    alerts["rank"] = alerts["lost_kwh_estimate"].rank(method="first").astype(alerts["rank"].dtype)
+    tx = lake.transaction()
+    tx.overwrite("alerts", alerts)
+    tx.commit()
+    inbox = DashboardStore(lake, version_seconds=0).alerts()
+    standing = alerts[alerts["status"] != "withdrawn"].sort_values("rank")
+    assert inbox["alert_id"].tolist() == standing["alert_id"].tolist()
+    assert inbox["lost_kwh_estimate"].is_monotonic_increasing
+
+
 def test_alert_evidence_compares_window_with_before_and_peers(store: DashboardStore) -> None:
     alert_id = str(store.alerts()["alert_id"].iloc[0])
     evidence = store.evidence(alert_id)

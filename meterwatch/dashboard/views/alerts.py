@@ -8,9 +8,9 @@ import pandas as pd
 import panel as pn
 
 from meterwatch.dashboard import charts
-from meterwatch.dashboard.texts import TEXTS, fmt_number, fmt_percent, kind_label
+from meterwatch.dashboard.texts import TEXTS, fmt_number, kind_label
 from meterwatch.dashboard.views.base import ViewBase
-from meterwatch.dashboard.widgets import PERIODS, card, data_table, html, pane
+from meterwatch.dashboard.widgets import PERIODS, card, data_table, html, number_format, pane
 from meterwatch.queries import FEEDBACK_STATUSES, NO_FEEDBACK
 
 
@@ -72,6 +72,7 @@ class AlertsView(ViewBase):
         self.frames["alerts"] = frame
         shown = pd.DataFrame(
             {
+                "rank": pd.to_numeric(frame["rank"]).astype("Int64"),
                 "alert_id": frame["alert_id"],
                 "client_id": frame["client_id"],
                 "sector": frame["sector"],
@@ -79,8 +80,9 @@ class AlertsView(ViewBase):
                 "severity": [self.t(f"severity.{s}") for s in frame["severity"]],
                 "window_start": pd.to_datetime(frame["window_start"]).dt.strftime("%Y-%m-%d"),
                 "window_end": pd.to_datetime(frame["window_end"]).dt.strftime("%Y-%m-%d"),
-                "lost_kwh_estimate": [fmt_number(v, lang) for v in frame["lost_kwh_estimate"]],
-                "anomaly_rate": [fmt_percent(v, lang) for v in frame["anomaly_rate"]],
+                # numbers stay numbers (the headers sort them), written in the language
+                "lost_kwh_estimate": pd.to_numeric(frame["lost_kwh_estimate"]).round(0),
+                "anomaly_rate": (100 * pd.to_numeric(frame["anomaly_rate"])).round(0),
                 "status": [
                     self.t(f"status.{v}") if f"status.{v}" in TEXTS else str(v)
                     for v in frame["status"]
@@ -98,7 +100,11 @@ class AlertsView(ViewBase):
             page_size=12,
             sizing_mode="stretch_width",
             titles={c: self.t(f"col.{c}") for c in shown.columns},
-            text_align={"lost_kwh_estimate": "right", "anomaly_rate": "right"},
+            text_align={"rank": "right", "lost_kwh_estimate": "right", "anomaly_rate": "right"},
+            formatters={
+                "lost_kwh_estimate": number_format(lang),
+                "anomaly_rate": number_format(lang, suffix="%"),
+            },
             layout="fit_data_stretch",
             widths={"sector": 220},
             css_classes=["mw-inbox"],
