@@ -71,7 +71,7 @@ def data_table(frame: Any, language: str, **kwargs: Any) -> pn.widgets.Tabulator
     )
 
 
-def number_format(language: str, suffix: str = "") -> dict[str, Any]:
+def number_format(language: str, suffix: str = "", digits: int = 0) -> dict[str, Any]:
     """A Tabulator formatter writing a numeric column as :func:`texts.fmt_number` does (the
     column stays numeric, so its header sorts it as numbers, not as text)."""
     spanish = language == "es"
@@ -79,7 +79,7 @@ def number_format(language: str, suffix: str = "") -> dict[str, Any]:
         "type": "money",
         "thousand": "\u202f" if spanish else ",",
         "decimal": "," if spanish else ".",
-        "precision": 0,
+        "precision": digits,
         "symbol": ("\u202f" if spanish else "") + suffix if suffix else "",
         "symbolAfter": True,
     }

@@ -8,9 +8,9 @@ from typing import Any
 import pandas as pd
 import panel as pn
 
-from meterwatch.dashboard.texts import fmt_number, fmt_percent
+from meterwatch.dashboard.texts import fmt_number
 from meterwatch.dashboard.views.base import ViewBase
-from meterwatch.dashboard.widgets import data_table, html, pane
+from meterwatch.dashboard.widgets import data_table, html, number_format, pane
 
 
 class QualityView(ViewBase):
@@ -22,10 +22,7 @@ class QualityView(ViewBase):
         store = self.store
         frame = store.quality(self.state.sector or None)
         self.frames["quality"] = frame
-        columns = [
-            "client_id",
-            "sector",
-            "completeness",
+        counts = (
             "gaps",
             "gap_hours",
             "zero_runs",
@@ -33,24 +30,18 @@ class QualityView(ViewBase):
             "negative_runs",
             "negative_hours",
             "voltage_findings",
-            "duplicate_of",
             "quarantined",
-            "last_ts",
-        ]
+        )
+        columns = ["client_id", "sector", "completeness", *counts[:-1], "duplicate_of"]
+        columns += [counts[-1], "last_ts"]
         shown = frame[columns].copy()
-        shown["completeness"] = [fmt_percent(v, lang, 1) for v in shown["completeness"]]
+        # numbers stay numbers (the headers sort them), written in the operator's language
+        shown["completeness"] = 100 * pd.to_numeric(shown["completeness"])
         shown["last_ts"] = pd.to_datetime(shown["last_ts"]).dt.strftime("%Y-%m-%d %H:%M")
-        for col in (
-            "gaps",
-            "gap_hours",
-            "zero_runs",
-            "zero_hours",
-            "negative_runs",
-            "negative_hours",
-            "voltage_findings",
-            "quarantined",
-        ):
-            shown[col] = [fmt_number(v, lang) for v in shown[col]]
+        formatters = {c: number_format(lang) for c in counts}
+        formatters["completeness"] = number_format(lang, suffix="%", digits=1)
+        for col in counts:
+            shown[col] = pd.to_numeric(shown[col])
         table = data_table(
             shown,
             lang,
@@ -58,6 +49,8 @@ class QualityView(ViewBase):
             page_size=15,
             sizing_mode="stretch_width",
             titles={c: self.t(f"col.{c}") for c in columns},
+            formatters=formatters,
+            text_align={c: "right" for c in ("completeness", *counts)},
             layout="fit_data_stretch",
             widths={"sector": 200},
             css_classes=["mw-quality"],
