@@ -13,7 +13,9 @@ The expected value of an hour is ``level(day) x shape(hour, weekday, level)``:
 
 The band is conformal: quantiles of normalised residuals on a held-out tail of the training
 data, per customer, so a 95 % band holds about 95 % of clean hours for every customer and a
-noisy customer gets a wide band instead of a flood of alerts.
+noisy customer gets a wide band instead of a flood of alerts. At prediction time each side
+widens where the customer's last two weeks scatter more than that tail did (a new, noisier
+regime), never for a level shift.
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ HOURS_PER_DAY = 24
 LEVEL_WINDOW_DAYS = 7  # regime level: centred median of this many daily means
 LEVEL_TOLERANCE = 0.05  # a level within 5 % of one shown before counts as known
 BAND_COVERAGE = 0.95  # the band's nominal coverage of clean hours
+# The band widens where the customer's recent hours scatter more than its held-out tail did
+# (a new regime, a noisier season): by the ratio of the interquartile ranges of the
+# normalised residuals, those of the 14 days before the hour against the tail's, 1 to 3 times.
+BAND_TRAIL_HOURS = 14 * 24
+BAND_MAX_WIDEN = 3.0
 KAPPA = 0.1  # residual scale: expected + KAPPA x level (keeps idle hours from dividing by ~0)
 CALIBRATION_SHARE = 0.2  # held-out tail of the training data for the band and the metrics
 MIN_HISTORY_DAYS = 14  # less than this: the sector profile stands in for the model
@@ -257,16 +264,47 @@ class CustomerModel:
         level = self.levels(frame, gated=gated)
         expected = level * self._shape(frame["ts"], self.nearest_known(level))
         scale = expected + KAPPA * level
+        w_lo, w_hi = self.band_widening(frame["active_kwh"].to_numpy(dtype=float), expected, scale)
         lo, hi = self.band
         return pd.DataFrame(
             {
                 "expected_kwh": expected,
-                "lower_kwh": np.maximum(expected + lo * scale, 0.0),
-                "upper_kwh": expected + hi * scale,
+                "lower_kwh": np.maximum(expected + lo * w_lo * scale, 0.0),
+                "upper_kwh": expected + hi * w_hi * scale,
                 "level_kwh": level,
                 "level_support_days": self.support_days(level),
             },
             index=frame.index,
+        )
+
+    def band_widening(
+        self, active: np.ndarray, expected: np.ndarray, scale: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per hour, how much wider than the held-out tail's each side of the band should be:
+        how far the 2.5 % and 97.5 % quantiles of the normalised residuals of the
+        ``BAND_TRAIL_HOURS`` before the hour (observed hours only, at least a week of them;
+        never the hour itself) lie from their median, over the same distances on the tail,
+        clipped to 1 .. ``BAND_MAX_WIDEN``. Measured from the trailing median, a level shift
+        (a theft included) does not widen the band; a noisier regime does.
+        """
+        ones = np.ones(len(active))
+        if "band_median" not in self.stats or len(active) == 0:
+            return ones, ones
+        lo, hi = self.band
+        median = self.stats["band_median"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = pd.Series((active - expected) / scale)
+        alpha = (1 - BAND_COVERAGE) / 2
+        rolling = z.rolling(BAND_TRAIL_HOURS, min_periods=BAND_TRAIL_HOURS // 2)
+        centre = rolling.median().shift(1).to_numpy()
+        low = rolling.quantile(alpha).shift(1).to_numpy()
+        high = rolling.quantile(1 - alpha).shift(1).to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w_lo = (centre - low) / max(median - lo, 1e-6)
+            w_hi = (high - centre) / max(hi - median, 1e-6)
+        return (
+            np.clip(np.nan_to_num(w_lo, nan=1.0), 1.0, BAND_MAX_WIDEN),
+            np.clip(np.nan_to_num(w_hi, nan=1.0), 1.0, BAND_MAX_WIDEN),
         )
 
     def nearest_known(self, level: np.ndarray) -> np.ndarray:
@@ -415,6 +453,22 @@ def reversed_share(ts: pd.Series, active: np.ndarray) -> float:
     return float(0.5 * np.abs(day - day[::-1]).sum() / total) if total > 0 else 0.0
 
 
+def _cross_coverage(z: np.ndarray, clean: np.ndarray) -> float:
+    """Held-out coverage of the band without judging it on its own residuals: the band's
+    quantiles from one half of the tail's clean hours, counted on the other, both ways."""
+    z = np.asarray(z, dtype=float)[np.asarray(clean, dtype=bool)]
+    z = z[np.isfinite(z)]
+    if len(z) < 96:
+        return float("nan")
+    alpha = (1 - BAND_COVERAGE) / 2
+    halves = (z[: len(z) // 2], z[len(z) // 2 :])
+    inside = []
+    for fit, judge in (halves, halves[::-1]):
+        lo, hi = np.quantile(fit, alpha), np.quantile(fit, 1 - alpha)
+        inside.append((judge >= lo) & (judge <= hi))
+    return float(np.concatenate(inside).mean())
+
+
 def _fit_regressor(frame: pd.DataFrame, level: np.ndarray, mask: np.ndarray) -> Any:
     import xgboost as xgb
 
@@ -485,8 +539,8 @@ def fit_customer(
     cal_ok = _clean_mask(cal_part, cal_level)
     exp = pred["expected_kwh"].to_numpy()
     act = cal_part["active_kwh"].to_numpy(dtype=float)
-    z = (act - exp) / (exp + KAPPA * cal_level)
-    z = z[cal_ok & np.isfinite(z)]
+    z_tail = (act - exp) / (exp + KAPPA * cal_level)
+    z = z_tail[cal_ok & np.isfinite(z_tail)]
     alpha = (1 - BAND_COVERAGE) / 2
     band = (
         (float(np.quantile(z, alpha)), float(np.quantile(z, 1 - alpha)))
@@ -494,6 +548,8 @@ def fit_customer(
         else (-0.6, 0.6)
     )
     stats = detectors.calibrate(cal_part, pred, band, cal_ok)
+    if len(z) >= 48:
+        stats["band_median"] = float(np.median(z))
 
     # 2. the final shape on all the history, every level it has shown
     daily_all = daily_means(ts, active)
@@ -539,13 +595,12 @@ def fit_customer(
         med, spread = detectors.calibrated_spread(tail_trail, "reversal_day")
         stats["trail_reversal_med"], stats["trail_reversal_spread"] = med, spread * margin
 
-    inside = (act >= pred["lower_kwh"].to_numpy()) & (act <= pred["upper_kwh"].to_numpy())
     keep = cal_ok & (act > 0)
     mape = float(np.mean(np.abs(act[keep] - exp[keep]) / act[keep]) * 100) if keep.any() else np.nan
     metrics = {
         "mape": mape,
         "mae": float(np.mean(np.abs(act[cal_ok] - exp[cal_ok]))) if cal_ok.any() else np.nan,
-        "coverage": float(np.mean(inside[cal_ok])) if cal_ok.any() else np.nan,
+        "coverage": _cross_coverage(z_tail, cal_ok),
     }
     return CustomerModel(
         kind="xgboost",

@@ -67,6 +67,38 @@ def test_noisy_clean_customer_gets_a_wide_band_not_alerts() -> None:
     assert events == []
 
 
+def test_the_band_widens_for_a_noisier_regime_not_for_a_loss() -> None:
+    """A customer whose new hours scatter three times more than its history still gets a band
+    holding most of them (the held-out tail's band alone would not); a 40 % loss moves the
+    residuals without scattering them and leaves the band as it was."""
+    frame = customer(HISTORY_DAYS + NEW_DAYS, seed=3)
+    cut = frame["ts"].iloc[0] + pd.Timedelta(days=HISTORY_DAYS)
+    model = fit_customer(frame[frame["ts"] < cut])
+    new = (frame["ts"] >= cut).to_numpy()
+    rng = np.random.default_rng(7)
+    noisy = frame.copy()
+    noisy.loc[new, "active_kwh"] *= rng.lognormal(0, 0.25, new.sum())
+    theft = frame.copy()
+    theft.loc[new, "active_kwh"] *= 0.6
+
+    def coverage(f: pd.DataFrame, weeks_in: int = 2) -> tuple[float, float]:
+        pred = model.predict(f)
+        late = new & (f["ts"] >= cut + pd.Timedelta(days=7 * weeks_in)).to_numpy()
+        a = f["active_kwh"].to_numpy()
+        inside = (a >= pred["lower_kwh"].to_numpy()) & (a <= pred["upper_kwh"].to_numpy())
+        width = (pred["upper_kwh"] - pred["lower_kwh"]).to_numpy()
+        return float(inside[late].mean()), float(np.median(width[late]))
+
+    still = model.stats.pop("band_median")
+    fixed_cover, fixed_width = coverage(noisy)
+    model.stats["band_median"] = still
+    adapted_cover, adapted_width = coverage(noisy)
+    assert fixed_cover < 0.8 and adapted_cover > 0.9 and adapted_width > 1.5 * fixed_width
+    clean_width = coverage(frame)[1]
+    # the expectation of a theft does not drop (gated level), nor does its band widen
+    assert coverage(theft)[1] == pytest.approx(clean_width, rel=0.05)
+
+
 def test_stopped_meter_week_is_a_stopped_meter_alert() -> None:
     frame = customer(HISTORY_DAYS + NEW_DAYS, seed=3)
     frame.loc[new_part(frame, 10, 7), "active_kwh"] = 0.0
