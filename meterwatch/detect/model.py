@@ -36,8 +36,8 @@ LEVEL_WINDOW_DAYS = 7  # regime level: centred median of this many daily means
 LEVEL_TOLERANCE = 0.05  # a level within 5 % of one shown before counts as known
 BAND_COVERAGE = 0.95  # the band's nominal coverage of clean hours
 # The band widens where the customer's recent hours scatter more than its held-out tail did
-# (a new regime, a noisier season): by the ratio of the interquartile ranges of the
-# normalised residuals, those of the 14 days before the hour against the tail's, 1 to 3 times.
+# (a new regime, a noisier season): by the ratio of the spreads of the hour-to-hour changes of
+# the normalised residual, the 14 days before the hour against the tail's, 1 to 3 times.
 BAND_TRAIL_HOURS = 14 * 24
 BAND_MAX_WIDEN = 3.0
 KAPPA = 0.1  # residual scale: expected + KAPPA x level (keeps idle hours from dividing by ~0)
@@ -264,13 +264,13 @@ class CustomerModel:
         level = self.levels(frame, gated=gated)
         expected = level * self._shape(frame["ts"], self.nearest_known(level))
         scale = expected + KAPPA * level
-        w_lo, w_hi = self.band_widening(frame["active_kwh"].to_numpy(dtype=float), expected, scale)
+        widen = self.band_widening(frame["active_kwh"].to_numpy(dtype=float), expected, scale)
         lo, hi = self.band
         return pd.DataFrame(
             {
                 "expected_kwh": expected,
-                "lower_kwh": np.maximum(expected + lo * w_lo * scale, 0.0),
-                "upper_kwh": expected + hi * w_hi * scale,
+                "lower_kwh": np.maximum(expected + lo * widen * scale, 0.0),
+                "upper_kwh": expected + hi * widen * scale,
                 "level_kwh": level,
                 "level_support_days": self.support_days(level),
             },
@@ -279,33 +279,23 @@ class CustomerModel:
 
     def band_widening(
         self, active: np.ndarray, expected: np.ndarray, scale: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Per hour, how much wider than the held-out tail's each side of the band should be:
-        how far the 2.5 % and 97.5 % quantiles of the normalised residuals of the
-        ``BAND_TRAIL_HOURS`` before the hour (observed hours only, at least a week of them;
-        never the hour itself) lie from their median, over the same distances on the tail,
-        clipped to 1 .. ``BAND_MAX_WIDEN``. Measured from the trailing median, a level shift
-        (a theft included) does not widen the band; a noisier regime does.
+    ) -> np.ndarray:
+        """Per hour, how much wider than the held-out tail's the band should be: the spread
+        (2.5 % to 97.5 % quantile) of the hour-to-hour changes of the normalised residual over
+        the ``BAND_TRAIL_HOURS`` before the hour (observed hours only, at least a week of them;
+        never the hour itself), over the same spread on the tail, clipped to 1 ..
+        ``BAND_MAX_WIDEN``. Hour-to-hour changes: a step of the level (a theft included) is
+        one change, not scatter, so it does not widen the band; a noisier regime does.
         """
-        ones = np.ones(len(active))
-        if "band_median" not in self.stats or len(active) == 0:
-            return ones, ones
-        lo, hi = self.band
-        median = self.stats["band_median"]
+        reference = self.stats.get("band_step_spread", 0.0)
+        if reference <= 0 or len(active) == 0:
+            return np.ones(len(active))
         with np.errstate(divide="ignore", invalid="ignore"):
             z = pd.Series((active - expected) / scale)
         alpha = (1 - BAND_COVERAGE) / 2
-        rolling = z.rolling(BAND_TRAIL_HOURS, min_periods=BAND_TRAIL_HOURS // 2)
-        centre = rolling.median().shift(1).to_numpy()
-        low = rolling.quantile(alpha).shift(1).to_numpy()
-        high = rolling.quantile(1 - alpha).shift(1).to_numpy()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w_lo = (centre - low) / max(median - lo, 1e-6)
-            w_hi = (high - centre) / max(hi - median, 1e-6)
-        return (
-            np.clip(np.nan_to_num(w_lo, nan=1.0), 1.0, BAND_MAX_WIDEN),
-            np.clip(np.nan_to_num(w_hi, nan=1.0), 1.0, BAND_MAX_WIDEN),
-        )
+        rolling = z.diff().rolling(BAND_TRAIL_HOURS, min_periods=BAND_TRAIL_HOURS // 2)
+        spread = (rolling.quantile(1 - alpha) - rolling.quantile(alpha)).shift(1).to_numpy()
+        return np.clip(np.nan_to_num(spread / reference, nan=1.0), 1.0, BAND_MAX_WIDEN)
 
     def nearest_known(self, level: np.ndarray) -> np.ndarray:
         """The sustained level closest to each level: the regime whose shape applies.
@@ -548,8 +538,10 @@ def fit_customer(
         else (-0.6, 0.6)
     )
     stats = detectors.calibrate(cal_part, pred, band, cal_ok)
-    if len(z) >= 48:
-        stats["band_median"] = float(np.median(z))
+    steps = np.diff(z_tail)[(cal_ok[1:] & cal_ok[:-1])]
+    steps = steps[np.isfinite(steps)]
+    if len(steps) >= 48:
+        stats["band_step_spread"] = float(np.quantile(steps, 1 - alpha) - np.quantile(steps, alpha))
 
     # 2. the final shape on all the history, every level it has shown
     daily_all = daily_means(ts, active)
