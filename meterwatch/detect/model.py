@@ -13,9 +13,9 @@ The expected value of an hour is ``level(day) x shape(hour, weekday, level)``:
 
 The band is conformal: quantiles of normalised residuals on a held-out tail of the training
 data, per customer, so a 95 % band holds about 95 % of clean hours for every customer and a
-noisy customer gets a wide band instead of a flood of alerts. At prediction time each side
+noisy customer gets a wide band instead of a flood of alerts. At prediction time the band
 widens where the customer's last two weeks scatter more than that tail did (a new, noisier
-regime), never for a level shift.
+regime), never for a step of the level.
 """
 
 from __future__ import annotations

@@ -32,8 +32,7 @@ class QualityView(ViewBase):
             "voltage_findings",
             "quarantined",
         )
-        columns = ["client_id", "sector", "completeness", *counts[:-1], "duplicate_of"]
-        columns += [counts[-1], "last_ts"]
+        columns = ["client_id", "sector", "completeness", *counts, "duplicate_of", "last_ts"]
         shown = frame[columns].copy()
         # numbers stay numbers (the headers sort them), written in the operator's language
         shown["completeness"] = 100 * pd.to_numeric(shown["completeness"])
