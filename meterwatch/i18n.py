@@ -102,23 +102,24 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+# How each language groups thousands and marks decimals (Python writes "," and ".").
+NUMBER_SEPARATORS: dict[str, tuple[str, str]] = {"es": ("\u202f", ","), "en": (",", ".")}
+
+
 class _NumberFormatter(string.Formatter):
-    """``str.format`` that writes numbers the way the dashboard shows them in Spanish:
+    """``str.format`` that writes numbers the way the dashboard shows them: in Spanish
     thousands grouped by a narrow no-break space and a decimal comma (``2 442``, ``0,49``),
     so that an alert's sentence and the figures around it on the same screen agree."""
 
     def __init__(self, language: str) -> None:
         super().__init__()
-        self.language = language
+        thousands, decimal = NUMBER_SEPARATORS.get(language, NUMBER_SEPARATORS["en"])
+        self.separators = str.maketrans({",": thousands, ".": decimal})
 
     def format_field(self, value: Any, format_spec: str) -> str:
         text = super().format_field(value, format_spec)
-        if (
-            self.language == "es"
-            and isinstance(value, numbers.Number)
-            and not isinstance(value, bool)
-        ):
-            return text.replace(",", "\u202f").replace(".", ",")
+        if isinstance(value, numbers.Number) and not isinstance(value, bool):
+            return text.translate(self.separators)
         return text
 
 

@@ -11,6 +11,7 @@ import holoviews as hv
 import panel as pn
 
 from meterwatch.dashboard.texts import tr
+from meterwatch.i18n import NUMBER_SEPARATORS
 
 PERIODS = ("", "7", "30", "90", "365")  # the inbox's period filter, in days ("" = all)
 
@@ -74,13 +75,13 @@ def data_table(frame: Any, language: str, **kwargs: Any) -> pn.widgets.Tabulator
 def number_format(language: str, suffix: str = "", digits: int = 0) -> dict[str, Any]:
     """A Tabulator formatter writing a numeric column as :func:`texts.fmt_number` does (the
     column stays numeric, so its header sorts it as numbers, not as text)."""
-    spanish = language == "es"
+    thousands, decimal = NUMBER_SEPARATORS.get(language, NUMBER_SEPARATORS["en"])
     return {
         "type": "money",
-        "thousand": "\u202f" if spanish else ",",
-        "decimal": "," if spanish else ".",
+        "thousand": thousands,
+        "decimal": decimal,
         "precision": digits,
-        "symbol": ("\u202f" if spanish else "") + suffix if suffix else "",
+        "symbol": ("\u202f" if language == "es" else "") + suffix if suffix else "",
         "symbolAfter": True,
     }
 
