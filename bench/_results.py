@@ -7,6 +7,8 @@ import platform
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+SHARED = Path(__file__).resolve().parents[2] / "shared"  # ../shared beside the checkout
+REFERENCE = SHARED / "reference" / "seed_best_models.csv"  # the prototype's accuracy table
 
 
 def machine() -> str:

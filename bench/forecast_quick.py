@@ -24,13 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
+from _results import REFERENCE  # noqa: E402
 
 from meterwatch.detect.forecast import forecast_new_periods  # noqa: E402
 from meterwatch.evaluation.protocol import _mape, load_readings, split_history  # noqa: E402
 from meterwatch.evaluation.prototype import read_reference  # noqa: E402
 from meterwatch.storage import open_lake  # noqa: E402
-
-REFERENCE = ROOT.parent / "shared" / "reference" / "seed_best_models.csv"
 
 
 def main() -> int:

@@ -23,12 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
+from _results import REFERENCE  # noqa: E402
 
 from meterwatch.evaluation.protocol import forecast_accuracy, load_readings  # noqa: E402
 from meterwatch.evaluation.prototype import configs_from_reference, read_reference  # noqa: E402
 from meterwatch.storage import open_lake  # noqa: E402
-
-REFERENCE = ROOT.parent / "shared" / "reference" / "seed_best_models.csv"
 
 
 def main() -> int:

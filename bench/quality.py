@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
-from _results import machine, write_section  # noqa: E402
+from _results import REFERENCE, SHARED, machine, write_section  # noqa: E402
 
 from meterwatch.evaluation.detectors import ProductDetector  # noqa: E402
 from meterwatch.evaluation.protocol import load_readings, split_history  # noqa: E402
@@ -46,9 +46,7 @@ from meterwatch.ingest import ingest_paths  # noqa: E402
 from meterwatch.settings import Settings  # noqa: E402
 from meterwatch.storage.local import LocalLake  # noqa: E402
 
-SHARED = ROOT.parent / "shared"
 DATA = SHARED / "data" / "electrodunas"
-REFERENCE = SHARED / "reference" / "seed_best_models.csv"
 REPORT = ROOT / "bench" / "quality_report"
 START, END = "<!-- quality:start -->", "<!-- quality:end -->"
 
