@@ -15,36 +15,36 @@ LANGUAGES = ("es", "en")
 MESSAGES: dict[str, dict[str, str]] = {
     # data-quality findings -------------------------------------------------------------
     "readings.gap": {
-        "es": "Faltan {n_hours} h de lecturas entre {start} y {end}.",
-        "en": "{n_hours} h of readings missing between {start} and {end}.",
+        "es": "Faltan {n_hours:,} h de lecturas entre {start} y {end}.",
+        "en": "{n_hours:,} h of readings missing between {start} and {end}.",
     },
     "readings.zero_run": {
-        "es": "Energía activa exactamente 0 durante {n_hours} h seguidas ({start} a {end}).",
-        "en": "Active energy exactly 0 for {n_hours} consecutive hours ({start} to {end}).",
+        "es": "Energía activa exactamente 0 durante {n_hours:,} h seguidas ({start} a {end}).",
+        "en": "Active energy exactly 0 for {n_hours:,} consecutive hours ({start} to {end}).",
     },
     "readings.negative_energy": {
-        "es": "Energía activa negativa durante {n_hours} h ({start} a {end}): posible conexión invertida.",
-        "en": "Negative active energy for {n_hours} h ({start} to {end}): possibly reversed wiring.",
+        "es": "Energía activa negativa durante {n_hours:,} h ({start} a {end}): posible conexión invertida.",
+        "en": "Negative active energy for {n_hours:,} h ({start} to {end}): possibly reversed wiring.",
     },
     "readings.voltage_implausible": {
-        "es": "Tensión de la fase {phase} fuera de rango durante {n_hours} h ({start} a {end}); mediana habitual {median:.0f} V.",
-        "en": "Phase {phase} voltage out of range for {n_hours} h ({start} to {end}); usual median {median:.0f} V.",
+        "es": "Tensión de la fase {phase} fuera de rango durante {n_hours:,} h ({start} a {end}); mediana habitual {median:.0f} V.",
+        "en": "Phase {phase} voltage out of range for {n_hours:,} h ({start} to {end}); usual median {median:.0f} V.",
     },
     "readings.missing_values": {
-        "es": "Faltan valores de {column} en {n_hours} h.",
-        "en": "{column} is missing in {n_hours} h.",
+        "es": "Faltan valores de {column} en {n_hours:,} h.",
+        "en": "{column} is missing in {n_hours:,} h.",
     },
     "readings.duplicate_timestamp": {
-        "es": "{n_rows} filas repetían una hora ya presente en el archivo {file}; se conservó la última.",
-        "en": "{n_rows} rows repeated an hour already in file {file}; the last one was kept.",
+        "es": "{n_rows:,} filas repetían una hora ya presente en el archivo {file}; se conservó la última.",
+        "en": "{n_rows:,} rows repeated an hour already in file {file}; the last one was kept.",
     },
     "customers.duplicate_series": {
         "es": "La serie de este cliente es idéntica a la de {other}: datos de medidor duplicados.",
         "en": "This customer's series is identical to {other}'s: duplicated meter data.",
     },
     "ingest.rows_rejected": {
-        "es": "{n_rows} filas del archivo {file} fueron rechazadas y guardadas en cuarentena ({reasons}).",
-        "en": "{n_rows} rows of file {file} were rejected and kept in quarantine ({reasons}).",
+        "es": "{n_rows:,} filas del archivo {file} fueron rechazadas y guardadas en cuarentena ({reasons}).",
+        "en": "{n_rows:,} rows of file {file} were rejected and kept in quarantine ({reasons}).",
     },
     "ingest.file_rejected": {
         "es": "El archivo {file} no se pudo ingerir: {reason}",
@@ -60,24 +60,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Only {n_days} days of history (minimum {min_days}): the sector profile scaled to the customer is used.",
     },
     "alert.under_registration": {
-        "es": "Registra {loss_pct:.0f} % menos de lo esperado entre {start} y {end} ({n_hours} h anómalas): faltan unos {lost_kwh:,.0f} kWh.",
-        "en": "Reports {loss_pct:.0f} % less than expected between {start} and {end} ({n_hours} anomalous h): about {lost_kwh:,.0f} kWh missing.",
+        "es": "Registra {loss_pct:.0f} % menos de lo esperado entre {start} y {end} ({n_hours:,} h anómalas): faltan unos {lost_kwh:,.0f} kWh.",
+        "en": "Reports {loss_pct:.0f} % less than expected between {start} and {end} ({n_hours:,} anomalous h): about {lost_kwh:,.0f} kWh missing.",
     },
     "alert.stopped_meter": {
-        "es": "Medidor detenido: {zero_hours} h en cero entre {start} y {end} cuando se esperaban {expected_kwh:,.0f} kWh.",
-        "en": "Stopped meter: {zero_hours} h at zero between {start} and {end} while {expected_kwh:,.0f} kWh were expected.",
+        "es": "Medidor detenido: {zero_hours:,} h en cero entre {start} y {end} cuando se esperaban {expected_kwh:,.0f} kWh.",
+        "en": "Stopped meter: {zero_hours:,} h at zero between {start} and {end} while {expected_kwh:,.0f} kWh were expected.",
     },
     "alert.reverse_energy": {
-        "es": "Energía activa negativa en {negative_hours} h entre {start} y {end}: posible conexión invertida; faltan unos {lost_kwh:,.0f} kWh.",
-        "en": "Negative active energy in {negative_hours} h between {start} and {end}: possibly reversed wiring; about {lost_kwh:,.0f} kWh missing.",
+        "es": "Energía activa negativa en {negative_hours:,} h entre {start} y {end}: posible conexión invertida; faltan unos {lost_kwh:,.0f} kWh.",
+        "en": "Negative active energy in {negative_hours:,} h between {start} and {end}: possibly reversed wiring; about {lost_kwh:,.0f} kWh missing.",
     },
     "alert.flat_reporting": {
         "es": "Lectura plana (el mismo valor hora tras hora) entre {start} y {end}: el perfil diario del cliente desapareció.",
         "en": "Flat reporting (the same value hour after hour) between {start} and {end}: the customer's daily profile disappeared.",
     },
     "alert.load_shape_change": {
-        "es": "El perfil horario cambió entre {start} y {end} ({n_hours} h anómalas): el consumo se desplazó a otras horas; diferencia de {lost_kwh:,.0f} kWh.",
-        "en": "The hourly profile changed between {start} and {end} ({n_hours} anomalous h): use moved to other hours; {lost_kwh:,.0f} kWh difference.",
+        "es": "El perfil horario cambió entre {start} y {end} ({n_hours:,} h anómalas): el consumo se desplazó a otras horas; diferencia de {lost_kwh:,.0f} kWh.",
+        "en": "The hourly profile changed between {start} and {end} ({n_hours:,} anomalous h): use moved to other hours; {lost_kwh:,.0f} kWh difference.",
     },
     "alert.voltage_anomaly": {
         "es": "Tensión de una fase caída o fases divergentes entre {start} y {end}, con {loss_pct:.0f} % menos energía registrada: unos {lost_kwh:,.0f} kWh.",
@@ -117,6 +117,8 @@ class _NumberFormatter(string.Formatter):
         self.separators = str.maketrans({",": thousands, ".": decimal})
 
     def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec == "," and isinstance(value, numbers.Real) and float(value).is_integer():
+            value = int(value)  # a count read back as a float (JSON, pandas) stays a count
         text = super().format_field(value, format_spec)
         if isinstance(value, numbers.Number) and not isinstance(value, bool):
             return text.translate(self.separators)
