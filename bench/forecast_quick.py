@@ -27,7 +27,7 @@ import pandas as pd  # noqa: E402
 from _results import REFERENCE  # noqa: E402
 
 from meterwatch.detect.forecast import forecast_new_periods  # noqa: E402
-from meterwatch.evaluation.protocol import _mape, load_readings, split_history  # noqa: E402
+from meterwatch.evaluation.protocol import load_readings, period_mape, split_history  # noqa: E402
 from meterwatch.evaluation.prototype import read_reference  # noqa: E402
 from meterwatch.storage import open_lake  # noqa: E402
 
@@ -49,11 +49,12 @@ def main() -> int:
         new = test[test["client_id"] == client]
         if new.empty or client not in ref.index:
             continue
-        periods, model = forecast_new_periods(history, new, int(ref.loc[client, "freq_hours"]))
+        freq = int(ref.loc[client, "freq_hours"])
+        periods, model = forecast_new_periods(history, new, freq)
         rows.append(
             {
                 "client_id": client,
-                "mape": _mape(periods["active"].to_numpy(), periods["predicted"].to_numpy()),
+                "mape": period_mape(periods, periods["predicted"].to_numpy(), freq),
                 "reference_mape": float(ref.loc[client, "reference_mape"]),
                 "forecast_target": model.choice,
             }

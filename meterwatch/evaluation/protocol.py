@@ -31,6 +31,11 @@ HISTORY_SHARE = 0.8
 # day (day-ahead) for finer periods, with this much recent context.
 MIN_ORIGIN_STEP_HOURS = 8
 CONTEXT_DAYS = 21
+# A period is judged when at least this share of its hours was read. The new part ends where
+# the readings end, so its last period is a stub (one hour of 8 to 48 on the ElectroDunas
+# data, the 00:00 reading of 2023-04-01): scaled to a full period it is an extrapolation of
+# one hour, not a measured total, and its error says nothing about the forecast.
+MIN_JUDGED_SHARE = 0.5
 Progress = Callable[[str], None]
 
 
@@ -253,6 +258,20 @@ def _mape(actual: np.ndarray, predicted: np.ndarray) -> float:
     return float(np.mean(np.abs(actual[keep] - predicted[keep]) / np.abs(actual[keep])) * 100)
 
 
+def judged(periods: pd.DataFrame, freq_hours: int) -> np.ndarray:
+    """Which periods (``hours`` read of ``freq_hours``) a forecast is judged on
+    (``MIN_JUDGED_SHARE``)."""
+    return periods["hours"].to_numpy(dtype=float) >= MIN_JUDGED_SHARE * freq_hours
+
+
+def period_mape(periods: pd.DataFrame, predicted: np.ndarray, freq_hours: int) -> float:
+    """MAPE of the period forecasts ``predicted`` against ``periods["active"]``, over the
+    judged periods (:func:`judged`) whose actual value is not 0."""
+    keep = judged(periods, freq_hours)
+    actual = periods["active"].to_numpy(dtype=float)
+    return _mape(actual[keep], np.asarray(predicted, dtype=float)[keep])
+
+
 def product_forecaster() -> Callable[[pd.DataFrame], object] | None:
     """``meterwatch.detect.model.fit_customer`` when the engine is installed, else ``None``."""
     try:
@@ -292,7 +311,9 @@ def forecast_accuracy(
     (``detect.model.fit_customer``) from rolling origins (:func:`rolling_origin_predictions`);
     ``detection_mape`` is that model's period MAPE and ``batch_mape`` the same model asked
     once for the whole series. The prototype's re-implementation forecasts the same periods
-    one step ahead. MAPE skips periods (hours) whose actual value is exactly 0.
+    one step ahead. MAPE skips periods (hours) whose actual value is exactly 0, and period
+    MAPEs are judged on the periods read for at least ``MIN_JUDGED_SHARE`` of their hours
+    (``n_test`` of them): the new part's last period is a stub of the data's last hour.
 
     Returns
     -------
@@ -320,13 +341,11 @@ def forecast_accuracy(
         config = prototype_configs.get(client, PrototypeConfig())
         prototype = PrototypeModel(replace_freq(config, hours)).fit(history)
         proto_periods = prototype.predict_periods(new)
-        prototype_mape = _mape(
-            actual_periods["active"].to_numpy(), proto_periods["predicted"].to_numpy()
-        )
+        prototype_mape = period_mape(actual_periods, proto_periods["predicted"].to_numpy(), hours)
         row: dict[str, object] = {
             "client_id": client,
             "freq": f"{hours}H",
-            "n_test": len(actual_periods),
+            "n_test": int(judged(actual_periods, hours).sum()),
             "mape": prototype_mape,
             "reference_mape": reference_mape.get(client, np.nan),
             "prototype_mape": prototype_mape,
@@ -360,12 +379,8 @@ def forecast_accuracy(
                 actual <= causal["upper_kwh"].to_numpy()
             )
             row.update(
-                detection_mape=_mape(
-                    actual_periods["active"].to_numpy(), periods["active"].to_numpy()
-                ),
-                batch_mape=_mape(
-                    actual_periods["active"].to_numpy(), batch_periods["active"].to_numpy()
-                ),
+                detection_mape=period_mape(actual_periods, periods["active"].to_numpy(), hours),
+                batch_mape=period_mape(actual_periods, batch_periods["active"].to_numpy(), hours),
                 hourly_mape=_mape(actual, expected),
                 hourly_wape=float(
                     np.abs(actual - expected).sum() / max(np.abs(actual).sum(), 1e-12) * 100
@@ -382,7 +397,7 @@ def forecast_accuracy(
                 new, ours, hours, shape if fit_customer is not None else None
             )
             row.update(
-                mape=_mape(ours["active"].to_numpy(), ours["predicted"].to_numpy()),
+                mape=period_mape(ours, ours["predicted"].to_numpy(), hours),
                 onestep_hourly_mape=_mape(actual, hourly),
                 onestep_hourly_wape=float(
                     np.abs(actual - hourly).sum() / max(np.abs(actual).sum(), 1e-12) * 100

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from meterwatch.evaluation.protocol import _mape, rolling_origin_predictions
+from meterwatch.evaluation.protocol import _mape, period_mape, rolling_origin_predictions
+from meterwatch.periods import to_periods
 
 
 class _LastKnown:
@@ -35,3 +36,22 @@ def test_each_block_sees_only_the_readings_before_its_origin() -> None:
 
 def test_mape_skips_zero_actuals() -> None:
     assert _mape(np.array([0.0, 2.0, 4.0]), np.array([5.0, 1.0, 5.0])) == 37.5
+
+
+def test_a_stub_period_is_not_judged() -> None:
+    """The new part ends where the readings end: its last period may hold one hour, which
+    scaled to a full period is an extrapolation (here the night hour x 12), not a total."""
+    ts = pd.date_range("2022-01-03", periods=24 * 3 + 1, freq="h")
+    day = np.where((ts.hour >= 8) & (ts.hour < 20), 10.0, 1.0)
+    frame = pd.DataFrame({"ts": ts, "active_kwh": day})
+    periods = to_periods(frame, 12, ts[0])
+    assert periods["hours"].tolist() == [12] * 6 + [1]
+    assert periods["active"].iloc[-1] == 12.0  # 1 kWh at midnight, "12 kWh" for the period
+    predicted = periods["active"].to_numpy().copy()
+    predicted[-1] = 66.0  # the 00:00-12:00 periods' real total, which the stub does not show
+    assert _mape(periods["active"].to_numpy(), predicted) > 60  # one stub among 7 periods
+    assert period_mape(periods, predicted, 12) == 0.0
+    # a period with half its hours read is still judged
+    gappy = to_periods(frame.drop(frame.index[30:36]), 12, ts[0])
+    wrong = np.where(gappy["hours"] == 6, 2 * gappy["active"], gappy["active"])
+    assert period_mape(gappy, wrong, 12) > 0
