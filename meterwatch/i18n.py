@@ -119,7 +119,10 @@ class _NumberFormatter(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
         if format_spec == "," and isinstance(value, numbers.Real) and float(value).is_integer():
             value = int(float(value))  # a count read back as a float (JSON, pandas) stays a count
-        text = super().format_field(value, format_spec)
+        try:
+            text = super().format_field(value, format_spec)
+        except (TypeError, ValueError):  # a missing or text value where a number was expected
+            return "–" if value is None else str(value)
         if isinstance(value, numbers.Number) and not isinstance(value, bool):
             return text.translate(self.separators)
         return text

@@ -36,6 +36,9 @@ def test_alert_sentences_write_numbers_as_the_screens_around_them_do() -> None:
     assert "faltan unos 2\u202f442 kWh" in es and "2022-11-28 19:00" in es and "(1\u202f065 h" in es
     # a count read back from a table as a float is still written as a count
     assert "(1\u202f065 h" in t("alert.under_registration", "es", **{**params, "n_hours": 1065.0})
+    # a count missing from a stored finding is shown as such, not a crash
+    gap = t("readings.gap", "es", n_hours=None, start="2023-01-01 00:00", end="2023-01-02 00:00")
+    assert gap.startswith("Faltan – h")
     assert "about 2,442 kWh missing" in t("alert.under_registration", "en", **params)
 
 
