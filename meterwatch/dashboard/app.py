@@ -310,7 +310,11 @@ class Dashboard(ConsumptionView, AlertsView, QualityView):
             finally:
                 self._syncing = False
         self._stale = set(TABS)
-        self._refresh(self.state.tab)
+        if self.body.objects and self.body.objects[0] is self.views[self.state.tab]:
+            self._refresh(self.state.tab)
+        # else the tab changes in the same update ("Ver cliente en Consumo" from an alert):
+        # _on_tab refreshes it once it is shown. A chart updated while its view was detached
+        # kept its old picture in the browser (the alert's customer over the fleet's profile).
 
     def _on_inbox(self, *_events: param.parameterized.Event) -> None:
         self._stale.add("alertas")

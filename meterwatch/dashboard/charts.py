@@ -5,12 +5,16 @@ One palette for every chart, so the same thing has the same colour everywhere.
 
 from __future__ import annotations
 
+import json
+
 import holoviews as hv
 import hvplot.pandas  # noqa: F401  (registers DataFrame.hvplot)
 import pandas as pd
-from bokeh.models import NumeralTickFormatter
+from bokeh.models import CustomJSTickFormatter, DatetimeTickFormatter
+from bokeh.models.formatters import CONTEXTUAL_DATETIME_FORMATTER
 
 from meterwatch.dashboard.texts import tr
+from meterwatch.i18n import NUMBER_SEPARATORS
 
 REPORTED = "#1d4ed8"  # blue: energy the meter reported
 EXPECTED = "#475569"  # slate: what the model expected
@@ -21,7 +25,34 @@ PHASE_C = "#0d9488"  # teal
 PEERS = "#94a3b8"
 HEATMAP = "Blues"
 
-_KWH = NumeralTickFormatter(format="0,0.[00]")
+# Bokeh writes axis dates with English month names ("Dec 01") and numbers with a thousands
+# comma ("1,100", which reads as 1.1 in Spanish): the axes follow the language like the cards.
+_DAY_MONTH = {"%b %d, %Y": "%d/%m/%Y", "%b %d": "%d/%m", "%b %Y": "%m/%Y"}
+_SCALES = ("microseconds", "milliseconds", "seconds", "minsec", "minutes", "hourmin", "hours",
+           "days", "months", "years")  # fmt: skip
+
+
+def dates(lang: str) -> DatetimeTickFormatter:
+    """Bokeh's contextual date axis; in Spanish with numeric day/month (``22/11``, year below)."""
+    formatter = CONTEXTUAL_DATETIME_FORMATTER()
+    level: DatetimeTickFormatter | str | None = formatter
+    while isinstance(level, DatetimeTickFormatter) and lang == "es":
+        for scale in _SCALES:
+            value = getattr(level, scale)
+            setattr(level, scale, _DAY_MONTH.get(value, value))
+        level = level.context
+    return formatter
+
+
+def numbers(lang: str) -> CustomJSTickFormatter:
+    """Axis numbers grouped as the cards and tables write them (Spanish ``1 100``, ``0,5``)."""
+    thousands, decimal = NUMBER_SEPARATORS.get(lang, NUMBER_SEPARATORS["en"])
+    code = (
+        "const text = tick.toLocaleString('en-US', {maximumFractionDigits: 2});"
+        f"return text.replace(/,/g, '_').replace('.', {json.dumps(decimal)})"
+        f".replace(/_/g, {json.dumps(thousands)});"
+    )
+    return CustomJSTickFormatter(code=code)
 
 
 def _empty(text: str) -> hv.Text:
@@ -56,6 +87,7 @@ def energy_by_customer(
             height=max(220, 22 * len(shown) + 60),
             xlabel="",
             ylabel="kWh",
+            xformatter=numbers(lang),
             tools=["hover"],
         )
         .opts(toolbar=None, default_tools=["hover"])
@@ -75,7 +107,8 @@ def energy_over_time(frame: pd.DataFrame, lang: str) -> hv.Element:
         height=280,
         xlabel="",
         ylabel="kWh",
-        yformatter=_KWH,
+        xformatter=dates(lang),
+        yformatter=numbers(lang),
     ).opts(toolbar=None, default_tools=["hover"])
 
 
@@ -94,7 +127,8 @@ def voltages(frame: pd.DataFrame, lang: str) -> hv.Element:
         ylabel="V",
         legend="bottom_left",
         group_label=tr("axis.phase", lang),
-        yformatter=_KWH,
+        xformatter=dates(lang),
+        yformatter=numbers(lang),
     ).opts(toolbar=None, default_tools=["hover"])
 
 
@@ -145,7 +179,8 @@ def forecast(frame: pd.DataFrame, lang: str, height: int = 300) -> hv.Element:
         ylabel="kWh",
         legend_position="top_left",
         toolbar=None,
-        yformatter=_KWH,
+        xformatter=dates(lang),
+        yformatter=numbers(lang),
     )
 
 
@@ -164,6 +199,7 @@ def heatmap(frame: pd.DataFrame, lang: str) -> hv.Element:
         ylabel=tr("axis.hour", lang),
         colorbar=True,
         line_width=0,
+        xformatter=dates(lang),
     ).opts(toolbar=None, default_tools=["hover"], invert_yaxis=True, yticks=list(range(0, 24, 3)))
 
 
@@ -185,7 +221,7 @@ def hour_profile(frame: pd.DataFrame, lang: str, peak: tuple[int, int] | None) -
         height=300,
         xlabel=tr("axis.hour", lang),
         ylabel="kWh/día" if lang == "es" else "kWh/day",
-        yformatter=_KWH,
+        yformatter=numbers(lang),
     ).opts(toolbar=None, default_tools=["hover"])
 
 
@@ -237,6 +273,8 @@ def peers(frame: pd.DataFrame, lang: str, window_start: pd.Timestamp) -> hv.Elem
         ylabel=tr("axis.index", lang),
         legend_position="top_left",
         toolbar=None,
+        xformatter=dates(lang),
+        yformatter=numbers(lang),
     )
 
 

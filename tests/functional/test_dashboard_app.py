@@ -99,3 +99,26 @@ def test_with_a_password_the_dashboard_asks_for_it(tmp_path: Path, small_fleet: 
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_tab_is_refreshed_once_it_is_shown(tmp_path: Path, small_fleet: Path) -> None:
+    """ "Ver cliente en Consumo" changes the customer and the tab in one update: the
+    consumption charts are drawn when their view is on the page. Drawn while detached, the
+    browser kept the old picture (the fleet's load map under the customer's title)."""
+    lake = open_lake(str(tmp_path / "lake"))
+    ingest_paths(lake, [small_fleet])
+    dashboard = _views(DashboardStore(lake))
+    dashboard.state.tab = "alertas"  # type: ignore[attr-defined]
+    shown_when_drawn: list[bool] = []
+    draw = dashboard._refresh_consumption  # type: ignore[attr-defined]
+
+    def spy() -> None:
+        body = dashboard.body.objects  # type: ignore[attr-defined]
+        views = dashboard.views  # type: ignore[attr-defined]
+        shown_when_drawn.append(bool(body) and body[0] is views["consumo"])
+        draw()
+
+    dashboard._refresh_consumption = spy  # type: ignore[attr-defined]
+    dashboard.state.param.update(client="Cliente 2", tab="consumo")  # type: ignore[attr-defined]
+    assert shown_when_drawn == [True]
+    assert not dashboard.frames["hour_profile"].empty  # type: ignore[attr-defined]

@@ -56,3 +56,20 @@ def test_customers_sort_by_number_and_selection_parameters_are_bound_values() ->
     params = Selection(dt.date(2022, 1, 1), dt.date(2022, 1, 31), 8, 17, "x' OR 1=1 --").params()
     assert params["end"] == dt.datetime(2022, 2, 1)  # the last day is included
     assert params["client_id"] == "x' OR 1=1 --"
+
+
+def test_chart_axes_follow_the_language() -> None:
+    """Bokeh's defaults write "Dec 01" and "1,100" (1.1 in Spanish) under Spanish titles."""
+    from meterwatch.dashboard.charts import dates, numbers
+
+    def formats(formatter: object) -> list[str]:
+        out = []
+        while formatter is not None and not isinstance(formatter, str):
+            out += [getattr(formatter, scale) for scale in ("hours", "days", "months")]
+            formatter = formatter.context  # type: ignore[attr-defined]
+        return out
+
+    assert not any("%b" in f for f in formats(dates("es")))
+    assert "%d/%m" in formats(dates("es")) and "%b %d" in formats(dates("en"))
+    assert '"\\u202f"' in numbers("es").code and '","' in numbers("es").code
+    assert '","' in numbers("en").code and '"."' in numbers("en").code
