@@ -13,6 +13,33 @@ from typing import Any
 LANGUAGES = ("es", "en")
 
 MESSAGES: dict[str, dict[str, str]] = {
+    # why an input row was rejected (kept in quarantine with this code) --------------------
+    "row.empty_line": {"es": "línea vacía", "en": "empty line"},
+    "row.field_count": {"es": "número de campos incorrecto", "en": "wrong number of fields"},
+    "row.header_repeated": {"es": "fila de encabezado repetida", "en": "repeated header row"},
+    "row.client_missing": {
+        "es": "falta el identificador del cliente",
+        "en": "customer id is empty",
+    },
+    "row.timestamp_missing": {"es": "falta la fecha y hora", "en": "timestamp is empty"},
+    "row.timestamp_unparseable": {
+        "es": "la fecha y hora no se puede leer",
+        "en": "timestamp cannot be parsed",
+    },
+    "row.timestamp_not_hour_start": {
+        "es": "la fecha y hora no es el inicio de una hora",
+        "en": "timestamp is not the start of an hour",
+    },
+    "row.active_missing": {"es": "falta la energía activa", "en": "active energy is empty"},
+    "row.number_unparseable": {"es": "un valor no es un número", "en": "value is not a number"},
+    "row.number_not_finite": {
+        "es": "un valor no es un número finito",
+        "en": "value is not a finite number",
+    },
+    "row.duplicate_in_file": {
+        "es": "el mismo cliente y hora vuelve a aparecer más adelante en el archivo",
+        "en": "the same customer and hour appears again later in the file",
+    },
     # data-quality findings -------------------------------------------------------------
     "readings.gap": {
         "es": "Faltan {n_hours:,} h de lecturas entre {start} y {end}.",
@@ -134,12 +161,24 @@ def render(template: str, language: str = "es", **params: Any) -> str:
     return _NumberFormatter(language).format(template, **params)
 
 
+def reason_list(counts: dict[str, int], language: str = "es") -> str:
+    """``reason: count`` for each message code of ``counts``, in ``language``."""
+    return ", ".join(
+        render("{text}: {n:,}", language, text=t(str(code), language), n=n)
+        for code, n in counts.items()
+    )
+
+
 def t(code: str, language: str = "es", **params: Any) -> str:
     """Render the message for ``code`` in ``language`` with ``params``.
 
     An unknown code renders as the code itself followed by its parameters, so a missing
-    translation is visible instead of crashing a screen.
+    translation is visible instead of crashing a screen. A ``reason_counts`` parameter
+    (message code -> count, as stored with a finding) is written as the ``reasons`` list in
+    the same language.
     """
+    if isinstance(params.get("reason_counts"), dict):
+        params = {**params, "reasons": reason_list(params["reason_counts"], language)}
     entry = MESSAGES.get(code)
     if entry is None:
         detail = ", ".join(f"{k}={v}" for k, v in params.items())

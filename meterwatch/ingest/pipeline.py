@@ -383,9 +383,12 @@ class _Run:
                     c for c, k in zip(rej.reason_codes, rej.client_ids, strict=True) if k == client
                 )
                 text = ", ".join(f"{REASONS.get(c, c)}: {n}" for c, n in reasons.most_common())
+                # the codes travel with the finding: its sentence is written in the reader's
+                # language (i18n.t turns reason_counts into the reasons list)
                 self.file_findings.append(
                     Finding("ingest.rows_rejected", "warning", client, n_hours=0,
-                            params={"file": name, "n_rows": count, "reasons": text},
+                            params={"file": name, "n_rows": count, "reasons": text,
+                                    "reason_counts": dict(reasons.most_common())},
                             scope="ingestion", ingestion_id=ingestion_id, source_file=source)
                 )  # fmt: skip
         for client, count in parsed.duplicates.items():

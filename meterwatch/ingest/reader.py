@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from meterwatch.i18n import MESSAGES
 from meterwatch.ingest.errors import IngestError
 
 NUMERIC = ("active_kwh", "reactive_kvarh", "voltage_fa", "voltage_fc")
@@ -74,18 +75,23 @@ TIMESTAMP_FORMATS = (
 )
 LIMA_UTC_OFFSET = pd.Timedelta(hours=-5)
 
+# Why a row is rejected: the codes kept with each quarantined row, in this order (their ids),
+# with the English text of meterwatch.i18n (the dashboard shows the operator's language).
 REASONS = {
-    "row.empty_line": "empty line",
-    "row.field_count": "wrong number of fields",
-    "row.header_repeated": "repeated header row",
-    "row.client_missing": "customer id is empty",
-    "row.timestamp_missing": "timestamp is empty",
-    "row.timestamp_unparseable": "timestamp cannot be parsed",
-    "row.timestamp_not_hour_start": "timestamp is not the start of an hour",
-    "row.active_missing": "active energy is empty",
-    "row.number_unparseable": "value is not a number",
-    "row.number_not_finite": "value is not a finite number",
-    "row.duplicate_in_file": "the same customer and hour appears again later in the file",
+    code: MESSAGES[code]["en"]
+    for code in (
+        "row.empty_line",
+        "row.field_count",
+        "row.header_repeated",
+        "row.client_missing",
+        "row.timestamp_missing",
+        "row.timestamp_unparseable",
+        "row.timestamp_not_hour_start",
+        "row.active_missing",
+        "row.number_unparseable",
+        "row.number_not_finite",
+        "row.duplicate_in_file",
+    )
 }
 
 

@@ -157,6 +157,14 @@ def test_bad_rows_are_quarantined_with_line_and_reason(tmp_path: Path) -> None:
     }
     codes = set(lake.query("SELECT code FROM data_quality")["code"])
     assert {"ingest.rows_rejected", "readings.duplicate_timestamp"} <= codes
+    # the finding's sentence names the reasons in the operator's language, in either one
+    finding = lake.query("SELECT * FROM data_quality WHERE code = 'ingest.rows_rejected'")
+    es = finding["message"].item()
+    assert "9 filas del archivo DATOSCLIENTE4.csv" in es and "un valor no es un número: 2" in es
+    from meterwatch.dashboard.store import _finding_text
+
+    en = _finding_text(finding.iloc[0], "en")
+    assert "9 rows of file DATOSCLIENTE4.csv" in en and "value is not a number: 2" in en
 
 
 def test_semicolon_and_decimal_comma(tmp_path: Path) -> None:

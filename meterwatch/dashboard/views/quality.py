@@ -11,6 +11,7 @@ import panel as pn
 from meterwatch.dashboard.texts import fmt_number
 from meterwatch.dashboard.views.base import ViewBase
 from meterwatch.dashboard.widgets import data_table, html, number_format, pane
+from meterwatch.i18n import t
 
 
 class QualityView(ViewBase):
@@ -124,12 +125,16 @@ class QualityView(ViewBase):
             parts.append(
                 data_table(
                     quarantine.assign(
-                        source_file=[Path(str(f)).name for f in quarantine["source_file"]]
-                    ),
+                        source_file=[Path(str(f)).name for f in quarantine["source_file"]],
+                        reason=[t(str(code), lang) for code in quarantine["reason_code"]],
+                    )[["source_file", "reason", "reason_code", "rows_rejected"]],
                     lang,
                     sizing_mode="stretch_width",
                     layout="fit_data_stretch",
-                    titles={c: self.t(f"col.{c}") for c in quarantine.columns},
+                    titles={
+                        c: self.t(f"col.{c}")
+                        for c in ("source_file", "reason", "reason_code", "rows_rejected")
+                    },
                 )
             )
         self.quality_body[:] = parts
