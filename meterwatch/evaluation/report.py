@@ -345,7 +345,9 @@ def write_report(inputs: ReportInputs, out: str | Path) -> Path:
         lines += [
             "## Forecast",
             "",
-            "Per customer, the last 20 % forecast one step ahead at the prototype's frequency.",
+            "Per customer, the last 20 % forecast one step ahead at the prototype's frequency; "
+            "MAPE over the periods read for at least half of their hours (`n_test`: the new "
+            "part's last period is a stub of the data's last hour).",
             "",
         ]
         stats = forecast_summary(f)
