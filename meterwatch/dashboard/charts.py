@@ -6,11 +6,12 @@ One palette for every chart, so the same thing has the same colour everywhere.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import holoviews as hv
 import hvplot.pandas  # noqa: F401  (registers DataFrame.hvplot)
 import pandas as pd
-from bokeh.models import CustomJSTickFormatter, DatetimeTickFormatter
+from bokeh.models import CustomJSHover, CustomJSTickFormatter, DatetimeTickFormatter
 from bokeh.models.formatters import CONTEXTUAL_DATETIME_FORMATTER
 
 from meterwatch.dashboard.texts import tr
@@ -44,15 +45,49 @@ def dates(lang: str) -> DatetimeTickFormatter:
     return formatter
 
 
-def numbers(lang: str) -> CustomJSTickFormatter:
-    """Axis numbers grouped as the cards and tables write them (Spanish ``1 100``, ``0,5``)."""
+def _number_js(lang: str, variable: str) -> str:
     thousands, decimal = NUMBER_SEPARATORS.get(lang, NUMBER_SEPARATORS["en"])
-    code = (
-        "const text = tick.toLocaleString('en-US', {maximumFractionDigits: 2});"
+    return (
+        f"const text = Number({variable}).toLocaleString('en-US', {{maximumFractionDigits: 2}});"
         f"return text.replace(/,/g, '_').replace('.', {json.dumps(decimal)})"
         f".replace(/_/g, {json.dumps(thousands)});"
     )
-    return CustomJSTickFormatter(code=code)
+
+
+def numbers(lang: str) -> CustomJSTickFormatter:
+    """Axis numbers grouped as the cards and tables write them (Spanish ``1 100``, ``0,5``)."""
+    return CustomJSTickFormatter(code=_number_js(lang, "tick"))
+
+
+def hover(lang: str, *fields: tuple[str, str, str]) -> dict[str, Any]:
+    """Options for a hover that names its values for people: ``(text key or label, column,
+    kind)`` with kind ``day``, ``hour`` (a date and time), ``number`` or ``text``. Bokeh's own
+    hover showed ``index``, ``data (x, y): (1.671e+12, 690.9)`` and screen coordinates."""
+    tips: list[tuple[str, str]] = []
+    formatters: dict[str, Any] = {}
+    day = "%d/%m/%Y" if lang == "es" else "%Y-%m-%d"
+    for key, column, kind in fields:
+        ref = f"@{{{column}}}"
+        label = tr(key, lang)
+        if kind in ("day", "hour"):
+            tips.append((label, ref + "{" + (day if kind == "day" else day + " %H:%M") + "}"))
+            formatters[ref] = "datetime"
+        elif kind == "number":
+            tips.append((label, ref + "{custom}"))
+            formatters[ref] = CustomJSHover(code=_number_js(lang, "value"))
+        else:
+            tips.append((label, ref))
+    return {
+        "tools": ["hover"],
+        "default_tools": [],
+        "hover_tooltips": tips,
+        "hover_formatters": formatters,
+    }
+
+
+def _when(times: pd.Series) -> str:
+    """``hour`` when the series has hours of the day, else ``day`` (a daily or coarser grain)."""
+    return "hour" if (pd.to_datetime(times).dt.hour != 0).any() else "day"
 
 
 def _empty(text: str) -> hv.Text:
@@ -88,48 +123,68 @@ def energy_by_customer(
             xlabel="",
             ylabel="kWh",
             xformatter=numbers(lang),
-            tools=["hover"],
+            **hover(lang, ("axis.customer", "client_id", "text"), ("col.sector", "sector", "text"),
+                    ("axis.kwh", "active_kwh", "number")),
         )
-        .opts(toolbar=None, default_tools=["hover"])
-    )
+        .opts(toolbar=None)
+    )  # fmt: skip
 
 
 def energy_over_time(frame: pd.DataFrame, lang: str) -> hv.Element:
     if frame.empty:
         return _empty(tr("chart.no_data", lang))
-    return frame.hvplot.area(
-        x="period",
-        y="active_kwh",
-        color=REPORTED,
-        alpha=0.6,
-        line_width=1,
+    area = frame.hvplot.area(
+        x="period", y="active_kwh", color=REPORTED, alpha=0.6, line_width=1, hover=False
+    )
+    # Bokeh's area glyph answers no hover: its outline, drawn again, carries the tooltip.
+    outline = frame.hvplot.line(x="period", y="active_kwh", color=REPORTED, line_width=1).opts(
+        hover_mode="vline",
+        **hover(lang, ("axis.time", "period", _when(frame["period"])),
+                ("axis.kwh", "active_kwh", "number")),
+    )  # fmt: skip
+    return (area * outline).opts(
         responsive=True,
         height=280,
         xlabel="",
         ylabel="kWh",
+        toolbar=None,
         xformatter=dates(lang),
         yformatter=numbers(lang),
-    ).opts(toolbar=None, default_tools=["hover"])
+    )
 
 
 def voltages(frame: pd.DataFrame, lang: str) -> hv.Element:
     if frame.empty:
         return _empty(tr("chart.no_data", lang))
-    a, c = tr("alert.voltage_fa", lang), tr("alert.voltage_fc", lang)
-    data = frame.rename(columns={"voltage_fa": a, "voltage_fc": c})
-    return data.hvplot.line(
-        x="period",
-        y=[a, c],
-        color=[PHASE_A, PHASE_C],
+    # One tooltip with both phases, from the first line (hovering the time, not a line).
+    tips = hover(lang, ("axis.time", "period", _when(frame["period"])),
+                 ("alert.voltage_fa", "voltage_fa", "number"),
+                 ("alert.voltage_fc", "voltage_fc", "number"))  # fmt: skip
+    lines = [
+        frame.hvplot.line(
+            x="period",
+            y=column,
+            color=color,
+            label=tr(key, lang),
+            hover_cols=["voltage_fa", "voltage_fc"],
+            hover=column == "voltage_fa",
+            responsive=True,
+        ).opts(**(tips if column == "voltage_fa" else {"default_tools": []}))
+        for column, key, color in (
+            ("voltage_fa", "alert.voltage_fa", PHASE_A),
+            ("voltage_fc", "alert.voltage_fc", PHASE_C),
+        )
+    ]
+    return (lines[0] * lines[1]).opts(
         responsive=True,
         height=280,
         xlabel="",
         ylabel="V",
-        legend="bottom_left",
-        group_label=tr("axis.phase", lang),
+        legend_position="bottom_left",
+        toolbar=None,
         xformatter=dates(lang),
         yformatter=numbers(lang),
-    ).opts(toolbar=None, default_tools=["hover"])
+    )
 
 
 def forecast(frame: pd.DataFrame, lang: str, height: int = 300) -> hv.Element:
@@ -145,6 +200,7 @@ def forecast(frame: pd.DataFrame, lang: str, height: int = 300) -> hv.Element:
         alpha=0.7,
         line_width=0,
         label=tr("series.band", lang),
+        hover=False,
     )
     expected = frame.hvplot.line(
         x="ts",
@@ -153,6 +209,7 @@ def forecast(frame: pd.DataFrame, lang: str, height: int = 300) -> hv.Element:
         color=EXPECTED,
         line_dash="dashed",
         label=tr("series.expected", lang),
+        hover=False,
     )
     reported = frame.hvplot.line(
         x="ts",
@@ -161,7 +218,15 @@ def forecast(frame: pd.DataFrame, lang: str, height: int = 300) -> hv.Element:
         color=REPORTED,
         line_width=1.5,
         label=tr("series.reported", lang),
-    )
+        hover_cols=["expected_kwh", "lower_kwh", "upper_kwh"],
+    ).opts(
+        hover_mode="vline",
+        **hover(lang, ("axis.time", "ts", _when(frame["ts"])),
+                ("series.reported", "active_kwh", "number"),
+                ("series.expected", "expected_kwh", "number"),
+                ("series.band_low", "lower_kwh", "number"),
+                ("series.band_high", "upper_kwh", "number")),
+    )  # fmt: skip
     flag = "anomalous_day" if "anomalous_day" in frame else "is_anomaly"
     flagged = frame[frame[flag] > 0]
     points = flagged.hvplot.scatter(
@@ -171,6 +236,7 @@ def forecast(frame: pd.DataFrame, lang: str, height: int = 300) -> hv.Element:
         color=ANOMALY,
         size=30,
         label=tr("series.anomaly", lang),
+        hover=False,
     )
     return (band * expected * reported * points).opts(
         responsive=True,
@@ -200,7 +266,13 @@ def heatmap(frame: pd.DataFrame, lang: str) -> hv.Element:
         colorbar=True,
         line_width=0,
         xformatter=dates(lang),
-    ).opts(toolbar=None, default_tools=["hover"], invert_yaxis=True, yticks=list(range(0, 24, 3)))
+    ).opts(
+        toolbar=None,
+        invert_yaxis=True,
+        yticks=list(range(0, 24, 3)),
+        **hover(lang, ("axis.day", "day", "day"), ("axis.hour", "hour", "text"),
+                ("axis.kwh", "kWh", "number")),
+    )  # fmt: skip
 
 
 def hour_profile(frame: pd.DataFrame, lang: str, peak: tuple[int, int] | None) -> hv.Element:
@@ -220,9 +292,12 @@ def hour_profile(frame: pd.DataFrame, lang: str, peak: tuple[int, int] | None) -
         responsive=True,
         height=300,
         xlabel=tr("axis.hour", lang),
-        ylabel="kWh/día" if lang == "es" else "kWh/day",
+        ylabel=tr("axis.kwh_day", lang),
         yformatter=numbers(lang),
-    ).opts(toolbar=None, default_tools=["hover"])
+    ).opts(
+        toolbar=None,
+        **hover(lang, ("axis.hour", "hour", "text"), ("axis.kwh_day", "kwh_per_day", "number")),
+    )
 
 
 def peers(frame: pd.DataFrame, lang: str, window_start: pd.Timestamp) -> hv.Element:
@@ -240,6 +315,7 @@ def peers(frame: pd.DataFrame, lang: str, window_start: pd.Timestamp) -> hv.Elem
                 alpha=0.35,
                 line_width=0,
                 label=tr("series.peers_band", lang),
+                hover=False,
             )
         )
         parts.append(
@@ -250,6 +326,7 @@ def peers(frame: pd.DataFrame, lang: str, window_start: pd.Timestamp) -> hv.Elem
                 color=EXPECTED,
                 line_dash="dashed",
                 label=tr("series.peers", lang),
+                hover=False,
             )
         )
     parts.append(
@@ -260,8 +337,13 @@ def peers(frame: pd.DataFrame, lang: str, window_start: pd.Timestamp) -> hv.Elem
             color=REPORTED,
             line_width=2,
             label=tr("series.customer", lang),
+            hover_cols=["peer_median"],
+        ).opts(
+            hover_mode="vline",
+            **hover(lang, ("axis.day", "day", "day"), ("series.customer", "customer", "number"),
+                    ("series.peers", "peer_median", "number")),
         )
-    )
+    )  # fmt: skip
     marker = hv.VLine(window_start).opts(color=ANOMALY, line_dash="dotted", line_width=2)
     overlay = parts[0]
     for part in parts[1:]:
@@ -295,4 +377,9 @@ def confirmed_share(frame: pd.DataFrame, lang: str) -> hv.Element:
         xlabel="",
         ylabel="%",
         ylim=(0, 100),
-    ).opts(toolbar=None, default_tools=["hover"])
+    ).opts(
+        toolbar=None,
+        **hover(lang, ("axis.month", "month", "text"), ("hover.confirmed_pct", "pct", "number"),
+                ("hover.inspected", "inspected", "number"),
+                ("hover.confirmed", "confirmed", "number")),
+    )  # fmt: skip
