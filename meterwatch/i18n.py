@@ -6,6 +6,7 @@ store the code and parameters and any screen can render them in either language.
 
 from __future__ import annotations
 
+import json
 import numbers
 import string
 from typing import Any
@@ -188,3 +189,34 @@ def t(code: str, language: str = "es", **params: Any) -> str:
         return render(template, language, **params)
     except (KeyError, ValueError, IndexError):
         return f"{template} {params}"
+
+
+def evidence_sentence(kind: str, params: dict[str, Any], language: str = "es") -> str:
+    """One sentence an operator reads: what changed, since when, how much is missing."""
+    text = t(f"alert.{kind}", language, **params)
+    extras = []
+    if params.get("reactive_change"):
+        extras.append(t("alert.evidence.reactive", language))
+    if params.get("voltage_anomaly"):
+        extras.append(t("alert.evidence.voltage", language))
+    if params.get("registers_together"):
+        extras.append(t("alert.evidence.registers_together", language))
+    if params.get("sector_shares_drop"):
+        extras.append(t("alert.evidence.sector", language))
+    return " ".join([text, *extras])
+
+
+def alert_evidence(kind: Any, params: Any, stored: Any, language: str = "es") -> str:
+    """An alert's sentence in ``language``, written again from its stored ``params`` (JSON):
+    the e-mail and the dashboard speak the reader's language and today's number format,
+    whatever language and format the alert was raised in. The ``stored`` sentence where the
+    parameters cannot write it (an older or foreign alert)."""
+    fallback = "" if stored is None or stored != stored else str(stored)  # None or NaN
+    try:
+        values = json.loads(params) if isinstance(params, str) else dict(params or {})
+    except (TypeError, ValueError):
+        return fallback
+    if not values or f"alert.{kind}" not in MESSAGES:
+        return fallback
+    text = evidence_sentence(str(kind), values, language)
+    return fallback if "{" in text else text

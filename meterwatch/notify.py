@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
-from meterwatch.i18n import render
+from meterwatch.i18n import alert_evidence, render
 from meterwatch.storage.base import Lake
 from meterwatch.tables import now_utc
 
@@ -121,7 +121,8 @@ def render_alert_message(
                 kwh=kwh, start=start, end=end,
             ) + again
         )  # fmt: skip
-        lines.append(f"   {row.evidence}")
+        evidence = alert_evidence(row.kind, getattr(row, "params", None), row.evidence, lang)
+        lines.append(f"   {evidence}")
         if dashboard_url:
             lines.append(f"   {_alert_url(dashboard_url, row.alert_id)}")
     if len(withdrawn):

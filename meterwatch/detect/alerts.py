@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from meterwatch.i18n import t
+from meterwatch.i18n import evidence_sentence
 from meterwatch.tables import ALERTS, now_utc
 
 # Alert kinds, in the order a tie is settled (documented in docs/alerts.md).
@@ -293,21 +293,6 @@ def _flat_topped_days(frame: pd.DataFrame) -> np.ndarray:
     counts = near.groupby(day).agg(["sum", "size"])
     counts = counts[counts["size"] >= 12]
     return (counts["sum"] >= FLAT_TOP_HOURS).to_numpy(dtype=bool)
-
-
-def evidence_sentence(kind: str, params: dict[str, Any], language: str = "es") -> str:
-    """One sentence an operator reads: what changed, since when, how much is missing."""
-    text = t(f"alert.{kind}", language, **params)
-    extras = []
-    if params.get("reactive_change"):
-        extras.append(t("alert.evidence.reactive", language))
-    if params.get("voltage_anomaly"):
-        extras.append(t("alert.evidence.voltage", language))
-    if params.get("registers_together"):
-        extras.append(t("alert.evidence.registers_together", language))
-    if params.get("sector_shares_drop"):
-        extras.append(t("alert.evidence.sector", language))
-    return " ".join([text, *extras])
 
 
 def _overlaps(a_start: Any, a_end: Any, b_start: Any, b_end: Any) -> bool:

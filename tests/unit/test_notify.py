@@ -77,3 +77,21 @@ def test_an_alert_sent_again_is_marked_updated() -> None:
     line_b = next(line for line in body.splitlines() if "Cliente 2" in line)
     line_a = next(line for line in body.splitlines() if "Cliente 7" in line)
     assert line_b.endswith("· actualizada") and "actualizada" not in line_a
+
+
+def test_the_evidence_is_written_in_the_readers_language_from_the_alert_params() -> None:
+    """An alert raised in Spanish (stored sentence) e-mailed in English: the sentence is
+    written again from its parameters; an alert without them keeps its stored sentence."""
+    import json
+
+    frame = alerts()
+    params = {"loss_pct": 57.4, "start": "2022-11-28 19:00", "end": "2023-01-12 05:00",
+              "n_hours": 1065, "lost_kwh": 2442.2, "reactive_change": True}  # fmt: skip
+    frame.loc[frame["alert_id"] == "b", "params"] = json.dumps(params)
+    frame.loc[frame["alert_id"] == "b", "evidence"] = "Registra 57 % menos ... 2,442 kWh."
+    _, en = render_alert_message(frame, language="en")
+    assert "about 2,442 kWh missing" in en and "(1,065 anomalous h)" in en
+    assert "The reactive-to-active ratio changed." in en and "Registra" not in en
+    assert "Medidor detenido." in en  # no parameters: the stored sentence
+    _, es = render_alert_message(frame, language="es")
+    assert "faltan unos 2\u202f442 kWh" in es and "La relación reactiva/activa cambió." in es

@@ -11,6 +11,7 @@ from meterwatch.dashboard import charts
 from meterwatch.dashboard.texts import TEXTS, fmt_number, kind_label
 from meterwatch.dashboard.views.base import ViewBase
 from meterwatch.dashboard.widgets import PERIODS, card, data_table, html, number_format, pane
+from meterwatch.i18n import alert_evidence
 from meterwatch.queries import FEEDBACK_STATUSES, NO_FEEDBACK
 
 
@@ -220,7 +221,12 @@ class AlertsView(ViewBase):
                 html(title, "mw-h2")
                 + html(facts, "mw-hint")
                 + html(window, "mw-hint")
-                + html(str(alert.get("evidence") or ""), "mw-evidence"),
+                + html(
+                    alert_evidence(
+                        alert.get("kind"), alert.get("params"), alert.get("evidence"), lang
+                    ),
+                    "mw-evidence",
+                ),
                 sizing_mode="stretch_width",
             ),
             pane(
