@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import numbers
 import string
+from datetime import date, datetime, time
 from typing import Any
 
 LANGUAGES = ("es", "en")
@@ -132,6 +133,43 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 # How each language groups thousands and marks decimals (Python writes "," and ".").
 NUMBER_SEPARATORS: dict[str, tuple[str, str]] = {"es": ("\u202f", ","), "en": (",", ".")}
+# How each language writes a day and an hour (Spanish 28/11/2022 19:00; English ISO).
+DATE_FORMATS: dict[str, tuple[str, str]] = {
+    "es": ("%d/%m/%Y", "%d/%m/%Y %H:%M"),
+    "en": ("%Y-%m-%d", "%Y-%m-%d %H:%M"),
+}
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return None if value != value else value  # NaT is a datetime that is not itself
+    if isinstance(value, date):
+        return datetime.combine(value, time())
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _fmt(value: Any, language: str, which: int) -> str:
+    when = _as_datetime(value)
+    if when is not None:
+        return when.strftime(DATE_FORMATS.get(language, DATE_FORMATS["en"])[which])
+    missing = value is None or isinstance(value, datetime)  # None or NaT
+    return "" if missing else str(value)
+
+
+def fmt_day(value: Any, language: str = "es") -> str:
+    """A day as ``language`` writes it (``28/11/2022``, ``2022-11-28``); other text as it is,
+    a missing one empty."""
+    return _fmt(value, language, 0)
+
+
+def fmt_time(value: Any, language: str = "es") -> str:
+    """An hour as ``language`` writes it (``28/11/2022 19:00``); other text as it is."""
+    return _fmt(value, language, 1)
 
 
 class _NumberFormatter(string.Formatter):
@@ -176,10 +214,13 @@ def t(code: str, language: str = "es", **params: Any) -> str:
     An unknown code renders as the code itself followed by its parameters, so a missing
     translation is visible instead of crashing a screen. A ``reason_counts`` parameter
     (message code -> count, as stored with a finding) is written as the ``reasons`` list in
-    the same language.
+    the same language; ``start`` and ``end`` (times, or ISO text) as the language writes hours
+    (:data:`DATE_FORMATS`).
     """
     if isinstance(params.get("reason_counts"), dict):
         params = {**params, "reasons": reason_list(params["reason_counts"], language)}
+    # start and end of a finding or an alert are kept in ISO form and read in the language
+    params = {k: fmt_time(v, language) if k in ("start", "end") else v for k, v in params.items()}
     entry = MESSAGES.get(code)
     if entry is None:
         detail = ", ".join(f"{k}={v}" for k, v in params.items())

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
-from meterwatch.i18n import alert_evidence, render
+from meterwatch.i18n import alert_evidence, fmt_time, render
 from meterwatch.storage.base import Lake
 from meterwatch.tables import now_utc
 
@@ -107,7 +107,7 @@ def render_alert_message(
         subject = render(_TEXT["subject_withdrawn"][lang], lang, n=len(withdrawn))
     lines = [_TEXT["intro"][lang], ""] if len(active) else []
     for row in active.itertuples(index=False):
-        start, end = _window(row)
+        start, end = _window(row, lang)
         lost = row.lost_kwh_estimate
         kwh = float(lost) if isinstance(lost, (int, float)) and lost == lost else 0.0
         # an alert sent before and sent again (it grew, ended or got more severe) says so
@@ -130,7 +130,7 @@ def render_alert_message(
             lines.append("")
         lines.append(_TEXT["withdrawn"][lang])
         for row in withdrawn.itertuples(index=False):
-            start, end = _window(row)
+            start, end = _window(row, lang)
             lines.append(
                 _TEXT["withdrawn_line"][lang].format(
                     client=row.client_id, sector=row.sector or "-",
@@ -153,10 +153,9 @@ def _was_sent_before(row: Any) -> bool:
     return bool(pd.Timestamp(updated) > pd.Timestamp(created))
 
 
-def _window(row: Any) -> tuple[str, str]:
-    start = pd.Timestamp(str(row.window_start)).strftime("%Y-%m-%d %H:%M")
-    end = pd.Timestamp(str(row.window_end)).strftime("%Y-%m-%d %H:%M")
-    return start, end
+def _window(row: Any, lang: str) -> tuple[str, str]:
+    start, end = pd.Timestamp(str(row.window_start)), pd.Timestamp(str(row.window_end))
+    return fmt_time(start, lang), fmt_time(end, lang)
 
 
 def _alert_url(dashboard_url: str, alert_id: Any) -> str:

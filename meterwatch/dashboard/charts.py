@@ -15,7 +15,7 @@ from bokeh.models import CustomJSHover, CustomJSTickFormatter, DatetimeTickForma
 from bokeh.models.formatters import CONTEXTUAL_DATETIME_FORMATTER
 
 from meterwatch.dashboard.texts import tr
-from meterwatch.i18n import NUMBER_SEPARATORS
+from meterwatch.i18n import DATE_FORMATS, NUMBER_SEPARATORS
 
 REPORTED = "#1d4ed8"  # blue: energy the meter reported
 EXPECTED = "#475569"  # slate: what the model expected
@@ -65,7 +65,7 @@ def hover(lang: str, *fields: tuple[str, str, str]) -> dict[str, Any]:
     hover showed ``index``, ``data (x, y): (1.671e+12, 690.9)`` and screen coordinates."""
     tips: list[tuple[str, str]] = []
     formatters: dict[str, Any] = {}
-    day = "%d/%m/%Y" if lang == "es" else "%Y-%m-%d"
+    day = DATE_FORMATS.get(lang, DATE_FORMATS["en"])[0]
     for key, column, kind in fields:
         ref = f"@{{{column}}}"
         label = tr(key, lang)

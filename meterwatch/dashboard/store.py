@@ -716,12 +716,12 @@ def _finding_text(row: Any, language: str) -> str:
         params = json.loads(row.params or "{}")
     except ValueError:
         params = {}
-    fmt = "%Y-%m-%d %H:%M"
     start = pd.Timestamp(row.period_start)
     end = pd.Timestamp(row.period_end)
     params.setdefault("n_hours", row.n_hours)
-    params.setdefault("start", "" if pd.isna(start) else start.strftime(fmt))
-    params.setdefault("end", "" if pd.isna(end) else end.strftime(fmt))
+    # i18n.t writes start and end as the language writes hours
+    params.setdefault("start", "" if pd.isna(start) else start.isoformat(sep=" "))
+    params.setdefault("end", "" if pd.isna(end) else end.isoformat(sep=" "))
     text = t(str(row.code), language, **params)
     if text.startswith(str(row.code)) or "{" in text:
         return str(row.message)

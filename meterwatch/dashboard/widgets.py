@@ -8,10 +8,12 @@ from html import escape
 from typing import Any
 
 import holoviews as hv
+import pandas as pd
 import panel as pn
+from bokeh.models.widgets.tables import DateFormatter
 
 from meterwatch.dashboard.texts import tr
-from meterwatch.i18n import NUMBER_SEPARATORS
+from meterwatch.i18n import DATE_FORMATS, NUMBER_SEPARATORS
 
 PERIODS = ("", "7", "30", "90", "365")  # the inbox's period filter, in days ("" = all)
 
@@ -70,6 +72,18 @@ def data_table(frame: Any, language: str, **kwargs: Any) -> pn.widgets.Tabulator
     return pn.widgets.Tabulator(
         frame, show_index=False, disabled=True, configuration=configuration, **kwargs
     )
+
+
+def date_format(language: str, hours: bool = False) -> DateFormatter:
+    """A Tabulator formatter writing a datetime column as the language writes days or hours
+    (:data:`meterwatch.i18n.DATE_FORMATS`); the column stays a datetime, so it sorts by time."""
+    return DateFormatter(format=DATE_FORMATS.get(language, DATE_FORMATS["en"])[int(hours)])
+
+
+def naive(values: Any) -> pd.Series:
+    """Datetimes without a time zone (UTC kept as it is), as the tables' formatter reads them."""
+    series = pd.to_datetime(pd.Series(values))
+    return series.dt.tz_convert(None) if series.dt.tz is not None else series
 
 
 def number_format(language: str, suffix: str = "", digits: int = 0) -> dict[str, Any]:

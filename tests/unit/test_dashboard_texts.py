@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 from meterwatch.dashboard.store import Selection, natural_key
 from meterwatch.dashboard.texts import TEXTS, fmt_number, fmt_percent, kind_label, tr
 
@@ -33,7 +35,12 @@ def test_alert_sentences_write_numbers_as_the_screens_around_them_do() -> None:
     params = {"loss_pct": 57.2, "start": "2022-11-28 19:00", "end": "2023-01-12 05:00",
               "n_hours": 1065, "lost_kwh": 2442.2}  # fmt: skip
     es = t("alert.under_registration", "es", **params)
-    assert "faltan unos 2\u202f442 kWh" in es and "2022-11-28 19:00" in es and "(1\u202f065 h" in es
+    assert "faltan unos 2\u202f442 kWh" in es and "(1\u202f065 h" in es
+    # kept in ISO form, read as each language writes hours
+    assert "entre 28/11/2022 19:00 y 12/01/2023 05:00" in es
+    assert "between 2022-11-28 19:00 and 2023-01-12 05:00" in t(
+        "alert.under_registration", "en", **params
+    )
     # a count read back from a table as a float is still written as a count
     assert "(1\u202f065 h" in t("alert.under_registration", "es", **{**params, "n_hours": 1065.0})
     # a count missing from a stored finding is shown as such, not a crash
@@ -73,3 +80,22 @@ def test_chart_axes_follow_the_language() -> None:
     assert "%d/%m" in formats(dates("es")) and "%b %d" in formats(dates("en"))
     assert '"\\u202f"' in numbers("es").code and '","' in numbers("es").code
     assert '","' in numbers("en").code and '"."' in numbers("en").code
+
+
+def test_days_and_hours_follow_the_language_everywhere() -> None:
+    """Cards, tables, sentences, axes and hovers write one convention per language."""
+    import datetime as dt
+
+    from meterwatch.dashboard.widgets import date_format, naive
+    from meterwatch.i18n import fmt_day, fmt_time
+
+    assert fmt_day(dt.date(2022, 11, 2), "es") == "02/11/2022"
+    assert fmt_day(dt.date(2022, 11, 2), "en") == "2022-11-02"
+    assert fmt_time("2022-11-28 19:00", "es") == "28/11/2022 19:00"
+    assert fmt_time(pd.Timestamp("2022-11-28 19:00"), "en") == "2022-11-28 19:00"
+    assert fmt_time(pd.NaT, "es") == "" and fmt_time(None, "es") == ""
+    assert fmt_time("ayer", "es") == "ayer"  # text that is no time stays as it is
+    assert date_format("es").format == "%d/%m/%Y"
+    assert date_format("en", hours=True).format == "%Y-%m-%d %H:%M"
+    utc = naive(pd.Series([pd.Timestamp("2023-01-02 05:00", tz="UTC")]))
+    assert utc.iloc[0] == pd.Timestamp("2023-01-02 05:00") and utc.dt.tz is None

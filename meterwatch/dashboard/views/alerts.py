@@ -10,8 +10,17 @@ import panel as pn
 from meterwatch.dashboard import charts
 from meterwatch.dashboard.texts import TEXTS, fmt_number, kind_label
 from meterwatch.dashboard.views.base import ViewBase
-from meterwatch.dashboard.widgets import PERIODS, card, data_table, html, number_format, pane
-from meterwatch.i18n import alert_evidence
+from meterwatch.dashboard.widgets import (
+    PERIODS,
+    card,
+    data_table,
+    date_format,
+    html,
+    naive,
+    number_format,
+    pane,
+)
+from meterwatch.i18n import alert_evidence, fmt_time
 from meterwatch.queries import FEEDBACK_STATUSES, NO_FEEDBACK
 
 
@@ -79,8 +88,8 @@ class AlertsView(ViewBase):
                 "sector": frame["sector"],
                 "kind": [kind_label(k, lang) for k in frame["kind"]],
                 "severity": [self.t(f"severity.{s}") for s in frame["severity"]],
-                "window_start": pd.to_datetime(frame["window_start"]).dt.strftime("%Y-%m-%d"),
-                "window_end": pd.to_datetime(frame["window_end"]).dt.strftime("%Y-%m-%d"),
+                "window_start": naive(frame["window_start"]).to_numpy(),
+                "window_end": naive(frame["window_end"]).to_numpy(),
                 # numbers stay numbers (the headers sort them), written in the language
                 "lost_kwh_estimate": pd.to_numeric(frame["lost_kwh_estimate"]).round(0),
                 "anomaly_rate": (100 * pd.to_numeric(frame["anomaly_rate"])).round(0),
@@ -103,6 +112,8 @@ class AlertsView(ViewBase):
             titles={c: self.t(f"col.{c}") for c in shown.columns},
             text_align={"rank": "right", "lost_kwh_estimate": "right", "anomaly_rate": "right"},
             formatters={
+                "window_start": date_format(lang),
+                "window_end": date_format(lang),
                 "lost_kwh_estimate": number_format(lang),
                 "anomaly_rate": number_format(lang, suffix="%"),
             },
@@ -160,8 +171,8 @@ class AlertsView(ViewBase):
         )
         window = self.t(
             "alert.window",
-            start=f"{start:%Y-%m-%d %H:%M}",
-            end=f"{end:%Y-%m-%d %H:%M}",
+            start=fmt_time(start, lang),
+            end=fmt_time(end, lang),
             hours=fmt_number(alert.get("n_hours"), lang),
         )
 
@@ -300,7 +311,7 @@ class AlertsView(ViewBase):
                 return
             shown = pd.DataFrame(
                 {
-                    "created_at": pd.to_datetime(frame["created_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+                    "created_at": naive(frame["created_at"]).to_numpy(),
                     "status": [self.t(f"inspection.{s}") for s in frame["status"]],
                     "author": frame["author"],
                     "note": frame["note"],
@@ -317,6 +328,7 @@ class AlertsView(ViewBase):
                         "author": self.t("col.author"),
                         "note": self.t("col.note"),
                     },
+                    formatters={"created_at": date_format(self.state.lang, hours=True)},
                     layout="fit_data_stretch",
                     css_classes=["mw-fb-history"],
                 )

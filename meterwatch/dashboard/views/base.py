@@ -20,6 +20,7 @@ from meterwatch.dashboard.store import (
 )
 from meterwatch.dashboard.texts import tr
 from meterwatch.dashboard.widgets import LiveChart
+from meterwatch.i18n import fmt_day
 
 if TYPE_CHECKING:
     from meterwatch.dashboard.app import DashboardState
@@ -100,4 +101,5 @@ class ViewBase:
     def _period_text(self, sel: Selection) -> str:
         assert sel.start is not None and sel.end is not None
         hours = "" if sel.all_hours else f" · {sel.hour_from:02d}–{sel.hour_to:02d} h"
-        return f"{sel.start:%d/%m/%Y} – {sel.end:%d/%m/%Y}{hours}"
+        lang = self.state.lang
+        return f"{fmt_day(sel.start, lang)} – {fmt_day(sel.end, lang)}{hours}"

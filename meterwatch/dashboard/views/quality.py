@@ -10,8 +10,8 @@ import panel as pn
 
 from meterwatch.dashboard.texts import fmt_number
 from meterwatch.dashboard.views.base import ViewBase
-from meterwatch.dashboard.widgets import data_table, html, number_format, pane
-from meterwatch.i18n import t
+from meterwatch.dashboard.widgets import data_table, date_format, html, naive, number_format, pane
+from meterwatch.i18n import fmt_time, t
 
 
 class QualityView(ViewBase):
@@ -37,8 +37,9 @@ class QualityView(ViewBase):
         shown = frame[columns].copy()
         # numbers stay numbers (the headers sort them), written in the operator's language
         shown["completeness"] = 100 * pd.to_numeric(shown["completeness"])
-        shown["last_ts"] = pd.to_datetime(shown["last_ts"]).dt.strftime("%Y-%m-%d %H:%M")
-        formatters = {c: number_format(lang) for c in counts}
+        shown["last_ts"] = naive(shown["last_ts"]).to_numpy()
+        formatters: dict[str, Any] = {c: number_format(lang) for c in counts}
+        formatters["last_ts"] = date_format(lang, hours=True)
         formatters["completeness"] = number_format(lang, suffix="%", digits=1)
         for col in counts:
             shown[col] = pd.to_numeric(shown[col])
@@ -63,7 +64,7 @@ class QualityView(ViewBase):
             customers=fmt_number(len(frame), lang),
             dups=fmt_number(int((frame["duplicate_of"] != "").sum()), lang),
             quarantined=fmt_number(int(pd.to_numeric(frame["quarantined"]).sum()), lang),
-            last="–" if last is None or pd.isna(last) else f"{last:%Y-%m-%d %H:%M}",
+            last="–" if last is None or pd.isna(last) else fmt_time(pd.Timestamp(last), lang),
         )
         client = self.state.client or None
         findings = store.findings(client, lang)
@@ -72,9 +73,9 @@ class QualityView(ViewBase):
             {
                 "client_id": findings.get("client_id", pd.Series(dtype=str)),
                 "code": findings.get("code", pd.Series(dtype=str)),
-                "period_start": pd.to_datetime(
+                "period_start": naive(
                     findings.get("period_start", pd.Series(dtype="datetime64[s]"))
-                ).dt.strftime("%Y-%m-%d %H:%M"),
+                ).to_numpy(),
                 "n_hours": findings.get("n_hours", pd.Series(dtype=float)),
                 "text": findings.get("text", pd.Series(dtype=str)),
             }
@@ -112,6 +113,7 @@ class QualityView(ViewBase):
                 sizing_mode="stretch_width",
                 layout="fit_data_stretch",
                 titles={c: self.t(f"col.{c}") for c in findings_shown.columns},
+                formatters={"period_start": date_format(lang, hours=True)},
             ),
             pn.Row(
                 pane(html(self.t("quality.quarantine"), "mw-h2"), sizing_mode="stretch_width"),
