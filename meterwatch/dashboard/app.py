@@ -23,7 +23,7 @@ from meterwatch.dashboard.store import (
 from meterwatch.dashboard.views.alerts import AlertsView
 from meterwatch.dashboard.views.consumption import ConsumptionView
 from meterwatch.dashboard.views.quality import QualityView
-from meterwatch.dashboard.widgets import LiveChart, html, pane, parse_date
+from meterwatch.dashboard.widgets import DatePicker, LiveChart, html, pane, parse_date
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,8 @@ class Dashboard(ConsumptionView, AlertsView, QualityView):
         sel = self.store.normalise(self.state.selection())
         days = self.store.bounds_for(sel.client_id) or bounds
         customers = self.store.customers()
-        self.w_start = pn.widgets.DatePicker(
+        self.w_start = DatePicker.for_language(
+            self.state.lang,
             css_classes=["mw-f-start"],
             label=self.t("filter.start"),
             value=sel.start,
@@ -136,7 +137,8 @@ class Dashboard(ConsumptionView, AlertsView, QualityView):
             end=days.last,
             width=140,
         )
-        self.w_end = pn.widgets.DatePicker(
+        self.w_end = DatePicker.for_language(
+            self.state.lang,
             css_classes=["mw-f-end"],
             label=self.t("filter.end"),
             value=sel.end,

@@ -10,6 +10,7 @@ from typing import Any
 import holoviews as hv
 import pandas as pd
 import panel as pn
+import param
 from bokeh.models.widgets.tables import DateFormatter
 
 from meterwatch.dashboard.texts import tr
@@ -72,6 +73,19 @@ def data_table(frame: Any, language: str, **kwargs: Any) -> pn.widgets.Tabulator
     return pn.widgets.Tabulator(
         frame, show_index=False, disabled=True, configuration=configuration, **kwargs
     )
+
+
+class DatePicker(pn.widgets.DatePicker):
+    """Panel's date picker showing the day as the language writes it (Bokeh's picker has the
+    option, Panel does not pass it on): ``date_format`` is a flatpickr format."""
+
+    date_format = param.String(default="Y-m-d")
+
+    @classmethod
+    def for_language(cls, language: str, **kwargs: Any) -> DatePicker:
+        # DATE_FORMATS in flatpickr's letters (%d/%m/%Y -> d/m/Y)
+        day = DATE_FORMATS.get(language, DATE_FORMATS["en"])[0].replace("%", "")
+        return cls(date_format=day, **kwargs)
 
 
 def date_format(language: str, hours: bool = False) -> DateFormatter:

@@ -97,5 +97,10 @@ def test_days_and_hours_follow_the_language_everywhere() -> None:
     assert fmt_time("ayer", "es") == "ayer"  # text that is no time stays as it is
     assert date_format("es").format == "%d/%m/%Y"
     assert date_format("en", hours=True).format == "%Y-%m-%d %H:%M"
+    from meterwatch.dashboard.widgets import DatePicker
+
+    picker = DatePicker.for_language("es", value=dt.date(2022, 11, 2))
+    assert picker.get_root().date_format == "d/m/Y"  # the filters show 02/11/2022
+    assert DatePicker.for_language("en").date_format == "Y-m-d"
     utc = naive(pd.Series([pd.Timestamp("2023-01-02 05:00", tz="UTC")]))
     assert utc.iloc[0] == pd.Timestamp("2023-01-02 05:00") and utc.dt.tz is None
