@@ -65,12 +65,12 @@ def hover(lang: str, *fields: tuple[str, str, str]) -> dict[str, Any]:
     hover showed ``index``, ``data (x, y): (1.671e+12, 690.9)`` and screen coordinates."""
     tips: list[tuple[str, str]] = []
     formatters: dict[str, Any] = {}
-    day = DATE_FORMATS.get(lang, DATE_FORMATS["en"])[0]
+    day, hour = DATE_FORMATS.get(lang, DATE_FORMATS["en"])
     for key, column, kind in fields:
         ref = f"@{{{column}}}"
         label = tr(key, lang)
         if kind in ("day", "hour"):
-            tips.append((label, ref + "{" + (day if kind == "day" else day + " %H:%M") + "}"))
+            tips.append((label, ref + "{" + (day if kind == "day" else hour) + "}"))
             formatters[ref] = "datetime"
         elif kind == "number":
             tips.append((label, ref + "{custom}"))
