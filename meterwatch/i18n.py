@@ -6,11 +6,12 @@ store the code and parameters and any screen can render them in either language.
 
 from __future__ import annotations
 
-import json
 import numbers
 import string
 from datetime import date, datetime, time
 from typing import Any
+
+from meterwatch.tables import stored_params
 
 LANGUAGES = ("es", "en")
 
@@ -253,10 +254,7 @@ def alert_evidence(kind: Any, params: Any, stored: Any, language: str = "es") ->
     whatever language and format the alert was raised in. The ``stored`` sentence where the
     parameters cannot write it (an older or foreign alert)."""
     fallback = "" if stored is None or stored != stored else str(stored)  # None or NaN
-    try:
-        values = json.loads(params) if isinstance(params, str) else dict(params or {})
-    except (TypeError, ValueError):
-        return fallback
+    values = stored_params(params)
     if not values or f"alert.{kind}" not in MESSAGES:
         return fallback
     text = evidence_sentence(str(kind), values, language)

@@ -7,7 +7,9 @@ for column names and types; storage backends and the Glue catalogue are built fr
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -258,6 +260,20 @@ def spec(name: str) -> TableSpec:
         raise KeyError(
             f"unknown table {name!r}; known tables: {', '.join(sorted(TABLES))}"
         ) from None
+
+
+def stored_params(value: Any) -> dict[str, Any]:
+    """The ``params`` column of a row (a JSON object, as ``alerts``, ``data_quality`` and
+    ``models`` store it) as a fresh dict: empty for a missing, unreadable or non-object value."""
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, str) and value:
+        try:
+            out = json.loads(value)
+        except ValueError:
+            return {}
+        return out if isinstance(out, dict) else {}
+    return {}
 
 
 def now_utc() -> pd.Timestamp:

@@ -12,7 +12,6 @@ sector and hour-of-day filters all work on it without touching the hourly readin
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -27,6 +26,7 @@ from meterwatch import feedback as feedback_core
 from meterwatch.i18n import t
 from meterwatch.queries import HOUR_COLUMNS, run_query
 from meterwatch.storage.base import Lake
+from meterwatch.tables import stored_params
 
 T = TypeVar("T")
 
@@ -686,11 +686,7 @@ class DashboardStore:
         twins = findings[findings["code"] == "customers.duplicate_series"]
         others: dict[str, str] = {}
         for row in twins.itertuples(index=False):
-            try:
-                doc = json.loads(str(row.params or "{}"))
-                others[str(row.client_id)] = str(doc.get("other", ""))
-            except ValueError:
-                others[str(row.client_id)] = ""
+            others[str(row.client_id)] = str(stored_params(row.params).get("other", ""))
         frame["duplicate_of"] = frame["client_id"].map(others).fillna("")
         order = sorted(
             range(len(frame)), key=lambda i: natural_key(str(frame["client_id"].iloc[i]))
@@ -712,10 +708,7 @@ class DashboardStore:
 
 def _finding_text(row: Any, language: str) -> str:
     """Re-render a finding's sentence in ``language``; fall back to the stored one."""
-    try:
-        params = json.loads(row.params or "{}")
-    except ValueError:
-        params = {}
+    params = stored_params(row.params)
     start = pd.Timestamp(row.period_start)
     end = pd.Timestamp(row.period_end)
     params.setdefault("n_hours", row.n_hours)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from meterwatch.i18n import evidence_sentence
-from meterwatch.tables import ALERTS, now_utc
+from meterwatch.tables import ALERTS, now_utc, stored_params
 
 # Alert kinds, in the order a tie is settled (documented in docs/alerts.md).
 KINDS = (
@@ -445,20 +445,10 @@ def typed_alerts(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _params(value: Any) -> dict[str, Any]:
-    if isinstance(value, str) and value:
-        try:
-            out = json.loads(value)
-            return out if isinstance(out, dict) else {}
-        except ValueError:
-            return {}
-    return {}
-
-
 def _carry_notified(old: Any, new: Any) -> str:
     """``new`` params keeping what the sinks were last told (``notified_kwh``)."""
-    fresh = _params(new)
-    told = _params(old).get("notified_kwh")
+    fresh = stored_params(new)
+    told = stored_params(old).get("notified_kwh")
     if told is not None:
         fresh["notified_kwh"] = told
     return json.dumps(fresh, ensure_ascii=False, default=str)
@@ -471,13 +461,13 @@ def _matters(before: dict[str, Any], row: dict[str, Any]) -> bool:
         str(before.get("severity")), 0
     )
     ended = row["status"] == "closed" and before.get("status") == "open"
-    told = _params(row["params"]).get("notified_kwh")
+    told = stored_params(row["params"]).get("notified_kwh")
     lost = float(row["lost_kwh_estimate"] or 0.0)
     grew = told is None or lost >= NOTIFY_GROWTH * max(float(told), 1e-9)
     return bool(rose or ended or grew)
 
 
 def _mark_notified(row: dict[str, Any]) -> None:
-    params = _params(row["params"])
+    params = stored_params(row["params"])
     params["notified_kwh"] = round(float(row["lost_kwh_estimate"] or 0.0), 1)
     row["params"] = json.dumps(params, ensure_ascii=False, default=str)

@@ -8,7 +8,6 @@ history: the draws only change the new data.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
@@ -299,12 +298,7 @@ def _alert_times(
         client = str(alert["client_id"])
         start, end = pd.Timestamp(alert["window_start"]), pd.Timestamp(alert["window_end"])
         raised = start
-        recorded = None
-        if isinstance(alert.get("params"), str) and alert["params"]:
-            try:
-                recorded = json.loads(alert["params"]).get("first_alert_ts")
-            except (ValueError, AttributeError):
-                recorded = None
+        recorded = tables.stored_params(alert.get("params")).get("first_alert_ts")
         if recorded:
             raised = pd.Timestamp(recorded)
         else:
