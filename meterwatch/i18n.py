@@ -134,6 +134,8 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 # How each language groups thousands and marks decimals (Python writes "," and ".").
 NUMBER_SEPARATORS: dict[str, tuple[str, str]] = {"es": ("\u202f", ","), "en": (",", ".")}
+# What stands between a number and its unit sign (Spanish "25 %", English "25%").
+UNIT_SPACE: dict[str, str] = {"es": "\u202f", "en": ""}
 # How each language writes a day and an hour (Spanish 28/11/2022 19:00; English ISO).
 DATE_FORMATS: dict[str, tuple[str, str]] = {
     "es": ("%d/%m/%Y", "%d/%m/%Y %H:%M"),

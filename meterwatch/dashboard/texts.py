@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from meterwatch.i18n import render
+from meterwatch.i18n import UNIT_SPACE, render
 
 TEXTS: dict[str, tuple[str, str]] = {
     # (es, en)
@@ -289,5 +289,4 @@ def fmt_percent(share: Any, language: str = "es", digits: int = 0) -> str:
         return "–"
     if math.isnan(number):
         return "–"
-    sep = "\u202f" if language == "es" else ""
-    return f"{fmt_number(100 * number, language, digits)}{sep}%"
+    return f"{fmt_number(100 * number, language, digits)}{UNIT_SPACE.get(language, '')}%"

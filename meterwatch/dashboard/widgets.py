@@ -14,7 +14,7 @@ import param
 from bokeh.models.widgets.tables import DateFormatter
 
 from meterwatch.dashboard.texts import tr
-from meterwatch.i18n import DATE_FORMATS, NUMBER_SEPARATORS
+from meterwatch.i18n import DATE_FORMATS, NUMBER_SEPARATORS, UNIT_SPACE
 
 PERIODS = ("", "7", "30", "90", "365")  # the inbox's period filter, in days ("" = all)
 
@@ -109,7 +109,7 @@ def number_format(language: str, suffix: str = "", digits: int = 0) -> dict[str,
         "thousand": thousands,
         "decimal": decimal,
         "precision": digits,
-        "symbol": ("\u202f" if language == "es" else "") + suffix if suffix else "",
+        "symbol": UNIT_SPACE.get(language, "") + suffix if suffix else "",
         "symbolAfter": True,
     }
 
