@@ -125,6 +125,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "es": "Las tensiones de fase muestran una anomalía.",
         "en": "The phase voltages show an anomaly.",
     },
+    "alert.watch.short": {
+        "es": "En observación: la desviación duró menos de lo que exige una alerta (se priorizan las más largas).",
+        "en": "Watch: the deviation lasted less than an alert needs (longer ones rank first).",
+    },
+    "alert.watch.no_net_loss": {
+        "es": "En observación: el consumo cambió de forma pero no falta energía neta.",
+        "en": "Watch: consumption changed shape but no net energy is missing.",
+    },
+    "alert.watch.small_loss": {
+        "es": "En observación: falta menos del 10 % de lo esperado, dentro del error del pronóstico.",
+        "en": "Watch: less than 10 % of the expected energy is missing, within the forecast's error.",
+    },
+    "alert.watch.registers_together": {
+        "es": "En observación: activa y reactiva bajaron juntas (cambio de demanda o transformador de corriente puenteado).",
+        "en": "Watch: active and reactive energy fell together (a change of demand or a bypassed current transformer).",
+    },
     "alert.evidence.sector": {
         "es": "Su sector muestra una caída parecida (menos sospechoso).",
         "en": "Its sector shows a similar drop (less suspicious).",
@@ -243,10 +259,12 @@ def evidence_sentence(kind: str, params: dict[str, Any], language: str = "es") -
         extras.append(t("alert.evidence.reactive", language))
     if params.get("voltage_anomaly"):
         extras.append(t("alert.evidence.voltage", language))
-    if params.get("registers_together"):
+    if params.get("registers_together") and params.get("watch") != "registers_together":
         extras.append(t("alert.evidence.registers_together", language))
     if params.get("sector_shares_drop"):
         extras.append(t("alert.evidence.sector", language))
+    if params.get("watch") and f"alert.watch.{params['watch']}" in MESSAGES:
+        extras.append(t(f"alert.watch.{params['watch']}", language))
     return " ".join([text, *extras])
 
 

@@ -33,6 +33,10 @@ class Settings:
         AWS backend names (only read when the lake is on S3).
     alert_topic_arn
         SNS topic for alerts (AWS only); empty means no SNS sink.
+    history_step_days
+        On the first ``score`` of a customer, its history before the model's ``trained_until``
+        is scored walk-forward: a model fitted only on the readings before each origin scores
+        the next ``history_step_days`` days (default 91, a quarter). 0 scores new hours only.
     """
 
     lake: str = "lake"
@@ -43,6 +47,7 @@ class Settings:
     athena_workgroup: str = "meterwatch"
     glue_database: str = "meterwatch"
     alert_topic_arn: str = ""
+    history_step_days: int = 91
 
     @classmethod
     def load(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

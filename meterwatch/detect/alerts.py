@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from meterwatch.detect.detectors import CONSTANT_MIN_HOURS, STOPPED_MIN_HOURS
 from meterwatch.i18n import evidence_sentence
 from meterwatch.tables import ALERTS, now_utc, stored_params
 
@@ -37,6 +38,12 @@ MERGE_GAP_HOURS = 24  # flagged hours closer than this are one event
 MIN_EVENT_HOURS = 36  # a deficit must last a day and a half to be worth a visit
 MIN_SHAPE_HOURS = 72  # a profile change three: noisy customers' shapes wander for a day or two
 MIN_REVERSE_HOURS = 3  # fewer negative hours are a glitch, not reversed wiring
+# A flagged stretch of at least a day is never dropped: below the thresholds above (or with
+# no net energy missing, or both registers stepping down together) it is kept as a *watch*
+# alert, ranked after every raised alert with the reason in its evidence, and not e-mailed.
+MIN_CANDIDATE_HOURS = 24
+# Why an event is only watched (``params.watch``), in the order they are checked:
+WATCH_REASONS = ("short", "no_net_loss", "small_loss", "registers_together")
 OPEN_WITHIN_HOURS = 24  # an event flagged in the last day of data is still open
 MIN_LOSS_SHARE = 0.1  # an under-registration must miss a tenth of the expected energy
 # Both registers stepped down together (a change of demand, not tampering with the active one):
@@ -76,15 +83,17 @@ def _kind(window: pd.DataFrame, flagged: np.ndarray) -> str:
     det = window["detectors"]
     hours = {name: int((_fired(det, name) & flagged).sum()) for name in (
         "reverse", "stopped", "constant", "shape", "deficit_day", "deficit_week", "voltage_collapse",
-        "zero_hours", "peak",
+        "zero_hours", "peak", "flat",
     )}  # fmt: skip
     if hours["reverse"] >= MIN_REVERSE_HOURS:
         return "reverse_energy"
-    if hours["stopped"] >= MIN_EVENT_HOURS:
+    if hours["stopped"] >= STOPPED_MIN_HOURS:
         return "stopped_meter"
-    if hours["constant"] >= MIN_EVENT_HOURS:
-        return "flat_reporting"
     deficit = max(hours["deficit_day"], hours["deficit_week"], hours["peak"])
+    if hours["constant"] >= CONSTANT_MIN_HOURS or (
+        hours["flat"] >= MIN_EVENT_HOURS and hours["flat"] > deficit
+    ):
+        return "flat_reporting"
     if hours["zero_hours"] >= MIN_REVERSE_HOURS and not hours["voltage_collapse"]:
         return "under_registration"  # a daily off-window: energy missing, not moved
     if hours["voltage_collapse"] >= 0.5 * max(int(flagged.sum()), 1) and deficit:
@@ -145,21 +154,25 @@ def extract_events(
         n_flagged = int(wflag.sum())
         zero_days = pd.DatetimeIndex(ts[a : b + 1][_fired(window["detectors"], "zero_hours")])
         recurring_zeros = zero_days.floor("D").nunique() >= 2
+        if n_flagged < MIN_CANDIDATE_HOURS and kind != "reverse_energy" and not recurring_zeros:
+            continue  # less than a day of flagged hours: not a sustained deviation
+        watch: str | None = None
         if (
             kind not in ("reverse_energy", "stopped_meter", "flat_reporting")
             and not recurring_zeros
             and n_flagged < (MIN_SHAPE_HOURS if kind == "load_shape_change" else MIN_EVENT_HOURS)
         ):
-            continue
+            watch = "short"
         active = window["active_kwh"].to_numpy(dtype=float)
         expected = window["expected_kwh"].to_numpy(dtype=float)
         # the energy missing in the anomalous hours (an off-window's other hours are normal)
         lost = float(np.nansum((expected - active)[wflag]))
         total_expected = float(np.nansum(expected[wflag]))
-        if kind == "under_registration" and (
-            lost <= 0 or (lost <= MIN_LOSS_SHARE * total_expected and not recurring_zeros)
-        ):
-            continue  # a few per cent is within what the expectation itself can be off
+        if watch is None and kind == "under_registration":
+            if lost <= 0:
+                watch = "no_net_loss"  # moved or flattened, not missing: the operator decides
+            elif lost <= MIN_LOSS_SHARE * total_expected and not recurring_zeros:
+                watch = "small_loss"  # within what the expectation itself can be off
         share = lost / total_expected if total_expected > 0 else 0.0
         if kind in ("reverse_energy", "stopped_meter") or share >= HIGH_LOSS_SHARE:
             severity = "high"
@@ -175,9 +188,10 @@ def extract_events(
         )
         sector = bool((_fired(det, "sector") & wflag).mean() >= 0.5)
         # Tampering with the active register leaves the reactive one alone (the ratio moves);
-        # a real step of demand takes both in proportion and keeps the profile. Cutting the
-        # current (off-window, peak clipping, stopped meter) also takes both, but clips the
-        # peaks or reads zeros.
+        # a real step of demand takes both in proportion and keeps the profile. So does a
+        # bypassed or shunted current transformer: both registers fall together is evidence
+        # for demand *or* for that theft, never a reason to hide the event. A small one is
+        # watched, a larger one raised, named, less confident.
         together = bool(
             kind == "under_registration"
             and registers is not None
@@ -186,11 +200,15 @@ def extract_events(
             and (_fired(det, "shape") & wflag).mean() < 0.5
             and registers_stepped_together(registers, pd.Timestamp(ts[a]), pd.Timestamp(ts[b]))
         )
-        if together and share < HIGH_LOSS_SHARE:
-            continue  # both registers stepped down a little, the profile held: demand
+        if together and share < HIGH_LOSS_SHARE and watch is None:
+            watch = "registers_together"
+        if watch is not None:
+            severity = "low"
         mean_score = float(np.nanmean(window["score"].to_numpy(dtype=float)[wflag]))
         confidence = min(mean_score / 3.0, 1.0) * (0.5 + 0.5 * model_quality)
         confidence = confidence + 0.15 * (reactive or voltage) - 0.15 * together - 0.3 * sector
+        if watch is not None:
+            confidence *= 0.5  # a watched event is a weaker case than a raised one
         confidence = float(np.clip(confidence, 0.05, 1.0))
         window_start = pd.Timestamp(ts[a])
         window_end = pd.Timestamp(ts[b]) + pd.Timedelta(hours=1)
@@ -221,6 +239,7 @@ def extract_events(
                     "voltage_anomaly": voltage,
                     "sector_shares_drop": sector,
                     "registers_together": together,
+                    "watch": watch,
                     "ongoing": bool(
                         last_ts - pd.Timestamp(ts[b]) <= pd.Timedelta(hours=OPEN_WITHIN_HOURS)
                     ),
@@ -373,10 +392,11 @@ def merge_alerts(
                 alert_id = uuid.uuid4().hex[:16]
                 rows.append({"alert_id": alert_id, "created_at": now, "updated_at": now,
                              "rank": 0, **fields})  # fmt: skip
-                _mark_notified(rows[-1])
                 used.add(len(rows) - 1)
                 new_ids.append(alert_id)
-                notify.append(alert_id)
+                if not ev.params.get("watch"):  # a watched event waits in the inbox
+                    _mark_notified(rows[-1])
+                    notify.append(alert_id)
                 continue
             used.add(match)
             row = rows[match]
@@ -390,14 +410,14 @@ def merge_alerts(
                 str(row.get(k)) != str(v)
                 for k, v in fields.items()
                 if k in ("window_start", "window_end", "lost_kwh_estimate", "status", "severity")
-            )
+            ) or bool(stored_params(row.get("params")).get("watch")) != bool(ev.params.get("watch"))
             if changed:
                 before = {k: row.get(k) for k in ("severity", "status", "params")}
                 row.update(fields)
                 row["updated_at"] = now
                 row["params"] = _carry_notified(before["params"], row["params"])
                 updated_ids.append(str(row["alert_id"]))
-                if _matters(before, row):
+                if not ev.params.get("watch") and _matters(before, row):
                     _mark_notified(row)
                     notify.append(str(row["alert_id"]))
         edge = revised.get(client)
@@ -414,7 +434,8 @@ def merge_alerts(
         rows[i]["status"] = WITHDRAWN
         rows[i]["updated_at"] = now
         withdrawn_ids.append(str(rows[i]["alert_id"]))
-        notify.append(str(rows[i]["alert_id"]))
+        if stored_params(rows[i]["params"]).get("notified_kwh") is not None:
+            notify.append(str(rows[i]["alert_id"]))  # the recipients heard of it: retract
     frame = pd.DataFrame(rows, columns=ALERTS.columns)
     if not frame.empty:
         value = frame["lost_kwh_estimate"].astype(float).fillna(0) * frame["confidence"].astype(
@@ -425,7 +446,12 @@ def merge_alerts(
         # the visit worth most first: an ongoing loss counts double (it is still running);
         # a withdrawn alert is worth no visit
         worth = value * (1 + is_open) * (frame["status"] != WITHDRAWN)
-        order = pd.DataFrame({"w": worth, "s": severity}).sort_values(["w", "s"], ascending=False)
+        # raised alerts first, then the watched ones (kept, never hidden), then withdrawn
+        raised = ~frame["params"].map(lambda p: bool(stored_params(p).get("watch")))
+        tier = (frame["status"] != WITHDRAWN).astype(int) + raised.astype(int)
+        order = pd.DataFrame({"t": tier, "w": worth, "s": severity}).sort_values(
+            ["t", "w", "s"], ascending=False
+        )
         frame.loc[order.index, "rank"] = np.arange(1, len(frame) + 1)
         frame = frame.sort_values("rank").reset_index(drop=True)
     return typed_alerts(frame), new_ids, updated_ids, withdrawn_ids, notify

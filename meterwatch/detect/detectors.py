@@ -39,6 +39,7 @@ MIN_SPREAD = {
     "reversal_week": 0.02,
     "shape_week": 0.02,
     "reactive": 0.1,
+    "flat": 0.3,
 }
 # A day closer to the *reversed* profile of the customer's own previous two weeks (ending 3
 # days before, so a reversal does not become its own reference at once) than to that profile:
@@ -59,8 +60,14 @@ MIN_SUPPORT_DAYS = 56  # the shape at a level seen fewer days (8 weeks) is not r
 VOLTAGE_COLLAPSE = 0.7  # a phase below 70 % of its usual median has collapsed
 EVIDENCE_BOOST = 1.25  # a deficit backed by electrical evidence scores this much more
 DETECTORS = (
-    "deficit_day", "deficit_week", "peak", "shape", "stopped", "zero_hours", "constant", "reverse"
+    "deficit_day", "deficit_week", "peak", "shape", "stopped", "zero_hours", "constant", "reverse",
+    "flat",
 )  # fmt: skip
+# A constant run is judged against the longest one the customer's history shows: only a run
+# this many times longer (and at least CONSTANT_MIN_HOURS) is flat reporting. A meter idling
+# at one value every weekend (customer 4: 13-22 h) keeps its idle runs; a meter stuck for
+# weeks is never excused because it once repeated a value for a day.
+CONSTANT_RUN_FACTOR = 2.0
 MAX_SHORT_ZERO_SHARE = 0.002  # a history with fewer short zero runs than this never idles at 0
 HOUR_WEIGHT_FLOOR = 0.5  # a window score counts half for an hour that is not short itself
 TIE_BREAK = 0.1  # weight of the hour's own shortfall, ranking manipulated hours within a day
@@ -96,6 +103,8 @@ def default_stats() -> dict[str, float]:
         "idle_constant_kwh": -1.0,
         "short_zero_share": 1.0,
         "hour_deficit_edge": 0.5,
+        "flat_med": 0.0,
+        "flat_spread": 1.0,
     }
 
 
@@ -134,6 +143,31 @@ def daily_shape_distance(ts: pd.Series, active: np.ndarray, expected: np.ndarray
     diff = pd.Series(np.abs(pa_ - pe)).groupby(day).transform("sum").to_numpy() / 2
     valid = (sums["a"].to_numpy() > 0) & (sums["e"].to_numpy() > 0) & (counts >= 20)
     return np.where(valid, diff, np.nan)
+
+
+def daily_flatness(ts: pd.Series, active: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Per hour: how much flatter its day is than expected, ``log(sd(expected) / sd(reported))``
+    of the day's hours (0 = the expected intraday variation, large = a flat line).
+
+    Flat reporting (the same or nearly the same value every hour, h5) and a random share of the
+    average (h4) erase the day's profile while the day's energy may be right: no deficit
+    detector sees them. NaN for days with fewer than 20 readings or no expected variation.
+    """
+    day = pd.DatetimeIndex(ts).floor("D")
+    frame = pd.DataFrame(
+        {"day": day, "a": np.asarray(active, float), "e": np.asarray(expected, float)}
+    )
+    grouped = frame.groupby("day")
+    sd = grouped[["a", "e"]].transform("std")
+    counts = grouped["a"].transform("count").to_numpy()
+    sd_a = sd["a"].to_numpy()
+    sd_e = sd["e"].to_numpy()
+    mean_e = grouped["e"].transform("mean").to_numpy()
+    floor = 1e-3 * np.abs(mean_e) + 1e-9  # an exact constant is as flat as can be, not infinite
+    with np.errstate(divide="ignore", invalid="ignore"):
+        flat = np.log(sd_e / np.maximum(sd_a, floor))
+    valid = (counts >= 20) & np.isfinite(flat) & (sd_e > 0)
+    return np.where(valid, flat, np.nan)
 
 
 def _by_day(
@@ -452,6 +486,8 @@ def calibrate(
     stats["peak_week_med"], stats["peak_week_spread"] = _spread(
         peak_week, MIN_SPREAD["peak_week"], margin
     )
+    flat_day = np.where(clean, daily_flatness(ts, active, expected), np.nan)
+    stats["flat_med"], stats["flat_spread"] = _spread(flat_day, MIN_SPREAD["flat"], margin)
     for name, n_days in (("reversal_day", 1), ("reversal_week", 7)):
         contrast = np.where(clean, reversal_contrast(ts, active, expected, n_days), np.nan)
         stats[f"{name}_med"], stats[f"{name}_spread"] = _spread(contrast, MIN_SPREAD[name], margin)
@@ -617,14 +653,19 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     expecting = np.nan_to_num(expected) > 0
     zero_runs = run_lengths(present & (active == 0))
     s_stopped = np.where((zero_runs >= STOPPED_MIN_HOURS) & expecting, 5.0, 0.0)
-    if stats["max_constant_run"] < CONSTANT_MIN_HOURS:
-        flat = np.nan_to_num(active)
-        # idling longer than usual at the meter's own idle reading is a shutdown, not flat
-        # reporting: the deficit detectors judge the energy it misses
-        at_idle = flat == stats.get("idle_constant_kwh", -1.0)
-        s_constant = np.where((constant_runs(flat) >= CONSTANT_MIN_HOURS) & ~at_idle, 3.0, 0.0)
-    else:  # the customer's meter repeats values in clean times: rely on the shape instead
-        s_constant = np.zeros(len(frame))
+    flat_line = np.nan_to_num(active)
+    runs = constant_runs(flat_line)
+    longest = max(float(stats.get("max_constant_run", 0.0)), 0.0)
+    # idling longer than usual at the meter's own idle reading is a shutdown, not flat
+    # reporting: the deficit detectors judge the energy it misses
+    at_idle = flat_line == stats.get("idle_constant_kwh", -1.0)
+    needed = CONSTANT_MIN_HOURS if longest < CONSTANT_MIN_HOURS else CONSTANT_RUN_FACTOR * longest
+    s_constant = np.where((runs >= needed) & ~at_idle, 3.0, 0.0)
+    if stats["profile_strength"] >= MIN_PROFILE_STRENGTH:
+        flatness = daily_flatness(ts, active, expected)
+        s_flat = (flatness - stats.get("flat_med", 0.0)) / stats.get("flat_spread", 1.0)
+    else:  # no daily profile to lose
+        s_flat = np.zeros(len(frame))
     s_reverse = np.where(present & (active < 0), 5.0, 0.0)
 
     react = daily_reactive_log_ratio(ts, active, frame["reactive_kvarh"].to_numpy(dtype=float))
@@ -648,6 +689,7 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
         "constant": s_constant,
         "zero_hours": s_zero,
         "reverse": s_reverse,
+        "flat": np.nan_to_num(s_flat),
     }
     stacked = np.column_stack([scores[name] for name in DETECTORS])
     combined = stacked.max(axis=1)

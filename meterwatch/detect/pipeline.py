@@ -56,6 +56,9 @@ PEER_OUTAGE_RATIO = 0.1  # a peer reporting under 10 % of its expectation is dow
 # closest pair of the real data is 0.85) are "tied": a drop they share is the customer's regime.
 TIE_CORRELATION = 0.95
 TIE_MIN_DAYS = 56  # days of history both must have, as MIN_SUPPORT_DAYS for a level
+# History scored walk-forward starts once a customer has this many days before an origin: the
+# shape is only judged at levels seen for as long (detectors.MIN_SUPPORT_DAYS).
+WALK_MIN_DAYS = det.MIN_SUPPORT_DAYS
 
 
 @dataclass
@@ -81,6 +84,7 @@ class ScoreResult:
 
     hours_scored: int = 0  # hours scored for the first time
     hours_revised: int = 0  # hours of the revision margin scored again (rows overwritten)
+    history_hours: int = 0  # hours before the models' trained_until scored walk-forward
     anomalies: int = 0
     alerts_new: int = 0
     alerts_updated: int = 0
@@ -519,6 +523,83 @@ def _score_rows(work: _Work, factor: pd.Series, scored_at: pd.Timestamp) -> pd.D
     return rows
 
 
+def walk_forward_origins(
+    first: Mapping[str, pd.Timestamp], until: Mapping[str, pd.Timestamp], step_days: int
+) -> list[pd.Timestamp]:
+    """Midnights from the earliest customer's ``WALK_MIN_DAYS``-th day on, ``step_days``
+    apart, up to the last ``until``: where the walk-forward models of the history start."""
+    if not first or step_days <= 0:
+        return []
+    start = min(pd.Timestamp(t) for t in first.values()) + pd.Timedelta(days=WALK_MIN_DAYS)
+    end = max(pd.Timestamp(t) for t in until.values())
+    return list(pd.date_range(start.ceil("D"), end, freq=f"{step_days}D"))
+
+
+def _history_scores(
+    lake: Lake,
+    rows: Sequence[pd.Series],
+    sectors: dict[str, str | None],
+    tied: dict[str, list[str]],
+    settings: Settings,
+    scored_at: pd.Timestamp,
+    progress: Progress | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Score customers' histories walk-forward: ``scores`` rows up to each ``trained_until``.
+
+    For each origin (:func:`walk_forward_origins`) every customer with ``WALK_MIN_DAYS`` of
+    readings before it gets a model fitted only on the readings before the origin, which
+    scores the next ``settings.history_step_days`` days exactly as new hours are scored
+    (same context, sector peers, detectors). Hours flagged in one step are left out of the
+    later steps' fits, so a loss in the history is not learnt as a level the customer has
+    shown. This is what puts the real events of a lake's history in the inbox on day one,
+    each with its true start, instead of only the hours after the last training.
+    """
+    step = pd.Timedelta(days=settings.history_step_days)
+    readings = {str(r["client_id"]): _readings(lake, str(r["client_id"])) for r in rows}
+    readings = {c: f for c, f in readings.items() if not f.empty}
+    until = {str(r["client_id"]): pd.Timestamp(r["trained_until"]) for r in rows}
+    first = {c: f["ts"].iloc[0] for c, f in readings.items()}
+    origins = walk_forward_origins(
+        first, {c: until[c] for c in readings}, settings.history_step_days
+    )
+    flagged: dict[str, set[pd.Timestamp]] = {c: set() for c in readings}
+    out: dict[str, list[pd.DataFrame]] = {c: [] for c in readings}
+    lookahead = pd.Timedelta(days=REVISE_DAYS)
+    for k, origin in enumerate(origins):
+        end = origin + step
+
+        def fit_one(client: str, origin: pd.Timestamp = origin, end: pd.Timestamp = end) -> Any:
+            frame = readings[client]
+            if first[client] + pd.Timedelta(days=WALK_MIN_DAYS) > origin or origin > until[client]:
+                return None
+            before = frame[frame["ts"] < origin]
+            if flagged[client]:
+                before = before[~before["ts"].isin(flagged[client])]
+            model = fit_customer(before.reset_index(drop=True))
+            ts = frame["ts"]
+            context = frame[
+                (ts >= origin - pd.Timedelta(days=CONTEXT_DAYS)) & (ts < end + lookahead)
+            ]
+            if not ((context["ts"] >= origin) & (context["ts"] <= until[client])).any():
+                return None
+            grid = prepare_grid(model, context.reset_index(drop=True))
+            return _Work(client, model, f"walk-{origin:%Y%m%d}", grid, origin, origin)
+
+        works = [w for w in _map(fit_one, sorted(readings), settings.worker_count, None, str) if w]
+        if progress:
+            progress(k + 1, len(origins), f"{origin:%Y-%m-%d}")
+        if not works:
+            continue
+        inside = {w.client: w.grid[(w.grid["ts"] >= origin) & (w.grid["ts"] < end)] for w in works}
+        factors = sector_factors({c: _daily_ratio(g) for c, g in inside.items()}, sectors, tied)
+        for w in works:
+            scored = _score_rows(w, factors[w.client], scored_at)
+            scored = scored[(scored["ts"] < end) & (scored["ts"] <= until[w.client])]
+            out[w.client].append(scored)
+            flagged[w.client] |= set(pd.to_datetime(scored.loc[scored["is_anomaly"] > 0, "ts"]))
+    return {c: pd.concat(parts, ignore_index=True) for c, parts in out.items() if parts}
+
+
 def _typed_scores(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.reindex(columns=SCORES.columns).copy()
     out["ts"] = pd.to_datetime(out["ts"]).astype("datetime64[s]")
@@ -581,15 +662,38 @@ def score(
 
     works = [w for w in _map(prepare, rows, settings.worker_count, progress,
                              lambda r: str(r["client_id"])) if w is not None]  # fmt: skip
-    if not works:
+    # customers never scored: their history is scored walk-forward first (day one)
+    unscored = (
+        [r for r in rows if str(r["client_id"]) not in last_by_client]
+        if settings.history_step_days > 0
+        else []
+    )
+    fitted: dict[str, CustomerModel] = {w.client: w.model for w in works}
+    for r in unscored:
+        if str(r["client_id"]) not in fitted:
+            fitted[str(r["client_id"])] = load_model(lake, str(r["artifact_key"]))
+    if not works and not unscored:
         result.seconds = time.perf_counter() - started
         return result
     sectors = _sectors(lake)
-    tied = tied_peers({w.client: w.model.level_series for w in works}, sectors)
-    factors = sector_factors({w.client: _daily_ratio(w.grid) for w in works}, sectors, tied)
+    tied = tied_peers({c: m.level_series for c, m in fitted.items()}, sectors)
     scored_at = now_utc()
+    history = (
+        _history_scores(lake, unscored, sectors, tied, settings, scored_at, progress)
+        if unscored
+        else {}
+    )
+    factors = sector_factors({w.client: _daily_ratio(w.grid) for w in works}, sectors, tied)
     new_scores = {w.client: _score_rows(w, factors[w.client], scored_at) for w in works}
+    for client, frame in history.items():
+        new_scores[client] = pd.concat(
+            [frame, new_scores[client]] if client in new_scores else [frame], ignore_index=True
+        )
+    if not new_scores:
+        result.seconds = time.perf_counter() - started
+        return result
     touched = sorted(new_scores)
+    registers = {w.client: w.registers for w in works}
     with lake.transaction() as tx:
         old = tx.read("scores", partitions=touched).to_pandas() if scored_parts else pd.DataFrame()
         if not old.empty:
@@ -603,10 +707,13 @@ def score(
         allscores = _typed_scores(pd.concat([*parts, *new_scores.values()], ignore_index=True))
         tx.overwrite_partitions("scores", allscores, touched)
         events: dict[str, list[Event]] = {}
-        for w in works:
-            mine = allscores[allscores["client_id"] == w.client]
-            events[w.client] = extract_events(
-                w.client, mine, model_quality=_model_quality(w.model), registers=w.registers
+        for client in touched:
+            mine = allscores[allscores["client_id"] == client]
+            regs = registers.get(client)
+            if regs is None:
+                regs = _readings(lake, client)[["ts", "active_kwh", "reactive_kvarh"]]
+            events[client] = extract_events(
+                client, mine, model_quality=_model_quality(fitted[client]), registers=regs
             )
         existing = tx.read("alerts").to_pandas()
         revised = {w.client: w.new_from for w in works if w.first_new != w.new_from}
@@ -615,13 +722,17 @@ def score(
         )
         tx.overwrite("alerts", alerts)
     first_new = {w.client: w.first_new for w in works}
-    fresh = [s[s["ts"] >= first_new[c]] for c, s in new_scores.items()]
+    fresh = [
+        s[s["ts"] >= first_new[c]] if c in first_new and c not in history else s
+        for c, s in new_scores.items()
+    ]
+    result.history_hours = int(sum(len(s) for s in history.values()))
     result.hours_scored = int(sum(len(s) for s in fresh))
     result.hours_revised = int(sum(len(s) for s in new_scores.values())) - result.hours_scored
     result.anomalies = int(sum(int(s["is_anomaly"].sum()) for s in fresh))
     result.alerts_withdrawn = len(withdrawn_ids)
     result.alerts_new, result.alerts_updated = len(new_ids), len(updated_ids)
-    result.customers = len(works)
+    result.customers = len(touched)
     changed = alerts[alerts["alert_id"].isin(set(notify_ids))]
     result.alerts = typed_alerts(changed).reset_index(drop=True)
     if not result.alerts.empty:

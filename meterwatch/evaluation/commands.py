@@ -21,12 +21,23 @@ def add_commands(
     p.add_argument("--seeds", type=int, default=3, help="random draws per tier (default 3)")
     p.add_argument(
         "--seed-offset",
-        type=int,
-        default=0,
-        metavar="N",
-        help="first seed (default 0); e.g. 5 for draws held out from seeds 0-4",
+        default="0",
+        metavar="N|fresh",
+        help="first seed (default 0); 'fresh' draws a new random one (printed) on every run",
     )
-    p.add_argument("--tier", choices=("standard", "subtle", "both"), default="both")
+    p.add_argument(
+        "--tier",
+        choices=("standard", "subtle", "wide", "both", "all"),
+        default="both",
+        help="both = standard and subtle (DOMAIN.md); wide = wider ranges and variants; all",
+    )
+    p.add_argument(
+        "--customers",
+        choices=("all", "tune", "holdout"),
+        default="all",
+        help="judge every customer, or only one half of the fixed split (tune on one, "
+        "report the other)",
+    )
     p.add_argument(
         "--forecast",
         action="store_true",
@@ -71,14 +82,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     lake = open_lake(settings.lake)
-    tiers = ("standard", "subtle") if args.tier == "both" else (args.tier,)
+    from meterwatch.evaluation.protocol import fresh_seed
+
+    tiers = {"both": ("standard", "subtle"), "all": ("standard", "subtle", "wide")}.get(
+        args.tier, (args.tier,)
+    )
+    seed_offset = fresh_seed() if args.seed_offset == "fresh" else int(args.seed_offset)
+    err_console.print(f"seeds {seed_offset} to {seed_offset + args.seeds - 1}")
     try:
         outcome = evaluate_lake(
             lake,
             out=args.out,
             seeds=args.seeds,
-            seed_offset=args.seed_offset,
+            seed_offset=seed_offset,
             tiers=tiers,
+            customers=args.customers,
             detectors=args.detector,
             forecast=args.forecast,
             reference=args.reference,

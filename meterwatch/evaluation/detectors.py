@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -43,6 +43,9 @@ class DetectionResult:
 
     scores: pd.DataFrame
     alerts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ALERT_COLUMNS))
+    customer_scores: dict[str, float] = field(default_factory=dict)
+    """Customer -> how high it stands in the detector's list of visits (higher first); the
+    customer-level average precision reads it. Empty: the customer's highest hourly score."""
 
     @property
     def alerted(self) -> set[str]:
@@ -178,7 +181,8 @@ class ProductDetector:
         progress: Callable[..., None] | None = None,
         increment_hours: int | None = None,
     ) -> None:
-        self.settings = settings
+        # the harness judges the new part only: the history is not scored walk-forward
+        self.settings = replace(settings or Settings.load(), history_step_days=0)
         self.progress = progress
         self.increment_hours = increment_hours
         self._tmp = Path(tempfile.mkdtemp(prefix="meterwatch-eval-", dir=workdir))
@@ -258,13 +262,22 @@ class ProductDetector:
             alerts = lake.read("alerts")
             # an alert a later revision withdrew (and announced as withdrawn) is no alert
             alerts = alerts[alerts["status"] != "withdrawn"]
+            # the inbox's order ranks every customer with an alert or a watched event
+            # (a watched one is not raised: it counts for the ranking, not for F1)
+            watched = alerts["params"].map(lambda p: bool(tables.stored_params(p).get("watch")))
+            best_rank = alerts.groupby("client_id")["rank"].min()
+            listed = {str(c): 1e6 - float(r) for c, r in best_rank.items()}
+            alerts = alerts[~watched]
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         history_end = train.groupby("client_id")["ts"].max()
         scores["ts"] = pd.to_datetime(scores["ts"])
         scores = scores[scores["ts"] > scores["client_id"].map(history_end)]
         scores = scores.reset_index(drop=True)
-        return DetectionResult(scores, _alert_times(alerts, history_end, scores))
+        top = scores.groupby("client_id")["score"].max()
+        ranking = {str(c): float(v) for c, v in top.items()}
+        ranking.update(listed)
+        return DetectionResult(scores, _alert_times(alerts, history_end, scores), ranking)
 
 
 def _flagged_hours_needed(kind: str) -> int:

@@ -23,8 +23,8 @@ import pandas as pd
 
 FAMILIES: tuple[str, ...] = ("h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8")
 REAL_EVENTS: tuple[str, ...] = ("stopped_meter", "negative_energy")
-Tier = Literal["standard", "subtle"]
-TIERS: tuple[Tier, ...] = ("standard", "subtle")
+Tier = Literal["standard", "subtle", "wide"]
+TIERS: tuple[Tier, ...] = ("standard", "subtle", "wide")
 
 # A run of exactly zero active energy this long in the new data is a stopped meter.
 STOPPED_METER_MIN_HOURS = 24
@@ -50,13 +50,20 @@ class TierSpec:
 
     loss: tuple[float, float]
     days: tuple[int, int]
+    variants: bool = False
+    """Also draw the variants real thefts take: log-uniform window lengths, a shunted
+    current transformer (h1, h3 with the reactive register scaled too), noisy flat reporting
+    (h5 with 1-10 % noise), a second event in the same customer."""
 
 
 TIER_SPECS: dict[str, TierSpec] = {
     # DOMAIN.md: standard = losses of 20 to 90 %; subtle = 5 to 40 %, shorter windows.
     "standard": TierSpec(loss=(0.20, 0.90), days=(14, 60)),
     "subtle": TierSpec(loss=(0.05, 0.40), days=(3, 14)),
+    # wider than DOMAIN.md, so figures do not rest on the ranges values were set on
+    "wide": TierSpec(loss=(0.03, 0.95), days=(1, 120), variants=True),
 }
+SECOND_EVENT_SHARE = 0.2  # in the wide tier, this share of injected customers gets two events
 
 
 @dataclass(frozen=True)
@@ -376,20 +383,23 @@ def make_draw(
             "h5": flat_shift >= PROFILE_MIN_SHIFT,
             "h6": reverse_shift >= PROFILE_MIN_SHIFT,
         }
-        pick = next((f for f in rotation if eligible.get(f, True)), "h1")
-        rotation.remove(pick)
-        rotation.append(pick)
-        injection = _inject_one(client, pick, lo, hi, ts_all, active, reactive, spec, rng)
-        changed = ~np.isclose(
-            active[lo:hi], out["active_kwh"].to_numpy(dtype=float)[lo:hi], rtol=1e-9, atol=1e-12
-        )
-        if not changed.any():
-            continue
-        injections.append(injection)
-        labels[lo:hi] |= changed
-        family[lo:hi][changed] = pick
-        positives[client] = pick
-        starts[client] = ts_all.iloc[lo + injection.start]
+        n_events = 2 if spec.variants and rng.random() < SECOND_EVENT_SHARE else 1
+        for _ in range(n_events):
+            pick = next((f for f in rotation if eligible.get(f, True)), "h1")
+            rotation.remove(pick)
+            rotation.append(pick)
+            before = active[lo:hi].copy()
+            injection = _inject_one(client, pick, lo, hi, ts_all, active, reactive, spec, rng)
+            changed = ~np.isclose(active[lo:hi], before, rtol=1e-9, atol=1e-12)
+            if not changed.any():
+                continue
+            injections.append(injection)
+            labels[lo:hi] |= changed
+            family[lo:hi][changed] = pick
+            if client not in positives:
+                positives[client] = pick
+            first = ts_all.iloc[lo + injection.start]
+            starts[client] = min(starts.get(client, first), first)
 
     out["active_kwh"] = active
     out["reactive_kvarh"] = reactive
@@ -417,8 +427,14 @@ def _inject_one(
 ) -> Injection:
     """Manipulate one customer's new rows ``lo:hi`` in place and describe the manipulation."""
     n = hi - lo
-    days = int(rng.integers(spec.days[0], spec.days[1] + 1))
-    length = max(1, min(days * 24, n))
+    if spec.variants:  # a day to months, each order of magnitude as likely
+        hours_long = float(
+            np.exp(rng.uniform(np.log(spec.days[0] * 24), np.log(spec.days[1] * 24)))
+        )
+        length = max(1, min(int(hours_long), n))
+    else:
+        days = int(rng.integers(spec.days[0], spec.days[1] + 1))
+        length = max(1, min(days * 24, n))
     hours = pd.DatetimeIndex(ts_all.iloc[lo:hi]).hour.to_numpy()
     start = int(rng.integers(0, n - length + 1))
     if family in ("h2", "h6"):
@@ -436,9 +452,15 @@ def _inject_one(
     window = slice(lo + start, lo + end)
     x = active[window].copy()
     params = draw_params(family, x, hours[start:end], loss, rng)
+    if spec.variants and family in ("h1", "h3") and rng.random() < 0.5:
+        params["reactive_scaled"] = True  # a shunted CT lowers both registers
+    if spec.variants and family == "h5" and rng.random() < 0.5:
+        params["noise"] = round(float(rng.uniform(0.01, 0.10)), 4)  # a noisy flat line
     reported = apply_family(family, x, hours[start:end], params, rng)
+    if params.get("noise"):
+        reported = reported * (1 + params["noise"] * rng.standard_normal(len(reported)))
     active[window] = reported
-    if family in _CURRENT_INTERRUPTED:
+    if family in _CURRENT_INTERRUPTED or params.get("reactive_scaled"):
         ratio = np.divide(reported, x, out=np.zeros_like(x), where=x != 0)
         reactive[window] = reactive[window] * np.clip(ratio, 0, 1)
     return Injection(client, family, start, end, params)

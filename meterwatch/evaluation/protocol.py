@@ -12,7 +12,7 @@ frequency (:func:`forecast_accuracy`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,8 +78,38 @@ class DrawResult:
     seconds: float = 0.0
 
 
+SPLIT_SALT = "meterwatch-holdout-v1"
+
+
+def split_customers(clients: Collection[str]) -> dict[str, list[str]]:
+    """A fixed split of customers into a ``tune`` half and a ``holdout`` half.
+
+    Customers are ordered by a salted hash of their id and cut in the middle: the same set
+    always splits the same way, and values are set looking at ``tune`` only while quality is
+    reported on ``holdout``.
+    """
+    import hashlib
+
+    ids = sorted({str(c) for c in clients})
+    ordered = sorted(ids, key=lambda c: hashlib.sha256(f"{SPLIT_SALT}:{c}".encode()).hexdigest())
+    half = len(ordered) // 2
+    return {"tune": sorted(ordered[:half]), "holdout": sorted(ordered[half:])}
+
+
+def fresh_seed() -> int:
+    """A new random first seed (printed by the callers) so no run re-uses known draws."""
+    import secrets
+
+    return 1000 + secrets.randbelow(9_000_000)
+
+
 def score_draw(
-    draw: Draw, result: DetectionResult, detector: str, tier: str, seed: int
+    draw: Draw,
+    result: DetectionResult,
+    detector: str,
+    tier: str,
+    seed: int,
+    judged: Collection[str] | None = None,
 ) -> DrawResult:
     """Compute every metric of one detector on one draw.
 
@@ -90,6 +120,11 @@ def score_draw(
         draw; ``customers``: one row per customer (truth, alerted, delay).
     """
     test = draw.test
+    rows = (
+        test["client_id"].isin(set(judged)).to_numpy()
+        if judged is not None
+        else np.ones(len(test), dtype=bool)
+    )
     merged = test[["client_id", "ts"]].merge(
         result.scores[["client_id", "ts", "score", "is_anomaly"]].drop_duplicates(
             ["client_id", "ts"]
@@ -100,11 +135,18 @@ def score_draw(
     score = merged["score"].to_numpy(dtype=float)
     score = np.where(np.isnan(score), -np.inf, score)
     flag = merged["is_anomaly"].fillna(0).to_numpy(dtype=float) > 0
-    labels = draw.labels
-    clients = sorted(test["client_id"].unique())
+    score, flag, labels, family_of = score[rows], flag[rows], draw.labels[rows], draw.family[rows]
+    clients = sorted(test["client_id"][rows].unique())
+    positives = {c: f for c, f in draw.positives.items() if c in set(clients)}
     alerted = result.alerted & set(clients)
-    cm = metrics.customer_metrics(clients, draw.positives, alerted)
-    delays = metrics.detection_delays(draw.starts, result.alerts)
+    cm = metrics.customer_metrics(clients, positives, alerted)
+    delays = metrics.detection_delays(
+        {c: t for c, t in draw.starts.items() if c in positives}, result.alerts
+    )
+    # the list of visits: every judged customer, in the detector's order
+    top = pd.Series(score).groupby(test["client_id"][rows].to_numpy()).max()
+    ranking = np.array([result.customer_scores.get(c, float(top.get(c, -np.inf))) for c in clients])
+    truth = np.array([c in positives for c in clients])
     out = DrawResult(detector, tier, seed)
 
     def add(family: str, name: str, value: float) -> None:
@@ -125,6 +167,7 @@ def score_draw(
     add("all", "false_customers", cm.false_customers)
     add("all", "clean_customers", cm.fp + cm.tn)
     add("all", "positive_customers", cm.tp + cm.fn)
+    add("all", "customer_ap", metrics.average_precision(truth, ranking))
     add("all", "hourly_ap", metrics.average_precision(labels, score))
     add("all", "hourly_f1", metrics.hourly_f1(labels, flag))
     add(
@@ -135,13 +178,13 @@ def score_draw(
 
     negatives = ~labels
     for family in (*FAMILIES, *REAL_EVENTS):
-        members = [c for c, f in draw.positives.items() if f == family]
+        members = [c for c, f in positives.items() if f == family]
         if not members:
             continue
         hit = sum(c in alerted for c in members)
         add(family, "customers", len(members))
         add(family, "recall", hit / len(members))
-        mine = labels & (draw.family == family)
+        mine = labels & (family_of == family)
         subset = mine | negatives
         add(family, "hourly_ap", metrics.average_precision(mine[subset], score[subset]))
         add(family, "hourly_recall", float((flag & mine).sum() / max(mine.sum(), 1)))
@@ -155,7 +198,7 @@ def score_draw(
             "tier": tier,
             "seed": seed,
             "client_id": clients,
-            "truth": [draw.positives.get(c, "") for c in clients],
+            "truth": [positives.get(c, "") for c in clients],
             "alerted": [c in alerted for c in clients],
             "delay_hours": [delays.get(c, np.nan) for c in clients],
         }
@@ -197,6 +240,7 @@ def evaluate_detection(
     seeds: Sequence[int] = (0, 1, 2),
     progress: Progress | None = None,
     known_events: pd.DataFrame | None = None,
+    judged: Collection[str] | None = None,
 ) -> DetectionEvaluation:
     """Run the detection protocol: every detector on every (tier, seed) draw.
 
@@ -215,6 +259,8 @@ def evaluate_detection(
     known_events
         Losses known to be in the data (a synthetic fleet's labels): positives where they
         fall in the new part (:func:`meterwatch.evaluation.inject.make_draw`).
+    judged
+        Customers the metrics count (default: all); every customer is still scored.
     """
     train, test = split_history(frame)
     rows, customers, events, timings = [], [], [], []
@@ -226,7 +272,7 @@ def evaluate_detection(
                 started = time.perf_counter()
                 result = detector.run(train, draw.test, sectors)
                 seconds = time.perf_counter() - started
-                scored = score_draw(draw, result, detector.name, tier, seed)
+                scored = score_draw(draw, result, detector.name, tier, seed, judged)
                 rows.extend(scored.rows)
                 customers.append(scored.customers)
                 timings.append(

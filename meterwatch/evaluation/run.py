@@ -15,6 +15,7 @@ from meterwatch.evaluation.protocol import (
     evaluate_detection,
     forecast_accuracy,
     load_readings,
+    split_customers,
 )
 from meterwatch.evaluation.prototype import configs_from_reference, read_reference
 from meterwatch.evaluation.report import ReportInputs, write_report
@@ -63,6 +64,7 @@ def evaluate_lake(
     seeds: int = 3,
     seed_offset: int = 0,
     tiers: Sequence[str] = ("standard", "subtle"),
+    customers: str = "all",
     detectors: Sequence[str] | None = None,
     forecast: bool = False,
     reference: str | Path | None = None,
@@ -86,7 +88,10 @@ def evaluate_lake(
     seed_offset
         First seed; a non-zero offset gives draws held out from the ones values were set on.
     tiers
-        ``standard`` and/or ``subtle``.
+        ``standard``, ``subtle`` and/or ``wide``.
+    customers
+        ``all``, or the half of :func:`~meterwatch.evaluation.protocol.split_customers` to
+        judge (``tune`` or ``holdout``); every customer is still scored (peers stay peers).
     detectors
         ``product`` and/or ``prototype``; default: both when the engine is installed,
         else the prototype alone.
@@ -120,7 +125,9 @@ def evaluate_lake(
         names, reference=ref, settings=settings, workers=workers, increment_hours=increment_hours
     )
     notes = [
-        f"{frame['client_id'].nunique()} customers, {len(frame):,} hourly readings from {lake.uri}"
+        f"{frame['client_id'].nunique()} customers, {len(frame):,} hourly readings from {lake.uri}",
+        f"seeds {seed_offset} to {seed_offset + seeds - 1}, tiers {', '.join(tiers)}, "
+        f"judged customers: {customers}",
     ]
     if "product" in names:
         notes.append(
@@ -142,6 +149,11 @@ def evaluate_lake(
                 tiers=tiers,
                 seeds=range(seed_offset, seed_offset + seeds),
                 progress=progress,
+                judged=(
+                    None
+                    if customers == "all"
+                    else split_customers(frame["client_id"].unique())[customers]
+                ),
                 known_events=known,
             )
     finally:

@@ -84,7 +84,10 @@ def _registers(active: np.ndarray, reactive: np.ndarray) -> pd.DataFrame:
     )
 
 
-def test_both_registers_stepping_down_together_is_demand_not_an_alert() -> None:
+def test_both_registers_stepping_down_together_is_watched_not_hidden() -> None:
+    """A shunted current transformer lowers both registers in proportion, exactly as a real
+    change of demand does: the event is kept (watched, ranked low, reason named), never
+    dropped."""
     from meterwatch.detect.alerts import extract_events, registers_stepped_together
 
     hours = np.arange(24 * 12)
@@ -101,9 +104,11 @@ def test_both_registers_stepping_down_together_is_demand_not_an_alert() -> None:
     assert not registers_stepped_together(capped, start, last)  # peaks clipped: current cut
 
     scored = _scored((day * step)[after], day[after])
-    assert extract_events("c", scored, registers=demand) == []  # 20 %: a change of demand
+    (watched,) = extract_events("c", scored, registers=demand)  # 20 %: demand, or a shunted CT
+    assert watched.params["watch"] == "registers_together" and watched.severity == "low"
     (event,) = extract_events("c", scored, registers=tamper)
     assert event.kind == "under_registration" and not event.params["registers_together"]
+    assert event.params["watch"] is None and watched.confidence < event.confidence
     # a deep step of both registers is still raised, saying so, with less confidence
     deep = np.where(hours < 24 * 7, 1.0, 0.5)
     (big,) = extract_events(
