@@ -8,13 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UV_VERSION=0.13.9
-if [ -z "${UV:-}" ]; then
-  tools=.lock-tools
-  if ! "$tools/bin/uv" --version 2>/dev/null | grep -q " $UV_VERSION"; then
-    source scripts/_venv.sh
-    "$(pick_python)" -m venv --clear "$tools"
-    "$tools/bin/python" -m pip install --quiet "uv==$UV_VERSION"
-  fi
+if [ -z "${UV:-}" ]; then  # uv in a scratch virtual environment, gone at exit
+  tools="$(mktemp -d)"
+  trap 'rm -rf "$tools"' EXIT
+  source scripts/_venv.sh
+  "$(pick_python)" -m venv "$tools"
+  "$tools/bin/python" -m pip install --quiet "uv==$UV_VERSION"
   UV="$tools/bin/uv"
 fi
 compile() {  # compile OUTPUT [uv options...]
