@@ -610,19 +610,18 @@ class LocalLake(Lake):
     def _build_connection(self, snap: Snapshot) -> _Connection:
         """An in-memory DuckDB holding one view per table, and nothing else it can reach.
 
-        Once the views exist, external access is switched off (no file but the snapshot's
-        data files can be read, none written, no extension loaded) and the configuration is
-        locked, so a query cannot switch it back on.
+        Once the views exist, external access is switched off (no file outside the tables'
+        data folders can be read, none written, no extension loaded) and the configuration is
+        locked, so a query cannot switch it back on. The folders are allowed rather than each
+        live file: DuckDB takes ~0.1 s per thousand allowed paths, at every new snapshot.
         """
         con = duckdb.connect(
             config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
         )
         con.execute("SET enable_object_cache = true")
-        live: list[str] = []
         broken: dict[str, list[DamagedFile]] = {}
         for name, spec in tables.TABLES.items():
             files = self._files(snap, name, None)
-            live += files
             created = False
             if files:
                 # The list is built from the snapshot, never from user input.
@@ -646,7 +645,8 @@ class LocalLake(Lake):
         for name in tables.TABLES:
             view = VIEWS.get(name, f"SELECT * FROM _t_{name}")  # noqa: S608 (registry name)
             con.execute(f"CREATE VIEW {name} AS {view}")
-        con.execute("SET allowed_paths = ?", [live])
+        folders = [f"{self.root / 'curated' / name}{os.sep}" for name in tables.TABLES]
+        con.execute("SET allowed_directories = ?", [folders])
         con.execute("SET python_enable_replacements = false")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")

@@ -43,7 +43,8 @@ def test_sql_cannot_read_files_outside_the_lake(
     for query in (
         "SELECT * FROM read_csv('/etc/passwd')",
         "SELECT * FROM read_text('/etc/hostname')",
-        f"SELECT * FROM read_parquet('{lake_dir}/curated/**/*.parquet')",
+        f"SELECT * FROM read_csv('{lake_dir}/_meta/CURRENT')",
+        f"SELECT * FROM read_csv('{lake_dir}/curated/readings/../../_meta/CURRENT')",
         "SELECT * FROM glob('/etc/*')",
     ):
         assert sql(lake_dir, query) == 2
