@@ -21,7 +21,7 @@ from rich.table import Table
 
 from meterwatch import __version__
 from meterwatch.settings import Settings
-from meterwatch.storage import Lake, open_lake
+from meterwatch.storage import DamagedLakeError, Lake, ReadOnlyQueryError, open_lake
 
 # soft_wrap: paths and error messages stay on one line, whole, for grep and copy-paste.
 console = Console(stderr=False, highlight=False, soft_wrap=True)
@@ -128,7 +128,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     lake = _lake(args)
     try:
         frame = lake.query(args.query)
-    except duckdb.Error as exc:
+    except (duckdb.Error, ReadOnlyQueryError) as exc:
         err_console.print("[red]SQL error[/red]:", escape(str(exc)))
         return 2
     if args.csv:
@@ -179,6 +179,44 @@ def cmd_export(args: argparse.Namespace) -> int:
     frame = lake.query(sql)
     frame.to_csv(out, index=False)
     console.print(f"{len(frame):,} rows of {name} written to {out}")
+    return 0
+
+
+# check ----------------------------------------------------------------------------------------------
+def cmd_check(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from meterwatch.integrity import check_lake
+
+    lake = _lake(args)
+    report = check_lake(lake, orphan_min_age=timedelta(minutes=args.orphan_age))
+    for damaged in report.damaged:
+        err_console.print("[red]damaged[/red]", escape(str(damaged)))
+    for key in report.orphans_removed:
+        console.print(
+            "orphaned model artefact removed (a train that never committed):", escape(key)
+        )
+    for key in report.orphans_kept:
+        console.print(
+            f"orphaned model artefact younger than {args.orphan_age} min, kept "
+            "(a train may be committing it):",
+            escape(key),
+        )
+    unrecorded = (
+        f" ({report.unrecorded} committed before checksums were kept: presence checked only)"
+        if report.unrecorded
+        else ""
+    )
+    console.print(
+        f"{report.files:,} data files checked{unrecorded}, {len(report.damaged)} damaged;"
+        f" {report.seconds:.2f} s"
+    )
+    if not report.ok:
+        err_console.print(
+            "[red]the lake has damaged data files[/red]: restore them (or re-ingest the raw"
+            " files into a new lake); queries that read them fail until then"
+        )
+        return 1
     return 0
 
 
@@ -255,6 +293,19 @@ def build_parser() -> argparse.ArgumentParser:
     lake_option(p)
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser(
+        "check", help="verify every data file against its checksum; remove orphaned artefacts"
+    )
+    lake_option(p)
+    p.add_argument(
+        "--orphan-age",
+        type=float,
+        default=60,
+        metavar="MINUTES",
+        help="remove orphaned model artefacts older than this (default 60)",
+    )
+    p.set_defaults(func=cmd_check)
+
     p = sub.add_parser("synth", help="generate a synthetic fleet with labelled events")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument(
@@ -299,6 +350,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except DamagedLakeError as exc:
+        err_console.print("[red]error[/red]", escape(str(exc)))
+        err_console.print("`meterwatch check` lists every damaged file")
+        return 2
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130

@@ -12,11 +12,14 @@ pick_python() {
   return 1
 }
 
+# install_project LOCK: the locked dependencies (exact versions, checked against their hashes;
+# requirements.lock or a subset in requirements/, see scripts/lock.sh), then the checkout itself.
 install_project() {
-  local spec="$1"
+  local lock="$1"
   if [ ! -x .venv/bin/python ]; then
     "$(pick_python)" -m venv .venv
     .venv/bin/python -m pip install --quiet --upgrade pip
   fi
-  .venv/bin/python -m pip install --quiet -e "$spec"
+  .venv/bin/python -m pip install --quiet --require-hashes -r "$lock"
+  .venv/bin/python -m pip install --quiet --no-deps -e .
 }

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
-install_project ".[dashboard]"
+install_project requirements/dashboard.lock
 exec .venv/bin/meterwatch demo "$@"

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
-install_project ".[dashboard,aws,training,infra,dev]"
+install_project requirements.lock
 if [ -f package.json ] && command -v npm >/dev/null 2>&1; then
   npm install --no-audit --no-fund --silent
 fi

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from meterwatch.storage.base import Lake, Transaction
+from meterwatch.storage.base import (
+    DamagedFile,
+    DamagedLakeError,
+    Lake,
+    ReadOnlyQueryError,
+    Transaction,
+    Verification,
+)
 
 if TYPE_CHECKING:
     from meterwatch.settings import Settings
@@ -32,4 +39,12 @@ def open_lake(uri: str, settings: Settings | None = None) -> Lake:
     return LocalLake(uri)
 
 
-__all__ = ["Lake", "Transaction", "open_lake"]
+__all__ = [
+    "DamagedFile",
+    "DamagedLakeError",
+    "Lake",
+    "ReadOnlyQueryError",
+    "Transaction",
+    "Verification",
+    "open_lake",
+]

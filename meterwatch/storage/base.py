@@ -15,12 +15,49 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class DamagedFile:
+    """A live data file that is missing or differs from what its commit recorded."""
+
+    table: str
+    path: str  # relative to the lake
+    problem: str  # "missing", or what differs (size, checksum)
+
+    def __str__(self) -> str:
+        return f"{self.table}: {self.path} ({self.problem})"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What :meth:`Lake.verify` found."""
+
+    files: int  # live data files checked
+    unrecorded: int  # of which committed before checksums were kept (presence checked only)
+    damaged: list[DamagedFile]
+
+
+class DamagedLakeError(RuntimeError):
+    """A read hit a live data file that is missing or damaged (see ``meterwatch check``)."""
+
+    def __init__(self, damaged: Sequence[DamagedFile]) -> None:
+        self.damaged = list(damaged)
+        shown = "; ".join(str(d) for d in self.damaged[:5])
+        more = f" and {len(self.damaged) - 5} more" if len(self.damaged) > 5 else ""
+        super().__init__(f"damaged data in the lake: {shown}{more}")
+
+
+class ReadOnlyQueryError(ValueError):
+    """A query that is not a read (SELECT): the lake's SQL is read-only."""
 
 
 class Transaction(ABC):
@@ -122,3 +159,16 @@ class Lake(ABC):
     @abstractmethod
     def list_objects(self, prefix: str) -> list[str]:
         """List blob keys under a prefix."""
+
+    def object_modified(self, key: str) -> datetime:
+        """When a blob was last written (UTC); ``KeyError`` when absent."""
+        raise NotImplementedError
+
+    def delete_object(self, key: str) -> None:
+        """Delete a blob (no error when it is already gone)."""
+        raise NotImplementedError
+
+    # integrity ------------------------------------------------------------------------
+    def verify(self) -> Verification:
+        """Check every live data file against the size and SHA-256 recorded at its commit."""
+        raise NotImplementedError

@@ -5,19 +5,24 @@ Every commit writes new Parquet files under ``curated/<table>/`` and then a new 
 atomic rename is the commit point: a process killed at any moment leaves either the old
 or the new snapshot current, and files no snapshot references are collected later.
 Writers are serialised by an exclusive lock on ``_meta/lock``.
+
+The snapshot records each data file's size and SHA-256, so :meth:`LocalLake.verify` (the
+``meterwatch check`` command) can tell a damaged or missing file from a good one, and a read
+that fails on one names the table and the file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
 import threading
 import uuid
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,7 +37,14 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from meterwatch import tables
-from meterwatch.storage.base import Lake, Transaction
+from meterwatch.storage.base import (
+    DamagedFile,
+    DamagedLakeError,
+    Lake,
+    ReadOnlyQueryError,
+    Transaction,
+    Verification,
+)
 
 NULL_PARTITION = "__null__"
 MAX_PENDING_WRITES = 8
@@ -45,11 +57,28 @@ VIEWS = {
 }
 
 
+# Statement kinds a query may hold: reading only (DESCRIBE and SHOW parse as SELECT).
+READ_STATEMENTS = frozenset({"SELECT", "EXPLAIN"})
+
+
 @dataclass(frozen=True)
 class FileEntry:
     path: str  # relative to the lake root
     partition: str | None
     rows: int
+    # Recorded at commit; None in snapshots written before checksums were kept.
+    size: int | None = None
+    sha256: str | None = None
+
+    def to_json(self) -> list[Any]:
+        head: list[Any] = [self.path, self.partition, self.rows]
+        return head if self.size is None else [*head, self.size, self.sha256]
+
+    @classmethod
+    def from_json(cls, item: Sequence[Any]) -> FileEntry:
+        path, part, rows, *digest = item
+        size, sha256 = (int(digest[0]), digest[1]) if digest else (None, None)
+        return cls(path, part, int(rows), size, sha256)
 
 
 @dataclass
@@ -66,7 +95,7 @@ class Snapshot:
                 "seq": self.seq,
                 "created_at": datetime.now(UTC).isoformat(),
                 "tables": {
-                    name: [[f.path, f.partition, f.rows] for f in files]
+                    name: [f.to_json() for f in files]
                     for name, files in sorted(self.tables.items())
                 },
             },
@@ -79,17 +108,97 @@ class Snapshot:
         return cls(
             seq=int(doc["seq"]),
             tables={
-                name: [FileEntry(p, part, int(rows)) for p, part, rows in files]
+                name: [FileEntry.from_json(item) for item in files]
                 for name, files in doc["tables"].items()
             },
         )
 
 
-def _write_parquet(part: pa.Table, path: Path) -> None:
+def parquet_bytes(part: pa.Table, **options: Any) -> pa.Buffer:
+    """``part`` encoded as one Parquet file (zstd; dictionaries for the text columns only)."""
     # Dictionary-encode only the repetitive text columns: trying it on measurements costs
     # time and gains nothing.
     text_cols = [f.name for f in part.schema if pa.types.is_string(f.type)]
-    pq.write_table(part, path, compression="zstd", compression_level=1, use_dictionary=text_cols)
+    sink = pa.BufferOutputStream()
+    pq.write_table(part, sink, compression="zstd", use_dictionary=text_cols, **options)
+    return sink.getvalue()
+
+
+@dataclass(frozen=True)
+class _Connection:
+    """The DuckDB of one snapshot, and the tables it could not open (damaged files)."""
+
+    seq: int
+    con: duckdb.DuckDBPyConnection
+    broken: dict[str, list[DamagedFile]]
+
+
+def _tables_read(cur: duckdb.DuckDBPyConnection, sql: str) -> set[str]:
+    """The lake tables a query reads (every table when DuckDB cannot tell)."""
+    try:
+        names = {n.removeprefix("_t_") for n in cur.get_table_names(sql, qualified=False)}
+    except duckdb.Error:
+        return set(tables.TABLES)
+    for view, definition in VIEWS.items():
+        if view in names:
+            names |= {t for t in tables.TABLES if f"_t_{t} " in definition + " "}
+    return names
+
+
+def _write_parquet(part: pa.Table, path: Path) -> tuple[int, str]:
+    """Write ``part`` to ``path``; return the file's size and SHA-256 (hashed before writing)."""
+    data = parquet_bytes(part, compression_level=1)
+    digest = hashlib.sha256(memoryview(data)).hexdigest()
+    with open(path, "wb") as fh:
+        fh.write(memoryview(data))
+    return data.size, digest
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """Size and SHA-256 of a file."""
+    sha = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            sha.update(chunk)
+            size += len(chunk)
+    return size, sha.hexdigest()
+
+
+def verification(snap: Snapshot, digest: Callable[[str], tuple[int, str] | None]) -> Verification:
+    """:func:`find_damage` over every live file, with the counts ``meterwatch check`` prints."""
+    entries = [f for files in snap.tables.values() for f in files]
+    return Verification(
+        files=len(entries),
+        unrecorded=sum(f.sha256 is None for f in entries),
+        damaged=find_damage(snap, digest),
+    )
+
+
+def find_damage(
+    snap: Snapshot, digest: Callable[[str], tuple[int, str] | None], *, full: bool = True
+) -> list[DamagedFile]:
+    """The live files of ``snap`` that are missing or differ from what their commit recorded.
+
+    ``digest(path)`` returns a file's size and SHA-256 (None when it is missing); with
+    ``full=False`` it may return an empty hash and only sizes are compared (a quick look).
+    Files of snapshots older than the checksums are checked for presence only.
+    """
+    damaged = []
+    for table, files in sorted(snap.tables.items()):
+        for entry in files:
+            found = digest(entry.path)
+            if found is None:
+                damaged.append(DamagedFile(table, entry.path, "missing"))
+            elif entry.size is not None and found[0] != entry.size:
+                damaged.append(
+                    DamagedFile(table, entry.path, f"size {found[0]} bytes, {entry.size} recorded")
+                )
+            elif full and entry.sha256 is not None and found[1] != entry.sha256:
+                damaged.append(
+                    DamagedFile(table, entry.path, "checksum differs from the recorded one")
+                )
+    return damaged
 
 
 def _fsync_path(path: Path) -> None:
@@ -184,21 +293,26 @@ class LocalTransaction(SnapshotTransaction):
         # Parquet files are encoded and written in a background thread (pyarrow releases the
         # GIL) while the caller prepares the next one; reads and the commit wait for them.
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: dict[str, Future[None]] = {}
+        self._pending: dict[str, Future[tuple[int, str]]] = {}
+        self._digests: dict[str, tuple[int, str]] = {}  # lake-relative path -> size, sha256
 
     def _submit_write(self, part: pa.Table, path: Path) -> None:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parquet")
         while len(self._pending) >= MAX_PENDING_WRITES:  # bound the memory held by the queue
-            oldest = next(iter(self._pending))
-            self._pending.pop(oldest).result()
+            self._settle(next(iter(self._pending)))
         self._pending[str(path)] = self._pool.submit(_write_parquet, part, path)
+
+    def _settle(self, key: str) -> None:
+        """Wait for one pending write and keep its digest; re-raise its error."""
+        digest = self._pending.pop(key).result()
+        self._digests[str(Path(key).relative_to(self._lake.root))] = digest
 
     def _wait(self, files: Iterable[str] | None = None) -> None:
         """Wait for the pending writes of ``files`` (all when None); re-raise their errors."""
         keys = list(self._pending) if files is None else [f for f in files if f in self._pending]
         for key in keys:
-            self._pending.pop(key).result()
+            self._settle(key)
 
     # writing ---------------------------------------------------------------------------
     def _write_files(self, table: str, data: pa.Table) -> list[FileEntry]:
@@ -258,11 +372,24 @@ class LocalTransaction(SnapshotTransaction):
             with ThreadPoolExecutor(max_workers=8) as pool:
                 list(pool.map(_fsync_path, to_sync))
             if changed:
-                new = Snapshot(self._base.seq + 1, self._tables)
+                new = Snapshot(self._base.seq + 1, self._with_digests())
                 self._lake._publish(new)
                 self._lake._collect_garbage()
         finally:
             self._release()
+
+    def _with_digests(self) -> dict[str, list[FileEntry]]:
+        """The file lists with the size and checksum of every file this transaction wrote."""
+        out = {}
+        for table, files in self._tables.items():
+            entries = []
+            for f in files:
+                digest = self._digests.get(f.path)
+                entries.append(
+                    FileEntry(f.path, f.partition, f.rows, *digest) if digest is not None else f
+                )
+            out[table] = entries
+        return out
 
     def abort(self) -> None:
         if self._closed:
@@ -295,7 +422,7 @@ class LocalLake(Lake):
         self.uri = str(self.root)
         self._meta = self.root / "_meta"
         self._con_lock = threading.Lock()
-        self._con: tuple[int, duckdb.DuckDBPyConnection] | None = None
+        self._con: _Connection | None = None
         # Raw files written but not yet fsynced: the next commit syncs them with its own
         # files, in parallel, before it publishes a snapshot that names them.
         self._unsynced: list[Path] = []
@@ -401,7 +528,11 @@ class LocalLake(Lake):
         columns: Sequence[str] | None = None,
     ) -> pa.Table:
         """Like :meth:`read`, as an Arrow table."""
-        return self._read_files(table, self._files(self.snapshot(), table, partitions), columns)
+        snap = self.snapshot()
+        try:
+            return self._read_files(table, self._files(snap, table, partitions), columns)
+        except (OSError, pa.ArrowException) as exc:
+            raise self._damage_behind(snap, exc) from exc
 
     def _read_files(self, table: str, files: list[str], columns: Sequence[str] | None) -> pa.Table:
         schema = tables.spec(table).schema
@@ -410,6 +541,34 @@ class LocalLake(Lake):
             empty = schema.empty_table()
             return empty.select(cols) if cols else empty
         return pads.dataset(files, schema=schema, format="parquet").to_table(columns=cols)
+
+    # integrity ------------------------------------------------------------------------------------
+    def _digest(self, path: str, *, full: bool) -> tuple[int, str] | None:
+        try:
+            if full:
+                return file_digest(self.root / path)
+            return (self.root / path).stat().st_size, ""
+        except FileNotFoundError:
+            return None
+
+    def verify(self) -> Verification:
+        """Check every live data file against the size and SHA-256 recorded at its commit."""
+        return verification(self.snapshot(), lambda path: self._digest(path, full=True))
+
+    def _damage_behind(self, snap: Snapshot, exc: Exception) -> Exception:
+        """The :class:`DamagedLakeError` behind a failed read, or ``exc`` when there is none.
+
+        A quick look (presence and size of every live file), plus the live files the error
+        message names (a snapshot without recorded sizes cannot tell a truncated file).
+        """
+        damaged = find_damage(snap, lambda path: self._digest(path, full=False), full=False)
+        named = {d.path for d in damaged}
+        message = str(exc)
+        for table, files in snap.tables.items():
+            for f in files:
+                if f.path not in named and str(self.root / f.path) in message:
+                    damaged.append(DamagedFile(table, f.path, message.splitlines()[0][:200]))
+        return DamagedLakeError(damaged) if damaged else exc
 
     def read(
         self,
@@ -430,30 +589,55 @@ class LocalLake(Lake):
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A DuckDB cursor with one view per table, over the current snapshot."""
+        with self._cursor() as (cursor, _broken):
+            yield cursor
+
+    @contextlib.contextmanager
+    def _cursor(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict[str, list[DamagedFile]]]]:
         snap = self.snapshot()
         with self._con_lock:
-            if self._con is None or self._con[0] != snap.seq:
+            if self._con is None or self._con.seq != snap.seq:
                 if self._con is not None:
-                    self._con[1].close()
-                self._con = (snap.seq, self._build_connection(snap))
-            cursor = self._con[1].cursor()
+                    self._con.con.close()
+                self._con = self._build_connection(snap)
+            cursor = self._con.con.cursor()
+            broken = self._con.broken
         try:
-            yield cursor
+            yield cursor, broken
         finally:
             cursor.close()
 
-    def _build_connection(self, snap: Snapshot) -> duckdb.DuckDBPyConnection:
+    def _build_connection(self, snap: Snapshot) -> _Connection:
+        """An in-memory DuckDB holding one view per table, and nothing else it can reach.
+
+        Once the views exist, external access is switched off (no file outside the tables'
+        data folders can be read, none written, no extension loaded) and the configuration is
+        locked, so a query cannot switch it back on. The folders are allowed rather than each
+        live file: DuckDB takes ~0.1 s per thousand allowed paths, at every new snapshot.
+        """
         con = duckdb.connect(
             config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
         )
         con.execute("SET enable_object_cache = true")
+        broken: dict[str, list[DamagedFile]] = {}
         for name, spec in tables.TABLES.items():
             files = self._files(snap, name, None)
+            created = False
             if files:
                 # The list is built from the snapshot, never from user input.
                 listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-                con.execute(f"CREATE VIEW _t_{name} AS SELECT * FROM read_parquet([{listing}])")  # noqa: S608
-            else:
+                try:
+                    con.execute(f"CREATE VIEW _t_{name} AS SELECT * FROM read_parquet([{listing}])")  # noqa: S608
+                    created = True
+                except duckdb.Error as exc:
+                    # A missing or unreadable file: the queries that read this table fail
+                    # naming it, the others still run (over an empty stand-in).
+                    one = Snapshot(snap.seq, {name: snap.files(name)})
+                    damage = self._damage_behind(one, exc)
+                    if not isinstance(damage, DamagedLakeError):
+                        raise
+                    broken[name] = damage.damaged
+            if not created:
                 # Cursors do not see registered Arrow objects: materialise an empty table.
                 con.register("_empty", spec.schema.empty_table())
                 con.execute(f"CREATE TABLE _t_{name} AS SELECT * FROM _empty")  # noqa: S608 (registry name)
@@ -461,11 +645,37 @@ class LocalLake(Lake):
         for name in tables.TABLES:
             view = VIEWS.get(name, f"SELECT * FROM _t_{name}")  # noqa: S608 (registry name)
             con.execute(f"CREATE VIEW {name} AS {view}")
-        return con
+        folders = [f"{self.root / 'curated' / name}{os.sep}" for name in tables.TABLES]
+        con.execute("SET allowed_directories = ?", [folders])
+        con.execute("SET python_enable_replacements = false")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        return _Connection(snap.seq, con, broken)
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
-        with self.connect() as cur:
-            return cur.execute(sql, params).df() if params is not None else cur.execute(sql).df()
+        """Run a read-only query (SELECT, EXPLAIN, DESCRIBE, SHOW) over the tables.
+
+        Raises :class:`ReadOnlyQueryError` for any other statement, and
+        :class:`DamagedLakeError` when a data file it reads is missing or damaged.
+        """
+        snap = self.snapshot()
+        with self._cursor() as (cur, broken):
+            kinds = [s.type.name for s in cur.extract_statements(sql)]
+            refused = sorted(set(kinds) - READ_STATEMENTS)
+            if refused:
+                raise ReadOnlyQueryError(
+                    f"the lake's SQL is read-only (SELECT, EXPLAIN, DESCRIBE, SHOW): "
+                    f"{', '.join(refused)} refused"
+                )
+            if broken:
+                hit = _tables_read(cur, sql) & set(broken)
+                if hit:
+                    raise DamagedLakeError([d for t in sorted(hit) for d in broken[t]])
+            try:
+                result = cur.execute(sql, params) if params is not None else cur.execute(sql)
+                return result.df()
+            except duckdb.Error as exc:
+                raise self._damage_behind(snap, exc) from exc
 
     # objects ------------------------------------------------------------------------------------------
     def _object_path(self, key: str) -> Path:
@@ -484,6 +694,16 @@ class LocalLake(Lake):
             return self._object_path(key).read_bytes()
         except FileNotFoundError:
             raise KeyError(key) from None
+
+    def object_modified(self, key: str) -> datetime:
+        try:
+            mtime = self._object_path(key).stat().st_mtime
+        except FileNotFoundError:
+            raise KeyError(key) from None
+        return datetime.fromtimestamp(mtime, UTC)
+
+    def delete_object(self, key: str) -> None:
+        self._object_path(key).unlink(missing_ok=True)
 
     def list_objects(self, prefix: str) -> list[str]:
         base = self.root / "objects"

@@ -26,6 +26,7 @@ over the same Parquet files.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import uuid
@@ -41,12 +42,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from meterwatch import tables
-from meterwatch.storage.base import Lake
+from meterwatch.storage.base import (
+    DamagedFile,
+    DamagedLakeError,
+    Lake,
+    ReadOnlyQueryError,
+    Verification,
+)
 from meterwatch.storage.local import (
     NULL_PARTITION,
     FileEntry,
     Snapshot,
     SnapshotTransaction,
+    parquet_bytes,
+    verification,
 )
 
 SNAPSHOTS_KEPT = 20
@@ -145,6 +154,10 @@ def to_athena(
     from sqlglot import exp
 
     tree = sqlglot.parse_one(sql, read="duckdb")
+    if not isinstance(tree, exp.Query):  # SELECT, UNION, ... (Athena would run DDL and DML)
+        raise ReadOnlyQueryError(
+            f"the lake's SQL is read-only (SELECT): {type(tree).__name__.upper()} refused"
+        )
     # 1. Give every parameter a numbered marker and find its value. The tree's walk order is
     #    not always the text's (a WITH clause is visited last), so ``?`` are counted in the
     #    order their markers appear in the text.
@@ -342,11 +355,9 @@ class S3Transaction(SnapshotTransaction):
 
         def put(job: tuple[str, str | None, pa.Table]) -> FileEntry:
             rel, value, part = job
-            buf = io.BytesIO()
-            text_cols = [f.name for f in part.schema if pa.types.is_string(f.type)]
-            pq.write_table(part, buf, compression="zstd", use_dictionary=text_cols)
-            self._lake._put(rel, buf.getvalue())
-            return FileEntry(rel, value, part.num_rows)
+            data = parquet_bytes(part).to_pybytes()
+            self._lake._put(rel, data)
+            return FileEntry(rel, value, part.num_rows, len(data), hashlib.sha256(data).hexdigest())
 
         with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
             entries = list(pool.map(put, jobs))
@@ -617,7 +628,14 @@ class S3Lake(Lake):
             return schema.empty_table().select(cols)
 
         def fetch(entry: FileEntry) -> pa.Table:
-            return pq.read_table(io.BytesIO(self._get(entry.path)), columns=cols)
+            data = self._try_get(entry.path)
+            if data is None:
+                raise DamagedLakeError([DamagedFile(table, entry.path, "missing")])
+            try:
+                return pq.read_table(io.BytesIO(data), columns=cols)
+            except pa.ArrowException as exc:
+                problem = str(exc).splitlines()[0][:200]
+                raise DamagedLakeError([DamagedFile(table, entry.path, problem)]) from exc
 
         with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
             parts = list(pool.map(fetch, entries))
@@ -647,6 +665,22 @@ class S3Lake(Lake):
         athena_sql, values = to_athena(sql, params)
         return self.engine.run(athena_sql, values)
 
+    # integrity ------------------------------------------------------------------------------------
+    def verify(self) -> Verification:
+        """Check every live data file against the size and SHA-256 recorded at its commit."""
+        snap = self.snapshot()
+        entries = [f for files in snap.tables.values() for f in files]
+
+        def digest(entry: FileEntry) -> tuple[str, tuple[int, str] | None]:
+            data = self._try_get(entry.path)
+            if data is None:
+                return entry.path, None
+            return entry.path, (len(data), hashlib.sha256(data).hexdigest())
+
+        with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
+            found = dict(pool.map(digest, entries))
+        return verification(snap, found.__getitem__)
+
     # objects --------------------------------------------------------------------------------------------
     def _object_rel(self, key: str) -> str:
         clean = key.strip("/")
@@ -662,6 +696,19 @@ class S3Lake(Lake):
         if data is None:
             raise KeyError(key)
         return data
+
+    def object_modified(self, key: str) -> datetime:
+        try:
+            head = self._s3.head_object(Bucket=self.bucket, Key=self._key(self._object_rel(key)))
+        except self._s3.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise KeyError(key) from None
+            raise
+        modified: datetime = head["LastModified"]
+        return modified
+
+    def delete_object(self, key: str) -> None:
+        self._delete([self._object_rel(key)])
 
     def list_objects(self, prefix: str) -> list[str]:
         base = self._key("objects/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import boto3
@@ -10,7 +11,8 @@ import pandas as pd
 import pytest
 
 from meterwatch.ingest.pipeline import ingest_paths
-from meterwatch.storage import open_lake
+from meterwatch.integrity import check_lake
+from meterwatch.storage import DamagedLakeError, ReadOnlyQueryError, open_lake
 from meterwatch.storage.local import LocalLake
 from meterwatch.storage.s3 import CommitConflict, DuckDBEngine, S3Lake, to_athena
 from tests.aws.conftest import REGION
@@ -228,3 +230,45 @@ def test_readers_find_the_newest_snapshot_even_if_current_lags(bucket: str) -> N
     )  # as if the writer died between the snapshot and the hint
     assert lake.snapshot().seq == 2
     assert lake.read("readings")["active_kwh"].tolist() == [2.0] * 24
+
+
+def test_sql_is_read_only_on_athena_too(bucket: str) -> None:
+    lake = make_lake(bucket)
+    for sql in (
+        "DROP TABLE readings",
+        "INSERT INTO alerts SELECT * FROM alerts",
+        "CREATE TABLE stolen AS SELECT * FROM readings",
+    ):
+        with pytest.raises(ReadOnlyQueryError, match="read-only"):
+            lake.query(sql)
+    assert lake.query("SELECT count(*) AS n FROM readings")["n"].tolist() == [0]
+
+
+def test_checksums_find_damaged_and_missing_objects(bucket: str) -> None:
+    lake = make_lake(bucket)
+    with lake.transaction() as tx:
+        tx.append("readings", pd.concat([readings("1", 24), readings("2", 24)]))
+    entries = {e.partition: e for e in lake.snapshot().files("readings")}
+    assert all(e.size and e.sha256 for e in entries.values())
+    assert lake.verify().damaged == []
+    s3 = boto3.client("s3", region_name=REGION)
+    body = bytearray(lake._get(entries["1"].path))
+    body[len(body) // 2] ^= 0xFF
+    s3.put_object(Bucket=bucket, Key=lake._key(entries["1"].path), Body=bytes(body))
+    s3.delete_object(Bucket=bucket, Key=lake._key(entries["2"].path))
+    damaged = {d.path: d.problem for d in lake.verify().damaged}
+    assert damaged == {
+        entries["1"].path: "checksum differs from the recorded one",
+        entries["2"].path: "missing",
+    }
+    with pytest.raises(DamagedLakeError, match=f"readings: {entries['2'].path} \\(missing"):
+        lake.read("readings", partitions=["2"])
+
+
+def test_check_removes_an_orphaned_artefact_from_s3(bucket: str) -> None:
+    lake = make_lake(bucket)
+    lake.put_object("models/1/20240101T000000000000Z.json", b"{}")
+    assert check_lake(lake).orphans_kept == ["models/1/20240101T000000000000Z.json"]
+    report = check_lake(lake, orphan_min_age=timedelta(0))
+    assert report.orphans_removed == ["models/1/20240101T000000000000Z.json"]
+    assert lake.list_objects("models/") == []
