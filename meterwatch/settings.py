@@ -33,6 +33,14 @@ class Settings:
         AWS backend names (only read when the lake is on S3).
     alert_topic_arn
         SNS topic for alerts (AWS only); empty means no SNS sink.
+    readings_from, readings_ahead_hours
+        Plausible hours of a reading: from this date (``YYYY-MM-DD``, Lima time) to now
+        plus this many hours; a row outside is rejected into the quarantine.
+    max_kwh_per_hour
+        Largest plausible active or reactive energy of one customer in one hour (100 MW
+        for an hour is beyond any distribution customer); a larger one is rejected.
+    max_file_mb
+        Largest input file ingest reads, after decompression (stops gzip bombs).
     """
 
     lake: str = "lake"
@@ -43,6 +51,10 @@ class Settings:
     athena_workgroup: str = "meterwatch"
     glue_database: str = "meterwatch"
     alert_topic_arn: str = ""
+    readings_from: str = "2000-01-01"
+    readings_ahead_hours: int = 24
+    max_kwh_per_hour: int = 100_000
+    max_file_mb: int = 256
 
     @classmethod
     def load(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
