@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 REASON_CHARS = 500  # an error message stays readable, whatever the input held
 
 

@@ -27,7 +27,15 @@ import pyarrow as pa
 
 from meterwatch.ids import natural_key
 from meterwatch.ingest.errors import IngestError, shorten
-from meterwatch.ingest.reader import NUMERIC, REASONS, ParsedFile, decompress, load, parse, too_large
+from meterwatch.ingest.reader import (
+    NUMERIC,
+    REASONS,
+    ParsedFile,
+    decompress,
+    load,
+    parse,
+    too_large,
+)
 from meterwatch.ingest.rules import IngestRules
 from meterwatch.ingest.sectors import is_sector_workbook, looks_like_sector_csv, read_sector_map
 from meterwatch.quality import (
@@ -262,10 +270,12 @@ def _prepare(lake: Lake, path: Path, rules: IngestRules) -> _Prepared:
             prep.parsed = parse(path, data, str(path), rules)
     except IngestError as exc:
         prep.error = exc
-    except Exception as exc:  # noqa: BLE001 - one unreadable file must not stop the run
+    except Exception as exc:  # one unreadable file must not stop the run
         # A file that breaks the reader in a way not foreseen is refused by name, with
         # the error, so the other files of the run still land.
-        prep.error = IngestError(str(path), f"could not be read ({type(exc).__name__}: {shorten(str(exc))})")
+        prep.error = IngestError(
+            str(path), f"could not be read ({type(exc).__name__}: {shorten(str(exc))})"
+        )
     return prep
 
 

@@ -308,7 +308,10 @@ def _screen(
     lengths = ends - starts
     for i in np.flatnonzero(lengths > max_line_bytes).tolist():
         if i:
-            problems[i + 1] = ("row.line_too_long", f"{lengths[i]:,} bytes; limit {max_line_bytes:,}")
+            problems[i + 1] = (
+                "row.line_too_long",
+                f"{lengths[i]:,} bytes; limit {max_line_bytes:,}",
+            )
     if _not_utf8("", data) is not None:
         for i in range(1, len(starts)):
             if i + 1 not in problems and _not_utf8("", data[starts[i] : ends[i]]) is not None:
@@ -456,7 +459,11 @@ def parse_timestamps(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         names = {parts.type.field(i).name: i for i in range(parts.type.num_fields)}
         y, mo, d = (_ints(parts.field(names[k])) for k in ("y", "mo", "d"))
         hour_text = parts.field(names["h"])
-        h, mi, sec = _ints(hour_text), _ints(parts.field(names["mi"])), _ints(parts.field(names["s"]))
+        h, mi, sec = (
+            _ints(hour_text),
+            _ints(parts.field(names["mi"])),
+            _ints(parts.field(names["s"])),
+        )
         date_only = _bools(pc.equal(hour_text, ""))
         fraction = _bools(pc.match_substring_regex(parts.field(names["f"]), "[1-9]"))
         tz = (
@@ -471,9 +478,7 @@ def parse_timestamps(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         impossible = (
             (mo < 1) | (mo > 12) | (d < 1) | (d > last_day) | (h > 23) | (mi > 59) | (sec > 59)
         )
-        local = (
-            _days_from_civil(y, month, np.clip(d, 1, 31)) * 86400 + h * 3600 + mi * 60 + sec
-        )
+        local = _days_from_civil(y, month, np.clip(d, 1, 31)) * 86400 + h * 3600 + mi * 60 + sec
         # with an offset: to UTC, then to Lima
         local = np.where(tz == "", local, local - offset + LIMA_UTC_OFFSET_S)
         code = np.select(
@@ -722,7 +727,9 @@ def parse(
             detail.update(dict.fromkeys(np.flatnonzero(fresh).tolist(), text))
 
     # Lines refused before parsing (blanked, so they read as empty rows) keep their reason.
-    invalid_rows = [(line, problem) for line, problem in fields.invalid_rows if line not in problems]
+    invalid_rows = [
+        (line, problem) for line, problem in fields.invalid_rows if line not in problems
+    ]
     for line, (code, text) in problems.items():
         row = int(np.searchsorted(fields.line_numbers, line))
         if row < n and fields.line_numbers[row] == line:
@@ -833,6 +840,4 @@ def parse(
     )
     raw_lines = {line: lines.text(line) for line in rejected.lines}
     columns = tuple(c for c in NUMERIC if c in sources)
-    return ParsedFile(
-        layout, rows, rejected, fields.rows_read, duplicates, columns, raw_lines
-    )
+    return ParsedFile(layout, rows, rejected, fields.rows_read, duplicates, columns, raw_lines)

@@ -350,3 +350,29 @@ def test_reading_ahead_in_threads_gives_the_same_lake(tmp_path: Path, small_flee
             )
             frames.append(frame.sort_values(key).reset_index(drop=True))
         pd.testing.assert_frame_equal(frames[0], frames[1], check_like=True)
+
+
+def test_correction_without_optional_columns_keeps_them(tmp_path: Path) -> None:
+    first = tmp_path / "full.csv"
+    first.write_text(
+        "client_id,timestamp,active_kwh,reactive_kvarh,voltage_fa,voltage_fc\n"
+        "C1,2022-01-01 00:00,1,0.5,460,461\n"
+        "C1,2022-01-01 01:00,2,0.6,462,463\n"
+    )
+    lake = open_lake(str(tmp_path / "lake"))
+    ingest_paths(lake, [first])
+    correction = tmp_path / "correction.csv"
+    # a missing column keeps the stored value; a present, empty cell stores NULL
+    correction.write_text(
+        "client_id,timestamp,active_kwh,voltage_fa\n"
+        "C1,2022-01-01 00:00,1.5,\n"
+        "C1,2022-01-01 02:00,3,470\n"
+    )
+    report = ingest_paths(lake, [correction])
+    assert report.total("rows_updated") == 1 and report.total("rows_inserted") == 1
+    frame = readings(lake).set_index("ts")
+    assert frame["active_kwh"].tolist() == [1.5, 2.0, 3.0]
+    assert frame["reactive_kvarh"].tolist()[:2] == [0.5, 0.6]
+    assert frame["voltage_fc"].tolist()[:2] == [461, 463]
+    assert pd.isna(frame["voltage_fa"].iloc[0]) and frame["voltage_fa"].iloc[1] == 462
+    assert pd.isna(frame["reactive_kvarh"].iloc[2]) and frame["voltage_fa"].iloc[2] == 470

@@ -155,7 +155,9 @@ def _write_neighbour(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "DATOSCLIENTE7.csv"
     rows = [f"2021-03-01 {h:02d}:00:00,{h + 1},0.1,230,231" for h in range(NEIGHBOUR_ROWS)]
-    path.write_text("Fecha,Active_energy,Reactive_energy,Voltaje_FA,Voltaje_FC\n" + "\n".join(rows) + "\n")
+    path.write_text(
+        "Fecha,Active_energy,Reactive_energy,Voltaje_FA,Voltaje_FC\n" + "\n".join(rows) + "\n"
+    )
     return path
 
 
@@ -264,7 +266,9 @@ BAD_FILES = {
     "binary_garbage": lambda d: _put(d / "garbage.csv", os.urandom(20_000)),
     "text_garbage_one_line": lambda d: _put(d / "words.csv", ("lorem ipsum " * 2_000).encode()),
     "huge_header": lambda d: _put(d / "wide.csv", (",".join(["col"] * 200_000) + "\n1\n").encode()),
-    "utf16": lambda d: _put(d / "utf16.csv", (HEADER + "\n" + GOOD_ROWS[0] + "\n").encode("utf-16")),
+    "utf16": lambda d: _put(
+        d / "utf16.csv", (HEADER + "\n" + GOOD_ROWS[0] + "\n").encode("utf-16")
+    ),
     "latin1_header": lambda d: _put(d / "latin.csv", b"Fecha,Energ\xeda,x\n1,2,3\n"),
     "not_gzip": lambda d: _put(d / "fake.csv.gz", (HEADER + "\n" + GOOD_ROWS[0]).encode()),
     "truncated_gzip": lambda d: _put(
@@ -306,7 +310,9 @@ def test_gzip_bomb_stops_at_the_configured_limit(tmp_path: Path) -> None:
     bomb = _bomb(tmp_path)
     lake = open_lake(str(tmp_path / "lake"))
     report = ingest_paths(lake, [bomb], rules=IngestRules(max_file_bytes=50 * 2**20))
-    assert "50 MB" in report.errors[0].reason and "METERWATCH_MAX_FILE_MB" in report.errors[0].reason
+    assert (
+        "50 MB" in report.errors[0].reason and "METERWATCH_MAX_FILE_MB" in report.errors[0].reason
+    )
     # a generous limit lets it through to the row checks (its one line is far too long)
     report = ingest_paths(lake, [bomb], rules=IngestRules(max_file_bytes=400 * 2**20))
     assert report.errors == [] and report.rows_rejected == 1
@@ -349,14 +355,21 @@ _timestamp = st.one_of(
     _field,
     st.builds(
         "{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}".format,
-        st.integers(0, 9999), st.integers(0, 13), st.integers(0, 32),
-        st.integers(0, 25), st.integers(0, 61), st.integers(0, 61),
-    ),  # fmt: skip
+        st.integers(0, 9999),
+        st.integers(0, 13),
+        st.integers(0, 32),
+        st.integers(0, 25),
+        st.integers(0, 61),
+        st.integers(0, 61),
+    ),
     st.builds(
         "{}-{:02d}-{:02d}T{:02d}:00{}".format,
-        st.integers(1990, 2100), st.integers(1, 12), st.integers(1, 31), st.integers(0, 23),
+        st.integers(1990, 2100),
+        st.integers(1, 12),
+        st.integers(1, 31),
+        st.integers(0, 23),
         st.sampled_from(["", "Z", "+00:00", "-05:00", "+05:30", "+14:00", "-99:00", ".5"]),
-    ),  # fmt: skip
+    ),
 )
 _number = st.one_of(
     _field,
@@ -400,7 +413,9 @@ def test_random_rows_never_break_the_run(bad: list[str], position: int) -> None:
         assert [str(ts) for ts in frame["ts"]] == GOOD_HOURS
         assert list(frame["active_kwh"]) == [1.5 + i for i in range(6)]
         # whatever random row was accepted is a plausible reading
-        every = lake.query("SELECT min(ts) AS lo, max(ts) AS hi, max(abs(active_kwh)) AS e FROM readings")
+        every = lake.query(
+            "SELECT min(ts) AS lo, max(ts) AS hi, max(abs(active_kwh)) AS e FROM readings"
+        )
         assert every["lo"][0] >= pd.Timestamp("2000-01-01")
         assert every["hi"][0] <= pd.Timestamp.now() + pd.Timedelta(days=2)
         assert every["e"][0] <= 100_000
