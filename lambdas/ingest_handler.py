@@ -29,11 +29,13 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     import boto3
 
     from meterwatch.ingest.pipeline import ingest_paths
+    from meterwatch.ingest.rules import IngestRules
 
     objects = landed_objects(event)
     if not objects:
         return {"files": 0, "batchItemFailures": []}
     lake, settings = lake_and_settings()
+    rules = IngestRules.from_settings(settings)
     s3 = boto3.client("s3")
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
@@ -44,7 +46,9 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             path.parent.mkdir()
             s3.download_file(bucket, key, str(path))
             paths.append(path)
-        report = retry_on_conflict(lambda: ingest_paths(lake, paths, language=settings.language))
+        report = retry_on_conflict(
+            lambda: ingest_paths(lake, paths, language=settings.language, rules=rules)
+        )
     summary = {
         "files": len(paths),
         "statuses": [f.status for f in report.files],

@@ -60,6 +60,7 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int, str], None]]:
 # ingest -----------------------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace) -> int:
     from meterwatch.ingest import ingest_paths
+    from meterwatch.ingest.rules import IngestRules
 
     settings = _settings(args)
     lake = open_lake(settings.lake)
@@ -71,10 +72,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             sectors=args.sectors or (),
             language=settings.language,
             progress=update,
+            rules=IngestRules.from_settings(settings),
         )
     elapsed = time.perf_counter() - started
     for error in report.errors:
         err_console.print("[red]error[/red]", escape(str(error)))
+    for path, why in report.skipped:
+        err_console.print("[yellow]skipped[/yellow]", escape(f"{path}: {why}"))
     if report.rejected_examples:
         err_console.print(
             f"[yellow]{report.rows_rejected} rows rejected[/yellow] (kept in the quarantine), e.g.:"
@@ -160,6 +164,7 @@ EXPORT_ORDER = {
 
 def cmd_export(args: argparse.Namespace) -> int:
     from meterwatch import tables
+    from meterwatch.spreadsheet import escape_formulas
 
     lake = _lake(args)
     name = args.table.replace("-", "_")
@@ -177,7 +182,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame = lake.query(sql)
-    frame.to_csv(out, index=False)
+    escape_formulas(frame).to_csv(out, index=False)
     console.print(f"{len(frame):,} rows of {name} written to {out}")
     return 0
 

@@ -43,6 +43,35 @@ MESSAGES: dict[str, dict[str, str]] = {
         "es": "el mismo cliente y hora vuelve a aparecer más adelante en el archivo",
         "en": "the same customer and hour appears again later in the file",
     },
+    "row.client_invalid": {
+        "es": "el identificador del cliente no es válido",
+        "en": "customer id is not valid",
+    },
+    "row.timestamp_date_only": {
+        "es": "la fecha no tiene hora (una lectura horaria necesita la hora)",
+        "en": "the date has no time of day (an hourly reading needs its hour)",
+    },
+    "row.timestamp_impossible": {
+        "es": "la fecha u hora no existe (p. ej. 29 de febrero de un año no bisiesto)",
+        "en": "the date or time does not exist (e.g. 29 February of a non-leap year)",
+    },
+    "row.timestamp_out_of_range": {
+        "es": "la fecha está fuera del periodo plausible",
+        "en": "the date is outside the plausible period",
+    },
+    "row.value_out_of_range": {
+        "es": "un valor está fuera de los límites físicos",
+        "en": "a value is beyond physical limits",
+    },
+    "row.line_too_long": {"es": "la línea es demasiado larga", "en": "the line is too long"},
+    "row.quote_misplaced": {
+        "es": "comillas sin cerrar o mal colocadas (un valor no puede ocupar varias líneas)",
+        "en": "unclosed or misplaced quotes (a value may not span lines)",
+    },
+    "row.not_utf8": {
+        "es": "la línea no es texto UTF-8; guarde el archivo como CSV UTF-8",
+        "en": "the line is not UTF-8 text; save the file as UTF-8 CSV",
+    },
     # data-quality findings -------------------------------------------------------------
     "readings.gap": {
         "es": "Faltan {n_hours:,} h de lecturas entre {start} y {end}.",

@@ -37,6 +37,14 @@ class Settings:
         On the first ``score`` of a customer, its history before the model's ``trained_until``
         is scored walk-forward: a model fitted only on the readings before each origin scores
         the next ``history_step_days`` days (default 91, a quarter). 0 scores new hours only.
+    readings_from, readings_ahead_hours
+        Plausible hours of a reading: from this date (``YYYY-MM-DD``, Lima time) to now
+        plus this many hours; a row outside is rejected into the quarantine.
+    max_kwh_per_hour
+        Largest plausible active or reactive energy of one customer in one hour (100 MW
+        for an hour is beyond any distribution customer); a larger one is rejected.
+    max_file_mb
+        Largest input file ingest reads, after decompression (stops gzip bombs).
     """
 
     lake: str = "lake"
@@ -48,6 +56,10 @@ class Settings:
     glue_database: str = "meterwatch"
     alert_topic_arn: str = ""
     history_step_days: int = 91
+    readings_from: str = "2000-01-01"
+    readings_ahead_hours: int = 24
+    max_kwh_per_hour: int = 100_000
+    max_file_mb: int = 256
 
     @classmethod
     def load(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -26,8 +26,17 @@ import pandas as pd
 import pyarrow as pa
 
 from meterwatch.ids import natural_key
-from meterwatch.ingest.errors import IngestError
-from meterwatch.ingest.reader import NUMERIC, REASONS, ParsedFile, decompress, load, parse
+from meterwatch.ingest.errors import IngestError, shorten
+from meterwatch.ingest.reader import (
+    NUMERIC,
+    REASONS,
+    ParsedFile,
+    decompress,
+    load,
+    parse,
+    too_large,
+)
+from meterwatch.ingest.rules import IngestRules
 from meterwatch.ingest.sectors import is_sector_workbook, looks_like_sector_csv, read_sector_map
 from meterwatch.quality import (
     Finding,
@@ -73,6 +82,7 @@ class IngestReport:
     customers_with_sector: int = 0
     findings_by_code: Counter[str] = field(default_factory=Counter)
     customers_total: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) in folders
 
     def total(self, attr: str) -> int:
         return sum(getattr(f, attr) for f in self.files)
@@ -107,8 +117,17 @@ def _natural_path_key(p: Path) -> tuple[int | str, ...]:
     return natural_key(str(p))
 
 
-def discover(paths: Sequence[str | Path], errors: list[IngestError]) -> _Inputs:
-    """Expand files and folders into data files and sector maps; record missing paths."""
+def discover(
+    paths: Sequence[str | Path],
+    errors: list[IngestError],
+    skipped: list[tuple[str, str]] | None = None,
+) -> _Inputs:
+    """Expand files and folders into data files and sector maps; record missing paths.
+
+    Files of a folder that are not read (hidden ones, office lock files, other types) are
+    listed in ``skipped`` with why, so none is left out without a word.
+    """
+    skipped = [] if skipped is None else skipped
     found = _Inputs()
     for raw in paths:
         path = Path(raw)
@@ -118,12 +137,17 @@ def discover(paths: Sequence[str | Path], errors: list[IngestError]) -> _Inputs:
         if path.is_dir():
             for child in sorted((p for p in path.rglob("*") if p.is_file()), key=_natural_path_key):
                 name = child.name.lower()
-                if child.name.startswith((".", "~$")):
-                    continue
-                if name.endswith(DATA_SUFFIXES):
+                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
+                if hidden:
+                    skipped.append((str(child), "hidden file (name starts with a dot)"))
+                elif child.name.startswith("~$"):
+                    skipped.append((str(child), "office lock file"))
+                elif name.endswith(DATA_SUFFIXES):
                     found.data.append(child)
                 elif is_sector_workbook(child):
                     found.sectors.append(child)
+                else:
+                    skipped.append((str(child), "not .csv, .csv.gz or a sector workbook"))
         elif is_sector_workbook(path):
             found.sectors.append(path)
         elif path.name.lower().endswith(DATA_SUFFIXES):
@@ -139,9 +163,13 @@ def discover(paths: Sequence[str | Path], errors: list[IngestError]) -> _Inputs:
 
 
 def _merge(
-    old: pa.Table, new: pa.Table, ingestion_id: str
+    old: pa.Table, new: pa.Table, ingestion_id: str, columns: Sequence[str] = NUMERIC
 ) -> tuple[pa.Table | None, int, int, int]:
     """Upsert ``new`` rows (one customer) into ``old``.
+
+    A measure the file does not have (``columns`` lacks it) keeps its stored value on the
+    hours it corrects: a correction of active energy alone leaves the voltages as they
+    were. A present but empty cell is a value: it stores NULL.
 
     Returns
     -------
@@ -158,6 +186,13 @@ def _merge(
         if len(old_ts)
         else np.zeros(len(new_ts), bool)
     )
+    for col in NUMERIC:
+        if col in columns or not len(old_ts):
+            continue
+        kept = np.where(found, old.column(col).to_numpy(zero_copy_only=False)[clipped], np.nan)
+        new = new.set_column(
+            new.schema.get_field_index(col), col, pa.array(kept, pa.float64(), from_pandas=True)
+        )
     same = found.copy()
     for col in NUMERIC:
         a = old.column(col).to_numpy(zero_copy_only=False)[clipped] if len(old_ts) else np.array([])
@@ -184,11 +219,7 @@ def _merge(
 
 def _quarantine_frame(parsed: ParsedFile, ingestion_id: str, source: str) -> pd.DataFrame:
     rej = parsed.rejected
-    lines = parsed.lines or []
-    raw = [
-        lines[n - 1].decode("utf-8", errors="replace").rstrip("\r") if 0 < n <= len(lines) else ""
-        for n in rej.lines
-    ]
+    raw = [parsed.raw_lines.get(n, "") for n in rej.lines]
     reasons = [
         REASONS.get(code, code) + (f" ({detail})" if detail else "")
         for code, detail in zip(rej.reason_codes, rej.details, strict=True)
@@ -223,24 +254,34 @@ class _Prepared:
     error: IngestError | None = None
 
 
-def _prepare(lake: Lake, path: Path) -> _Prepared:
+def _prepare(lake: Lake, path: Path, rules: IngestRules) -> _Prepared:
     """Read, keep and parse one file. Runs in a worker thread, ahead of the merge."""
     prep = _Prepared(path, now_utc())
     try:
+        if path.is_file() and path.stat().st_size > rules.max_file_bytes:
+            raise IngestError(str(path), too_large(rules.max_file_bytes))
         stored = load(path)
         prep.digest = _sha256(stored)
         prep.raw_key = lake.put_raw(path, prep.digest, data=stored)
-        data = decompress(path, stored)
+        data = decompress(path, stored, rules.max_file_bytes)
         if looks_like_sector_csv(data):
             prep.sector_csv = True
         else:
-            prep.parsed = parse(path, data, str(path))
+            prep.parsed = parse(path, data, str(path), rules)
     except IngestError as exc:
         prep.error = exc
+    except Exception as exc:  # one unreadable file must not stop the run
+        # A file that breaks the reader in a way not foreseen is refused by name, with
+        # the error, so the other files of the run still land.
+        prep.error = IngestError(
+            str(path), f"could not be read ({type(exc).__name__}: {shorten(str(exc))})"
+        )
     return prep
 
 
-def _read_ahead(lake: Lake, paths: Sequence[Path], workers: int) -> Iterator[_Prepared]:
+def _read_ahead(
+    lake: Lake, paths: Sequence[Path], workers: int, rules: IngestRules
+) -> Iterator[_Prepared]:
     """Yield the prepared files in order, preparing up to ``2 * workers`` ahead.
 
     Reading and parsing (mostly in pyarrow, outside the GIL) overlap with the merge and
@@ -248,18 +289,18 @@ def _read_ahead(lake: Lake, paths: Sequence[Path], workers: int) -> Iterator[_Pr
     """
     if workers <= 1:
         for path in paths:
-            yield _prepare(lake, path)
+            yield _prepare(lake, path, rules)
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending: deque[Future[_Prepared]] = deque()
         queue = iter(paths)
         for path in itertools.islice(queue, 2 * workers):
-            pending.append(pool.submit(_prepare, lake, path))
+            pending.append(pool.submit(_prepare, lake, path, rules))
         while pending:
             done = pending.popleft().result()
             following = next(queue, None)
             if following is not None:
-                pending.append(pool.submit(_prepare, lake, following))
+                pending.append(pool.submit(_prepare, lake, following, rules))
             yield done
 
 
@@ -344,7 +385,7 @@ class _Run:
                 else rows.filter(pa.compute.equal(rows.column("client_id"), client))
             )
             old = self.tx.read("readings", partitions=[client])
-            merged, inserted, updated, unchanged = _merge(old, new, ingestion_id)
+            merged, inserted, updated, unchanged = _merge(old, new, ingestion_id, parsed.columns)
             result.rows_inserted += inserted
             result.rows_updated += updated
             result.rows_unchanged += unchanged
@@ -478,6 +519,7 @@ def ingest_paths(
     language: str = "es",
     progress: Progress | None = None,
     workers: int | None = None,
+    rules: IngestRules | None = None,
 ) -> IngestReport:
     """Ingest files and folders into the lake in one atomic transaction.
 
@@ -497,6 +539,9 @@ def ingest_paths(
     workers
         Threads reading and parsing files ahead of the merge (default: CPUs, at most 4;
         1 reads in the calling thread).
+    rules
+        Plausibility bounds and size limits (default :class:`IngestRules`; entry points
+        build them from the settings with ``IngestRules.from_settings``).
 
     Returns
     -------
@@ -507,7 +552,8 @@ def ingest_paths(
     report = IngestReport(
         run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
     )
-    inputs = discover(paths, report.errors)
+    rules = rules or IngestRules()
+    inputs = discover(paths, report.errors, report.skipped)
     sector_files = inputs.sectors + [Path(s) for s in sectors]
     for s in sector_files:
         if not Path(s).exists():
@@ -519,7 +565,7 @@ def ingest_paths(
     with lake.transaction() as tx:
         run = _Run(lake, tx, language, report)
         workers = workers if workers is not None else min(4, os.cpu_count() or 1)
-        for i, prep in enumerate(_read_ahead(lake, inputs.data, workers), start=1):
+        for i, prep in enumerate(_read_ahead(lake, inputs.data, workers, rules), start=1):
             run.ingest_file(prep)
             if progress:
                 progress(i, total, prep.path.name)

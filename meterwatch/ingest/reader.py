@@ -15,7 +15,6 @@ rejected with its line number and a reason; nothing is dropped.
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
 import unicodedata
@@ -30,7 +29,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from meterwatch.i18n import MESSAGES
-from meterwatch.ingest.errors import IngestError
+from meterwatch.ingest.errors import IngestError, shorten
+from meterwatch.ingest.rules import LIMA_UTC_OFFSET_S, IngestRules
 
 NUMERIC = ("active_kwh", "reactive_kvarh", "voltage_fa", "voltage_fc")
 OUTPUT_COLUMNS = ("client_id", "ts", *NUMERIC, "line")
@@ -62,18 +62,28 @@ EXPECTED_TEXT = (
 SECTOR_HEADERS = {"cliente", "client_id", "meter_id"}
 DELIMITERS = (",", ";", "\t", "|")
 ELECTRODUNAS_NAME = re.compile(r"DATOSCLIENTE\s*(\d+)", re.IGNORECASE)
-# Formats tried in order; the first is the ElectroDunas export's.
-TIMESTAMP_FORMATS = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M",
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-)
-LIMA_UTC_OFFSET = pd.Timedelta(hours=-5)
+
+# The accepted spellings of a reading's hour, tried in order (RE2 patterns, named groups).
+# A time without an offset is Lima local time, whatever its spelling; one with an offset
+# (``Z``, ``+01:00``, ``-0500``) is converted to Lima time. Anything else is rejected.
+_TIME = r"(?:[T ](?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,9}))?)?)?"
+_OFFSET = r"(?P<tz>[Zz]|[+-]\d{2}(?::?\d{2})?)?"
+TIMESTAMP_SPELLINGS = {
+    "YYYY-MM-DD HH:MM[:SS[.fff]][offset], T or space": (
+        rf"^(?P<y>\d{{4}})-(?P<mo>\d{{1,2}})-(?P<d>\d{{1,2}}){_TIME}{_OFFSET}$"
+    ),
+    "YYYYMMDDTHHMM[SS][offset]": (
+        r"^(?P<y>\d{4})(?P<mo>\d{2})(?P<d>\d{2})(?:T(?P<h>\d{2})(?P<mi>\d{2})"
+        r"(?:(?P<s>\d{2})(?:[.,](?P<f>\d{1,9}))?)?)?" + _OFFSET + "$"
+    ),
+    "YYYY/MM/DD HH:MM[:SS]": rf"^(?P<y>\d{{4}})/(?P<mo>\d{{1,2}})/(?P<d>\d{{1,2}}){_TIME}$",
+    "DD/MM/YYYY HH:MM[:SS]": rf"^(?P<d>\d{{1,2}})/(?P<mo>\d{{1,2}})/(?P<y>\d{{4}}){_TIME}$",
+}
+ACCEPTED_SPELLINGS = "YYYY-MM-DD HH:MM[:SS], ISO 8601 (with an offset or without), DD/MM/YYYY HH:MM"
+_CANONICAL = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"  # the ElectroDunas export's, read fastest
+ENERGY = ("active_kwh", "reactive_kvarh")
+VOLTAGE = ("voltage_fa", "voltage_fc")
+RAW_LINE_CHARS = 500  # of a rejected line kept in the quarantine (the raw file keeps it all)
 
 # Why a row is rejected: the codes kept with each quarantined row, in this order (their ids),
 # with the English text of meterwatch.i18n (the dashboard shows the operator's language).
@@ -91,6 +101,14 @@ REASONS = {
         "row.number_unparseable",
         "row.number_not_finite",
         "row.duplicate_in_file",
+        "row.client_invalid",
+        "row.timestamp_date_only",
+        "row.timestamp_impossible",
+        "row.timestamp_out_of_range",
+        "row.value_out_of_range",
+        "row.line_too_long",
+        "row.quote_misplaced",
+        "row.not_utf8",
     )
 }
 
@@ -139,6 +157,10 @@ class ParsedFile:
         Data rows in the file (accepted + rejected).
     duplicates
         Rows superseded by a later row for the same customer and hour, per customer.
+    columns
+        The optional measures the file has; a stored value of one it lacks is kept.
+    raw_lines
+        The text of each rejected line (cut to ``RAW_LINE_CHARS``), by line number.
     """
 
     layout: str
@@ -146,12 +168,13 @@ class ParsedFile:
     rejected: Rejected
     rows_read: int
     duplicates: dict[str, int]
-    lines: list[bytes] | None = None
+    columns: tuple[str, ...] = NUMERIC
+    raw_lines: dict[int, str] = field(default_factory=dict)
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path, max_bytes: int = IngestRules.max_file_bytes) -> bytes:
     """Read a file, decompressing ``.gz``; clear errors for what cannot be read."""
-    return decompress(path, load(path))
+    return decompress(path, load(path), max_bytes)
 
 
 def load(path: Path) -> bytes:
@@ -166,37 +189,148 @@ def load(path: Path) -> bytes:
         raise IngestError(str(path), "permission denied") from None
 
 
-def decompress(path: Path, data: bytes) -> bytes:
-    """Decompress a ``.gz`` file's bytes; other files pass through."""
-    if path.name.lower().endswith(".gz"):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise IngestError(str(path), f"not a valid gzip file ({exc})") from None
-    return data
+def too_large(max_bytes: int) -> str:
+    """The reason given for a file over the size limit."""
+    return (
+        f"the file is larger than {max_bytes / 2**20:g} MB after decompression; if it is "
+        "genuine, raise METERWATCH_MAX_FILE_MB or split it"
+    )
 
 
-def decode_check(source: str, data: bytes) -> bytes:
-    """Check the bytes are UTF-8 text; return them without a byte-order mark."""
+def decompress(path: Path, data: bytes, max_bytes: int = IngestRules.max_file_bytes) -> bytes:
+    """Decompress a ``.gz`` file's bytes, stopping at ``max_bytes``; other files pass through.
+
+    The output is produced in bounded steps, so a gzip bomb costs at most ``max_bytes`` of
+    memory before it is refused.
+    """
+    if not path.name.lower().endswith(".gz"):
+        if len(data) > max_bytes:
+            raise IngestError(str(path), too_large(max_bytes))
+        return data
+    out = bytearray()
+    rest = data
+    try:
+        while rest:
+            member = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+            out += member.decompress(rest, max_bytes + 1 - len(out))
+            if len(out) > max_bytes:
+                raise IngestError(str(path), too_large(max_bytes))
+            if not member.eof:
+                raise IngestError(str(path), "not a valid gzip file (it is truncated)")
+            rest = member.unused_data
+            if rest and not rest.startswith(b"\x1f\x8b"):
+                if rest.strip(b"\x00"):
+                    raise IngestError(str(path), "not a valid gzip file (data after its end)")
+                break  # zero padding after the last member, as gzip itself allows
+    except zlib.error as exc:
+        raise IngestError(str(path), f"not a valid gzip file ({exc})") from None
+    return bytes(out)
+
+
+def _not_utf8(source: str, data: bytes, line: int = 1) -> IngestError | None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return IngestError(
+            source,
+            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start}); "
+            "save it as UTF-8 CSV",
+            line=line + data.count(b"\n", 0, exc.start),
+        )
+    return None
+
+
+def _binary_or_empty(source: str, data: bytes) -> bytes:
+    """Refuse empty, UTF-16 and binary files; return the bytes without a byte-order mark."""
     if not data.strip():
         raise IngestError(source, "the file is empty")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
+    head = data[:4096]
+    # UTF-16 has a zero byte in every other position; one stray NUL is a bad row instead.
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") > len(head) // 100:
         raise IngestError(
             source, "the file is UTF-16 or binary, not UTF-8 text; save it as UTF-8 CSV"
         )
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise IngestError(
-            source,
-            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start}); "
-            "save it as UTF-8 CSV",
-            line=line,
-        ) from None
     return data
+
+
+def decode_check(source: str, data: bytes) -> bytes:
+    """Check the bytes are UTF-8 text; return them without a byte-order mark."""
+    data = _binary_or_empty(source, data)
+    error = _not_utf8(source, data)
+    if error is not None:
+        raise error
+    return data
+
+
+@dataclass
+class _Lines:
+    """Where each line of a file starts and ends (line endings already ``\\n``)."""
+
+    data: bytes
+    starts: np.ndarray
+    ends: np.ndarray
+
+    @classmethod
+    def of(cls, data: bytes) -> _Lines:
+        newlines = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+        starts = np.concatenate(([0], newlines + 1))
+        ends = np.concatenate((newlines, [len(data)]))
+        return cls(data, starts, ends)
+
+    def text(self, line: int, limit: int = RAW_LINE_CHARS) -> str:
+        """Line ``line`` (1-based), cut to ``limit`` characters."""
+        if not 0 < line <= len(self.starts):
+            return ""
+        start, end = int(self.starts[line - 1]), int(self.ends[line - 1])
+        text = self.data[start : min(end, start + 4 * limit)].decode("utf-8", errors="replace")
+        return text[:limit] + (f"… ({end - start:,} bytes)" if end - start > limit else "")
+
+
+def _field_pattern(delimiter: str) -> re.Pattern[bytes]:
+    d = re.escape(delimiter.encode())
+    one = rb'(?:"(?:[^"]|"")*"|[^"' + d + rb"]*)"
+    return re.compile(one + rb"(?:" + d + one + rb")*")
+
+
+def _screen(
+    lines: _Lines, delimiter: str, width: int, max_line_bytes: int
+) -> tuple[bytes, dict[int, tuple[str, str]]]:
+    """Find the lines that cannot be a row whatever their fields say.
+
+    Too long, not UTF-8, or quotes that do not close on the line (a value spanning lines
+    would shift every line number after it). Each such line is replaced by an empty row,
+    so every other line keeps its number; its reason is returned by line number.
+    """
+    data, starts, ends = lines.data, lines.starts, lines.ends
+    problems: dict[int, tuple[str, str]] = {}
+    lengths = ends - starts
+    for i in np.flatnonzero(lengths > max_line_bytes).tolist():
+        if i:
+            problems[i + 1] = (
+                "row.line_too_long",
+                f"{lengths[i]:,} bytes; limit {max_line_bytes:,}",
+            )
+    if _not_utf8("", data) is not None:
+        for i in range(1, len(starts)):
+            if i + 1 not in problems and _not_utf8("", data[starts[i] : ends[i]]) is not None:
+                problems[i + 1] = ("row.not_utf8", "")
+    if b'"' in data:
+        quotes = np.flatnonzero(np.frombuffer(data, np.uint8) == 34)
+        pattern = _field_pattern(delimiter)
+        for i in np.unique(np.searchsorted(starts, quotes, side="right") - 1).tolist():
+            if i and i + 1 not in problems and not pattern.fullmatch(data, starts[i], ends[i]):
+                problems[i + 1] = ("row.quote_misplaced", "")
+    if not problems:
+        return data, problems
+    blank = (delimiter * (width - 1)).encode()
+    pieces, previous = [], 0
+    for line in sorted(problems):
+        pieces += [data[previous : starts[line - 1]], blank]
+        previous = int(ends[line - 1])
+    pieces.append(data[previous:])
+    return b"".join(pieces), problems
 
 
 def sniff(source: str, data: bytes) -> tuple[str, list[str], str]:
@@ -223,7 +357,9 @@ def sniff(source: str, data: bytes) -> tuple[str, list[str], str]:
         names_seen = {normalise_header(n) for n in widest}
         if names_seen & SECTOR_HEADERS and any(n.startswith("sector") for n in names_seen):
             raise IngestError(source, "this is a sector map; pass it with --sectors")
-        found = ", ".join(repr(n) for n in widest)
+        found = ", ".join(repr(shorten(n, 40)) for n in widest[:12])
+        if len(widest) > 12:
+            found += f" and {len(widest) - 12:,} more"
         raise IngestError(source, f"unknown layout: columns found {found}; {EXPECTED_TEXT}", line=1)
     _, delim, names, layout = best
     return delim, names, layout
@@ -241,70 +377,147 @@ def electrodunas_client(path: Path) -> str:
     return f"Cliente {int(match.group(1))}"
 
 
-def _parse_timestamps(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Parse timestamp strings to local hour starts.
+_DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (valid ones), vectorised."""
+    y = y - (m <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    doy = (153 * np.where(m > 2, m - 3, m + 9) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _ints(values: pa.Array, default: int = 0) -> np.ndarray:
+    present = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+    return pc.fill_null(pc.cast(present, pa.int64()), default).to_numpy(zero_copy_only=False)
+
+
+def _bools(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _offsets(tz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds east of UTC of each offset text (``""`` is none); mask of impossible ones."""
+    unique, inverse = np.unique(tz, return_inverse=True)
+    seconds = np.zeros(len(unique), np.int64)
+    bad = np.zeros(len(unique), bool)
+    for i, text in enumerate(unique.tolist()):
+        if text in ("", "Z", "z"):
+            continue
+        digits = text[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+        bad[i] = hours > 14 or minutes > 59
+        seconds[i] = (1 if text[0] == "+" else -1) * (hours * 3600 + minutes * 60)
+    return seconds[inverse], bad[inverse]
+
+
+def parse_timestamps(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Read each row's hour as Lima local time.
+
+    A time without an offset is Lima time whatever its spelling; one with an offset is
+    converted to Lima time. Dates that do not exist (2021-02-29, 04-31, hour 24) are
+    refused, never rolled over into the next day.
 
     Returns
     -------
     seconds
-        int64 seconds since the epoch (local time), undefined where ``bad``.
-    bad
-        bool mask of values that could not be parsed.
+        int64 local seconds since the epoch (undefined where ``problem`` is not 0).
+    problem
+        int8 reason id per row (``CODE_IDS``): 0 when read.
     """
-    result = pc.strptime(values, format=TIMESTAMP_FORMATS[0], unit="s", error_is_null=True)
-    missing = result.is_null().to_numpy(zero_copy_only=False)
-    if missing.any():
-        filled = result.to_pandas()
-        todo = pd.Series(values.to_pandas())
-        for fmt in TIMESTAMP_FORMATS[1:]:
-            idx = np.flatnonzero(missing)
-            if not len(idx):
-                break
-            parsed = pd.to_datetime(todo.iloc[idx], format=fmt, errors="coerce")
-            ok = parsed.notna().to_numpy()
-            filled.iloc[idx[ok]] = parsed[ok].to_numpy()
-            missing[idx[ok]] = False
-        idx = np.flatnonzero(missing)
-        if len(idx):
-            # Timestamps with a UTC offset ("2021-03-01T05:00:00Z", "...-05:00"): to Lima time.
-            parsed = pd.to_datetime(todo.iloc[idx], utc=True, errors="coerce", format="ISO8601")
-            ok = parsed.notna().to_numpy()
-            local = (parsed[ok].dt.tz_localize(None) + LIMA_UTC_OFFSET).to_numpy()
-            filled.iloc[idx[ok]] = local
-            missing[idx[ok]] = False
-        seconds = filled.to_numpy(dtype="datetime64[s]").astype(np.int64, copy=False)
-    else:
-        seconds = result.cast(pa.int64()).to_numpy(zero_copy_only=False)
-    return seconds, missing
+    n = len(text)
+    seconds = np.zeros(n, np.int64)
+    problem = np.full(n, CODE_IDS["row.timestamp_unparseable"], np.int8)
+    canonical = _bools(pc.match_substring_regex(text, _CANONICAL))
+    if canonical.any():
+        # Arrow's strptime is fast but rolls 02-30 over into March: a changed day refuses it.
+        idx = np.flatnonzero(canonical)
+        sub = text.take(pa.array(idx))
+        parsed = pc.strptime(sub, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
+        day = pc.cast(pc.utf8_slice_codeunits(sub, 8, 10), pa.int64())
+        ok = _bools(pc.equal(pc.day(parsed), day))
+        seconds[idx[ok]] = parsed.cast(pa.int64()).to_numpy(zero_copy_only=False)[ok]
+        problem[idx[ok]] = 0
+    rest = np.flatnonzero(problem != 0)
+    if not len(rest):
+        return seconds, problem
+    sub = text.take(pa.array(rest))
+    left = np.ones(len(rest), bool)
+    for pattern in TIMESTAMP_SPELLINGS.values():
+        if not left.any():
+            break
+        found = pc.extract_regex(sub, pattern)
+        matched = _bools(found.is_valid()) & left
+        if not matched.any():
+            continue
+        left &= ~matched
+        where = np.flatnonzero(matched)
+        parts = found.filter(pa.array(matched))
+        names = {parts.type.field(i).name: i for i in range(parts.type.num_fields)}
+        y, mo, d = (_ints(parts.field(names[k])) for k in ("y", "mo", "d"))
+        hour_text = parts.field(names["h"])
+        h, mi, sec = (
+            _ints(hour_text),
+            _ints(parts.field(names["mi"])),
+            _ints(parts.field(names["s"])),
+        )
+        date_only = _bools(pc.equal(hour_text, ""))
+        fraction = _bools(pc.match_substring_regex(parts.field(names["f"]), "[1-9]"))
+        tz = (
+            np.asarray(parts.field(names["tz"]).to_numpy(zero_copy_only=False), dtype=object)
+            if "tz" in names
+            else np.full(len(where), "", dtype=object)
+        )
+        offset, bad_offset = _offsets(tz)
+        leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+        month = np.clip(mo, 1, 12)
+        last_day = _DAYS_IN_MONTH[month - 1] + ((month == 2) & leap)
+        impossible = (
+            (mo < 1) | (mo > 12) | (d < 1) | (d > last_day) | (h > 23) | (mi > 59) | (sec > 59)
+        )
+        local = _days_from_civil(y, month, np.clip(d, 1, 31)) * 86400 + h * 3600 + mi * 60 + sec
+        # with an offset: to UTC, then to Lima
+        local = np.where(tz == "", local, local - offset + LIMA_UTC_OFFSET_S)
+        code = np.select(
+            [date_only, impossible, bad_offset, fraction],
+            [CODE_IDS[c] for c in ("row.timestamp_date_only", "row.timestamp_impossible",
+                                   "row.timestamp_unparseable", "row.timestamp_not_hour_start")],
+            0,
+        )  # fmt: skip
+        seconds[rest[where]] = local
+        problem[rest[where]] = code
+    return seconds, problem
+
+
+_NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^(?i:[+-]?(?:inf|infinity|nan))$"
 
 
 def _parse_numbers(
     values: pa.Array, decimal_comma: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Parse number strings.
+    """Parse number strings (ASCII digits only).
 
     Returns
     -------
     numbers
-        float64 values, NaN where empty or bad.
+        float64 values, NaN where empty or bad (infinities kept, for their own reason).
     empty
         mask of empty fields.
     bad
-        mask of fields that are not finite numbers.
+        mask of fields that are not numbers.
     """
     text = pc.utf8_trim_whitespace(values)
-    empty = pc.equal(text, "").to_numpy(zero_copy_only=False)
+    empty = _bools(pc.equal(text, ""))
     if decimal_comma:
         text = pc.replace_substring(text, ",", ".")
-    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-    try:
-        numbers = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        numbers = pd.to_numeric(pd.Series(text.to_pandas()), errors="coerce").to_numpy(
-            dtype=np.float64
-        )
-    bad = ~np.isfinite(numbers) & ~empty
-    numbers = np.where(bad, np.nan, numbers)
+    number = _bools(pc.match_substring_regex(text, _NUMBER))
+    text = pc.if_else(pa.array(number), text, pa.scalar(None, pa.string()))
+    numbers = pc.fill_null(pc.cast(text, pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+    bad = ~number & ~empty
+    bad |= np.isnan(numbers) & ~empty
     return numbers, empty, bad
 
 
@@ -315,15 +528,25 @@ class _Fields:
     rows_read: int
     line_numbers: np.ndarray  # physical line of each parsed row
     invalid_rows: list[tuple[int, str]]  # rows with the wrong number of fields
-    seconds: np.ndarray
-    ts_missing: np.ndarray
-    ts_bad: np.ndarray
+    ts_text: pa.Array  # trimmed
     numbers: dict[str, np.ndarray]
     empty: dict[str, np.ndarray]
     bad: dict[str, np.ndarray]
     all_empty: np.ndarray
-    is_header: np.ndarray
-    client: np.ndarray | None  # None: the file's customer comes from its name
+    client: pa.Array | None  # NFC, trimmed; None: the file's customer comes from its name
+
+
+def _client_text(column: pa.ChunkedArray) -> pa.Array:
+    """Trimmed ids in Unicode NFC: the NFC and NFD spellings of "José" are one customer."""
+    text = pc.utf8_trim_whitespace(column.combine_chunks())
+    # Python's unicodedata, not Arrow's utf8_normalize (pyarrow 25 returns NFD for "NFC"),
+    # and only on the rare non-ASCII ids.
+    other = np.flatnonzero(~_bools(pc.string_is_ascii(text)))
+    if not len(other):
+        return text
+    values = np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
+    values[other] = [unicodedata.normalize("NFC", v) for v in values[other]]
+    return pa.array(values, pa.string())
 
 
 def _read_typed(
@@ -332,19 +555,13 @@ def _read_typed(
     """Fast path: let Arrow parse and convert with threads; ``None`` at the first problem.
 
     A clean file (the usual case) is read at the speed of a plain ``read_csv``; any row
-    with the wrong field count or a value that does not convert sends the file to the
+    with the wrong field count or a number that does not convert sends the file to the
     slower path that reports every problem row by row.
     """
     names = [f"c{i}" for i in range(len(header))]
     types: dict[str, pa.DataType] = {}
     for target, i in sources.items():
-        types[names[i]] = (
-            pa.timestamp("s")
-            if target == "ts"
-            else pa.string()
-            if target == "client_id"
-            else pa.float64()
-        )
+        types[names[i]] = pa.string() if target in ("ts", "client_id") else pa.float64()
     try:
         table = pacsv.read_csv(
             io.BytesIO(data),
@@ -357,7 +574,6 @@ def _read_typed(
             convert_options=pacsv.ConvertOptions(
                 column_types=types,
                 include_columns=list(types),
-                timestamp_parsers=list(TIMESTAMP_FORMATS[:2]),
                 decimal_point="." if delimiter == "," else ",",
                 null_values=[""],
                 strings_can_be_null=False,
@@ -366,11 +582,9 @@ def _read_typed(
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     n = table.num_rows
-    ts = table.column(names[sources["ts"]])
-    ts_missing = ts.is_null().to_numpy(zero_copy_only=False)
-    seconds = pc.fill_null(ts.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+    ts_text = pc.utf8_trim_whitespace(table.column(names[sources["ts"]]).combine_chunks())
     numbers, empty, bad = {}, {}, {}
-    all_empty = ts_missing.copy()
+    all_empty = _bools(pc.equal(ts_text, ""))
     for col in NUMERIC:
         if col not in sources:
             numbers[col] = np.full(n, np.nan)
@@ -378,20 +592,18 @@ def _read_typed(
             bad[col] = np.zeros(n, dtype=bool)
             continue
         arr = table.column(names[sources[col]])
-        empty[col] = arr.is_null().to_numpy(zero_copy_only=False)
+        empty[col] = _bools(arr.is_null())
         values = arr.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-        bad[col] = ~np.isfinite(values) & ~empty[col]
-        numbers[col] = np.where(bad[col], np.nan, values)
+        bad[col] = np.isnan(values) & ~empty[col]
+        numbers[col] = values
         all_empty &= empty[col]
     client = None
     if "client_id" in sources:
-        text = pc.utf8_trim_whitespace(table.column(names[sources["client_id"]]))
-        client = np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
-        all_empty &= client == ""
+        client = _client_text(table.column(names[sources["client_id"]]))
+        all_empty &= _bools(pc.equal(client, ""))
     return _Fields(
-        n, np.arange(2, n + 2, dtype=np.int64), [], seconds, ts_missing, np.zeros(n, dtype=bool),
-        numbers, empty, bad, all_empty, np.zeros(n, dtype=bool), client,
-    )  # fmt: skip
+        n, np.arange(2, n + 2, dtype=np.int64), [], ts_text, numbers, empty, bad, all_empty, client
+    )
 
 
 def _read_text(
@@ -400,7 +612,6 @@ def _read_text(
     delimiter: str,
     header: list[str],
     sources: dict[str, int],
-    ts_header: str,
 ) -> _Fields:
     """Careful path: every field as text, converted and checked row by row (vectorised)."""
     invalid_rows: list[tuple[int, str]] = []
@@ -424,10 +635,11 @@ def _read_text(
             ),
         )
     except pa.ArrowInvalid as exc:
-        raise IngestError(source, f"cannot be read as CSV ({exc})") from None
+        raise IngestError(source, f"cannot be read as CSV ({shorten(str(exc))})") from None
     n = table.num_rows
     rows_read = n + len(invalid_rows)
-    # Physical line of each parsed row: every line after the header but the skipped ones.
+    # Physical line of each parsed row: every line after the header but the skipped ones
+    # (one row per line: line endings are normalised and no value spans lines).
     line_numbers = np.arange(2, 2 + rows_read, dtype=np.int64)
     if invalid_rows:
         skipped = np.array([line for line, _ in invalid_rows], dtype=np.int64)
@@ -435,13 +647,8 @@ def _read_text(
 
     all_empty = np.ones(n, dtype=bool)
     for name in names:
-        all_empty &= pc.equal(pc.utf8_trim_whitespace(table.column(name)), "").to_numpy(
-            zero_copy_only=False
-        )
+        all_empty &= _bools(pc.equal(pc.utf8_trim_whitespace(table.column(name)), ""))
     ts_text = pc.utf8_trim_whitespace(table.column(names[sources["ts"]]).combine_chunks())
-    is_header = pc.equal(pc.utf8_lower(ts_text), ts_header).to_numpy(zero_copy_only=False)
-    ts_missing = pc.equal(ts_text, "").to_numpy(zero_copy_only=False)
-    seconds, ts_bad = _parse_timestamps(ts_text)
     decimal_comma = delimiter != ","
     numbers, empty, bad = {}, {}, {}
     for col in NUMERIC:
@@ -455,19 +662,23 @@ def _read_text(
         )
     client = None
     if "client_id" in sources:
-        text = pc.utf8_trim_whitespace(table.column(names[sources["client_id"]]))
-        client = np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
+        client = _client_text(table.column(names[sources["client_id"]]))
     return _Fields(
-        rows_read, line_numbers, invalid_rows, seconds, ts_missing, ts_bad & ~ts_missing,
-        numbers, empty, bad, all_empty, is_header, client,
-    )  # fmt: skip
+        rows_read, line_numbers, invalid_rows, ts_text, numbers, empty, bad, all_empty, client
+    )
 
 
 CODE_IDS = {code: i + 1 for i, code in enumerate(REASONS)}
 CODE_NAMES = ["", *REASONS]
 
 
-def parse(path: Path, data: bytes, source: str | None = None) -> ParsedFile:
+def _fmt_local(seconds: int) -> str:
+    return str(np.datetime64(int(seconds), "s")).replace("T", " ")
+
+
+def parse(
+    path: Path, data: bytes, source: str | None = None, rules: IngestRules | None = None
+) -> ParsedFile:
     """Parse and validate one meter file's bytes (already read and decompressed).
 
     Parameters
@@ -478,9 +689,18 @@ def parse(path: Path, data: bytes, source: str | None = None) -> ParsedFile:
         The file's bytes.
     source
         Name used in messages (defaults to ``path``).
+    rules
+        Plausibility bounds and limits (defaults: :class:`IngestRules`).
     """
     source = source or str(path)
-    data = decode_check(source, data)
+    rules = rules or IngestRules()
+    data = _binary_or_empty(source, data)
+    if b"\r" in data:  # CR-LF and old Mac CR-only endings: one line per row either way
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    lines = _Lines.of(data)
+    header_error = _not_utf8(source, data[: int(lines.ends[0])])
+    if header_error is not None:
+        raise header_error
     delimiter, header, layout = sniff(source, data)
     mapping = LAYOUTS[layout]
     fixed_client = electrodunas_client(path) if layout == "electrodunas" else None
@@ -489,13 +709,14 @@ def parse(path: Path, data: bytes, source: str | None = None) -> ParsedFile:
         target = mapping.get(name)
         if target is not None and target not in sources:
             sources[target] = i
+    data, problems = _screen(lines, delimiter, len(header), rules.max_line_bytes)
     fields = _read_typed(data, delimiter, header, sources)
     if fields is None:
-        fields = _read_text(source, data, delimiter, header, sources, header[sources["ts"]])
+        fields = _read_text(source, data, delimiter, header, sources)
     if fields.rows_read == 0:
         raise IngestError(source, "the file has a header but no data rows")
 
-    n = len(fields.seconds)
+    n = len(fields.ts_text)
     reason = np.zeros(n, dtype=np.int8)
     detail: dict[int, str] = {}
 
@@ -505,27 +726,71 @@ def parse(path: Path, data: bytes, source: str | None = None) -> ParsedFile:
         if text:
             detail.update(dict.fromkeys(np.flatnonzero(fresh).tolist(), text))
 
+    # Lines refused before parsing (blanked, so they read as empty rows) keep their reason.
+    invalid_rows = [
+        (line, problem) for line, problem in fields.invalid_rows if line not in problems
+    ]
+    for line, (code, text) in problems.items():
+        row = int(np.searchsorted(fields.line_numbers, line))
+        if row < n and fields.line_numbers[row] == line:
+            mark(np.arange(n) == row, code, text)
     # Whole-row checks first, so their reason wins over per-field ones.
     mark(fields.all_empty, "row.empty_line")
-    mark(fields.is_header, "row.header_repeated")
+    ts_header = header[sources["ts"]]
+    mark(_bools(pc.equal(pc.utf8_lower(fields.ts_text), ts_header)), "row.header_repeated")
     client = fields.client
     if client is not None:
-        mark(client == "", "row.client_missing")
-    mark(fields.ts_missing, "row.timestamp_missing")
-    mark(fields.ts_bad, "row.timestamp_unparseable")
+        mark(_bools(pc.equal(client, "")), "row.client_missing")
+        mark(
+            _bools(pc.greater(pc.binary_length(client), rules.client_id_max_bytes)),
+            "row.client_invalid",
+            f"longer than {rules.client_id_max_bytes} bytes",
+        )
+        mark(
+            _bools(pc.match_substring_regex(client, r"[\p{Cc}\p{Cf}\p{Co}]")),
+            "row.client_invalid",
+            "a control or invisible character",
+        )
+    mark(_bools(pc.equal(fields.ts_text, "")), "row.timestamp_missing")
+    seconds, ts_problem = parse_timestamps(fields.ts_text)
+    for code in ("row.timestamp_date_only", "row.timestamp_impossible",
+                 "row.timestamp_unparseable", "row.timestamp_not_hour_start"):  # fmt: skip
+        text = f"accepted: {ACCEPTED_SPELLINGS}" if code == "row.timestamp_unparseable" else ""
+        mark(ts_problem == CODE_IDS[code], code, text)
+    mark((ts_problem == 0) & (seconds % 3600 != 0), "row.timestamp_not_hour_start")
+    first, last = rules.window()
     mark(
-        ~fields.ts_bad & ~fields.ts_missing & (fields.seconds % 3600 != 0),
-        "row.timestamp_not_hour_start",
+        (ts_problem == 0) & ((seconds < first) | (seconds > last)),
+        "row.timestamp_out_of_range",
+        f"accepted {_fmt_local(first)[:10]} to {_fmt_local(last)[:16]}",
     )
     mark(fields.empty["active_kwh"], "row.active_missing")
     for col in NUMERIC:
         mark(fields.bad[col], "row.number_unparseable", col)
+        mark(np.isinf(fields.numbers[col]), "row.number_not_finite", col)
+    for col in NUMERIC:
+        values = fields.numbers[col]
+        with np.errstate(invalid="ignore"):
+            if col in ENERGY:
+                out = np.abs(values) > rules.max_kwh_per_hour
+                bound = f"accepted ±{rules.max_kwh_per_hour:,.0f}"
+            else:
+                out = (values < 0) | (values > rules.max_voltage)
+                bound = f"accepted 0 to {rules.max_voltage:,.0f} V"
+        for row in np.flatnonzero(out & (reason == 0)).tolist():
+            reason[row] = CODE_IDS["row.value_out_of_range"]
+            detail[row] = f"{col} {values[row]:g}; {bound}"
 
     # Repeated customer-hour within the file: the last row wins (a later line corrects).
     duplicates: dict[str, int] = {}
     idx_ok = np.flatnonzero(reason == 0)
-    key_client = client[idx_ok] if client is not None else np.zeros(len(idx_ok), dtype=np.int8)
-    key = pd.DataFrame({"c": key_client, "t": fields.seconds[idx_ok]})
+    client_np = (
+        np.asarray(client.to_numpy(zero_copy_only=False), dtype=object)
+        if client is not None
+        else None
+    )
+    key_client = client_np[idx_ok] if client_np is not None else np.zeros(len(idx_ok), np.int8)
+    key = pd.DataFrame({"c": key_client, "t": seconds[idx_ok]})
     dup = key.duplicated(keep="last").to_numpy()
     if dup.any():
         last_line = (
@@ -538,15 +803,20 @@ def parse(path: Path, data: bytes, source: str | None = None) -> ParsedFile:
             row = int(idx_ok[j])
             reason[row] = CODE_IDS["row.duplicate_in_file"]
             detail[row] = f"superseded by line {last_line[j]}"
-            who = fixed_client if client is None else str(client[row])
+            who = fixed_client if client_np is None else str(client_np[row])
             if who is not None:
                 duplicates[who] = duplicates.get(who, 0) + 1
 
     rejected = Rejected()
-    for line, problem in fields.invalid_rows:
+    for line, problem in invalid_rows:
         rejected.add(line, "row.field_count", problem, fixed_client)
     for row in np.flatnonzero(reason != 0).tolist():
-        who = fixed_client if client is None else (str(client[row]) or None)
+        who = fixed_client
+        if client_np is not None:
+            text = str(client_np[row])
+            # an id refused for its length or characters is not kept as an id
+            ok = text and reason[row] != CODE_IDS["row.client_invalid"]
+            who = shorten(text, 80) if ok else None
         rejected.add(
             int(fields.line_numbers[row]), CODE_NAMES[reason[row]], detail.get(row, ""), who
         )
@@ -555,12 +825,12 @@ def parse(path: Path, data: bytes, source: str | None = None) -> ParsedFile:
     client_col = (
         pa.array(np.full(len(keep), fixed_client, dtype=object), pa.string())
         if client is None
-        else pa.array(client[keep], pa.string())
+        else client.take(pa.array(keep))
     )
     rows = pa.table(
         {
             "client_id": client_col,
-            "ts": pa.array(fields.seconds[keep].astype("datetime64[s]"), pa.timestamp("s")),
+            "ts": pa.array(seconds[keep].astype("datetime64[s]"), pa.timestamp("s")),
             **{
                 col: pa.array(fields.numbers[col][keep], pa.float64(), from_pandas=True)
                 for col in NUMERIC
@@ -568,5 +838,6 @@ def parse(path: Path, data: bytes, source: str | None = None) -> ParsedFile:
             "line": pa.array(fields.line_numbers[keep], pa.int64()),
         }
     )
-    lines = data.split(b"\n") if len(rejected) else None
-    return ParsedFile(layout, rows, rejected, fields.rows_read, duplicates, lines)
+    raw_lines = {line: lines.text(line) for line in rejected.lines}
+    columns = tuple(c for c in NUMERIC if c in sources)
+    return ParsedFile(layout, rows, rejected, fields.rows_read, duplicates, columns, raw_lines)

@@ -81,3 +81,38 @@ def test_demo_runs_the_whole_pipeline_and_opens_the_dashboard(
     alerts = opened.read("alerts")
     assert len(alerts) > 0
     assert alerts["rank"].min() == 1
+
+
+def test_export_escapes_cells_a_spreadsheet_would_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake = str(tmp_path / "lake")
+    data = tmp_path / "ids.csv"
+    ids = ["=cmd|' /C calc'!A0", "+1+1", "@SUM(A1:A9)", "-2+3", "C1"]
+    rows = [f'"{i}",2022-01-01 00:00,{n - 2}' for n, i in enumerate(ids)]
+    data.write_text("client_id,timestamp,active_kwh\n" + "\n".join(rows) + "\n")
+    assert main(["ingest", str(data), "--lake", lake]) == 0
+    target = tmp_path / "readings.csv"
+    assert main(["export", "readings", "--out", str(target), "--lake", lake]) == 0
+    exported = pd.read_csv(target)
+    assert sorted(exported["client_id"]) == sorted(
+        ["'=cmd|' /C calc'!A0", "'+1+1", "'@SUM(A1:A9)", "'-2+3", "C1"]
+    )
+    assert sorted(exported["active_kwh"]) == [-2.0, -1.0, 0.0, 1.0, 2.0]  # numbers untouched
+
+
+def test_ingest_limits_come_from_the_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("METERWATCH_READINGS_FROM", "2022-01-01")
+    (tmp_path / "in").mkdir()
+    data = tmp_path / "in" / "r.csv"
+    data.write_text(
+        "client_id,timestamp,active_kwh\nC1,2021-12-31 23:00,1\nC1,2022-01-01 00:00,1\n"
+    )
+    (tmp_path / "in" / ".r.csv").write_text("x")
+    assert main(["ingest", str(tmp_path / "in"), "--lake", str(tmp_path / "lake")]) == 0
+    captured = capsys.readouterr()
+    assert "rows read = accepted + rejected: 2 = 1 + 1" in captured.out
+    assert "line 2: the date is outside the plausible period (accepted 2022-01-01" in captured.err
+    assert ".r.csv: hidden file" in captured.err

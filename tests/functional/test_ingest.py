@@ -146,7 +146,7 @@ def test_bad_rows_are_quarantined_with_line_and_reason(tmp_path: Path) -> None:
         8: "row.timestamp_not_hour_start",
         9: "row.active_missing",
         10: "row.duplicate_in_file",
-        12: "row.number_unparseable",
+        12: "row.number_not_finite",
     }
     assert q.loc[q.line == 3, "raw_line"].item() == "2022-01-01 01:00:00,abc,0.5,460,460"
     assert q["source_file"].eq(str(path)).all()
@@ -160,11 +160,11 @@ def test_bad_rows_are_quarantined_with_line_and_reason(tmp_path: Path) -> None:
     # the finding's sentence names the reasons in the operator's language, in either one
     finding = lake.query("SELECT * FROM data_quality WHERE code = 'ingest.rows_rejected'")
     es = finding["message"].item()
-    assert "9 filas del archivo DATOSCLIENTE4.csv" in es and "un valor no es un número: 2" in es
+    assert "9 filas del archivo DATOSCLIENTE4.csv" in es and "un valor no es un número: 1" in es
     from meterwatch.dashboard.store import _finding_text
 
     en = _finding_text(finding.iloc[0], "en")
-    assert "9 rows of file DATOSCLIENTE4.csv" in en and "value is not a number: 2" in en
+    assert "9 rows of file DATOSCLIENTE4.csv" in en and "value is not a number: 1" in en
 
 
 def test_semicolon_and_decimal_comma(tmp_path: Path) -> None:
@@ -197,9 +197,10 @@ def test_semicolon_and_decimal_comma(tmp_path: Path) -> None:
         ),
         (
             "DATOSCLIENTE1.csv",
-            b"Fecha,Active_energy\n2022-01-01 00:00:00,1\n2022-01-01 01:00:00,\xe9\n",
+            # a Latin-1 header; a Latin-1 data row alone is a quarantined row (attack battery)
+            b"Fecha,Active_energy,Ubicaci\xf3n\n2022-01-01 00:00:00,1,x\n",
             "not UTF-8",
-            3,
+            1,
         ),
         ("DATOSCLIENTE1.csv", b"Fecha|Active_energy;x\n1|2\n", "unknown layout", 1),
         ("readings.csv", b"Fecha,Active_energy\n2022-01-01 00:00:00,1\n", "file name", None),
@@ -349,3 +350,29 @@ def test_reading_ahead_in_threads_gives_the_same_lake(tmp_path: Path, small_flee
             )
             frames.append(frame.sort_values(key).reset_index(drop=True))
         pd.testing.assert_frame_equal(frames[0], frames[1], check_like=True)
+
+
+def test_correction_without_optional_columns_keeps_them(tmp_path: Path) -> None:
+    first = tmp_path / "full.csv"
+    first.write_text(
+        "client_id,timestamp,active_kwh,reactive_kvarh,voltage_fa,voltage_fc\n"
+        "C1,2022-01-01 00:00,1,0.5,460,461\n"
+        "C1,2022-01-01 01:00,2,0.6,462,463\n"
+    )
+    lake = open_lake(str(tmp_path / "lake"))
+    ingest_paths(lake, [first])
+    correction = tmp_path / "correction.csv"
+    # a missing column keeps the stored value; a present, empty cell stores NULL
+    correction.write_text(
+        "client_id,timestamp,active_kwh,voltage_fa\n"
+        "C1,2022-01-01 00:00,1.5,\n"
+        "C1,2022-01-01 02:00,3,470\n"
+    )
+    report = ingest_paths(lake, [correction])
+    assert report.total("rows_updated") == 1 and report.total("rows_inserted") == 1
+    frame = readings(lake).set_index("ts")
+    assert frame["active_kwh"].tolist() == [1.5, 2.0, 3.0]
+    assert frame["reactive_kvarh"].tolist()[:2] == [0.5, 0.6]
+    assert frame["voltage_fc"].tolist()[:2] == [461, 463]
+    assert pd.isna(frame["voltage_fa"].iloc[0]) and frame["voltage_fa"].iloc[1] == 462
+    assert pd.isna(frame["reactive_kvarh"].iloc[2]) and frame["voltage_fa"].iloc[2] == 470

@@ -21,6 +21,7 @@ from meterwatch.dashboard.store import (
 from meterwatch.dashboard.texts import tr
 from meterwatch.dashboard.widgets import LiveChart
 from meterwatch.i18n import fmt_day
+from meterwatch.spreadsheet import escape_formulas
 
 if TYPE_CHECKING:
     from meterwatch.dashboard.app import DashboardState
@@ -72,7 +73,7 @@ class ViewBase:
     def _download(self, frame: str) -> pn.widgets.FileDownload:
         def csv() -> io.StringIO:
             data = self.frames.get(frame, pd.DataFrame())
-            return io.StringIO(data.to_csv(index=False))
+            return io.StringIO(escape_formulas(data).to_csv(index=False))
 
         return pn.widgets.FileDownload(
             callback=csv,
