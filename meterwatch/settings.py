@@ -33,6 +33,9 @@ class Settings:
         AWS backend names (only read when the lake is on S3).
     alert_topic_arn
         SNS topic for alerts (AWS only); empty means no SNS sink.
+    dashboard_users
+        The dashboard's users file (salted password hashes, ``meterwatch users``); empty
+        means ``<lake>/_meta/users.json`` for a local lake.
     """
 
     lake: str = "lake"
@@ -43,6 +46,7 @@ class Settings:
     athena_workgroup: str = "meterwatch"
     glue_database: str = "meterwatch"
     alert_topic_arn: str = ""
+    dashboard_users: str = ""
 
     @classmethod
     def load(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
