@@ -125,6 +125,8 @@ def serve(
         secure = not is_local(address) or urlparse(dashboard_url).scheme == "https"
         kwargs["auth_provider"] = DashboardAuth(accounts, secure=secure, behind_proxy=behind_proxy)
         kwargs["cookie_secret"] = env.get(COOKIE_ENV) or secrets.token_hex(32)
+    if behind_proxy:
+        _accept_same_origin_websockets()
     pn.extension("tabulator", notifications=False)
     pn.serve(
         {"/": lambda: create_app(store)},
@@ -140,3 +142,28 @@ def serve(
         exclude_headers=["Cookie", "Authorization"],
         **kwargs,
     )
+
+
+def _accept_same_origin_websockets() -> None:
+    """Also accept a websocket whose ``Origin`` is the host the browser asked for.
+
+    Behind App Runner the service's own address is only known once it exists, so it cannot
+    be in its configuration; a wildcard over the provider's domain would admit any other app
+    there. A page's ``Origin`` equal to the request's ``Host`` is the page of this very
+    service (tornado's own default rule); every other origin still needs the allow-list.
+    """
+    from bokeh.server.urls import per_app_patterns
+
+    for i, (pattern, handler) in enumerate(per_app_patterns):
+        if pattern == r"/ws" and not getattr(handler, "same_origin", False):
+
+            class SameOriginWSHandler(handler):  # type: ignore[valid-type,misc]
+                same_origin = True
+
+                def check_origin(self, origin: str) -> bool:
+                    host = str(self.request.headers.get("Host", "")).lower()
+                    if host and urlparse(origin).netloc.lower() == host:
+                        return True
+                    return bool(super().check_origin(origin))
+
+            per_app_patterns[i] = (pattern, SameOriginWSHandler)

@@ -194,3 +194,38 @@ def test_a_login_form_posted_without_its_xsrf_token_is_refused(dashboard: str) -
     browser = Browser(dashboard, forwarded_for="10.0.0.4")
     reply = browser.request("/login", {"username": "ana", "password": PASSWORD})
     assert reply.status == 403 and "meterwatch_user" not in browser.jar
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "accepted"),
+    [
+        ("https://other-app.us-east-1.awsapprunner.com", None, False),  # another app there
+        ("https://evil.example", None, False),
+        ("https://dashboard.example.com", None, True),  # the configured public address
+        ("https://abc123.us-east-1.awsapprunner.com", "abc123.us-east-1.awsapprunner.com", True),
+    ],
+)
+def test_websockets_only_from_the_service_itself(
+    dashboard: str, origin: str, host: str | None, accepted: bool
+) -> None:
+    """A websocket is accepted from the configured address or the page's own host only."""
+    browser = Browser(dashboard, forwarded_for="10.0.0.5")
+    assert browser.login("ana", PASSWORD).status == 302
+    headers = {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Origin": origin,
+        "Cookie": "; ".join(f"{k}={v}" for k, v in browser.jar.items()),
+    }
+    if host:
+        headers["Host"] = host
+    port = int(dashboard.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        if not host:
+            head += f"Host: 127.0.0.1:{port}\r\n"
+        sock.sendall(f"GET /ws HTTP/1.1\r\n{head}\r\n".encode())
+        status_line = sock.recv(4096).split(b"\r\n", 1)[0].decode()
+    assert (" 403 " not in status_line) is accepted, status_line
