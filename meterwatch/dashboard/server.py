@@ -154,7 +154,8 @@ def _accept_same_origin_websockets() -> None:
     """
     from bokeh.server.urls import per_app_patterns
 
-    for i, (pattern, handler) in enumerate(per_app_patterns):
+    for i, entry in enumerate(per_app_patterns):
+        pattern, handler = entry[0], entry[1]
         if pattern == r"/ws" and not getattr(handler, "same_origin", False):
 
             class SameOriginWSHandler(handler):  # type: ignore[valid-type,misc]
@@ -166,4 +167,4 @@ def _accept_same_origin_websockets() -> None:
                         return True
                     return bool(super().check_origin(origin))
 
-            per_app_patterns[i] = (pattern, SameOriginWSHandler)
+            per_app_patterns[i] = (pattern, SameOriginWSHandler, *entry[2:])
