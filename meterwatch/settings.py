@@ -45,6 +45,9 @@ class Settings:
         for an hour is beyond any distribution customer); a larger one is rejected.
     max_file_mb
         Largest input file ingest reads, after decompression (stops gzip bombs).
+    dashboard_users
+        The dashboard's users file (salted password hashes, ``meterwatch users``); empty
+        means ``<lake>/_meta/users.json`` for a local lake.
     """
 
     lake: str = "lake"
@@ -60,6 +63,7 @@ class Settings:
     readings_ahead_hours: int = 24
     max_kwh_per_hour: int = 100_000
     max_file_mb: int = 256
+    dashboard_users: str = ""
 
     @classmethod
     def load(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

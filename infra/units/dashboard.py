@@ -9,12 +9,17 @@ from aws_cdk import aws_apprunner as apprunner
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from infra.units.images import EXCLUDE, PLATFORM, ROOT
 from infra.units.nag import acknowledge
 
 PORT = "8080"  # dashboard/Dockerfile serves on 8080
+EMPTY_USERS = '{"users": {}, "version": 1}'
+# Requests per client address in any 5 minutes before WAF blocks it (the login page, the
+# dashboard's page loads and static files; the live session runs over one websocket).
+RATE_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -25,8 +30,10 @@ class DashboardProps:
 class Dashboard(Construct):
     """An App Runner service; its instance role gets grants from the stack.
 
-    The login secret lives in Secrets Manager and reaches the container as an environment
-    secret (App Runner resolves it at start; it is never in the template).
+    The accounts live in a Secrets Manager secret the container reads (and re-reads every
+    30 s); the cookie-signing key reaches it as an environment secret. The public endpoint
+    is behind an AWS WAF web ACL: a rate limit per client address and AWS's common and
+    known-bad-inputs rule sets.
     """
 
     def __init__(self, scope: Construct, id: str, *, props: DashboardProps) -> None:
@@ -59,20 +66,20 @@ class Dashboard(Construct):
             assumed_by=iam.ServicePrincipal("tasks.apprunner.amazonaws.com"),
             description="meterwatch dashboard: query the lake, append feedback",
         )
+        # The operators' accounts: the users document of meterwatch/dashboard/accounts.py
+        # (scrypt hashes, no password), managed with `meterwatch users add NAME --secret ARN`.
+        # It starts empty; CloudFormation rewrites it only if this template value changes.
         self.secret = secretsmanager.Secret(
             self,
             "AuthSecret",
-            description="meterwatch dashboard login (user 'operator', this password)",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=32, exclude_punctuation=True
-            ),
+            description="meterwatch dashboard accounts (meterwatch users add NAME --secret ARN)",
+            secret_string_value=cdk.SecretValue.unsafe_plain_text(EMPTY_USERS),
         )
         acknowledge(
             self.secret,
             {
-                "AwsSolutions-SMG4": "A shared operator password handed to people, not a "
-                "machine credential: rotating it automatically would lock operators out. "
-                "Rotate by hand (docs/deploy.md) when staff change."
+                "AwsSolutions-SMG4": "Operators' password hashes, changed by `meterwatch users`, "
+                "not a machine credential a rotation function could replace."
             },
         )
         self.secret.grant_read(self.instance_role)
@@ -94,10 +101,12 @@ class Dashboard(Construct):
             },
         )
         self.cookie_secret.grant_read(self.instance_role)
-        # Panel accepts websocket connections only from known origins; the service's own
-        # address is known only after it exists, so allow App Runner's domain in this region.
+        # No websocket origin is configured here: the service's address exists only once the
+        # service does (referencing it would be a cycle), and a wildcard over App Runner's
+        # domain admitted every other app there. `serve --behind-proxy` accepts the page's own
+        # origin (Origin equal to Host) and nothing else.
         environment = {
-            "METERWATCH_DASHBOARD_URL": f"https://*.{cdk.Aws.REGION}.awsapprunner.com",
+            "METERWATCH_DASHBOARD_SECRET": self.secret.secret_arn,
             **props.environment,
         }
         self.service = apprunner.CfnService(
@@ -119,9 +128,6 @@ class Dashboard(Construct):
                         ],
                         runtime_environment_secrets=[
                             apprunner.CfnService.KeyValuePairProperty(
-                                name="METERWATCH_DASHBOARD_PASSWORD", value=self.secret.secret_arn
-                            ),
-                            apprunner.CfnService.KeyValuePairProperty(
                                 name="METERWATCH_DASHBOARD_COOKIE_SECRET",
                                 value=self.cookie_secret.secret_arn,
                             ),
@@ -137,3 +143,53 @@ class Dashboard(Construct):
             ),
         )
         self.url = "https://" + self.service.attr_service_url
+        self.web_acl = self._web_acl()
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WebAclAssociation",
+            resource_arn=self.service.attr_service_arn,
+            web_acl_arn=self.web_acl.attr_arn,
+        )
+
+    def _web_acl(self) -> wafv2.CfnWebACL:
+        def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+            )
+
+        def managed(priority: int, name: str) -> wafv2.CfnWebACL.RuleProperty:
+            return wafv2.CfnWebACL.RuleProperty(
+                name=name,
+                priority=priority,
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                        vendor_name="AWS", name=name
+                    )
+                ),
+                visibility_config=visibility(name),
+            )
+
+        rate = wafv2.CfnWebACL.RuleProperty(
+            name="RatePerClient",
+            priority=0,
+            action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+            statement=wafv2.CfnWebACL.StatementProperty(
+                rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                    limit=RATE_LIMIT, aggregate_key_type="IP", evaluation_window_sec=300
+                )
+            ),
+            visibility_config=visibility("RatePerClient"),
+        )
+        return wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility("meterwatch-dashboard"),
+            rules=[
+                rate,
+                managed(1, "AWSManagedRulesCommonRuleSet"),
+                managed(2, "AWSManagedRulesKnownBadInputsRuleSet"),
+            ],
+        )

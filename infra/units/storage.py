@@ -277,17 +277,48 @@ class Storage(Construct):
         self.key.grant_decrypt(grantee)
 
     def grant_feedback_write(self, grantee: iam.IGrantable) -> None:
-        """Append inspection feedback: the feedback table's files and a new snapshot only."""
+        """Append inspection feedback: new feedback files and the next snapshot, create-only.
+
+        Create-only is enforced by IAM: ``s3:PutObject`` under those prefixes is allowed only
+        with the ``If-None-Match: *`` header (condition key ``s3:if-none-match``), so an
+        existing feedback file or snapshot cannot be overwritten. The two objects a commit
+        rewrites are granted by exact key: the ``CURRENT`` hint (readers never trust it past
+        the snapshots that exist) and the feedback table's Athena manifest.
+        """
+        create_only = {"Null": {"s3:if-none-match": "false"}}
         for prefix, why in (
-            (f"{LAKE_PREFIX}/curated/feedback/", "New feedback files (uuid-named)."),
-            (f"{LAKE_PREFIX}/_athena/feedback/", "The feedback table's Athena manifest."),
             (
-                f"{LAKE_PREFIX}/_meta/",
-                "A feedback commit writes the next snapshot (create-only, If-None-Match) and "
-                "the CURRENT hint.",
+                f"{LAKE_PREFIX}/curated/feedback/",
+                "New feedback files (uuid-named); IAM condition s3:if-none-match present "
+                "(If-None-Match: *), so existing feedback cannot be overwritten.",
+            ),
+            (
+                f"{LAKE_PREFIX}/_meta/snapshots/",
+                "The next snapshot of the commit log; IAM condition s3:if-none-match present "
+                "(If-None-Match: *), so no committed snapshot can be overwritten.",
             ),
         ):
-            self._allow(grantee, ["s3:PutObject"], self.curated, prefix, why)
+            grantee.grant_principal.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["s3:PutObject"],
+                    resources=[self.curated.arn_for_objects(f"{prefix}*")],
+                    conditions=create_only,
+                )
+            )
+            if isinstance(grantee, Construct):
+                acknowledge(
+                    grantee,
+                    {f"AwsSolutions-IAM5[Resource::{arn_ref(self.curated)}/{prefix}*]": why},
+                )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"],
+                resources=[
+                    self.curated.arn_for_objects(f"{LAKE_PREFIX}/_meta/CURRENT"),
+                    self.curated.arn_for_objects(f"{LAKE_PREFIX}/_athena/feedback/manifest"),
+                ],
+            )
+        )
         self.key.grant_encrypt_decrypt(grantee)
         acknowledge_kms_grant(grantee)
 

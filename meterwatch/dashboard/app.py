@@ -16,6 +16,7 @@ import pandas as pd
 import panel as pn
 import param
 
+from meterwatch.dashboard.login import request_user
 from meterwatch.dashboard.store import (
     DashboardStore,
     Selection,
@@ -78,9 +79,12 @@ class DashboardState(param.Parameterized):
 class Dashboard(ConsumptionView, AlertsView, QualityView):
     """One browser session's dashboard."""
 
-    def __init__(self, store: DashboardStore, state: DashboardState | None = None) -> None:
+    def __init__(
+        self, store: DashboardStore, state: DashboardState | None = None, user: str | None = None
+    ) -> None:
         self.store = store
         self.state = state or DashboardState()
+        self.user = user
         self.frames: dict[str, pd.DataFrame] = {}
         self._stale: set[str] = set(TABS)
         self._syncing = False
@@ -353,10 +357,15 @@ class Dashboard(ConsumptionView, AlertsView, QualityView):
 
 
 def create_app(store: DashboardStore) -> pn.viewable.Viewable:
-    """A new session: state from the URL, the dashboard built on it, the URL kept in sync."""
+    """A new session: state from the URL, the dashboard built on it, the URL kept in sync.
+
+    The logged-in operator (if the dashboard has accounts) signs the inspection feedback.
+    """
     state = DashboardState()
     location = pn.state.location
     if location is not None:
         location.sync(state, URL_NAMES)
-    dashboard = Dashboard(store, state)
+    context = pn.state.curdoc.session_context if pn.state.curdoc else None
+    user = request_user(getattr(context, "request", None))
+    dashboard = Dashboard(store, state, user=user)
     return dashboard.view()

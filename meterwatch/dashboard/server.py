@@ -1,13 +1,21 @@
-"""Serving the dashboard: address, authentication, one store shared by every session."""
+"""Serving the dashboard: address, accounts, one store shared by every session."""
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from urllib.parse import urlparse
+
+from meterwatch.dashboard.accounts import (
+    Accounts,
+    UsersBackend,
+    UsersFile,
+    UsersSecret,
+    load_document,
+)
 
 LOCAL_ADDRESSES = frozenset({"localhost", "127.0.0.1", "::1"})
 PASSWORD_ENV = "METERWATCH_DASHBOARD_PASSWORD"
@@ -16,47 +24,67 @@ COOKIE_ENV = "METERWATCH_DASHBOARD_COOKIE_SECRET"
 
 
 class AuthRequiredError(RuntimeError):
-    """The dashboard would be reachable from the network without a password."""
+    """The dashboard would be reachable from the network without accounts to log in with."""
 
 
 def is_local(address: str) -> bool:
     return address in LOCAL_ADDRESSES
 
 
-def read_secret(name: str) -> str:
-    """Read the password from an AWS Secrets Manager secret (plain text or ``{"password": ...}``)."""
-    import boto3  # only when a secret is configured
+def users_backend(
+    lake_uri: str, users_path: str = "", environ: Mapping[str, str] | None = None
+) -> UsersBackend | None:
+    """Where the dashboard's users live: the secret named in ``METERWATCH_DASHBOARD_SECRET``,
+    else ``users_path``, else ``<lake>/_meta/users.json`` for a local lake (``None`` for an
+    S3 lake without a secret)."""
+    env = os.environ if environ is None else environ
+    if env.get(SECRET_ENV):
+        return UsersSecret(env[SECRET_ENV])
+    if users_path:
+        return UsersFile(Path(users_path))
+    if lake_uri.startswith("s3://"):
+        return None
+    return UsersFile(Path(lake_uri) / "_meta" / "users.json")
 
-    value = boto3.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
-    try:
-        doc = json.loads(value)
-    except ValueError:
-        return str(value)
-    if isinstance(doc, dict) and "password" in doc:
-        return str(doc["password"])
-    return str(value)
 
+def resolve_accounts(
+    address: str,
+    lake_uri: str,
+    users_path: str = "",
+    environ: Mapping[str, str] | None = None,
+) -> Accounts | None:
+    """The accounts the dashboard on ``address`` logs in with, or ``None`` (localhost, no users).
 
-def resolve_password(address: str, environ: Mapping[str, str] | None = None) -> str | None:
-    """The basic-auth password for ``address``, or ``None`` on localhost without one.
+    A secret is used even while it holds no user (accounts are re-read every 30 s, so users
+    added later can log in without a restart); a users file must hold at least one.
 
     Raises
     ------
     AuthRequiredError
-        On any other address when neither a password nor a secret name is configured.
+        When ``METERWATCH_DASHBOARD_PASSWORD`` is set (retired: one shared password cannot
+        tell operators apart), or on any address but localhost without accounts.
     """
     env = os.environ if environ is None else environ
-    password = env.get(PASSWORD_ENV, "")
-    if not password and env.get(SECRET_ENV):
-        password = read_secret(env[SECRET_ENV])
-    if password:
-        return password
+    if env.get(PASSWORD_ENV):
+        raise AuthRequiredError(
+            f"{PASSWORD_ENV} is no longer read: one shared password cannot tell operators "
+            "apart. Create one account per operator with `meterwatch users add NAME` (or "
+            f"--secret for {SECRET_ENV}) and unset {PASSWORD_ENV}"
+        )
+    backend = users_backend(lake_uri, users_path, env)
+    if isinstance(backend, UsersSecret):
+        accounts = Accounts(backend)
+        accounts.users()  # fail now, not at the first login, if the secret cannot be read
+        return accounts
+    if backend is not None and load_document(backend)["users"]:
+        return Accounts(backend)
     if is_local(address):
         return None
+    where = backend.describe() if backend is not None else "no users file (S3 lake)"
     raise AuthRequiredError(
-        f"refusing to serve the dashboard on {address} without authentication: set "
-        f"{PASSWORD_ENV} (a password) or {SECRET_ENV} (an AWS Secrets Manager secret name), "
-        "or serve on 127.0.0.1"
+        f"refusing to serve the dashboard on {address} without accounts ({where}): add "
+        f"operators with `meterwatch users add NAME`, or set {SECRET_ENV} (an AWS Secrets "
+        "Manager secret holding the users), or serve on 127.0.0.1"
     )
 
 
@@ -67,13 +95,21 @@ def serve(
     address: str = "127.0.0.1",
     show: bool = False,
     dashboard_url: str = "",
+    users_path: str = "",
+    behind_proxy: bool = False,
     environ: Mapping[str, str] | None = None,
 ) -> None:
-    """Serve the dashboard over ``lake_uri`` until interrupted."""
-    password = resolve_password(address, environ)
+    """Serve the dashboard over ``lake_uri`` until interrupted.
+
+    With accounts, every page needs a login (:mod:`meterwatch.dashboard.login`); cookies are
+    ``Secure`` unless the dashboard is served on localhost over plain HTTP. ``behind_proxy``:
+    a TLS proxy (App Runner) in front adds ``X-Forwarded-For``/``-Proto``.
+    """
+    accounts = resolve_accounts(address, lake_uri, users_path, environ)
     import panel as pn
 
     from meterwatch.dashboard.app import create_app
+    from meterwatch.dashboard.login import DashboardAuth
     from meterwatch.dashboard.store import DashboardStore
     from meterwatch.storage import open_lake
 
@@ -84,10 +120,13 @@ def serve(
     if dashboard_url:
         origins.add(urlparse(dashboard_url).netloc)
     kwargs: dict[str, object] = {}
-    if password is not None:
+    if accounts is not None:
         env = os.environ if environ is None else environ
-        kwargs["basic_auth"] = password
+        secure = not is_local(address) or urlparse(dashboard_url).scheme == "https"
+        kwargs["auth_provider"] = DashboardAuth(accounts, secure=secure, behind_proxy=behind_proxy)
         kwargs["cookie_secret"] = env.get(COOKIE_ENV) or secrets.token_hex(32)
+    if behind_proxy:
+        _accept_same_origin_websockets()
     pn.extension("tabulator", notifications=False)
     pn.serve(
         {"/": lambda: create_app(store)},
@@ -96,5 +135,36 @@ def serve(
         show=show,
         title="meterwatch",
         allow_websocket_origin=sorted(o for o in origins if o),
+        # Bokeh copies the request's cookies and headers into the session token it writes
+        # into the page, where scripts can read it: none of them go there (the user is read
+        # from the request itself, see login.request_user).
+        include_cookies=[],
+        exclude_headers=["Cookie", "Authorization"],
         **kwargs,
     )
+
+
+def _accept_same_origin_websockets() -> None:
+    """Also accept a websocket whose ``Origin`` is the host the browser asked for.
+
+    Behind App Runner the service's own address is only known once it exists, so it cannot
+    be in its configuration; a wildcard over the provider's domain would admit any other app
+    there. A page's ``Origin`` equal to the request's ``Host`` is the page of this very
+    service (tornado's own default rule); every other origin still needs the allow-list.
+    """
+    from bokeh.server.urls import per_app_patterns
+
+    for i, entry in enumerate(per_app_patterns):
+        pattern, handler = entry[0], entry[1]
+        if pattern == r"/ws" and not getattr(handler, "same_origin", False):
+
+            class SameOriginWSHandler(handler):  # type: ignore[valid-type,misc]
+                same_origin = True
+
+                def check_origin(self, origin: str) -> bool:
+                    host = str(self.request.headers.get("Host", "")).lower()
+                    if host and urlparse(origin).netloc.lower() == host:
+                        return True
+                    return bool(super().check_origin(origin))
+
+            per_app_patterns[i] = (pattern, SameOriginWSHandler, *entry[2:])

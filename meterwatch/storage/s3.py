@@ -356,7 +356,8 @@ class S3Transaction(SnapshotTransaction):
         def put(job: tuple[str, str | None, pa.Table]) -> FileEntry:
             rel, value, part = job
             data = parquet_bytes(part).to_pybytes()
-            self._lake._put(rel, data)
+            # Create-only (new uuid names): IAM grants writers like the dashboard no more.
+            self._lake._put(rel, data, IfNoneMatch="*")
             return FileEntry(rel, value, part.num_rows, len(data), hashlib.sha256(data).hexdigest())
 
         with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
@@ -486,8 +487,17 @@ class S3Lake(Lake):
     def snapshot(self) -> Snapshot:
         """The committed state of the lake as of now."""
         hint = self._try_get("_meta/CURRENT")
-        seq = int(hint.decode().strip()) if hint else 0
-        text = self._try_get(self._snapshot_rel(seq)) if seq else None
+        try:
+            seq = int(hint.decode().strip()) if hint else 0
+        except ValueError:
+            seq = 0
+        text = self._try_get(self._snapshot_rel(seq)) if seq > 0 else None
+        if seq and text is None:
+            # A hint naming no snapshot (written by hand, or by a role that may only write
+            # the hint): the newest snapshot that exists, not an empty lake.
+            keys = sorted(o["Key"] for o in self._list("_meta/snapshots/"))
+            seq = int(keys[-1].rsplit("/", 1)[-1].split(".")[0]) if keys else 0
+            text = self._try_get(self._snapshot_rel(seq)) if seq else None
         # CURRENT is written after the snapshot it names: probe forward for newer ones.
         while True:
             newer = self._try_get(self._snapshot_rel(seq + 1))

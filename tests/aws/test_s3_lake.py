@@ -272,3 +272,39 @@ def test_check_removes_an_orphaned_artefact_from_s3(bucket: str) -> None:
     report = check_lake(lake, orphan_min_age=timedelta(0))
     assert report.orphans_removed == ["models/1/20240101T000000000000Z.json"]
     assert lake.list_objects("models/") == []
+
+
+@pytest.mark.parametrize("hint", [b"999999999\n", b"garbage\n"])
+def test_a_hint_naming_no_snapshot_does_not_empty_the_lake(bucket: str, hint: bytes) -> None:
+    """The dashboard's role may rewrite the CURRENT hint (not the snapshots): a hint that
+    names no snapshot must not make the lake look empty or block the next commit."""
+    lake = make_lake(bucket)
+    for level in (1.0, 2.0):
+        with lake.transaction() as tx:
+            tx.overwrite_partitions("readings", readings("1", 24, level=level), ["1"])
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.put_object(Bucket=bucket, Key="lake/_meta/CURRENT", Body=hint)
+    assert lake.snapshot().seq == 2
+    with lake.transaction() as tx:
+        tx.overwrite_partitions("readings", readings("1", 24, level=3.0), ["1"])
+    assert lake.snapshot().seq == 3
+    assert lake.read("readings")["active_kwh"].tolist() == [3.0] * 24
+
+
+def test_data_files_are_written_create_only(bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every data file goes with If-None-Match: * (what the dashboard's IAM condition needs)."""
+    lake = make_lake(bucket)
+    calls: list[tuple[str, dict[str, object]]] = []
+    put = lake._put
+
+    def spy(rel: str, data: bytes, **extra: object) -> None:
+        calls.append((rel, extra))
+        put(rel, data, **extra)
+
+    monkeypatch.setattr(lake, "_put", spy)
+    with lake.transaction() as tx:
+        tx.append("feedback", pd.DataFrame({"feedback_id": ["f1"], "alert_id": ["a"],
+            "client_id": ["1"], "status": ["false_alarm"], "note": [""], "author": ["ana"],
+            "created_at": [pd.Timestamp("2024-01-01", tz="UTC")]}))  # fmt: skip
+    created = [extra for rel, extra in calls if rel.startswith(("curated/", "_meta/snapshots/"))]
+    assert created and all(extra.get("IfNoneMatch") == "*" for extra in created)

@@ -57,50 +57,6 @@ def test_switching_language_keeps_the_selection(tmp_path: Path, small_fleet: Pat
     assert "Total active energy" in str(dashboard.p_cards.object)
 
 
-def test_with_a_password_the_dashboard_asks_for_it(tmp_path: Path, small_fleet: Path) -> None:
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.error
-    import urllib.request
-
-    ingest_paths(open_lake(str(tmp_path / "lake")), [small_fleet])
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "METERWATCH_DASHBOARD_PASSWORD": "s3cret"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "meterwatch.cli", "serve", "--lake", str(tmp_path / "lake"),
-         "--port", str(port), "--no-show"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: object, **kwargs: object) -> None:
-            return None
-
-    opener = urllib.request.build_opener(NoRedirect)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                opener.open(f"http://127.0.0.1:{port}/", timeout=5)
-                status, location = 200, ""
-                break
-            except urllib.error.HTTPError as exc:
-                status, location = exc.code, exc.headers.get("Location", "")
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline
-                time.sleep(0.3)
-        assert status == 302 and "login" in location
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
 def test_a_tab_is_refreshed_once_it_is_shown(tmp_path: Path, small_fleet: Path) -> None:
     """ "Ver cliente en Consumo" changes the customer and the tab in one update: the
     consumption charts are drawn when their view is on the page. Drawn while detached, the

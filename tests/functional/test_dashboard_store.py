@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from meterwatch.dashboard.server import AuthRequiredError, resolve_password
+from meterwatch.dashboard.accounts import UsersFile, add_user, empty_document, save_document
+from meterwatch.dashboard.server import AuthRequiredError, resolve_accounts
 from meterwatch.dashboard.store import DashboardStore, Selection, peak_window
 from meterwatch.feedback import record_feedback
 from meterwatch.queries import QUERIES, run_query
@@ -161,11 +162,24 @@ def test_queries_bind_exactly_their_parameters(store: DashboardStore) -> None:
         assert "QUALIFY" not in query.sql.upper() and "::" not in query.sql
 
 
-def test_public_address_needs_a_password() -> None:
-    assert resolve_password("127.0.0.1", {}) is None
-    assert resolve_password("0.0.0.0", {"METERWATCH_DASHBOARD_PASSWORD": "s3cret"}) == "s3cret"
-    with pytest.raises(AuthRequiredError, match="METERWATCH_DASHBOARD_PASSWORD"):
-        resolve_password("0.0.0.0", {})
+def test_public_address_needs_accounts(tmp_path: Path) -> None:
+    lake = str(tmp_path / "lake")
+    assert resolve_accounts("127.0.0.1", lake, environ={}) is None  # localhost, no users
+    with pytest.raises(AuthRequiredError, match="meterwatch users add"):
+        resolve_accounts("0.0.0.0", lake, environ={})
+    doc = empty_document()
+    add_user(doc, "ana", "a long enough passphrase")
+    save_document(UsersFile(tmp_path / "lake" / "_meta" / "users.json"), doc)
+    accounts = resolve_accounts("0.0.0.0", lake, environ={})
+    assert accounts is not None and accounts.verify("ana", "a long enough passphrase") == "ana"
+
+
+def test_the_shared_password_variable_is_retired(tmp_path: Path) -> None:
+    """One password for every user name cannot tell operators apart: refuse, do not ignore."""
+    with pytest.raises(AuthRequiredError, match="no longer read"):
+        resolve_accounts(
+            "127.0.0.1", str(tmp_path), environ={"METERWATCH_DASHBOARD_PASSWORD": "s3cret"}
+        )
 
 
 def test_every_query_survives_a_round_trip_through_athena_sql(store: DashboardStore) -> None:
@@ -198,7 +212,7 @@ def test_serve_refuses_a_public_address_without_a_password(
     monkeypatch.delenv("METERWATCH_DASHBOARD_PASSWORD", raising=False)
     monkeypatch.delenv("METERWATCH_DASHBOARD_SECRET", raising=False)
     assert main(["serve", "--lake", str(tmp_path / "lake"), "--address", "0.0.0.0"]) == 2
-    assert "without authentication" in capsys.readouterr().err
+    assert "without accounts" in capsys.readouterr().err
 
 
 def test_the_first_page_reads_only_recent_days_and_agrees_with_the_whole(

@@ -227,11 +227,17 @@ def test_dashboard_writes_only_feedback_and_gets_its_secret_from_secrets_manager
     secrets = {
         s["Name"]: s["Value"] for s in image["ImageConfiguration"]["RuntimeEnvironmentSecrets"]
     }
-    assert set(secrets) == {"METERWATCH_DASHBOARD_PASSWORD", "METERWATCH_DASHBOARD_COOKIE_SECRET"}
+    assert set(secrets) == {"METERWATCH_DASHBOARD_COOKIE_SECRET"}
     assert all("Ref" in v for v in secrets.values())  # the secrets' ARNs, never their values
-    env = {e["Name"] for e in image["ImageConfiguration"]["RuntimeEnvironmentVariables"]}
-    assert {"METERWATCH_LAKE", "METERWATCH_DASHBOARD_URL"} <= env
+    env = {
+        e["Name"]: e["Value"] for e in image["ImageConfiguration"]["RuntimeEnvironmentVariables"]
+    }
+    assert "METERWATCH_LAKE" in env
+    assert "Ref" in env["METERWATCH_DASHBOARD_SECRET"]  # the accounts secret's ARN
     assert not any("PASSWORD" in name for name in env)
+    # no wildcard over App Runner's domain: the server accepts its page's own origin only
+    assert "*" not in json.dumps(env.get("METERWATCH_DASHBOARD_URL", ""))
+    assert "awsapprunner.com" not in json.dumps(env)
     stmts = role_statements(synth, "DashboardInstanceRole")
     writes = [s for s in stmts if set(as_list(s["Action"])) & {"s3:PutObject", "s3:DeleteObject"}]
     written = json.dumps([s["Resource"] for s in writes])
@@ -242,6 +248,60 @@ def test_dashboard_writes_only_feedback_and_gets_its_secret_from_secrets_manager
     assert not any("s3:DeleteObject" in as_list(s["Action"]) for s in stmts)
     actions = {a for s in stmts for a in as_list(s["Action"])}
     assert {"athena:StartQueryExecution", "glue:GetTable"} <= actions
+
+
+def test_dashboard_puts_are_create_only_except_two_exact_keys(synth: Synth) -> None:
+    """Every wildcard PutObject of the dashboard needs If-None-Match (IAM enforces it);
+    the only unconditioned ones are the CURRENT hint and the feedback manifest, by exact key."""
+    stmts = role_statements(synth, "DashboardInstanceRole")
+    puts = [
+        s
+        for s in stmts
+        if "s3:PutObject" in as_list(s["Action"]) and "/lake/" in json.dumps(s["Resource"])
+    ]
+    assert puts
+    exact = []
+    for s in puts:
+        resources = json.dumps(s["Resource"])
+        if "*" in resources:
+            assert s.get("Condition") == {"Null": {"s3:if-none-match": "false"}}, s
+        else:
+            exact.extend(json.dumps(r) for r in as_list(s["Resource"]))
+    assert len(exact) == 2
+    assert any("/lake/_meta/CURRENT" in r for r in exact)
+    assert any("/lake/_athena/feedback/manifest" in r for r in exact)
+    snapshots = [s for s in puts if "_meta/snapshots/" in json.dumps(s["Resource"])]
+    assert snapshots and all("Condition" in s for s in snapshots)
+
+
+def test_the_dashboard_is_behind_waf_with_a_rate_limit(synth: Synth) -> None:
+    (acl,) = synth.resources("AWS::WAFv2::WebACL")
+    assert acl["Scope"] == "REGIONAL"
+    assert acl["DefaultAction"] == {"Allow": {}}
+    rules = {r["Name"]: r for r in acl["Rules"]}
+    rate = rules["RatePerClient"]["Statement"]["RateBasedStatement"]
+    assert rate["AggregateKeyType"] == "IP" and rate["Limit"] <= 2000
+    assert rules["RatePerClient"]["Action"] == {"Block": {}}
+    managed = {
+        r["Statement"]["ManagedRuleGroupStatement"]["Name"]
+        for r in acl["Rules"]
+        if "ManagedRuleGroupStatement" in r["Statement"]
+    }
+    assert "AWSManagedRulesCommonRuleSet" in managed
+    (assoc,) = synth.resources("AWS::WAFv2::WebACLAssociation")
+    assert "ServiceArn" in json.dumps(assoc["ResourceArn"])
+    assert "Arn" in json.dumps(assoc["WebACLArn"])
+
+
+def test_nag_acknowledgements_of_dashboard_writes_name_the_enforced_condition(
+    synth: Synth,
+) -> None:
+    """The reasons a reviewer reads say which IAM condition makes the write create-only."""
+    reasons = " ".join(p.read_text() for p in synth.outdir.glob("*.metadata.json")).lower()
+    assert (
+        "the next snapshot (create-only, if-none-match)" not in reasons
+    )  # the old claim IAM did not enforce
+    assert reasons.count("iam condition s3:if-none-match") >= 2
 
 
 # IAM and nag -------------------------------------------------------------------------------------------

@@ -290,8 +290,17 @@ class AlertsView(ViewBase):
         note = pn.widgets.TextAreaInput(
             label=self.t("feedback.note"), height=80, width=380, css_classes=["mw-fb-note"]
         )
-        author = pn.widgets.TextInput(
-            label=self.t("feedback.author"), width=220, css_classes=["mw-fb-author"]
+        # With accounts the verdict is signed by the login, not by a name anyone could type.
+        author: Any = (
+            pane(
+                html(self.t("feedback.signed_in", user=self.user), "mw-hint"),
+                width=220,
+                css_classes=["mw-fb-user"],
+            )
+            if self.user
+            else pn.widgets.TextInput(
+                label=self.t("feedback.author"), width=220, css_classes=["mw-fb-author"]
+            )
         )
         save = pn.widgets.Button(
             label=self.t("feedback.save"),
@@ -335,7 +344,7 @@ class AlertsView(ViewBase):
             ]
 
         def submit(_event: Any) -> None:
-            name = (author.value or "").strip()
+            name = self.user or (author.value or "").strip()
             if not name:
                 message.object = html(self.t("feedback.need_author"), "mw-hint")
                 return

@@ -32,6 +32,7 @@ class ViewBase:
 
     store: DashboardStore
     state: DashboardState
+    user: str | None  # the logged-in operator; None when served without accounts (localhost)
     frames: dict[str, pd.DataFrame]
     # consumption widgets (built by Dashboard._build)
     p_alarm: pn.pane.HTML
