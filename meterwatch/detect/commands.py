@@ -6,16 +6,30 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from rich.markup import escape
+
+
+def customer_ids(given: list[str] | None, known: set[str]) -> list[str] | None:
+    """The ``--clients`` as the lake names them: a bare number ``1`` is "Cliente 1" when the
+    lake has no customer called ``1`` but has that one."""
+    if given is None:
+        return None
+    return [
+        f"Cliente {c}" if c.isdigit() and c not in known and f"Cliente {c}" in known else c
+        for c in given
+    ]
+
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from meterwatch.cli import _settings, console, progress_bar
+    from meterwatch.cli import _settings, console, existing_lake, progress_bar
     from meterwatch.detect.pipeline import train
-    from meterwatch.storage import open_lake
 
     settings = _settings(args)
-    lake = open_lake(settings.lake)
+    lake = existing_lake(settings)
+    known = {str(p) for p in lake.partitions("readings") if p is not None}
+    clients = customer_ids(args.clients, known)
     with progress_bar("Training") as update:
-        result = train(lake, clients=args.clients, settings=settings, progress=update)
+        result = train(lake, clients=clients, settings=settings, progress=update)
     console.print(
         f"{result.n_models} models trained (version {result.model_version}) in {result.seconds:.1f} s"
     )
@@ -38,13 +52,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from meterwatch.cli import _settings, console, progress_bar
+    from meterwatch.cli import _settings, console, err_console, existing_lake, progress_bar
     from meterwatch.detect.pipeline import score
     from meterwatch.notify import ConsoleSink, OutboxSink
-    from meterwatch.storage import open_lake
 
     settings = _settings(args)
-    lake = open_lake(settings.lake)
+    lake = existing_lake(settings)
+    if lake.read("models").empty:
+        err_console.print(
+            "[red]error[/red] no trained models in this lake yet:"
+            f" run `meterwatch train --lake {escape(settings.lake)}` first"
+        )
+        return 1
     outbox = OutboxSink(lake)
     with progress_bar("Scoring") as update:
         result = score(
