@@ -13,18 +13,12 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
-from meterwatch.i18n import alert_evidence, fmt_time, render
+from meterwatch.i18n import alert_evidence, fmt_time, kind_label, render
 from meterwatch.storage.base import Lake
 from meterwatch.tables import now_utc
 
-KIND_LABELS: dict[str, dict[str, str]] = {
-    "under_registration": {"es": "Subregistro", "en": "Under-registration"},
-    "stopped_meter": {"es": "Medidor detenido", "en": "Stopped meter"},
-    "reverse_energy": {"es": "Energía inversa", "en": "Reverse energy"},
-    "flat_reporting": {"es": "Lectura plana", "en": "Flat reporting"},
-    "load_shape_change": {"es": "Cambio de perfil horario", "en": "Load shape change"},
-    "voltage_anomaly": {"es": "Anomalía de tensión", "en": "Voltage anomaly"},
-}
+__all__ = ["ConsoleSink", "OutboxSink", "kind_label", "render_alert_message"]
+
 SEVERITY_LABELS = {
     "high": {"es": "alta", "en": "high"},
     "medium": {"es": "media", "en": "medium"},
@@ -62,11 +56,6 @@ _TEXT = {
         "en": "Record each inspection's outcome in the dashboard (confirmed loss, false alarm, meter fault).",
     },
 }
-
-
-def kind_label(kind: str, language: str = "es") -> str:
-    """The operator's name for an alert kind."""
-    return KIND_LABELS.get(kind, {}).get(language, kind)
 
 
 class AlertSink(Protocol):

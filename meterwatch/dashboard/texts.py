@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from meterwatch.i18n import UNIT_SPACE, render
+from meterwatch.i18n import UNIT_SPACE, kind_label, render
+
+__all__ = ["TEXTS", "fmt_number", "fmt_percent", "kind_label", "tr"]
 
 TEXTS: dict[str, tuple[str, str]] = {
     # (es, en)
@@ -171,13 +173,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "severity.high": ("alta", "high"),
     "severity.medium": ("media", "medium"),
     "severity.low": ("baja", "low"),
-    # alert kinds (meterwatch.detect.alerts.KINDS)
-    "kind.reverse_energy": ("energía inversa", "reverse energy"),
-    "kind.stopped_meter": ("medidor detenido", "stopped meter"),
-    "kind.flat_reporting": ("reporte plano", "flat reporting"),
-    "kind.voltage_anomaly": ("anomalía de tensión", "voltage anomaly"),
-    "kind.load_shape_change": ("cambio de perfil de carga", "load shape change"),
-    "kind.under_registration": ("sub-registro", "under-registration"),
     "status.open": ("abierta", "open"),
     "status.closed": ("cerrada", "closed"),
     "status.withdrawn": ("retirada", "withdrawn"),
@@ -258,12 +253,6 @@ def tr(key: str, language: str = "es", **params: Any) -> str:
         return key
     text = entry[1] if language == "en" else entry[0]
     return render(text, language, **params) if params else text
-
-
-def kind_label(kind: Any, language: str = "es") -> str:
-    """An alert kind for people; an unknown kind shows as it is stored."""
-    key = f"kind.{kind}"
-    return tr(key, language) if key in TEXTS else str(kind)
 
 
 def fmt_number(value: Any, language: str = "es", digits: int = 0) -> str:
