@@ -233,7 +233,7 @@ _QUERIES = [
     NamedQuery(
         "alerts_inbox",
         f"""
-        SELECT {_ALERT_COLUMNS}
+        SELECT {_ALERT_COLUMNS}, a.params
         FROM alerts a
         LEFT JOIN ({_LATEST_FEEDBACK}) l ON l.alert_id = a.alert_id
         WHERE a.status <> 'withdrawn'

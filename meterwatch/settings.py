@@ -33,6 +33,11 @@ class Settings:
         AWS backend names (only read when the lake is on S3).
     alert_topic_arn
         SNS topic for alerts (AWS only); empty means no SNS sink.
+    tariff_pen_per_kwh
+        Price of a kWh in soles (PEN), to value an alert's estimated loss (default 0.60).
+    tariffs
+        A CSV that overrides the price per sector or per customer (columns ``sector`` or
+        ``client_id``, and ``pen_per_kwh``; see docs/alerts.md); empty means one price.
     """
 
     lake: str = "lake"
@@ -43,6 +48,8 @@ class Settings:
     athena_workgroup: str = "meterwatch"
     glue_database: str = "meterwatch"
     alert_topic_arn: str = ""
+    tariff_pen_per_kwh: float = 0.60
+    tariffs: str = ""
 
     @classmethod
     def load(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -57,7 +64,8 @@ class Settings:
             raw = env.get(ENV_PREFIX + field.name.upper())
             if raw is None or raw == "":
                 continue
-            values[field.name] = int(raw) if field.type in ("int", int) else raw
+            kind = {"int": int, "float": float}.get(str(field.type), str)
+            values[field.name] = kind(raw)
         settings = cls(**values)
         given = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(settings, **given)

@@ -40,10 +40,8 @@ URL_NAMES = {
     "client": "cliente",
     "sector": "sector",
     "alert": "alerta",
-    "inbox_sector": "a_sector",
     "inbox_kind": "a_tipo",
     "inbox_status": "a_estado",
-    "inbox_period": "a_periodo",
 }
 
 
@@ -59,10 +57,8 @@ class DashboardState(param.Parameterized):
     client = param.String(default="")
     sector = param.String(default="")
     alert = param.String(default="")
-    inbox_sector = param.String(default="")
     inbox_kind = param.String(default="")
     inbox_status = param.String(default="")
-    inbox_period = param.String(default="")
 
     def selection(self) -> Selection:
         return Selection(
@@ -90,9 +86,7 @@ class Dashboard(ConsumptionView, AlertsView, QualityView):
         self.state.param.watch(
             self._on_filters, ["start", "end", "hour_from", "hour_to", "client", "sector"]
         )
-        self.state.param.watch(
-            self._on_inbox, ["inbox_sector", "inbox_kind", "inbox_status", "inbox_period"]
-        )
+        self.state.param.watch(self._on_inbox, ["inbox_kind", "inbox_status"])
         self.state.param.watch(self._on_alert, ["alert"])
         self.state.param.watch(self._on_tab, ["tab"])
 

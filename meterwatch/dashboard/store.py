@@ -25,8 +25,10 @@ import pandas as pd
 from meterwatch import feedback as feedback_core
 from meterwatch.i18n import t
 from meterwatch.queries import HOUR_COLUMNS, run_query
+from meterwatch.settings import Settings
 from meterwatch.storage.base import Lake
 from meterwatch.tables import stored_params
+from meterwatch.tariffs import Tariffs
 
 T = TypeVar("T")
 
@@ -213,6 +215,8 @@ class DashboardStore:
         How long cached frames live on a backend that has no snapshot counter.
     version_seconds
         How long the lake's version is trusted before it is checked again.
+    tariffs
+        Prices that value the alerts' losses in PEN (default: the settings').
     """
 
     def __init__(
@@ -221,8 +225,10 @@ class DashboardStore:
         ttl_seconds: float = 300.0,
         max_entries: int = 256,
         version_seconds: float = VERSION_SECONDS,
+        tariffs: Tariffs | None = None,
     ) -> None:
         self.lake = lake
+        self.tariffs = tariffs if tariffs is not None else Tariffs.from_settings(Settings.load())
         self.version_seconds = version_seconds
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
@@ -543,25 +549,40 @@ class DashboardStore:
     def alerts(
         self,
         *,
+        client_id: str | None = None,
         sector: str | None = None,
         kind: str | None = None,
         inspection: str | None = None,
-        period_days: int | None = None,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
     ) -> pd.DataFrame:
         """The alerts inbox, worth most first, with each alert's latest inspection status.
 
-        ``period_days`` keeps alerts whose window ends in the last N days of alert data.
-        Not cached: feedback written by another operator shows on the next refresh.
+        ``client_id``, ``sector`` and the days ``start``..``end`` (inclusive; an alert whose
+        window overlaps them) are the filter bar's; ``loss_pen`` is the estimated loss in
+        soles at the customer's tariff. Not cached: feedback written by another operator
+        shows on the next refresh.
         """
-        since = None
-        if period_days:
-            bounds = run_query(self.lake, "alert_bounds")
-            last = bounds["last_ts"].iloc[0] if not bounds.empty else None
-            if last is not None and not pd.isna(last):
-                since = (pd.Timestamp(last) - pd.Timedelta(days=period_days)).to_pydatetime()
-        return run_query(
-            self.lake, "alerts_inbox", sector=sector, kind=kind, inspection=inspection, since=since
+        frame = run_query(
+            self.lake, "alerts_inbox", sector=sector, kind=kind, inspection=inspection, since=None
         )
+        keep = pd.Series(True, index=frame.index)
+        if client_id is not None:
+            keep &= frame["client_id"] == client_id
+        if start is not None:
+            keep &= pd.to_datetime(frame["window_end"]) >= pd.Timestamp(start)
+        if end is not None:
+            keep &= pd.to_datetime(frame["window_start"]) < pd.Timestamp(end) + pd.Timedelta(days=1)
+        out = frame[keep].reset_index(drop=True)
+        out["loss_pen"] = self.tariffs.loss_pen(out) if len(out) else pd.Series(dtype=float)
+        return out
+
+    def alert_count(self) -> int:
+        """Standing (not withdrawn) alerts in the lake, whatever the filters."""
+        frame = run_query(
+            self.lake, "alerts_inbox", sector=None, kind=None, inspection=None, since=None
+        )
+        return len(frame)
 
     def alert(self, alert_id: str) -> dict[str, Any] | None:
         frame = run_query(self.lake, "alert", alert_id=alert_id)

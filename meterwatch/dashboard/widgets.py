@@ -16,8 +16,6 @@ from bokeh.models.widgets.tables import DateFormatter
 from meterwatch.dashboard.texts import tr
 from meterwatch.i18n import DATE_FORMATS, NUMBER_SEPARATORS, UNIT_SPACE
 
-PERIODS = ("", "7", "30", "90", "365")  # the inbox's period filter, in days ("" = all)
-
 CSS = """
 :host { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 .mw-header { display:flex; align-items:baseline; gap:12px; flex-wrap:wrap; }

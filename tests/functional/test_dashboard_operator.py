@@ -1,0 +1,155 @@
+"""What an operator sees in the dashboard (built without a browser): the inbox follows the
+filter bar, shows why and what an alert is worth, and says plainly when there is nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from meterwatch.dashboard.store import DashboardStore
+from meterwatch.tables import now_utc, spec
+from meterwatch.tariffs import Tariffs
+from tests.dashboard_lake import build_lake
+
+pn = pytest.importorskip("panel")
+
+ALERT_PARAMS = (
+    '{"loss_pct": 40, "start": "2021-02-01T00:00", "end": "2021-02-03T23:00",'
+    ' "n_hours": 72, "lost_kwh": 120.0}'
+)
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return build_lake(tmp_path_factory.mktemp("operator"), n_customers=6, days=40)
+
+
+def _customers(lake: Any) -> pd.DataFrame:
+    return lake.query("SELECT client_id, sector, last_ts FROM customers ORDER BY client_id")
+
+
+def write_alerts(lake: Any, rows: list[dict[str, Any]]) -> None:
+    """Replace the lake's alerts by ``rows`` (the columns not given filled in)."""
+    frame = pd.DataFrame(
+        [
+            {
+                "alert_id": f"T{i + 1:03d}", "kind": "under_registration", "anomaly_rate": 0.5,
+                "lost_kwh_estimate": 100.0, "severity": "high", "status": "open",
+                "evidence": "texto guardado", "created_at": now_utc(), "updated_at": now_utc(),
+                "rank": i + 1, "n_hours": 72, "confidence": 0.8, "params": ALERT_PARAMS,
+                **row,
+            }
+            for i, row in enumerate(rows)
+        ]
+    )  # fmt: skip
+    table = spec("alerts").schema
+    data = table.empty_table().to_pandas() if frame.empty else frame.reindex(columns=table.names)
+    with lake.transaction() as tx:
+        tx.overwrite("alerts", data)
+
+
+def _dashboard(store: DashboardStore) -> Any:
+    from meterwatch.dashboard.app import Dashboard
+
+    dashboard = Dashboard(store)
+    dashboard.state.tab = "alertas"
+    return dashboard
+
+
+def _inbox_text(dashboard: Any) -> str:
+    return " ".join(str(getattr(o, "object", "")) for o in dashboard.alerts_body.objects)
+
+
+@pytest.fixture
+def two_alerts(lake: Any) -> tuple[str, str]:
+    customers = _customers(lake)
+    first, second = customers.iloc[0], customers.iloc[1]
+    last = pd.Timestamp(first["last_ts"]).floor("D")
+    write_alerts(
+        lake,
+        [
+            {"client_id": first["client_id"], "sector": first["sector"],
+             "window_start": last - pd.Timedelta(days=3), "window_end": last,
+             "lost_kwh_estimate": 200.0},
+            {"client_id": second["client_id"], "sector": second["sector"],
+             "window_start": last - pd.Timedelta(days=30),
+             "window_end": last - pd.Timedelta(days=28), "lost_kwh_estimate": 50.0},
+        ],
+    )  # fmt: skip
+    return str(first["client_id"]), str(second["client_id"])
+
+
+def test_the_inbox_follows_the_filter_bar(lake: Any, two_alerts: tuple[str, str]) -> None:
+    first, second = two_alerts
+    dashboard = _dashboard(DashboardStore(lake))
+    assert set(dashboard.frames["alerts"]["client_id"]) == {first, second}
+    dashboard.state.client = second
+    assert list(dashboard.frames["alerts"]["client_id"]) == [second]
+    assert "1 alerta ·" in _inbox_text(dashboard)
+    dashboard.state.client = ""
+    last = pd.Timestamp(_customers(lake).iloc[0]["last_ts"]).date()
+    dashboard.state.start = (last - dt.timedelta(days=10)).isoformat()
+    assert list(dashboard.frames["alerts"]["client_id"]) == [first]
+    sector = _customers(lake).set_index("client_id").loc[second, "sector"]
+    dashboard.state.param.update(start="", sector=sector)
+    assert first not in set(dashboard.frames["alerts"]["client_id"]) or (
+        _customers(lake).set_index("client_id").loc[first, "sector"] == sector
+    )
+    assert second in set(dashboard.frames["alerts"]["client_id"])
+
+
+def test_the_inbox_shows_evidence_confidence_and_soles(
+    lake: Any, two_alerts: tuple[str, str], tmp_path: Path
+) -> None:
+    first, second = two_alerts
+    prices = tmp_path / "tariffs.csv"
+    prices.write_text(f"sector,client_id,pen_per_kwh\n,{second},0.80\n")
+    tariffs = Tariffs.read_csv(prices, default=0.5)
+    dashboard = _dashboard(DashboardStore(lake, tariffs=tariffs))
+    frame = dashboard.frames["alerts"].set_index("client_id")
+    assert frame.loc[first, "loss_pen"] == pytest.approx(100.0)  # 200 kWh x 0.50 (default)
+    assert frame.loc[second, "loss_pen"] == pytest.approx(40.0)  # 50 kWh x 0.80 (its own)
+    table = next(o for o in dashboard.alerts_body.objects if isinstance(o, pn.widgets.Tabulator))
+    shown = table.value
+    assert {"evidence", "confidence", "loss_pen"} <= set(shown.columns)
+    assert shown["confidence"].tolist() == [80, 80]
+    # the sentence is written again from the alert's figures, in the screen's language
+    assert shown["evidence"].iloc[0].startswith("Registra 40")
+    assert table.titles["loss_pen"] == "Pérdida estimada (S/)"
+    assert "S/ 140" in _inbox_text(dashboard)
+    dashboard.state.lang = "en"
+    dashboard.state.tab = "alertas"
+    table = next(o for o in dashboard.alerts_body.objects if isinstance(o, pn.widgets.Tabulator))
+    assert table.value["evidence"].iloc[0].startswith("Reports 40")
+
+
+def test_an_inbox_with_no_alerts_at_all_says_so(lake: Any) -> None:
+    write_alerts(lake, [])
+    text = _inbox_text(_dashboard(DashboardStore(lake)))
+    assert "No hay alertas:" in text and "con estos filtros" not in text
+
+
+def test_an_inbox_emptied_by_the_filters_says_how_many_are_hidden(
+    lake: Any, two_alerts: tuple[str, str]
+) -> None:
+    dashboard = _dashboard(DashboardStore(lake))
+    third = str(_customers(lake).iloc[2]["client_id"])
+    dashboard.state.client = third
+    assert "No hay alertas con estos filtros (2 en total" in _inbox_text(dashboard)
+
+
+def test_the_tariff_file_prices_sectors_and_customers(tmp_path: Path) -> None:
+    from meterwatch.settings import Settings
+
+    prices = tmp_path / "t.csv"
+    prices.write_text('sector,client_id,pen_per_kwh\nMinería,,0.4\n,Cliente 7,"0,7"\n')
+    tariffs = Tariffs.from_settings(Settings.load({"METERWATCH_TARIFFS": str(prices)}))
+    assert tariffs.price("Cliente 7", "Minería") == 0.7
+    assert tariffs.price("Cliente 1", "Minería") == 0.4
+    assert tariffs.price("Cliente 1", "Agro") == Settings().tariff_pen_per_kwh
+    env = {"METERWATCH_TARIFF_PEN_PER_KWH": "0.55"}
+    assert Tariffs.from_settings(Settings.load(env)).price("Cliente 1") == 0.55
