@@ -175,7 +175,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "col.n_hours": ("Horas", "Hours"),
     "col.note": ("Nota", "Note"),
     "col.author": ("Autor", "Author"),
-    "col.created_at": ("Fecha (UTC)", "Date (UTC)"),
+    "col.created_at": ("Fecha (hora de Lima)", "Date (Lima time)"),
     "col.source_file": ("Archivo", "File"),
     "col.reason": ("Motivo", "Reason"),
     "col.reason_code": ("Código", "Code"),

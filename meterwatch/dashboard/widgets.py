@@ -98,6 +98,16 @@ def naive(values: Any) -> pd.Series:
     return series.dt.tz_convert(None) if series.dt.tz is not None else series
 
 
+#: The operators' clock: ElectroDunas works in Peru (UTC-5 all year).
+OPERATOR_TIMEZONE = "America/Lima"
+
+
+def lima_time(values: Any) -> pd.Series:
+    """Instants (stored in UTC) as the operators' wall clock reads them, without a zone."""
+    series = pd.to_datetime(pd.Series(values), utc=True)
+    return series.dt.tz_convert(OPERATOR_TIMEZONE).dt.tz_localize(None)
+
+
 def number_format(language: str, suffix: str = "", digits: int = 0) -> dict[str, Any]:
     """A Tabulator formatter writing a numeric column as :func:`texts.fmt_number` does (the
     column stays numeric, so its header sorts it as numbers, not as text)."""

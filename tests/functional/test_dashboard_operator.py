@@ -153,3 +153,30 @@ def test_the_tariff_file_prices_sectors_and_customers(tmp_path: Path) -> None:
     assert tariffs.price("Cliente 1", "Agro") == Settings().tariff_pen_per_kwh
     env = {"METERWATCH_TARIFF_PEN_PER_KWH": "0.55"}
     assert Tariffs.from_settings(Settings.load(env)).price("Cliente 1") == 0.55
+
+
+def _find(root: Any, kind: type, css: str) -> Any:
+    for obj in root.select(kind):
+        if css in (obj.css_classes or []):
+            return obj
+    raise LookupError(css)
+
+
+def test_a_saved_inspection_shows_at_once_in_lima_time(
+    lake: Any, two_alerts: tuple[str, str]
+) -> None:
+    dashboard = _dashboard(DashboardStore(lake))
+    dashboard.state.alert = "T001"
+    text = _inbox_text(dashboard)
+    assert "Inspección: sin revisar" in text
+    _find(dashboard.alerts_body, pn.widgets.TextInput, "mw-fb-author").value = "Rosa"
+    _find(dashboard.alerts_body, pn.widgets.Select, "mw-fb-status").value = "confirmed_loss"
+    before = pd.Timestamp.now(tz="UTC")
+    _find(dashboard.alerts_body, pn.widgets.Button, "mw-fb-save").clicks += 1
+    text = _inbox_text(dashboard)
+    assert "Inspección: pérdida confirmada" in text and "sin revisar" not in text
+    history = _find(dashboard.alerts_body, pn.widgets.Tabulator, "mw-fb-history")
+    assert history.titles["created_at"] == "Fecha (hora de Lima)"
+    shown = pd.Timestamp(history.value["created_at"].iloc[0])
+    lima = before.tz_convert("America/Lima").tz_localize(None)
+    assert abs(shown - lima) < pd.Timedelta(minutes=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -15,6 +16,7 @@ from meterwatch.dashboard.widgets import (
     data_table,
     date_format,
     html,
+    lima_time,
     naive,
     number_format,
     pane,
@@ -181,11 +183,16 @@ class AlertsView(ViewBase):
         client = str(alert["client_id"])
         start, end = pd.Timestamp(alert["window_start"]), pd.Timestamp(alert["window_end"])
         title = self.t("alert.title", id=alert_id, client=client)
-        facts = (
-            f"{alert.get('sector') or ''} · {kind_label(alert['kind'], lang)} · {self.t('col.severity')}: "
-            f"{self.t('severity.' + str(alert['severity']))} · "
-            f"{self.t('col.inspection_status')}: {self.t('inspection.' + str(alert['inspection_status']))}"
-        )
+
+        def facts(inspection: str) -> str:
+            return html(
+                f"{alert.get('sector') or ''} · {kind_label(alert['kind'], lang)} · {self.t('col.severity')}: "
+                f"{self.t('severity.' + str(alert['severity']))} · "
+                f"{self.t('col.inspection_status')}: {self.t('inspection.' + inspection)}",
+                "mw-hint mw-alert-facts",
+            )
+
+        facts_pane = pane(facts(str(alert["inspection_status"])), sizing_mode="stretch_width")
         window = self.t(
             "alert.window",
             start=fmt_time(start, lang),
@@ -245,10 +252,10 @@ class AlertsView(ViewBase):
         open_customer.on_click(show_customer)
         return [
             pn.Row(close, open_customer, sizing_mode="stretch_width"),
+            pane(html(title, "mw-h2"), sizing_mode="stretch_width"),
+            facts_pane,
             pane(
-                html(title, "mw-h2")
-                + html(facts, "mw-hint")
-                + html(window, "mw-hint")
+                html(window, "mw-hint")
                 + html(
                     alert_evidence(
                         alert.get("kind"), alert.get("params"), alert.get("evidence"), lang
@@ -294,10 +301,13 @@ class AlertsView(ViewBase):
                 ),
                 sizing_mode="stretch_width",
             ),
-            self._feedback_form(alert_id),
+            # a saved verdict shows at once in the facts line (not only after a reload)
+            self._feedback_form(
+                alert_id, lambda status: setattr(facts_pane, "object", facts(status))
+            ),
         ]
 
-    def _feedback_form(self, alert_id: str) -> pn.Column:
+    def _feedback_form(self, alert_id: str, on_saved: Callable[[str], None]) -> pn.Column:
         status = pn.widgets.Select(
             label=self.t("feedback.status"),
             options={self.t(f"inspection.{s}"): s for s in FEEDBACK_STATUSES},
@@ -328,7 +338,7 @@ class AlertsView(ViewBase):
                 return
             shown = pd.DataFrame(
                 {
-                    "created_at": naive(frame["created_at"]).to_numpy(),
+                    "created_at": lima_time(frame["created_at"]).to_numpy(),
                     "status": [self.t(f"inspection.{s}") for s in frame["status"]],
                     "author": frame["author"],
                     "note": frame["note"],
@@ -363,6 +373,7 @@ class AlertsView(ViewBase):
             )
             note.value = ""
             show_history()
+            on_saved(str(status.value))
 
         save.on_click(submit)
         show_history()
