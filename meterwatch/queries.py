@@ -217,7 +217,7 @@ _QUERIES = [
     NamedQuery(
         "customer_model",
         """
-        SELECT model_version, kind, mape, mae, coverage, trained_until, trained_at
+        SELECT model_version, kind, mape, mae, coverage, trained_until, trained_at, params
         FROM models
         WHERE client_id = $client_id
         ORDER BY trained_at DESC

@@ -33,6 +33,9 @@ class Settings:
         AWS backend names (only read when the lake is on S3).
     alert_topic_arn
         SNS topic for alerts (AWS only); empty means no SNS sink.
+    period_hours
+        The period (8, 12, 24 or 48 h) whose held-out forecast error the dashboard shows
+        (default 24: the daily energy).
     tariff_pen_per_kwh
         Price of a kWh in soles (PEN), to value an alert's estimated loss (default 0.60).
     tariffs
@@ -48,6 +51,7 @@ class Settings:
     athena_workgroup: str = "meterwatch"
     glue_database: str = "meterwatch"
     alert_topic_arn: str = ""
+    period_hours: int = 24
     tariff_pen_per_kwh: float = 0.60
     tariffs: str = ""
 

@@ -217,6 +217,8 @@ class DashboardStore:
         How long the lake's version is trusted before it is checked again.
     tariffs
         Prices that value the alerts' losses in PEN (default: the settings').
+    period_hours
+        The period of the forecast error shown on the MAPE card (default: the settings').
     """
 
     def __init__(
@@ -226,9 +228,12 @@ class DashboardStore:
         max_entries: int = 256,
         version_seconds: float = VERSION_SECONDS,
         tariffs: Tariffs | None = None,
+        period_hours: int | None = None,
     ) -> None:
         self.lake = lake
-        self.tariffs = tariffs if tariffs is not None else Tariffs.from_settings(Settings.load())
+        settings = Settings.load() if tariffs is None or period_hours is None else Settings()
+        self.tariffs = tariffs if tariffs is not None else Tariffs.from_settings(settings)
+        self.period_hours = period_hours if period_hours is not None else settings.period_hours
         self.version_seconds = version_seconds
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
@@ -522,8 +527,17 @@ class DashboardStore:
         return frame, "hour"
 
     def model(self, client_id: str) -> dict[str, Any] | None:
+        """A customer's current model, with ``period_mape`` (held-out MAPE of the energy per
+        :attr:`period_hours`) and ``wape`` (hourly) when its training stored them."""
         frame = self._query("customer_model", client_id=client_id)
-        return None if frame.empty else {str(k): v for k, v in frame.iloc[0].items()}
+        if frame.empty:
+            return None
+        model = {str(k): v for k, v in frame.iloc[0].items()}
+        held_out = stored_params(model.get("params")).get("held_out")
+        held_out = held_out if isinstance(held_out, dict) else {}
+        model["period_mape"] = _number(held_out.get(f"period_mape_{self.period_hours}"))
+        model["wape"] = _number(held_out.get("wape"))
+        return model
 
     def recent_anomalies(self, client_id: str, days: int = RECENT_DAYS) -> RecentAnomalies:
         last = self._query("customer_last_score", client_id=client_id)
@@ -725,6 +739,15 @@ class DashboardStore:
 
     def quarantine(self) -> pd.DataFrame:
         return self._query("quarantine_summary")
+
+
+def _number(value: Any) -> float | None:
+    """A stored figure as a float; ``None`` when missing or not a finite number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None
 
 
 def _finding_text(row: Any, language: str) -> str:

@@ -33,7 +33,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "filter.status": ("Estado de inspección", "Inspection status"),
     "all": ("Todos", "All"),
     "kpi.total": ("Energía activa total", "Total active energy"),
-    "kpi.mape": ("MAPE del modelo", "Model MAPE"),
+    "kpi.mape": ("Error del pronóstico por {h} h (MAPE)", "Forecast error per {h} h (MAPE)"),
+    "kpi.wape": ("WAPE horario {wape}", "hourly WAPE {wape}"),
+    "kpi.retrain": (
+        "entrene de nuevo para ver este error",
+        "train again to see this error",
+    ),
     "kpi.anomalous": ("Horas anómalas (últimos {n} días)", "Anomalous hours (last {n} days)"),
     "kpi.peak": ("Ventana de 4 h de mayor consumo", "4-hour window of highest use"),
     "kpi.peak_detail": (

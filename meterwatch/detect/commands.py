@@ -21,8 +21,11 @@ def customer_ids(given: list[str] | None, known: set[str]) -> list[str] | None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from meterwatch.cli import _settings, console, existing_lake, progress_bar
     from meterwatch.detect.pipeline import train
+    from meterwatch.tables import stored_params
 
     settings = _settings(args)
     lake = existing_lake(settings)
@@ -44,9 +47,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     if not result.models.empty:
         m = result.models
+        held_out = pd.DataFrame([stored_params(p).get("held_out") or {} for p in m["params"]])
         console.print(
             f"held-out fit: median hourly MAE {m['mae'].median():.3f} kWh,"
             f" median band coverage {m['coverage'].median():.1%}"
+            + "".join(
+                f", median {label} {held_out[key].median():.1f} %"
+                for key, label in (("period_mape_24", "24 h MAPE"), ("wape", "hourly WAPE"))
+                if key in held_out and held_out[key].notna().any()
+            )
         )
     return 0 if result.n_models else 1
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from meterwatch.cli import main
+from meterwatch.storage import open_lake
 
 
 def test_ingest_sql_export(
@@ -130,6 +132,11 @@ def test_a_bare_customer_number_names_the_customer(
     assert main(["train", "--lake", lake, "--clients", "1"]) == 0
     out = capsys.readouterr().out
     assert "1 models trained" in out and "no readings" not in out
+    # training keeps the figures the dashboard shows: hourly WAPE, daily MAPE
+    assert "median 24 h MAPE" in out and "median hourly WAPE" in out
+    params = open_lake(lake).read("models")["params"].iloc[0]
+    held_out = json.loads(params)["held_out"]
+    assert 0 <= held_out["period_mape_24"] < 100 and 0 <= held_out["wape"] < 100
 
 
 def test_the_ingest_table_keeps_its_headers_off_a_terminal(

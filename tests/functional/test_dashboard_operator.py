@@ -180,3 +180,27 @@ def test_a_saved_inspection_shows_at_once_in_lima_time(
     shown = pd.Timestamp(history.value["created_at"].iloc[0])
     lima = before.tz_convert("America/Lima").tz_localize(None)
     assert abs(shown - lima) < pd.Timedelta(minutes=2)
+
+
+def test_the_accuracy_card_shows_the_daily_error_not_the_hourly_mape(lake: Any) -> None:
+    from meterwatch.dashboard.app import Dashboard
+
+    models = lake.read("models")
+    client = str(models["client_id"].iloc[0])
+    models["mape"] = 240.6  # the hourly MAPE that read as a broken model
+    models["params"] = (
+        '{"held_out": {"wape": 18.3, "period_mape_8": 20.0, "period_mape_12": 15.0,'
+        ' "period_mape_24": 7.44, "period_mape_48": 5.0}}'
+    )
+    with lake.transaction() as tx:
+        tx.overwrite("models", models)
+    dashboard = Dashboard(DashboardStore(lake, period_hours=24))
+    dashboard.state.client = client
+    cards = str(dashboard.p_cards.object)
+    assert "Error del pronóstico por 24 h (MAPE)" in cards
+    assert "7,4\u202f%" in cards and "WAPE horario 18,3\u202f%" in cards
+    assert "240" not in cards
+    dashboard = Dashboard(DashboardStore(lake, period_hours=48))
+    dashboard.state.client = client
+    assert "Error del pronóstico por 48 h (MAPE)" in str(dashboard.p_cards.object)
+    assert "5,0\u202f%" in str(dashboard.p_cards.object)
