@@ -178,6 +178,26 @@ def peak_window(profile: pd.DataFrame, width: int = PEAK_HOURS) -> PeakWindow | 
     )
 
 
+#: A day with fewer readings than this share of a usual day of the selection is left out
+#: of the daily charts: its small sum would read as a fall to 0, a stopped meter.
+PARTIAL_DAY_SHARE = 0.5
+
+
+def without_partial_days(frame: pd.DataFrame, time_column: str) -> pd.DataFrame:
+    """``frame`` (one row per day, a ``hours`` count of readings) without the days that have
+    fewer than :data:`PARTIAL_DAY_SHARE` of a usual day's readings (the last, partial day of a
+    file; a day with no hours in the hour filter). The days left out are listed in
+    ``attrs["partial_days"]``, for the screen to say so."""
+    if frame.empty or "hours" not in frame:
+        return frame
+    hours = pd.to_numeric(frame["hours"]).astype(float)
+    usual = float(hours.median())
+    partial = hours < PARTIAL_DAY_SHARE * usual
+    out = frame[~partial].reset_index(drop=True)
+    out.attrs["partial_days"] = [pd.Timestamp(t) for t in frame.loc[partial, time_column]]
+    return out
+
+
 def daily_scores(scores: pd.DataFrame) -> pd.DataFrame:
     """Hourly scores summed to days (for long periods).
 
@@ -196,12 +216,13 @@ def daily_scores(scores: pd.DataFrame) -> pd.DataFrame:
             upper_kwh=("upper_kwh", "sum"),
             score=("score", "max"),
             is_anomaly=("is_anomaly", "sum"),
+            hours=("ts", "size"),
         )
         .reset_index()
         .rename(columns={"day": "ts"})
     )
     out["anomalous_day"] = (out["is_anomaly"] >= 6).astype("int8")
-    return out
+    return without_partial_days(out, "ts")
 
 
 class DashboardStore:
@@ -461,7 +482,8 @@ class DashboardStore:
         sel = self.normalise(selection)
         grain = "hour" if sel.days <= HOURLY_MAX_DAYS else "day"
         if sel.client_id is not None:
-            return self._query(f"series_{grain}", **sel.params()), grain
+            frame = self._query(f"series_{grain}", **sel.params())
+            return (without_partial_days(frame, "period") if grain == "day" else frame), grain
         frame = self._sector_hours(sel)
         key = "day" if grain == "day" else None
         if key is None:
@@ -469,7 +491,8 @@ class DashboardStore:
         else:
             frame = frame.assign(period=frame["day"])
         out = frame.groupby("period", as_index=False)[["active_kwh", "hours"]].sum()
-        return out.sort_values("period").reset_index(drop=True), grain
+        out = out.sort_values("period").reset_index(drop=True)
+        return (without_partial_days(out, "period") if grain == "day" else out), grain
 
     def hour_profile(self, selection: Selection) -> pd.DataFrame:
         """Energy by hour of day (hour, active_kwh, hours, kwh_per_day)."""

@@ -97,6 +97,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Aún no hay inspecciones concluidas (pérdida confirmada, falsa alarma o falla de medidor).",
         "No concluded inspections yet (confirmed loss, false alarm or meter fault).",
     ),
+    "chart.partial_days": (
+        "Días incompletos, sin dibujar (su suma parecería una caída a 0): {days}",
+        "Incomplete days, not drawn (their sum would look like a fall to 0): {days}",
+    ),
     "chart.no_data": ("No hay datos para esta selección.", "No data for this selection."),
     "series.reported": ("Reportado", "Reported"),
     "series.expected": ("Esperado", "Expected"),

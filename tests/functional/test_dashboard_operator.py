@@ -204,3 +204,27 @@ def test_the_accuracy_card_shows_the_daily_error_not_the_hourly_mape(lake: Any) 
     dashboard.state.client = client
     assert "Error del pronóstico por 48 h (MAPE)" in str(dashboard.p_cards.object)
     assert "5,0\u202f%" in str(dashboard.p_cards.object)
+
+
+@pytest.mark.parametrize("client", ["Cliente 1", ""])
+def test_the_last_partial_day_is_not_drawn_as_a_fall_to_zero(tmp_path: Path, client: str) -> None:
+    from meterwatch.dashboard.app import Dashboard
+    from meterwatch.ingest import ingest_paths
+    from meterwatch.storage import open_lake
+    from tests.scenarios import hourly_frame, write_electrodunas
+
+    folder = tmp_path / "fleet"
+    for n in (1, 2):  # 60 whole days and the 00:00 reading of the 61st, as the real files end
+        write_electrodunas(folder, n, hourly_frame(60 * 24 + 1, start="2023-02-01", seed=n))
+    lake = open_lake(str(tmp_path / "lake"))
+    ingest_paths(lake, [folder])
+    dashboard = Dashboard(DashboardStore(lake))
+    dashboard.state.client = client
+    series = dashboard.frames["series"]
+    assert len(series) == 60 and series["active_kwh"].min() > 100  # daily points, none near 0
+    assert pd.Timestamp(series["period"].max()) == pd.Timestamp("2023-04-01")
+    note = str(dashboard.h_volt.object)
+    assert "Días incompletos, sin dibujar" in note and "02/04/2023" in note
+    # a day with no hour inside the hour filter is not a day at 0 either
+    dashboard.state.param.update(hour_from=6, hour_to=23)
+    assert dashboard.frames["series"]["active_kwh"].min() > 50
