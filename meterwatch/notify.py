@@ -17,7 +17,7 @@ from meterwatch.i18n import alert_evidence, fmt_time, kind_label, render
 from meterwatch.storage.base import Lake
 from meterwatch.tables import now_utc
 
-__all__ = ["ConsoleSink", "OutboxSink", "kind_label", "render_alert_message"]
+__all__ = ["ConsoleSink", "OutboxSink", "kind_label", "render_alert_message", "worth_sending"]
 
 SEVERITY_LABELS = {
     "high": {"es": "alta", "en": "high"},
@@ -34,8 +34,8 @@ _TEXT = {
         "en": "Customers to inspect, most valuable visit first:",
     },
     "line": {
-        "es": "{rank}. {client} ({sector}) · {kind} · severidad {severity} · {kwh:,.0f} kWh · {start} a {end}",
-        "en": "{rank}. {client} ({sector}) · {kind} · {severity} severity · {kwh:,.0f} kWh · {start} to {end}",
+        "es": "{rank}. {client} ({sector}) · {kind} · severidad {severity} · pérdida estimada {kwh:,.0f} kWh · {start} a {end}",
+        "en": "{rank}. {client} ({sector}) · {kind} · {severity} severity · estimated loss {kwh:,.0f} kWh · {start} to {end}",
     },
     "subject_withdrawn": {
         "es": "meterwatch: {n} alerta(s) retirada(s)",
@@ -56,6 +56,23 @@ _TEXT = {
         "en": "Record each inspection's outcome in the dashboard (confirmed loss, false alarm, meter fault).",
     },
 }
+
+
+#: Kinds worth a message even without an estimated loss: the meter itself is wrong.
+ALWAYS_SENT_KINDS = frozenset({"stopped_meter", "reverse_energy", "flat_reporting"})
+
+
+def worth_sending(alerts: pd.DataFrame) -> pd.DataFrame:
+    """The alerts a message carries: those with an estimated loss (at least 0.5 kWh, what
+    the message writes as "1 kWh"), a defect of the meter itself (:data:`ALWAYS_SENT_KINDS`),
+    and withdrawals. The others (a 0 kWh load-shape change) stay in the inbox, unmailed."""
+    if alerts.empty:
+        return alerts
+    lost = pd.to_numeric(alerts["lost_kwh_estimate"], errors="coerce").fillna(0.0)
+    keep = (lost >= 0.5) | alerts["kind"].astype(str).isin(ALWAYS_SENT_KINDS)
+    if "status" in alerts:
+        keep |= alerts["status"].astype(str).eq("withdrawn")
+    return alerts[keep]
 
 
 class AlertSink(Protocol):
@@ -171,6 +188,7 @@ class OutboxSink:
         self.keys: list[str] = []
 
     def send(self, alerts: pd.DataFrame, language: str) -> None:
+        alerts = worth_sending(alerts)
         if alerts.empty:
             return
         stamp = now_utc().strftime("%Y%m%dT%H%M%S%fZ")
@@ -191,6 +209,7 @@ class ConsoleSink:
         self.limit = limit
 
     def send(self, alerts: pd.DataFrame, language: str) -> None:
+        alerts = worth_sending(alerts)
         if alerts.empty:
             return
         subject, body = render_alert_message(alerts.sort_values("rank").head(self.limit), language)
