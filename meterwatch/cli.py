@@ -224,7 +224,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame = lake.query(sql)
-    frame.to_csv(out, index=False)
+    if args.operator or args.language:
+        if name != "alerts":
+            err_console.print("[red]error[/red] --operator and --language export alerts only")
+            return 2
+        from meterwatch.notify import alerts_for_operators
+        from meterwatch.tariffs import Tariffs
+
+        settings = _settings(args)
+        frame = alerts_for_operators(frame, settings.language, Tariffs.from_settings(settings))
+        # utf-8-sig: a spreadsheet opened by double click reads the accents right
+        frame.to_csv(out, index=False, encoding="utf-8-sig")
+    else:
+        frame.to_csv(out, index=False)
     console.print(f"{len(frame):,} rows of {name} written to {out}")
     return 0
 
@@ -300,6 +312,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("table", choices=sorted(EXPORT_ORDER), help="table to export")
     p.add_argument("--out", required=True, metavar="FILE.csv")
     lake_option(p)
+    p.add_argument(
+        "--operator",
+        action="store_true",
+        help="alerts for operators: headers, kinds and evidence in their language, loss in PEN",
+    )
+    p.add_argument(
+        "--language", choices=("es", "en"), help="language of the operator export (implies it)"
+    )
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("synth", help="generate a synthetic fleet with labelled events")

@@ -16,8 +16,16 @@ import pandas as pd
 from meterwatch.i18n import alert_evidence, fmt_time, kind_label, render
 from meterwatch.storage.base import Lake
 from meterwatch.tables import now_utc
+from meterwatch.tariffs import Tariffs
 
-__all__ = ["ConsoleSink", "OutboxSink", "kind_label", "render_alert_message", "worth_sending"]
+__all__ = [
+    "ConsoleSink",
+    "OutboxSink",
+    "alerts_for_operators",
+    "kind_label",
+    "render_alert_message",
+    "worth_sending",
+]
 
 SEVERITY_LABELS = {
     "high": {"es": "alta", "en": "high"},
@@ -73,6 +81,65 @@ def worth_sending(alerts: pd.DataFrame) -> pd.DataFrame:
     if "status" in alerts:
         keep |= alerts["status"].astype(str).eq("withdrawn")
     return alerts[keep]
+
+
+STATUS_LABELS = {
+    "open": {"es": "abierta", "en": "open"},
+    "closed": {"es": "cerrada", "en": "closed"},
+    "withdrawn": {"es": "retirada", "en": "withdrawn"},
+}
+#: The operator export's columns: (es, en) header of each.
+OPERATOR_COLUMNS: dict[str, tuple[str, str]] = {
+    "rank": ("Prioridad", "Priority"),
+    "alert_id": ("Alerta", "Alert"),
+    "client_id": ("Cliente", "Customer"),
+    "sector": ("Sector", "Sector"),
+    "kind": ("Tipo", "Kind"),
+    "severity": ("Severidad", "Severity"),
+    "status": ("Evento", "Event"),
+    "window_start": ("Desde", "From"),
+    "window_end": ("Hasta", "To"),
+    "n_hours": ("Horas", "Hours"),
+    "lost_kwh_estimate": ("Pérdida estimada (kWh)", "Estimated loss (kWh)"),
+    "loss_pen": ("Pérdida estimada (S/)", "Estimated loss (PEN)"),
+    "confidence": ("Confianza (%)", "Confidence (%)"),
+    "evidence": ("Evidencia", "Evidence"),
+}
+
+
+def alerts_for_operators(
+    alerts: pd.DataFrame, language: str = "es", tariffs: Tariffs | None = None
+) -> pd.DataFrame:
+    """The alerts as an operator reads them in a spreadsheet: headers, kinds, severities and
+    the evidence sentence in ``language``, days and hours as it writes them, the loss in soles.
+    """
+    lang = language if language in ("es", "en") else "es"
+    tariffs = tariffs or Tariffs()
+    ranked = alerts.sort_values("rank") if "rank" in alerts else alerts
+    params = ranked["params"] if "params" in ranked else pd.Series(None, index=ranked.index)
+    out = pd.DataFrame(
+        {
+            "rank": ranked["rank"],
+            "alert_id": ranked["alert_id"],
+            "client_id": ranked["client_id"],
+            "sector": ranked["sector"],
+            "kind": [kind_label(str(k), lang) for k in ranked["kind"]],
+            "severity": [SEVERITY_LABELS.get(str(v), {}).get(lang, v) for v in ranked["severity"]],
+            "status": [STATUS_LABELS.get(str(v), {}).get(lang, v) for v in ranked["status"]],
+            "window_start": [fmt_time(pd.Timestamp(v), lang) for v in ranked["window_start"]],
+            "window_end": [fmt_time(pd.Timestamp(v), lang) for v in ranked["window_end"]],
+            "n_hours": ranked["n_hours"],
+            "lost_kwh_estimate": pd.to_numeric(ranked["lost_kwh_estimate"]).round(0),
+            "loss_pen": tariffs.loss_pen(ranked).round(0) if len(ranked) else [],
+            "confidence": (100 * pd.to_numeric(ranked["confidence"])).round(0),
+            "evidence": [
+                alert_evidence(k, p, e, lang)
+                for k, p, e in zip(ranked["kind"], params, ranked["evidence"], strict=True)
+            ],
+        }
+    )
+    which = 1 if lang == "en" else 0
+    return out.rename(columns={k: v[which] for k, v in OPERATOR_COLUMNS.items()})
 
 
 class AlertSink(Protocol):

@@ -228,3 +228,31 @@ def test_the_last_partial_day_is_not_drawn_as_a_fall_to_zero(tmp_path: Path, cli
     # a day with no hour inside the hour filter is not a day at 0 either
     dashboard.state.param.update(hour_from=6, hour_to=23)
     assert dashboard.frames["series"]["active_kwh"].min() > 50
+
+
+def test_the_operator_export_speaks_spanish(
+    lake: Any, two_alerts: tuple[str, str], tmp_path: Path
+) -> None:
+    from meterwatch.cli import main
+
+    out = tmp_path / "alertas.csv"
+    assert main(["export", "alerts", "--operator", "--out", str(out), "--lake", lake.uri]) == 0
+    frame = pd.read_csv(out, encoding="utf-8-sig")
+    assert list(frame.columns) == [
+        "Prioridad", "Alerta", "Cliente", "Sector", "Tipo", "Severidad", "Evento", "Desde",
+        "Hasta", "Horas", "Pérdida estimada (kWh)", "Pérdida estimada (S/)", "Confianza (%)",
+        "Evidencia",
+    ]  # fmt: skip
+    assert set(frame["Tipo"]) == {"Subregistro"} and set(frame["Severidad"]) == {"alta"}
+    assert frame["Evidencia"].str.startswith("Registra 40").all()
+    assert frame["Pérdida estimada (S/)"].tolist() == [120, 30]  # 0.60 PEN/kWh by default
+    assert "/" in frame["Desde"].iloc[0]  # 28/01/2021 00:00
+    english = tmp_path / "alerts.csv"
+    assert (
+        main(["export", "alerts", "--language", "en", "--out", str(english), "--lake", lake.uri])
+        == 0
+    )
+    assert pd.read_csv(english, encoding="utf-8-sig")["Kind"].iloc[0] == "Under-registration"
+    assert (
+        main(["export", "readings", "--operator", "--out", str(english), "--lake", lake.uri]) == 2
+    )
