@@ -49,6 +49,29 @@ DEFAULT_DAYS = 90
 HOURLY_MAX_DAYS = 45
 
 
+#: Order of the findings list, what an operator must see first: rejected input, meters at
+#: zero or running backwards, duplicated meters, then the rest; gaps (many, mostly an hour
+#: long) last.
+FINDING_IMPACT = {
+    code: rank
+    for rank, code in enumerate(
+        (
+            "ingest.file_rejected",
+            "ingest.rows_rejected",
+            "readings.zero_run",
+            "readings.negative_energy",
+            "customers.duplicate_series",
+            "readings.voltage_implausible",
+            "readings.duplicate_timestamp",
+            "readings.missing_values",
+            "customers.no_sector",
+            "model.insufficient_history",
+            "readings.gap",
+        )
+    )
+}
+
+
 @dataclass(frozen=True)
 class Selection:
     """The operator's filters. ``None`` means "todos" (all).
@@ -752,11 +775,16 @@ class DashboardStore:
         return frame.iloc[order].reset_index(drop=True)
 
     def findings(self, client_id: str | None, language: str = "es") -> pd.DataFrame:
-        """Data-quality findings with their sentence in ``language``."""
+        """Data-quality findings with their sentence in ``language``, the ones that matter
+        most first (:data:`FINDING_IMPACT`; then the longest), not pages of one-hour gaps."""
         frame = self._query("quality_findings", client_id=client_id).copy()
         if frame.empty:
             frame["text"] = []
             return frame
+        impact = frame["code"].map(FINDING_IMPACT).fillna(len(FINDING_IMPACT))
+        hours = pd.to_numeric(frame["n_hours"], errors="coerce").fillna(0)
+        order = np.lexsort((-hours.to_numpy(), impact.to_numpy()))
+        frame = frame.iloc[order].reset_index(drop=True)
         frame["text"] = [_finding_text(row, language) for row in frame.itertuples(index=False)]
         return frame
 

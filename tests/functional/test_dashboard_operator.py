@@ -256,3 +256,21 @@ def test_the_operator_export_speaks_spanish(
     assert (
         main(["export", "readings", "--operator", "--out", str(english), "--lake", lake.uri]) == 2
     )
+
+
+def test_the_findings_list_starts_with_what_matters(tmp_path: Path) -> None:
+    from meterwatch.ingest import ingest_paths
+    from meterwatch.storage import open_lake
+    from tests.scenarios import hourly_frame, write_electrodunas
+
+    frame = hourly_frame(40 * 24, start="2023-01-01", seed=3)
+    frame.loc[500:547, "active"] = 0.0  # two days at exactly 0
+    frame = frame.drop(index=list(range(30, 480, 25)))  # 18 one-hour gaps before it
+    path = write_electrodunas(tmp_path / "fleet", 1, frame)
+    with path.open("a") as handle:
+        handle.write("2023-02-11 03:00:00,abc,1,1,1\n")  # a rejected row
+    lake = open_lake(str(tmp_path / "lake"))
+    ingest_paths(lake, [tmp_path / "fleet"])
+    codes = DashboardStore(lake).findings(None)["code"].tolist()
+    assert codes[:2] == ["ingest.rows_rejected", "readings.zero_run"], codes
+    assert set(codes[2:]) == {"readings.gap"}
