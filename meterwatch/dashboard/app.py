@@ -16,6 +16,7 @@ import pandas as pd
 import panel as pn
 import param
 
+from meterwatch.dashboard.quiet import quiet_closed_sockets
 from meterwatch.dashboard.store import (
     DashboardStore,
     Selection,
@@ -348,6 +349,7 @@ class Dashboard(ConsumptionView, AlertsView, QualityView):
 
 def create_app(store: DashboardStore) -> pn.viewable.Viewable:
     """A new session: state from the URL, the dashboard built on it, the URL kept in sync."""
+    quiet_closed_sockets()
     state = DashboardState()
     location = pn.state.location
     if location is not None:
