@@ -24,7 +24,14 @@ from meterwatch.dashboard.store import (
 from meterwatch.dashboard.views.alerts import AlertsView
 from meterwatch.dashboard.views.consumption import ConsumptionView
 from meterwatch.dashboard.views.quality import QualityView
-from meterwatch.dashboard.widgets import DatePicker, LiveChart, html, pane, parse_date
+from meterwatch.dashboard.widgets import (
+    DatePicker,
+    LiveChart,
+    html,
+    pane,
+    parse_date,
+    spanish_calendars,
+)
 
 log = logging.getLogger(__name__)
 
@@ -355,4 +362,7 @@ def create_app(store: DashboardStore) -> pn.viewable.Viewable:
     if location is not None:
         location.sync(state, URL_NAMES)
     dashboard = Dashboard(store, state)
+    doc = pn.state.curdoc
+    if doc is not None and doc.session_context is not None:
+        doc.js_on_event("document_ready", spanish_calendars())
     return dashboard.view()

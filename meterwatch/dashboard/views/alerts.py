@@ -93,7 +93,6 @@ class AlertsView(ViewBase):
                         frame["kind"], frame["params"], frame["evidence"], strict=True
                     )
                 ],
-                "alert_id": frame["alert_id"],
             }
         )
         table = data_table(
@@ -115,8 +114,23 @@ class AlertsView(ViewBase):
                 "confidence": number_format(lang, suffix="%"),
                 "evidence": {"type": "textarea"},
             },
-            layout="fit_data_stretch",
-            widths={"sector": 160, "evidence": 420},
+            # 14 columns shared out across the screen (never wider); the evidence wraps
+            layout="fit_columns",
+            widths={
+                "rank": "3%",
+                "client_id": "7%",
+                "sector": "11%",
+                "kind": "9%",
+                "severity": "6%",
+                "window_start": "7%",
+                "window_end": "7%",
+                "lost_kwh_estimate": "7%",
+                "loss_pen": "7%",
+                "confidence": "6%",
+                "status": "6%",
+                "inspection_status": "7%",
+                "evidence": "17%",
+            },
             css_classes=["mw-inbox"],
         )
 
