@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -32,8 +33,54 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings.load(lake=getattr(args, "lake", None), language=getattr(args, "language", None))
 
 
+class NotALakeError(Exception):
+    """A command that reads a lake was pointed at a folder that holds none."""
+
+
+def lake_problem(uri: str) -> str | None:
+    """Why ``uri`` is not a lake a command can read, or ``None`` when it is one.
+
+    Only ``ingest`` (and ``synth``/``demo``) create a lake: every other command refuses a
+    folder without one instead of creating an empty lake there and reporting 0 rows. An S3
+    lake is not checked here (its tables are in Glue; a wrong URI fails on the first read).
+    """
+    if uri.startswith("s3://"):
+        return None
+    root = Path(uri).expanduser()
+    if (root / "_meta" / "CURRENT").is_file():
+        return None
+    what = "does not exist" if not root.exists() else "holds no meterwatch lake"
+    return (
+        f"{uri} {what}: check --lake (or $METERWATCH_LAKE);"
+        f" `meterwatch ingest FILES --lake {uri}` creates a lake"
+    )
+
+
+def existing_lake(settings: Settings) -> Lake:
+    """Open the settings' lake, which must exist (:func:`lake_problem`)."""
+    problem = lake_problem(settings.lake)
+    if problem is not None:
+        raise NotALakeError(problem)
+    return open_lake(settings.lake, settings)
+
+
 def _lake(args: argparse.Namespace) -> Lake:
-    return open_lake(_settings(args).lake)
+    return existing_lake(_settings(args))
+
+
+def print_table(table: Table) -> None:
+    """Print ``table`` whole: off a terminal (a pipe, a log) rich would squeeze it into 80
+    columns and cut its headers ("acc…"), so it gets the width it needs there."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    needed = Measurement.get(console, console.options.update_width(1_000), table).maximum
+    narrow = console.width
+    console.width = max(narrow, needed)
+    try:
+        console.print(table)
+    finally:
+        console.width = narrow
 
 
 @contextmanager
@@ -101,7 +148,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                                                             f.rows_inserted, f.rows_updated, f.rows_unchanged))
         )  # fmt: skip
     if shown:
-        console.print(table)
+        print_table(table)
     files_ok = sum(f.status != "rejected" for f in report.files)
     console.print(
         f"files: {len(report.files)} read, {files_ok} ingested, {len(report.files) - files_ok} rejected"
@@ -143,7 +190,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
         table.add_column(str(col))
     for row in frame.head(args.limit).itertuples(index=False):
         table.add_row(*("" if v is None else str(v) for v in row))
-    console.print(table)
+    print_table(table)
     if len(frame) > args.limit:
         console.print(f"({len(frame):,} rows, first {args.limit} shown; use --csv for all)")
     return 0
@@ -182,7 +229,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame = lake.query(sql)
-    escape_formulas(frame).to_csv(out, index=False)
+    if args.operator or args.language:
+        if name != "alerts":
+            err_console.print("[red]error[/red] --operator and --language export alerts only")
+            return 2
+        from meterwatch.notify import alerts_for_operators
+        from meterwatch.tariffs import Tariffs
+
+        settings = _settings(args)
+        frame = alerts_for_operators(frame, settings.language, Tariffs.from_settings(settings))
+        # utf-8-sig: a spreadsheet opened by double click reads the accents right
+        escape_formulas(frame).to_csv(out, index=False, encoding="utf-8-sig")
+    else:
+        escape_formulas(frame).to_csv(out, index=False)
     console.print(f"{len(frame):,} rows of {name} written to {out}")
     return 0
 
@@ -296,6 +355,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("table", choices=sorted(EXPORT_ORDER), help="table to export")
     p.add_argument("--out", required=True, metavar="FILE.csv")
     lake_option(p)
+    p.add_argument(
+        "--operator",
+        action="store_true",
+        help="alerts for operators: headers, kinds and evidence in their language, loss in PEN",
+    )
+    p.add_argument(
+        "--language", choices=("es", "en"), help="language of the operator export (implies it)"
+    )
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(
@@ -358,6 +425,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DamagedLakeError as exc:
         err_console.print("[red]error[/red]", escape(str(exc)))
         err_console.print("`meterwatch check` lists every damaged file")
+        return 2
+    except NotALakeError as exc:
+        err_console.print("[red]error[/red]", escape(str(exc)))
         return 2
     except KeyboardInterrupt:
         err_console.print("interrupted")

@@ -113,6 +113,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "es": "El cliente no tiene sector económico asignado.",
         "en": "The customer has no economic sector assigned.",
     },
+    # alert kinds (meterwatch.detect.alerts.KINDS): the one name of each kind, on every
+    # screen, in the e-mail, the console and docs/alerts.md (a test holds the docs to it)
+    "kind.under_registration": {"es": "Subregistro", "en": "Under-registration"},
+    "kind.stopped_meter": {"es": "Medidor detenido", "en": "Stopped meter"},
+    "kind.reverse_energy": {"es": "Energía inversa", "en": "Reverse energy"},
+    "kind.flat_reporting": {"es": "Lectura plana", "en": "Flat reporting"},
+    "kind.load_shape_change": {"es": "Cambio de perfil horario", "en": "Load shape change"},
+    "kind.voltage_anomaly": {"es": "Anomalía de tensión", "en": "Voltage anomaly"},
     # model and alerts ---------------------------------------------------------------------
     "model.insufficient_history": {
         "es": "Solo {n_days} días de historia (mínimo {min_days}): se usa el perfil del sector escalado al cliente.",
@@ -278,6 +286,14 @@ def t(code: str, language: str = "es", **params: Any) -> str:
         return render(template, language, **params)
     except (KeyError, ValueError, IndexError):
         return f"{template} {params}"
+
+
+def kind_label(kind: Any, language: str = "es") -> str:
+    """An alert kind's name for people (``Subregistro``); an unknown kind as it is stored."""
+    entry = MESSAGES.get(f"kind.{kind}")
+    if entry is None:
+        return str(kind)
+    return entry.get(language) or entry["en"]
 
 
 def evidence_sentence(kind: str, params: dict[str, Any], language: str = "es") -> str:

@@ -13,18 +13,20 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
-from meterwatch.i18n import alert_evidence, fmt_time, render
+from meterwatch.i18n import alert_evidence, fmt_time, kind_label, render
 from meterwatch.storage.base import Lake
 from meterwatch.tables import now_utc
+from meterwatch.tariffs import Tariffs
 
-KIND_LABELS: dict[str, dict[str, str]] = {
-    "under_registration": {"es": "Subregistro", "en": "Under-registration"},
-    "stopped_meter": {"es": "Medidor detenido", "en": "Stopped meter"},
-    "reverse_energy": {"es": "Energía inversa", "en": "Reverse energy"},
-    "flat_reporting": {"es": "Lectura plana", "en": "Flat reporting"},
-    "load_shape_change": {"es": "Cambio de perfil horario", "en": "Load shape change"},
-    "voltage_anomaly": {"es": "Anomalía de tensión", "en": "Voltage anomaly"},
-}
+__all__ = [
+    "ConsoleSink",
+    "OutboxSink",
+    "alerts_for_operators",
+    "kind_label",
+    "render_alert_message",
+    "worth_sending",
+]
+
 SEVERITY_LABELS = {
     "high": {"es": "alta", "en": "high"},
     "medium": {"es": "media", "en": "medium"},
@@ -40,8 +42,8 @@ _TEXT = {
         "en": "Customers to inspect, most valuable visit first:",
     },
     "line": {
-        "es": "{rank}. {client} ({sector}) · {kind} · severidad {severity} · {kwh:,.0f} kWh · {start} a {end}",
-        "en": "{rank}. {client} ({sector}) · {kind} · {severity} severity · {kwh:,.0f} kWh · {start} to {end}",
+        "es": "{rank}. {client} ({sector}) · {kind} · severidad {severity} · pérdida estimada {kwh:,.0f} kWh · {start} a {end}",
+        "en": "{rank}. {client} ({sector}) · {kind} · {severity} severity · estimated loss {kwh:,.0f} kWh · {start} to {end}",
     },
     "subject_withdrawn": {
         "es": "meterwatch: {n} alerta(s) retirada(s)",
@@ -64,9 +66,80 @@ _TEXT = {
 }
 
 
-def kind_label(kind: str, language: str = "es") -> str:
-    """The operator's name for an alert kind."""
-    return KIND_LABELS.get(kind, {}).get(language, kind)
+#: Kinds worth a message even without an estimated loss: the meter itself is wrong.
+ALWAYS_SENT_KINDS = frozenset({"stopped_meter", "reverse_energy", "flat_reporting"})
+
+
+def worth_sending(alerts: pd.DataFrame) -> pd.DataFrame:
+    """The alerts a message carries: those with an estimated loss (at least 0.5 kWh, what
+    the message writes as "1 kWh"), a defect of the meter itself (:data:`ALWAYS_SENT_KINDS`),
+    and withdrawals. The others (a 0 kWh load-shape change) stay in the inbox, unmailed."""
+    if alerts.empty:
+        return alerts
+    lost = pd.to_numeric(alerts["lost_kwh_estimate"], errors="coerce").fillna(0.0)
+    keep = (lost >= 0.5) | alerts["kind"].astype(str).isin(ALWAYS_SENT_KINDS)
+    if "status" in alerts:
+        keep |= alerts["status"].astype(str).eq("withdrawn")
+    return alerts[keep]
+
+
+STATUS_LABELS = {
+    "open": {"es": "abierta", "en": "open"},
+    "closed": {"es": "cerrada", "en": "closed"},
+    "withdrawn": {"es": "retirada", "en": "withdrawn"},
+}
+#: The operator export's columns: (es, en) header of each.
+OPERATOR_COLUMNS: dict[str, tuple[str, str]] = {
+    "rank": ("Prioridad", "Priority"),
+    "alert_id": ("Alerta", "Alert"),
+    "client_id": ("Cliente", "Customer"),
+    "sector": ("Sector", "Sector"),
+    "kind": ("Tipo", "Kind"),
+    "severity": ("Severidad", "Severity"),
+    "status": ("Evento", "Event"),
+    "window_start": ("Desde", "From"),
+    "window_end": ("Hasta", "To"),
+    "n_hours": ("Horas", "Hours"),
+    "lost_kwh_estimate": ("Pérdida estimada (kWh)", "Estimated loss (kWh)"),
+    "loss_pen": ("Pérdida estimada (S/)", "Estimated loss (PEN)"),
+    "confidence": ("Confianza (%)", "Confidence (%)"),
+    "evidence": ("Evidencia", "Evidence"),
+}
+
+
+def alerts_for_operators(
+    alerts: pd.DataFrame, language: str = "es", tariffs: Tariffs | None = None
+) -> pd.DataFrame:
+    """The alerts as an operator reads them in a spreadsheet: headers, kinds, severities and
+    the evidence sentence in ``language``, days and hours as it writes them, the loss in soles.
+    """
+    lang = language if language in ("es", "en") else "es"
+    tariffs = tariffs or Tariffs()
+    ranked = alerts.sort_values("rank") if "rank" in alerts else alerts
+    params = ranked["params"] if "params" in ranked else pd.Series(None, index=ranked.index)
+    out = pd.DataFrame(
+        {
+            "rank": ranked["rank"],
+            "alert_id": ranked["alert_id"],
+            "client_id": ranked["client_id"],
+            "sector": ranked["sector"],
+            "kind": [kind_label(str(k), lang) for k in ranked["kind"]],
+            "severity": [SEVERITY_LABELS.get(str(v), {}).get(lang, v) for v in ranked["severity"]],
+            "status": [STATUS_LABELS.get(str(v), {}).get(lang, v) for v in ranked["status"]],
+            "window_start": [fmt_time(pd.Timestamp(v), lang) for v in ranked["window_start"]],
+            "window_end": [fmt_time(pd.Timestamp(v), lang) for v in ranked["window_end"]],
+            "n_hours": ranked["n_hours"],
+            "lost_kwh_estimate": pd.to_numeric(ranked["lost_kwh_estimate"]).round(0),
+            "loss_pen": tariffs.loss_pen(ranked).round(0) if len(ranked) else [],
+            "confidence": (100 * pd.to_numeric(ranked["confidence"])).round(0),
+            "evidence": [
+                alert_evidence(k, p, e, lang)
+                for k, p, e in zip(ranked["kind"], params, ranked["evidence"], strict=True)
+            ],
+        }
+    )
+    which = 1 if lang == "en" else 0
+    return out.rename(columns={k: v[which] for k, v in OPERATOR_COLUMNS.items()})
 
 
 class AlertSink(Protocol):
@@ -182,6 +255,7 @@ class OutboxSink:
         self.keys: list[str] = []
 
     def send(self, alerts: pd.DataFrame, language: str) -> None:
+        alerts = worth_sending(alerts)
         if alerts.empty:
             return
         stamp = now_utc().strftime("%Y%m%dT%H%M%S%fZ")
@@ -202,6 +276,7 @@ class ConsoleSink:
         self.limit = limit
 
     def send(self, alerts: pd.DataFrame, language: str) -> None:
+        alerts = worth_sending(alerts)
         if alerts.empty:
             return
         subject, body = render_alert_message(alerts.sort_values("rank").head(self.limit), language)

@@ -39,9 +39,11 @@ class SnsSink:
         self.message_ids: list[str] = []
 
     def send(self, alerts: pd.DataFrame, language: str) -> None:
+        from meterwatch.notify import render_alert_message, worth_sending
+
+        alerts = worth_sending(alerts)
         if alerts.empty:
             return
-        from meterwatch.notify import render_alert_message
 
         subject, body = render_alert_message(alerts, language, self.dashboard_url)
         subject = " ".join(subject.split())

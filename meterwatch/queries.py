@@ -217,7 +217,7 @@ _QUERIES = [
     NamedQuery(
         "customer_model",
         """
-        SELECT model_version, kind, mape, mae, coverage, trained_until, trained_at
+        SELECT model_version, kind, mape, mae, coverage, trained_until, trained_at, params
         FROM models
         WHERE client_id = $client_id
         ORDER BY trained_at DESC
@@ -233,7 +233,7 @@ _QUERIES = [
     NamedQuery(
         "alerts_inbox",
         f"""
-        SELECT {_ALERT_COLUMNS}
+        SELECT {_ALERT_COLUMNS}, a.params
         FROM alerts a
         LEFT JOIN ({_LATEST_FEEDBACK}) l ON l.alert_id = a.alert_id
         WHERE a.status <> 'withdrawn'

@@ -48,6 +48,14 @@ class Settings:
     dashboard_users
         The dashboard's users file (salted password hashes, ``meterwatch users``); empty
         means ``<lake>/_meta/users.json`` for a local lake.
+    period_hours
+        The period (8, 12, 24 or 48 h) whose held-out forecast error the dashboard shows
+        (default 24: the daily energy).
+    tariff_pen_per_kwh
+        Price of a kWh in soles (PEN), to value an alert's estimated loss (default 0.60).
+    tariffs
+        A CSV that overrides the price per sector or per customer (columns ``sector`` or
+        ``client_id``, and ``pen_per_kwh``; see docs/alerts.md); empty means one price.
     """
 
     lake: str = "lake"
@@ -64,6 +72,9 @@ class Settings:
     max_kwh_per_hour: int = 100_000
     max_file_mb: int = 256
     dashboard_users: str = ""
+    period_hours: int = 24
+    tariff_pen_per_kwh: float = 0.60
+    tariffs: str = ""
 
     @classmethod
     def load(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -78,7 +89,8 @@ class Settings:
             raw = env.get(ENV_PREFIX + field.name.upper())
             if raw is None or raw == "":
                 continue
-            values[field.name] = int(raw) if field.type in ("int", int) else raw
+            kind = {"int": int, "float": float}.get(str(field.type), str)
+            values[field.name] = kind(raw)
         settings = cls(**values)
         given = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(settings, **given)

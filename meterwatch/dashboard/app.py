@@ -17,6 +17,7 @@ import panel as pn
 import param
 
 from meterwatch.dashboard.login import request_user
+from meterwatch.dashboard.quiet import quiet_closed_sockets
 from meterwatch.dashboard.store import (
     DashboardStore,
     Selection,
@@ -24,7 +25,14 @@ from meterwatch.dashboard.store import (
 from meterwatch.dashboard.views.alerts import AlertsView
 from meterwatch.dashboard.views.consumption import ConsumptionView
 from meterwatch.dashboard.views.quality import QualityView
-from meterwatch.dashboard.widgets import DatePicker, LiveChart, html, pane, parse_date
+from meterwatch.dashboard.widgets import (
+    DatePicker,
+    LiveChart,
+    html,
+    pane,
+    parse_date,
+    spanish_calendars,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +49,8 @@ URL_NAMES = {
     "client": "cliente",
     "sector": "sector",
     "alert": "alerta",
-    "inbox_sector": "a_sector",
     "inbox_kind": "a_tipo",
     "inbox_status": "a_estado",
-    "inbox_period": "a_periodo",
 }
 
 
@@ -60,10 +66,8 @@ class DashboardState(param.Parameterized):
     client = param.String(default="")
     sector = param.String(default="")
     alert = param.String(default="")
-    inbox_sector = param.String(default="")
     inbox_kind = param.String(default="")
     inbox_status = param.String(default="")
-    inbox_period = param.String(default="")
 
     def selection(self) -> Selection:
         return Selection(
@@ -94,9 +98,7 @@ class Dashboard(ConsumptionView, AlertsView, QualityView):
         self.state.param.watch(
             self._on_filters, ["start", "end", "hour_from", "hour_to", "client", "sector"]
         )
-        self.state.param.watch(
-            self._on_inbox, ["inbox_sector", "inbox_kind", "inbox_status", "inbox_period"]
-        )
+        self.state.param.watch(self._on_inbox, ["inbox_kind", "inbox_status"])
         self.state.param.watch(self._on_alert, ["alert"])
         self.state.param.watch(self._on_tab, ["tab"])
 
@@ -361,6 +363,7 @@ def create_app(store: DashboardStore) -> pn.viewable.Viewable:
 
     The logged-in operator (if the dashboard has accounts) signs the inspection feedback.
     """
+    quiet_closed_sockets()
     state = DashboardState()
     location = pn.state.location
     if location is not None:
@@ -368,4 +371,7 @@ def create_app(store: DashboardStore) -> pn.viewable.Viewable:
     context = pn.state.curdoc.session_context if pn.state.curdoc else None
     user = request_user(getattr(context, "request", None))
     dashboard = Dashboard(store, state, user=user)
+    doc = pn.state.curdoc
+    if doc is not None and doc.session_context is not None:
+        doc.js_on_event("document_ready", spanish_calendars())
     return dashboard.view()

@@ -7,13 +7,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from meterwatch.cli import err_console
-    from meterwatch.dashboard.server import AuthRequiredError, serve
+    from meterwatch.cli import NotALakeError, err_console, lake_problem
     from meterwatch.settings import Settings
 
     settings = Settings.load(lake=args.lake)
+    problem = lake_problem(settings.lake)
+    if problem is not None:
+        raise NotALakeError(problem)
+    try:
+        from meterwatch.dashboard.server import AuthRequiredError, serve
+    except ModuleNotFoundError as exc:
+        return _missing_extra(exc, err_console)
     try:
         serve(
             settings.lake,
@@ -28,17 +36,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         err_console.print(f"[red]error[/red] {exc}")
         return 2
     except ModuleNotFoundError as exc:
-        if exc.name is None or exc.name.split(".")[0] not in (
-            "panel",
-            "hvplot",
-            "holoviews",
-            "bokeh",
-        ):
-            raise
-        err_console.print(
-            f"[red]error[/red] the dashboard needs {exc.name}: pip install 'meterwatch[dashboard]'"
-        )
-        return 2
+        return _missing_extra(exc, err_console)
     return 0
 
 
@@ -106,6 +104,18 @@ def cmd_users(args: argparse.Namespace) -> int:
     done = "added (or password changed)" if args.action == "add" else "removed"
     console.print(f"user {user} {done} in {backend.describe()}")
     return 0
+
+
+def _missing_extra(exc: ModuleNotFoundError, err_console: Any) -> int:
+    """Say which extra to install when a dashboard library is missing (other errors raise)."""
+    if exc.name is None or exc.name.split(".")[0] not in ("panel", "hvplot", "holoviews", "bokeh"):
+        raise exc
+    # escape: rich would read "[dashboard]" as markup and print "pip install 'meterwatch'"
+    err_console.print(
+        "[red]error[/red]",
+        escape(f"the dashboard needs {exc.name}: pip install 'meterwatch[dashboard]'"),
+    )
+    return 2
 
 
 def add_commands(sub: Any, lake_option: Callable[[argparse.ArgumentParser], None]) -> None:

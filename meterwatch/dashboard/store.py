@@ -25,8 +25,10 @@ import pandas as pd
 from meterwatch import feedback as feedback_core
 from meterwatch.i18n import t
 from meterwatch.queries import HOUR_COLUMNS, run_query
+from meterwatch.settings import Settings
 from meterwatch.storage.base import Lake
 from meterwatch.tables import stored_params
+from meterwatch.tariffs import Tariffs
 
 T = TypeVar("T")
 
@@ -45,6 +47,29 @@ UNCACHED_TABLES = frozenset({"feedback", "ingestions"})
 DEFAULT_DAYS = 90
 #: A selection longer than this many days shows daily points instead of hours.
 HOURLY_MAX_DAYS = 45
+
+
+#: Order of the findings list, what an operator must see first: rejected input, meters at
+#: zero or running backwards, duplicated meters, then the rest; gaps (many, mostly an hour
+#: long) last.
+FINDING_IMPACT = {
+    code: rank
+    for rank, code in enumerate(
+        (
+            "ingest.file_rejected",
+            "ingest.rows_rejected",
+            "readings.zero_run",
+            "readings.negative_energy",
+            "customers.duplicate_series",
+            "readings.voltage_implausible",
+            "readings.duplicate_timestamp",
+            "readings.missing_values",
+            "customers.no_sector",
+            "model.insufficient_history",
+            "readings.gap",
+        )
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -176,6 +201,26 @@ def peak_window(profile: pd.DataFrame, width: int = PEAK_HOURS) -> PeakWindow | 
     )
 
 
+#: A day with fewer readings than this share of a usual day of the selection is left out
+#: of the daily charts: its small sum would read as a fall to 0, a stopped meter.
+PARTIAL_DAY_SHARE = 0.5
+
+
+def without_partial_days(frame: pd.DataFrame, time_column: str) -> pd.DataFrame:
+    """``frame`` (one row per day, a ``hours`` count of readings) without the days that have
+    fewer than :data:`PARTIAL_DAY_SHARE` of a usual day's readings (the last, partial day of a
+    file; a day with no hours in the hour filter). The days left out are listed in
+    ``attrs["partial_days"]``, for the screen to say so."""
+    if frame.empty or "hours" not in frame:
+        return frame
+    hours = pd.to_numeric(frame["hours"]).astype(float)
+    usual = float(hours.median())
+    partial = hours < PARTIAL_DAY_SHARE * usual
+    out = frame[~partial].reset_index(drop=True)
+    out.attrs["partial_days"] = [pd.Timestamp(t) for t in frame.loc[partial, time_column]]
+    return out
+
+
 def daily_scores(scores: pd.DataFrame) -> pd.DataFrame:
     """Hourly scores summed to days (for long periods).
 
@@ -194,12 +239,13 @@ def daily_scores(scores: pd.DataFrame) -> pd.DataFrame:
             upper_kwh=("upper_kwh", "sum"),
             score=("score", "max"),
             is_anomaly=("is_anomaly", "sum"),
+            hours=("ts", "size"),
         )
         .reset_index()
         .rename(columns={"day": "ts"})
     )
     out["anomalous_day"] = (out["is_anomaly"] >= 6).astype("int8")
-    return out
+    return without_partial_days(out, "ts")
 
 
 class DashboardStore:
@@ -213,6 +259,10 @@ class DashboardStore:
         How long cached frames live on a backend that has no snapshot counter.
     version_seconds
         How long the lake's version is trusted before it is checked again.
+    tariffs
+        Prices that value the alerts' losses in PEN (default: the settings').
+    period_hours
+        The period of the forecast error shown on the MAPE card (default: the settings').
     """
 
     def __init__(
@@ -221,8 +271,13 @@ class DashboardStore:
         ttl_seconds: float = 300.0,
         max_entries: int = 256,
         version_seconds: float = VERSION_SECONDS,
+        tariffs: Tariffs | None = None,
+        period_hours: int | None = None,
     ) -> None:
         self.lake = lake
+        settings = Settings.load() if tariffs is None or period_hours is None else Settings()
+        self.tariffs = tariffs if tariffs is not None else Tariffs.from_settings(settings)
+        self.period_hours = period_hours if period_hours is not None else settings.period_hours
         self.version_seconds = version_seconds
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
@@ -450,7 +505,8 @@ class DashboardStore:
         sel = self.normalise(selection)
         grain = "hour" if sel.days <= HOURLY_MAX_DAYS else "day"
         if sel.client_id is not None:
-            return self._query(f"series_{grain}", **sel.params()), grain
+            frame = self._query(f"series_{grain}", **sel.params())
+            return (without_partial_days(frame, "period") if grain == "day" else frame), grain
         frame = self._sector_hours(sel)
         key = "day" if grain == "day" else None
         if key is None:
@@ -458,7 +514,8 @@ class DashboardStore:
         else:
             frame = frame.assign(period=frame["day"])
         out = frame.groupby("period", as_index=False)[["active_kwh", "hours"]].sum()
-        return out.sort_values("period").reset_index(drop=True), grain
+        out = out.sort_values("period").reset_index(drop=True)
+        return (without_partial_days(out, "period") if grain == "day" else out), grain
 
     def hour_profile(self, selection: Selection) -> pd.DataFrame:
         """Energy by hour of day (hour, active_kwh, hours, kwh_per_day)."""
@@ -516,8 +573,17 @@ class DashboardStore:
         return frame, "hour"
 
     def model(self, client_id: str) -> dict[str, Any] | None:
+        """A customer's current model, with ``period_mape`` (held-out MAPE of the energy per
+        :attr:`period_hours`) and ``wape`` (hourly) when its training stored them."""
         frame = self._query("customer_model", client_id=client_id)
-        return None if frame.empty else {str(k): v for k, v in frame.iloc[0].items()}
+        if frame.empty:
+            return None
+        model = {str(k): v for k, v in frame.iloc[0].items()}
+        held_out = stored_params(model.get("params")).get("held_out")
+        held_out = held_out if isinstance(held_out, dict) else {}
+        model["period_mape"] = _number(held_out.get(f"period_mape_{self.period_hours}"))
+        model["wape"] = _number(held_out.get("wape"))
+        return model
 
     def recent_anomalies(self, client_id: str, days: int = RECENT_DAYS) -> RecentAnomalies:
         last = self._query("customer_last_score", client_id=client_id)
@@ -543,25 +609,40 @@ class DashboardStore:
     def alerts(
         self,
         *,
+        client_id: str | None = None,
         sector: str | None = None,
         kind: str | None = None,
         inspection: str | None = None,
-        period_days: int | None = None,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
     ) -> pd.DataFrame:
         """The alerts inbox, worth most first, with each alert's latest inspection status.
 
-        ``period_days`` keeps alerts whose window ends in the last N days of alert data.
-        Not cached: feedback written by another operator shows on the next refresh.
+        ``client_id``, ``sector`` and the days ``start``..``end`` (inclusive; an alert whose
+        window overlaps them) are the filter bar's; ``loss_pen`` is the estimated loss in
+        soles at the customer's tariff. Not cached: feedback written by another operator
+        shows on the next refresh.
         """
-        since = None
-        if period_days:
-            bounds = run_query(self.lake, "alert_bounds")
-            last = bounds["last_ts"].iloc[0] if not bounds.empty else None
-            if last is not None and not pd.isna(last):
-                since = (pd.Timestamp(last) - pd.Timedelta(days=period_days)).to_pydatetime()
-        return run_query(
-            self.lake, "alerts_inbox", sector=sector, kind=kind, inspection=inspection, since=since
+        frame = run_query(
+            self.lake, "alerts_inbox", sector=sector, kind=kind, inspection=inspection, since=None
         )
+        keep = pd.Series(True, index=frame.index)
+        if client_id is not None:
+            keep &= frame["client_id"] == client_id
+        if start is not None:
+            keep &= pd.to_datetime(frame["window_end"]) >= pd.Timestamp(start)
+        if end is not None:
+            keep &= pd.to_datetime(frame["window_start"]) < pd.Timestamp(end) + pd.Timedelta(days=1)
+        out = frame[keep].reset_index(drop=True)
+        out["loss_pen"] = self.tariffs.loss_pen(out) if len(out) else pd.Series(dtype=float)
+        return out
+
+    def alert_count(self) -> int:
+        """Standing (not withdrawn) alerts in the lake, whatever the filters."""
+        frame = run_query(
+            self.lake, "alerts_inbox", sector=None, kind=None, inspection=None, since=None
+        )
+        return len(frame)
 
     def alert(self, alert_id: str) -> dict[str, Any] | None:
         frame = run_query(self.lake, "alert", alert_id=alert_id)
@@ -694,16 +775,30 @@ class DashboardStore:
         return frame.iloc[order].reset_index(drop=True)
 
     def findings(self, client_id: str | None, language: str = "es") -> pd.DataFrame:
-        """Data-quality findings with their sentence in ``language``."""
+        """Data-quality findings with their sentence in ``language``, the ones that matter
+        most first (:data:`FINDING_IMPACT`; then the longest), not pages of one-hour gaps."""
         frame = self._query("quality_findings", client_id=client_id).copy()
         if frame.empty:
             frame["text"] = []
             return frame
+        impact = frame["code"].map(FINDING_IMPACT).fillna(len(FINDING_IMPACT))
+        hours = pd.to_numeric(frame["n_hours"], errors="coerce").fillna(0)
+        order = np.lexsort((-hours.to_numpy(), impact.to_numpy()))
+        frame = frame.iloc[order].reset_index(drop=True)
         frame["text"] = [_finding_text(row, language) for row in frame.itertuples(index=False)]
         return frame
 
     def quarantine(self) -> pd.DataFrame:
         return self._query("quarantine_summary")
+
+
+def _number(value: Any) -> float | None:
+    """A stored figure as a float; ``None`` when missing or not a finite number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None
 
 
 def _finding_text(row: Any, language: str) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from meterwatch.i18n import UNIT_SPACE, render
+from meterwatch.i18n import UNIT_SPACE, kind_label, render
+
+__all__ = ["TEXTS", "fmt_number", "fmt_percent", "kind_label", "tr"]
 
 TEXTS: dict[str, tuple[str, str]] = {
     # (es, en)
@@ -29,12 +31,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "filter.sector": ("Sector", "Sector"),
     "filter.kind": ("Tipo", "Kind"),
     "filter.status": ("Estado de inspección", "Inspection status"),
-    "filter.period": ("Periodo", "Period"),
     "all": ("Todos", "All"),
-    "period.all": ("Todo", "All time"),
-    "period.days": ("Últimos {n} días", "Last {n} days"),
     "kpi.total": ("Energía activa total", "Total active energy"),
-    "kpi.mape": ("MAPE del modelo", "Model MAPE"),
+    "kpi.mape": ("Error del pronóstico por {h} h (MAPE)", "Forecast error per {h} h (MAPE)"),
+    "kpi.wape": ("WAPE horario {wape}", "hourly WAPE {wape}"),
+    "kpi.retrain": (
+        "entrene de nuevo para ver este error",
+        "train again to see this error",
+    ),
     "kpi.anomalous": ("Horas anómalas (últimos {n} días)", "Anomalous hours (last {n} days)"),
     "kpi.peak": ("Ventana de 4 h de mayor consumo", "4-hour window of highest use"),
     "kpi.peak_detail": (
@@ -93,6 +97,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Aún no hay inspecciones concluidas (pérdida confirmada, falsa alarma o falla de medidor).",
         "No concluded inspections yet (confirmed loss, false alarm or meter fault).",
     ),
+    "chart.partial_days": (
+        "Días incompletos, sin dibujar (su suma parecería una caída a 0): {days}",
+        "Incomplete days, not drawn (their sum would look like a fall to 0): {days}",
+    ),
     "chart.no_data": ("No hay datos para esta selección.", "No data for this selection."),
     "series.reported": ("Reportado", "Reported"),
     "series.expected": ("Esperado", "Expected"),
@@ -124,10 +132,21 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Ranked by what the visit is worth: estimated lost energy × confidence, doubled while"
         " the loss is still open. Click a row to open it.",
     ),
-    "inbox.empty": ("No hay alertas con estos filtros.", "No alerts match these filters."),
+    "inbox.empty": (
+        "No hay alertas con estos filtros ({n} en total: amplíe el periodo o quite el cliente o el sector).",
+        "No alerts match these filters ({n} in all: widen the period or clear the customer or sector).",
+    ),
+    "inbox.none": (
+        "No hay alertas: ningún cliente muestra pérdidas en los datos puntuados.",
+        "There are no alerts: no customer shows losses in the scored data.",
+    ),
     "inbox.count": (
-        "{n} alertas · {kwh} kWh estimados no registrados",
-        "{n} alerts · {kwh} kWh estimated unbilled",
+        "{n} alertas · {kwh} kWh estimados no registrados · S/ {pen}",
+        "{n} alerts · {kwh} kWh estimated unbilled · PEN {pen}",
+    ),
+    "inbox.count_one": (
+        "1 alerta · {kwh} kWh estimados no registrados · S/ {pen}",
+        "1 alert · {kwh} kWh estimated unbilled · PEN {pen}",
     ),
     "col.rank": ("#", "#"),
     "col.alert_id": ("Alerta", "Alert"),
@@ -142,6 +161,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "col.inspection_status": ("Inspección", "Inspection"),
     "col.status": ("Evento", "Event"),
     "col.evidence": ("Evidencia", "Evidence"),
+    "col.loss_pen": ("Pérdida estimada (S/)", "Estimated loss (PEN)"),
+    "col.confidence": ("Confianza", "Confidence"),
     "col.active_kwh": ("Energía activa (kWh)", "Active energy (kWh)"),
     "col.hours": ("Horas", "Hours"),
     "col.completeness": ("Completitud", "Completeness"),
@@ -163,7 +184,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "col.n_hours": ("Horas", "Hours"),
     "col.note": ("Nota", "Note"),
     "col.author": ("Autor", "Author"),
-    "col.created_at": ("Fecha (UTC)", "Date (UTC)"),
+    "col.created_at": ("Fecha (hora de Lima)", "Date (Lima time)"),
     "col.source_file": ("Archivo", "File"),
     "col.reason": ("Motivo", "Reason"),
     "col.reason_code": ("Código", "Code"),
@@ -171,13 +192,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "severity.high": ("alta", "high"),
     "severity.medium": ("media", "medium"),
     "severity.low": ("baja", "low"),
-    # alert kinds (meterwatch.detect.alerts.KINDS)
-    "kind.reverse_energy": ("energía inversa", "reverse energy"),
-    "kind.stopped_meter": ("medidor detenido", "stopped meter"),
-    "kind.flat_reporting": ("reporte plano", "flat reporting"),
-    "kind.voltage_anomaly": ("anomalía de tensión", "voltage anomaly"),
-    "kind.load_shape_change": ("cambio de perfil de carga", "load shape change"),
-    "kind.under_registration": ("sub-registro", "under-registration"),
     "status.open": ("abierta", "open"),
     "status.closed": ("cerrada", "closed"),
     "status.withdrawn": ("retirada", "withdrawn"),
@@ -268,12 +282,6 @@ def tr(key: str, language: str = "es", **params: Any) -> str:
         return key
     text = entry[1] if language == "en" else entry[0]
     return render(text, language, **params) if params else text
-
-
-def kind_label(kind: Any, language: str = "es") -> str:
-    """An alert kind for people; an unknown kind shows as it is stored."""
-    key = f"kind.{kind}"
-    return tr(key, language) if key in TEXTS else str(kind)
 
 
 def fmt_number(value: Any, language: str = "es", digits: int = 0) -> str:

@@ -11,12 +11,11 @@ import holoviews as hv
 import pandas as pd
 import panel as pn
 import param
+from bokeh.models import CustomJS
 from bokeh.models.widgets.tables import DateFormatter
 
 from meterwatch.dashboard.texts import tr
 from meterwatch.i18n import DATE_FORMATS, NUMBER_SEPARATORS, UNIT_SPACE
-
-PERIODS = ("", "7", "30", "90", "365")  # the inbox's period filter, in days ("" = all)
 
 CSS = """
 :host { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
@@ -65,13 +64,29 @@ def card(title: str, value: str, detail: str = "", bad: bool = False) -> str:
 _PAGINATION = ("first", "prev", "next", "last")
 
 
+# Headers wrap onto two lines instead of widening their column past the screen.
+TABLE_CSS = """
+.tabulator .tabulator-header .tabulator-col .tabulator-col-content .tabulator-col-title {
+  white-space: normal !important; text-overflow: clip !important;
+}
+"""
+
+
 def data_table(frame: Any, language: str, **kwargs: Any) -> pn.widgets.Tabulator:
-    """A read-only table whose own words (the pagination buttons) are in ``language``."""
+    """A read-only table whose own words (the pagination buttons) are in ``language``.
+
+    ``layout="fit_columns"`` shares the screen's width among the columns (wide tables such as
+    the data-quality one stay inside it; their headers wrap)."""
     words = {k: tr(f"table.{k}", language) for k in _PAGINATION}
     words |= {f"{k}_title": tr(f"table.{k}_title", language) for k in _PAGINATION}
     configuration = {"locale": language, "langs": {language: {"pagination": words}}}
     return pn.widgets.Tabulator(
-        frame, show_index=False, disabled=True, configuration=configuration, **kwargs
+        frame,
+        show_index=False,
+        disabled=True,
+        configuration=configuration,
+        stylesheets=[TABLE_CSS],
+        **kwargs,
     )
 
 
@@ -88,6 +103,48 @@ class DatePicker(pn.widgets.DatePicker):
         return cls(date_format=day, **kwargs)
 
 
+# flatpickr's Spanish words (its "es" locale), for the calendars of the Spanish screen.
+FLATPICKR_ES = {
+    "weekdays": {
+        "shorthand": ["Dom", "Lun", "Mar", "Mié", "Jue", "Vie", "Sáb"],
+        "longhand": ["Domingo", "Lunes", "Martes", "Miércoles", "Jueves", "Viernes", "Sábado"],
+    },
+    "months": {
+        "shorthand": ["Ene", "Feb", "Mar", "Abr", "May", "Jun", "Jul", "Ago", "Sep", "Oct", "Nov", "Dic"],
+        "longhand": ["Enero", "Febrero", "Marzo", "Abril", "Mayo", "Junio", "Julio", "Agosto",
+                     "Septiembre", "Octubre", "Noviembre", "Diciembre"],
+    },
+    "firstDayOfWeek": 1,
+    "rangeSeparator": " a ",
+    "time_24hr": True,
+    "ordinal": "º",
+}  # fmt: skip
+
+# Bokeh's date picker offers no locale: once the page is ready, every picker that writes days
+# the Spanish way (d/m/Y, DatePicker.for_language) gets flatpickr's Spanish words; pickers
+# built later (a language switch rebuilds them) are found by the same periodic look.
+SPANISH_CALENDARS_JS = """
+const apply = () => {
+  for (const view of Bokeh.index.all_views()) {
+    const picker = view._picker
+    if (picker == null || picker.__mw_locale) continue
+    picker.__mw_locale = true
+    if (view.model.date_format === "d/m/Y") {
+      picker.set("locale", locale)
+      picker.redraw()
+    }
+  }
+}
+apply()
+setInterval(apply, 500)
+"""
+
+
+def spanish_calendars() -> CustomJS:
+    """The page-ready callback that puts the Spanish screen's calendars in Spanish."""
+    return CustomJS(args={"locale": FLATPICKR_ES}, code=SPANISH_CALENDARS_JS)
+
+
 def date_format(language: str, hours: bool = False) -> DateFormatter:
     """A Tabulator formatter writing a datetime column as the language writes days or hours
     (:data:`meterwatch.i18n.DATE_FORMATS`); the column stays a datetime, so it sorts by time."""
@@ -98,6 +155,16 @@ def naive(values: Any) -> pd.Series:
     """Datetimes without a time zone (UTC kept as it is), as the tables' formatter reads them."""
     series = pd.to_datetime(pd.Series(values))
     return series.dt.tz_convert(None) if series.dt.tz is not None else series
+
+
+#: The operators' clock: ElectroDunas works in Peru (UTC-5 all year).
+OPERATOR_TIMEZONE = "America/Lima"
+
+
+def lima_time(values: Any) -> pd.Series:
+    """Instants (stored in UTC) as the operators' wall clock reads them, without a zone."""
+    series = pd.to_datetime(pd.Series(values), utc=True)
+    return series.dt.tz_convert(OPERATOR_TIMEZONE).dt.tz_localize(None)
 
 
 def number_format(language: str, suffix: str = "", digits: int = 0) -> dict[str, Any]:

@@ -6,16 +6,33 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from rich.markup import escape
+
+
+def customer_ids(given: list[str] | None, known: set[str]) -> list[str] | None:
+    """The ``--clients`` as the lake names them: a bare number ``1`` is "Cliente 1" when the
+    lake has no customer called ``1`` but has that one."""
+    if given is None:
+        return None
+    return [
+        f"Cliente {c}" if c.isdigit() and c not in known and f"Cliente {c}" in known else c
+        for c in given
+    ]
+
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from meterwatch.cli import _settings, console, progress_bar
+    import pandas as pd
+
+    from meterwatch.cli import _settings, console, existing_lake, progress_bar
     from meterwatch.detect.pipeline import train
-    from meterwatch.storage import open_lake
+    from meterwatch.tables import stored_params
 
     settings = _settings(args)
-    lake = open_lake(settings.lake)
+    lake = existing_lake(settings)
+    known = {str(p) for p in lake.partitions("readings") if p is not None}
+    clients = customer_ids(args.clients, known)
     with progress_bar("Training") as update:
-        result = train(lake, clients=args.clients, settings=settings, progress=update)
+        result = train(lake, clients=clients, settings=settings, progress=update)
     console.print(
         f"{result.n_models} models trained (version {result.model_version}) in {result.seconds:.1f} s"
     )
@@ -30,21 +47,32 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     if not result.models.empty:
         m = result.models
+        held_out = pd.DataFrame([stored_params(p).get("held_out") or {} for p in m["params"]])
         console.print(
             f"held-out fit: median hourly MAE {m['mae'].median():.3f} kWh,"
             f" median band coverage {m['coverage'].median():.1%}"
+            + "".join(
+                f", median {label} {held_out[key].median():.1f} %"
+                for key, label in (("period_mape_24", "24 h MAPE"), ("wape", "hourly WAPE"))
+                if key in held_out and held_out[key].notna().any()
+            )
         )
     return 0 if result.n_models else 1
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from meterwatch.cli import _settings, console, progress_bar
+    from meterwatch.cli import _settings, console, err_console, existing_lake, progress_bar
     from meterwatch.detect.pipeline import score
     from meterwatch.notify import ConsoleSink, OutboxSink
-    from meterwatch.storage import open_lake
 
     settings = _settings(args)
-    lake = open_lake(settings.lake)
+    lake = existing_lake(settings)
+    if lake.read("models").empty:
+        err_console.print(
+            "[red]error[/red] no trained models in this lake yet:"
+            f" run `meterwatch train --lake {escape(settings.lake)}` first"
+        )
+        return 1
     outbox = OutboxSink(lake)
     with progress_bar("Scoring") as update:
         result = score(

@@ -136,3 +136,65 @@ def test_language_switch_quality_page_and_csv_download(page: Any, dashboard_url:
     expect(page.get_by_text("Total active energy")).to_be_visible()
     page.wait_for_timeout(800)
     page.screenshot(path=str(ARTIFACTS / "tablet_consumption_en.png"), full_page=True)
+
+
+def test_the_inbox_follows_the_filter_bar_and_the_quality_table_fits(
+    page: Any, dashboard_url: str
+) -> None:
+    expect = _expect()
+    _open(page, dashboard_url)
+    clients = page.locator(".mw-f-client select")
+    client = clients.locator("option").nth(2).inner_text()
+    clients.select_option(label=client)
+    page.wait_for_url(re.compile(r"cliente="), timeout=TIMEOUT)
+    page.get_by_role("button", name="Alertas").click()
+    expect(page.get_by_text("Bandeja de alertas")).to_be_visible()
+    summary = page.locator(".mw-inbox-count, .mw-inbox-empty")
+    expect(summary.first).to_contain_text(client)
+    rows = page.locator(".mw-inbox .tabulator-row")
+    for i in range(rows.count()):
+        expect(rows.nth(i)).to_contain_text(client)
+    clients.select_option(label="Todos")
+    expect(summary.first).not_to_contain_text(client)
+    page.wait_for_selector(".mw-inbox .tabulator-row", timeout=TIMEOUT)
+    headers = page.locator(".mw-inbox .tabulator-col-title").all_inner_texts()
+    for title in ("Evidencia", "Confianza", "Pérdida estimada (S/)"):
+        assert title in headers, headers
+    inbox = page.locator(".mw-inbox .tabulator-tableholder")
+    assert inbox.evaluate("el => el.scrollWidth - el.clientWidth") <= 1
+    page.screenshot(path=str(ARTIFACTS / "alertas_filtros.png"), full_page=True)
+
+    page.get_by_role("button", name="Calidad de datos").click()
+    page.wait_for_selector(".mw-quality .tabulator-row", timeout=TIMEOUT)
+    page.wait_for_timeout(500)
+    holder = page.locator(".mw-quality .tabulator-tableholder")
+    overflow = holder.evaluate("el => el.scrollWidth - el.clientWidth")
+    assert overflow <= 1, f"the data-quality table is {overflow} px wider than its box"
+    last = page.locator(".mw-quality .tabulator-col").last.bounding_box()
+    assert last is not None and last["x"] + last["width"] <= 1366
+    titles = page.locator(".mw-quality .tabulator-col-title").all_inner_texts()
+    assert "Tramos en cero" in titles and "Filas en cuarentena" in titles  # wrapped, not cut
+    for box in page.locator(".tabulator-tableholder").all():  # the findings, the quarantine
+        assert box.evaluate("el => el.scrollWidth - el.clientWidth") <= 1
+    page.screenshot(path=str(ARTIFACTS / "calidad_ancho.png"), full_page=True)
+
+
+def test_the_calendar_speaks_the_screen_language(page: Any, dashboard_url: str) -> None:
+    expect = _expect()
+    _open(page, dashboard_url)
+    start = page.locator(".mw-f-start input.flatpickr-input")
+    months = "el => el._flatpickr.l10n.months.longhand[0]"
+    for _ in range(50):  # the page-ready callback runs once Bokeh has drawn the pickers
+        if start.evaluate(months) == "Enero":
+            break
+        page.wait_for_timeout(100)
+    assert start.evaluate(months) == "Enero"
+    assert start.evaluate("el => el._flatpickr.l10n.weekdays.shorthand[1]") == "Lun"
+    start.evaluate("el => el._flatpickr.open()")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "calendario_es.png"))
+    page.get_by_role("button", name="EN").click()
+    expect(page.get_by_text("Total active energy")).to_be_visible()
+    page.wait_for_timeout(1200)
+    start = page.locator(".mw-f-start input.flatpickr-input")
+    assert start.evaluate(months) == "January"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from meterwatch.cli import main
+from meterwatch.storage import open_lake
 
 
 def test_ingest_sql_export(
@@ -44,7 +46,10 @@ def test_exit_status_is_nonzero_only_when_nothing_was_ingested(
     assert main(["ingest", str(bad), str(small_fleet), "--lake", lake]) == 0
 
 
-def test_sql_error_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sql_error_is_reported(
+    tmp_path: Path, small_fleet: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ingest", str(small_fleet), "--lake", str(tmp_path)]) == 0
     assert main(["sql", "SELECT nope FROM readings", "--lake", str(tmp_path)]) == 2
     assert "SQL error" in capsys.readouterr().err
 
@@ -116,3 +121,81 @@ def test_ingest_limits_come_from_the_settings(
     assert "rows read = accepted + rejected: 2 = 1 + 1" in captured.out
     assert "line 2: the date is outside the plausible period (accepted 2022-01-01" in captured.err
     assert ".r.csv: hidden file" in captured.err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["score"],
+        ["train"],
+        ["export", "alerts", "--out", "{tmp}/alerts.csv"],
+        ["sql", "SELECT count(*) FROM readings"],
+        ["serve", "--no-show"],
+    ],
+)
+def test_a_folder_that_is_not_a_lake_is_refused_not_created(
+    tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = tmp_path / "lake-typo"
+    argv = [part.format(tmp=tmp_path) for part in command]
+    assert main([*argv, "--lake", str(wrong)]) == 2
+    err = capsys.readouterr().err
+    assert f"{wrong} does not exist" in err and "meterwatch ingest" in err
+    assert not wrong.exists()
+    assert not (tmp_path / "alerts.csv").exists()
+    wrong.mkdir()  # an existing folder that holds no lake
+    assert main([*argv, "--lake", str(wrong)]) == 2
+    assert "holds no meterwatch lake" in capsys.readouterr().err
+    assert list(wrong.iterdir()) == []
+
+
+def test_scoring_before_training_says_to_train(
+    tmp_path: Path, small_fleet: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake = str(tmp_path / "lake")
+    assert main(["ingest", str(small_fleet), "--lake", lake]) == 0
+    capsys.readouterr()
+    assert main(["score", "--lake", lake]) == 1
+    assert f"run `meterwatch train --lake {lake}` first" in capsys.readouterr().err
+
+
+def test_a_bare_customer_number_names_the_customer(
+    tmp_path: Path, small_fleet: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake = str(tmp_path / "lake")
+    assert main(["ingest", str(small_fleet), "--lake", lake]) == 0
+    assert main(["train", "--lake", lake, "--clients", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "1 models trained" in out and "no readings" not in out
+    # training keeps the figures the dashboard shows: hourly WAPE, daily MAPE
+    assert "median 24 h MAPE" in out and "median hourly WAPE" in out
+    params = open_lake(lake).read("models")["params"].iloc[0]
+    held_out = json.loads(params)["held_out"]
+    assert 0 <= held_out["period_mape_24"] < 100 and 0 <= held_out["wape"] < 100
+
+
+def test_the_ingest_table_keeps_its_headers_off_a_terminal(
+    tmp_path: Path, small_fleet: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ingest", str(small_fleet), "--lake", str(tmp_path / "lake")]) == 0
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if "file" in line and "status" in line)
+    for column in ("accepted", "rejected", "updated", "unchanged"):
+        assert column in header
+    assert "…" not in out
+
+
+def test_the_missing_dashboard_hint_names_the_extra(
+    tmp_path: Path,
+    small_fleet: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sys
+
+    lake = str(tmp_path / "lake")
+    assert main(["ingest", str(small_fleet), "--lake", lake]) == 0
+    monkeypatch.delitem(sys.modules, "meterwatch.dashboard.server", raising=False)
+    monkeypatch.setitem(sys.modules, "panel", None)
+    assert main(["serve", "--lake", lake, "--no-show"]) == 2
+    assert "pip install 'meterwatch[dashboard]'" in capsys.readouterr().err

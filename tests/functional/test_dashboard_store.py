@@ -205,10 +205,14 @@ def test_every_query_survives_a_round_trip_through_athena_sql(store: DashboardSt
 
 
 def test_serve_refuses_a_public_address_without_a_password(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    small_fleet: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from meterwatch.cli import main
 
+    assert main(["ingest", str(small_fleet), "--lake", str(tmp_path / "lake")]) == 0
     monkeypatch.delenv("METERWATCH_DASHBOARD_PASSWORD", raising=False)
     monkeypatch.delenv("METERWATCH_DASHBOARD_SECRET", raising=False)
     assert main(["serve", "--lake", str(tmp_path / "lake"), "--address", "0.0.0.0"]) == 2

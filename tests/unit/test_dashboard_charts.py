@@ -62,3 +62,23 @@ def test_hovers_show_labelled_values_not_bokeh_defaults(lang: str) -> None:
     kwh = _hovers(elements["energy"])[0]
     assert kwh.tooltips[0][0] == ("Fecha" if lang == "es" else "Date")
     assert ("@{period}" in kwh.formatters) and ("%d/%m/%Y" in kwh.tooltips[0][1]) == (lang == "es")
+
+
+@pytest.mark.parametrize("name", ["voltages", "forecast", "peers"])
+def test_legends_sit_outside_the_data(name: str) -> None:
+    from bokeh.models import Legend
+
+    from meterwatch.dashboard import charts
+
+    frames = _frames()
+    element = {
+        "voltages": lambda: charts.voltages(frames["voltages"], "es"),
+        "forecast": lambda: charts.forecast(frames["forecast"], "es"),
+        "peers": lambda: charts.peers(frames["peers"], "es", pd.Timestamp("2023-01-05")),
+    }[name]()
+    hv.extension("bokeh")
+    figure = hv.render(element)
+    inside = [r for r in figure.center if isinstance(r, Legend)]
+    outside = [r for r in (*figure.above, *figure.below, *figure.left, *figure.right)
+               if isinstance(r, Legend)]  # fmt: skip
+    assert not inside and outside

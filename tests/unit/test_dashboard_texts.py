@@ -51,7 +51,7 @@ def test_alert_sentences_write_numbers_as_the_screens_around_them_do() -> None:
 
 def test_unknown_keys_and_kinds_stay_visible() -> None:
     assert tr("no.such.key") == "no.such.key"
-    assert kind_label("stopped_meter", "es") == "medidor detenido"
+    assert kind_label("stopped_meter", "es") == "Medidor detenido"
     assert kind_label("brand_new_kind", "en") == "brand_new_kind"
 
 

@@ -95,3 +95,34 @@ def test_the_evidence_is_written_in_the_readers_language_from_the_alert_params()
     assert "Medidor detenido." in en  # no parameters: the stored sentence
     _, es = render_alert_message(frame, language="es")
     assert "faltan unos 2\u202f442 kWh" in es and "La relación reactiva/activa cambió." in es
+
+
+def test_an_alert_without_estimated_loss_stays_in_the_inbox_unless_the_meter_is_wrong() -> None:
+    from meterwatch.notify import ConsoleSink
+
+    frame = alerts()
+    frame["kind"] = ["load_shape_change", "stopped_meter"]
+    frame["lost_kwh_estimate"] = [0.0, 0.0]
+
+    class Printer:
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def print(self, text: str) -> None:
+            self.lines.append(text)
+
+    printer = Printer()
+    ConsoleSink(printer).send(frame, "es")
+    message = "\n".join(printer.lines)
+    assert "1 alerta(s)" in message and "Medidor detenido" in message
+    assert "Cambio de perfil horario" not in message
+    printer.lines.clear()
+    ConsoleSink(printer).send(frame[frame["kind"] == "load_shape_change"], "es")
+    assert printer.lines == []
+
+
+def test_the_message_labels_the_estimated_loss() -> None:
+    _subject, body = render_alert_message(alerts())
+    assert "· pérdida estimada 2\u202f400 kWh ·" in body
+    _subject, body = render_alert_message(alerts(), "en")
+    assert "· estimated loss 2,400 kWh ·" in body

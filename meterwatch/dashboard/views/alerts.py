@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -11,11 +12,11 @@ from meterwatch.dashboard import charts
 from meterwatch.dashboard.texts import TEXTS, fmt_number, kind_label
 from meterwatch.dashboard.views.base import ViewBase
 from meterwatch.dashboard.widgets import (
-    PERIODS,
     card,
     data_table,
     date_format,
     html,
+    lima_time,
     naive,
     number_format,
     pane,
@@ -37,12 +38,6 @@ class AlertsView(ViewBase):
     def _inbox(self) -> list[Any]:
         lang = self.state.lang
         store = self.store
-        w_sector = pn.widgets.Select(
-            label=self.t("filter.sector"),
-            options={self._all(): "", **{s: s for s in store.sectors()}},
-            value=self.state.inbox_sector,
-            width=260,
-        )
         w_kind = pn.widgets.Select(
             label=self.t("filter.kind"),
             options={self._all(): "", **{kind_label(k, lang): k for k in store.alert_kinds()}},
@@ -58,32 +53,23 @@ class AlertsView(ViewBase):
             value=self.state.inbox_status,
             width=180,
         )
-        w_period = pn.widgets.Select(
-            label=self.t("filter.period"),
-            options={
-                (self.t("period.days", n=p) if p else self.t("period.all")): p for p in PERIODS
-            },
-            value=self.state.inbox_period if self.state.inbox_period in PERIODS else "",
-            width=160,
-        )
-        for widget, name in (
-            (w_sector, "inbox_sector"),
-            (w_kind, "inbox_kind"),
-            (w_status, "inbox_status"),
-            (w_period, "inbox_period"),
-        ):
+        for widget, name in ((w_kind, "inbox_kind"), (w_status, "inbox_status")):
             widget.param.watch(lambda e, n=name: setattr(self.state, n, e.new), "value")
+        # the filter bar above (customer, sector, days) narrows the inbox as it does the
+        # other views; kind and inspection status are the inbox's own
+        sel = store.normalise(self.state.selection())
         frame = store.alerts(
-            sector=self.state.inbox_sector or None,
+            client_id=sel.client_id,
+            sector=sel.sector,
             kind=self.state.inbox_kind or None,
             inspection=self.state.inbox_status or None,
-            period_days=int(self.state.inbox_period) if self.state.inbox_period else None,
+            start=sel.start,
+            end=sel.end,
         )
-        self.frames["alerts"] = frame
+        self.frames["alerts"] = frame.drop(columns=["params"], errors="ignore")
         shown = pd.DataFrame(
             {
                 "rank": pd.to_numeric(frame["rank"]).astype("Int64"),
-                "alert_id": frame["alert_id"],
                 "client_id": frame["client_id"],
                 "sector": frame["sector"],
                 "kind": [kind_label(k, lang) for k in frame["kind"]],
@@ -92,13 +78,20 @@ class AlertsView(ViewBase):
                 "window_end": naive(frame["window_end"]).to_numpy(),
                 # numbers stay numbers (the headers sort them), written in the language
                 "lost_kwh_estimate": pd.to_numeric(frame["lost_kwh_estimate"]).round(0),
-                "anomaly_rate": (100 * pd.to_numeric(frame["anomaly_rate"])).round(0),
+                "loss_pen": pd.to_numeric(frame["loss_pen"]).round(0),
+                "confidence": (100 * pd.to_numeric(frame["confidence"])).round(0),
                 "status": [
                     self.t(f"status.{v}") if f"status.{v}" in TEXTS else str(v)
                     for v in frame["status"]
                 ],
                 "inspection_status": [
                     self.t(f"inspection.{s}") for s in frame["inspection_status"]
+                ],
+                "evidence": [
+                    alert_evidence(k, p, e, lang)
+                    for k, p, e in zip(
+                        frame["kind"], frame["params"], frame["evidence"], strict=True
+                    )
                 ],
             }
         )
@@ -110,15 +103,34 @@ class AlertsView(ViewBase):
             page_size=12,
             sizing_mode="stretch_width",
             titles={c: self.t(f"col.{c}") for c in shown.columns},
-            text_align={"rank": "right", "lost_kwh_estimate": "right", "anomaly_rate": "right"},
+            text_align={
+                c: "right" for c in ("rank", "lost_kwh_estimate", "loss_pen", "confidence")
+            },
             formatters={
                 "window_start": date_format(lang),
                 "window_end": date_format(lang),
                 "lost_kwh_estimate": number_format(lang),
-                "anomaly_rate": number_format(lang, suffix="%"),
+                "loss_pen": number_format(lang),
+                "confidence": number_format(lang, suffix="%"),
+                "evidence": {"type": "textarea"},
             },
-            layout="fit_data_stretch",
-            widths={"sector": 220},
+            # 14 columns shared out across the screen (never wider); the evidence wraps
+            layout="fit_columns",
+            widths={
+                "rank": "3%",
+                "client_id": "7%",
+                "sector": "11%",
+                "kind": "9%",
+                "severity": "6%",
+                "window_start": "7%",
+                "window_end": "7%",
+                "lost_kwh_estimate": "7%",
+                "loss_pen": "7%",
+                "confidence": "6%",
+                "status": "6%",
+                "inspection_status": "7%",
+                "evidence": "17%",
+            },
             css_classes=["mw-inbox"],
         )
 
@@ -128,7 +140,23 @@ class AlertsView(ViewBase):
 
         table.on_click(open_alert)
         total = float(frame["lost_kwh_estimate"].fillna(0).sum()) if not frame.empty else 0.0
-        summary = self.t("inbox.count", n=fmt_number(len(frame), lang), kwh=fmt_number(total, lang))
+        pen = float(frame["loss_pen"].fillna(0).sum()) if not frame.empty else 0.0
+        summary = self.t(
+            "inbox.count_one" if len(frame) == 1 else "inbox.count",
+            n=fmt_number(len(frame), lang),
+            kwh=fmt_number(total, lang),
+            pen=fmt_number(pen, lang),
+        )
+        scope = self._period_text(sel) + "".join(
+            f" · {v}" for v in (sel.sector, sel.client_id) if v
+        )
+        if frame.empty:
+            standing = store.alert_count()
+            empty = (
+                self.t("inbox.empty", n=fmt_number(standing, lang))
+                if standing
+                else self.t("inbox.none")
+            )
         share = store.confirmed_share()
         self.frames["confirmed_share"] = share
         return [
@@ -140,9 +168,14 @@ class AlertsView(ViewBase):
                 self._download("alerts"),
                 sizing_mode="stretch_width",
             ),
-            pn.FlexBox(w_sector, w_kind, w_status, w_period, sizing_mode="stretch_width"),
-            pane(html(summary, "mw-hint"), sizing_mode="stretch_width"),
-            table if not frame.empty else pane(html(self.t("inbox.empty"), "mw-hint")),
+            pn.FlexBox(w_kind, w_status, sizing_mode="stretch_width"),
+            pane(
+                html(f"{scope} · {summary}", "mw-hint mw-inbox-count"),
+                sizing_mode="stretch_width",
+            ),
+            table
+            if not frame.empty
+            else pane(html(empty, "mw-hint mw-inbox-empty"), sizing_mode="stretch_width"),
             pn.Row(
                 pane(html(self.t("chart.confirmed"), "mw-h2"), sizing_mode="stretch_width"),
                 self._download("confirmed_share"),
@@ -164,11 +197,16 @@ class AlertsView(ViewBase):
         client = str(alert["client_id"])
         start, end = pd.Timestamp(alert["window_start"]), pd.Timestamp(alert["window_end"])
         title = self.t("alert.title", id=alert_id, client=client)
-        facts = (
-            f"{alert.get('sector') or ''} · {kind_label(alert['kind'], lang)} · {self.t('col.severity')}: "
-            f"{self.t('severity.' + str(alert['severity']))} · "
-            f"{self.t('col.inspection_status')}: {self.t('inspection.' + str(alert['inspection_status']))}"
-        )
+
+        def facts(inspection: str) -> str:
+            return html(
+                f"{alert.get('sector') or ''} · {kind_label(alert['kind'], lang)} · {self.t('col.severity')}: "
+                f"{self.t('severity.' + str(alert['severity']))} · "
+                f"{self.t('col.inspection_status')}: {self.t('inspection.' + inspection)}",
+                "mw-hint mw-alert-facts",
+            )
+
+        facts_pane = pane(facts(str(alert["inspection_status"])), sizing_mode="stretch_width")
         window = self.t(
             "alert.window",
             start=fmt_time(start, lang),
@@ -228,10 +266,10 @@ class AlertsView(ViewBase):
         open_customer.on_click(show_customer)
         return [
             pn.Row(close, open_customer, sizing_mode="stretch_width"),
+            pane(html(title, "mw-h2"), sizing_mode="stretch_width"),
+            facts_pane,
             pane(
-                html(title, "mw-h2")
-                + html(facts, "mw-hint")
-                + html(window, "mw-hint")
+                html(window, "mw-hint")
                 + html(
                     alert_evidence(
                         alert.get("kind"), alert.get("params"), alert.get("evidence"), lang
@@ -277,10 +315,13 @@ class AlertsView(ViewBase):
                 ),
                 sizing_mode="stretch_width",
             ),
-            self._feedback_form(alert_id),
+            # a saved verdict shows at once in the facts line (not only after a reload)
+            self._feedback_form(
+                alert_id, lambda status: setattr(facts_pane, "object", facts(status))
+            ),
         ]
 
-    def _feedback_form(self, alert_id: str) -> pn.Column:
+    def _feedback_form(self, alert_id: str, on_saved: Callable[[str], None]) -> pn.Column:
         status = pn.widgets.Select(
             label=self.t("feedback.status"),
             options={self.t(f"inspection.{s}"): s for s in FEEDBACK_STATUSES},
@@ -320,7 +361,7 @@ class AlertsView(ViewBase):
                 return
             shown = pd.DataFrame(
                 {
-                    "created_at": naive(frame["created_at"]).to_numpy(),
+                    "created_at": lima_time(frame["created_at"]).to_numpy(),
                     "status": [self.t(f"inspection.{s}") for s in frame["status"]],
                     "author": frame["author"],
                     "note": frame["note"],
@@ -355,6 +396,7 @@ class AlertsView(ViewBase):
             )
             note.value = ""
             show_history()
+            on_saved(str(status.value))
 
         save.on_click(submit)
         show_history()

@@ -52,8 +52,9 @@ class QualityView(ViewBase):
             titles={c: self.t(f"col.{c}") for c in columns},
             formatters=formatters,
             text_align={c: "right" for c in ("completeness", *counts)},
-            layout="fit_data_stretch",
-            widths={"sector": 200},
+            # 13 columns: shared out across the screen, never wider than it
+            layout="fit_columns",
+            widths={"client_id": "8%", "sector": "14%", "last_ts": "11%"},
             css_classes=["mw-quality"],
         )
         quarantine = store.quarantine()
@@ -111,9 +112,13 @@ class QualityView(ViewBase):
                 pagination="local",
                 page_size=10,
                 sizing_mode="stretch_width",
-                layout="fit_data_stretch",
+                layout="fit_columns",
                 titles={c: self.t(f"col.{c}") for c in findings_shown.columns},
-                formatters={"period_start": date_format(lang, hours=True)},
+                formatters={
+                    "period_start": date_format(lang, hours=True),
+                    "text": {"type": "textarea"},  # a long sentence wraps, not cut at the edge
+                },
+                widths={"text": "55%"},
             ),
             pn.Row(
                 pane(html(self.t("quality.quarantine"), "mw-h2"), sizing_mode="stretch_width"),
