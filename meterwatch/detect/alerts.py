@@ -45,6 +45,9 @@ MIN_CANDIDATE_HOURS = 24
 # Why an event is only watched (``params.watch``), in the order they are checked:
 WATCH_REASONS = ("short", "no_net_loss", "small_loss", "registers_together")
 OPEN_WITHIN_HOURS = 24  # an event flagged in the last day of data is still open
+# An event that ended this long before the customer's latest reading (the history scored on
+# day one) goes to the inbox, not to the recipients' mail: it is news to nobody.
+HISTORY_NOTICE_DAYS = 30
 MIN_LOSS_SHARE = 0.1  # an under-registration must miss a tenth of the expected energy
 # Both registers stepped down together (a change of demand, not tampering with the active one):
 TOGETHER_BEFORE_DAYS = 7  # compared with the week before the event ...
@@ -168,6 +171,14 @@ def extract_events(
         # the energy missing in the anomalous hours (an off-window's other hours are normal)
         lost = float(np.nansum((expected - active)[wflag]))
         total_expected = float(np.nansum(expected[wflag]))
+        flat_hours = int((_fired(window["detectors"], "flat") & wflag).sum())
+        if (
+            kind == "under_registration"
+            and flat_hours >= MIN_EVENT_HOURS
+            and lost <= MIN_LOSS_SHARE * total_expected
+        ):
+            # the day's profile is gone but its energy is not: flat reporting of the average
+            kind, watch = "flat_reporting", None
         if watch is None and kind == "under_registration":
             if lost <= 0:
                 watch = "no_net_loss"  # moved or flattened, not missing: the operator decides
@@ -242,6 +253,9 @@ def extract_events(
                     "watch": watch,
                     "ongoing": bool(
                         last_ts - pd.Timestamp(ts[b]) <= pd.Timedelta(hours=OPEN_WITHIN_HOURS)
+                    ),
+                    "historical": bool(
+                        last_ts - pd.Timestamp(ts[b]) > pd.Timedelta(days=HISTORY_NOTICE_DAYS)
                     ),
                 },
             )
@@ -394,7 +408,8 @@ def merge_alerts(
                              "rank": 0, **fields})  # fmt: skip
                 used.add(len(rows) - 1)
                 new_ids.append(alert_id)
-                if not ev.params.get("watch"):  # a watched event waits in the inbox
+                # a watched event, or one long over, waits in the inbox
+                if not ev.params.get("watch") and not ev.params.get("historical"):
                     _mark_notified(rows[-1])
                     notify.append(alert_id)
                 continue
