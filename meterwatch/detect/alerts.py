@@ -223,6 +223,14 @@ def extract_events(
         confidence = float(np.clip(confidence, 0.05, 1.0))
         window_start = pd.Timestamp(ts[a])
         window_end = pd.Timestamp(ts[b]) + pd.Timedelta(hours=1)
+        # a stopped meter or reversed wiring starts and ends with its own readings (the
+        # day's windows around it flag a few hours on either side)
+        defining = {"stopped_meter": "stopped", "reverse_energy": "reverse"}.get(kind)
+        if defining:
+            own = np.flatnonzero(_fired(det, defining) & wflag)
+            if len(own):
+                window_start = pd.Timestamp(ts[a + own[0]])
+                window_end = pd.Timestamp(ts[a + own[-1]]) + pd.Timedelta(hours=1)
         zero_hours = int(((active == 0) & wflag).sum())
         events.append(
             Event(

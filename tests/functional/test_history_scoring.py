@@ -1,0 +1,81 @@
+"""Day one: ingest -> train on the whole history -> score puts the history's events in the
+inbox (walk-forward models), each window at the event's true start; new hours are then
+scored incrementally as before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from meterwatch.detect import model as model_mod
+from meterwatch.detect import pipeline
+from meterwatch.ingest import ingest_paths
+from meterwatch.settings import Settings
+from meterwatch.storage.local import LocalLake
+from tests.scenarios import hourly_frame, write_electrodunas
+
+
+@pytest.fixture(autouse=True)
+def few_trees(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model_mod, "XGB_ROUNDS", 25)
+
+
+def test_history_events_reach_the_inbox_at_their_true_start(tmp_path: Path) -> None:
+    days = 240
+    stop = pd.Timestamp("2022-05-10 06:00")  # a week of zeros, deep inside the history
+    negative = pd.Timestamp("2022-07-02 00:00")  # reversed wiring for 10 hours
+    late_stop = pd.Timestamp("2022-08-25 00:00")  # after training: a new event, scored daily
+    folder = tmp_path / "files"
+    frames = {}
+    for number in (1, 2, 3):
+        frame = hourly_frame(days * 24, seed=number)
+        frames[number] = frame
+    stopped = (frames[1]["ts"] >= stop) & (frames[1]["ts"] < stop + pd.Timedelta(days=7))
+    frames[1].loc[stopped, ["active", "reactive"]] = 0.0
+    reversed_ = (frames[2]["ts"] >= negative) & (
+        frames[2]["ts"] < negative + pd.Timedelta(hours=10)
+    )
+    frames[2].loc[reversed_, "active"] *= -1
+    late = frames[3]["ts"] >= late_stop
+    frames[3].loc[late & (frames[3]["ts"] < late_stop + pd.Timedelta(days=3)), "active"] = 0.0
+    cut = pd.Timestamp("2022-08-20")
+    for number, frame in frames.items():
+        write_electrodunas(folder, number, frame[frame["ts"] < cut])
+    lake = LocalLake(tmp_path / "lake")
+    ingest_paths(lake, [folder])
+    settings = Settings.load(lake=str(tmp_path / "lake"), workers=1, history_step_days=30)
+    pipeline.train(lake, settings=settings)
+
+    first = pipeline.score(lake, settings=settings)
+    assert first.history_hours > 0
+    alerts = lake.read("alerts")
+    raised = alerts[~alerts["params"].str.contains('"watch": "')]
+    stops = raised[(raised["client_id"] == "Cliente 1") & (raised["kind"] == "stopped_meter")]
+    assert len(stops) == 1
+    assert stops["window_start"].iloc[0] == stop
+    assert stops["window_end"].iloc[0] == stop + pd.Timedelta(days=7)
+    rev = raised[(raised["client_id"] == "Cliente 2") & (raised["kind"] == "reverse_energy")]
+    assert rev["window_start"].tolist() == [negative]
+    # history long over is for the inbox, not the mail
+    assert first.alerts.empty or not first.alerts["client_id"].eq("Cliente 1").any()
+    # scored hours come from models that never saw them: the stop's hours are not "normal"
+    scores = lake.read("scores")
+    in_stop = scores[
+        (scores["client_id"] == "Cliente 1")
+        & scores["ts"].between(stop, stop + pd.Timedelta(days=6))
+    ]
+    assert in_stop["model_version"].str.startswith("walk-").all()
+    assert in_stop["is_anomaly"].all()
+
+    # the daily mode is unchanged: new hours after training, nothing scored twice
+    write_electrodunas(folder, 3, frames[3])
+    ingest_paths(lake, [folder / "DATOSCLIENTE3.csv"])
+    second = pipeline.score(lake, settings=settings)
+    assert second.history_hours == 0 and second.hours_scored > 0
+    assert not lake.read("scores").duplicated(["client_id", "ts"]).any()
+    new = lake.read("alerts")
+    late_alerts = new[(new["client_id"] == "Cliente 3") & (new["kind"] == "stopped_meter")]
+    assert late_alerts["window_start"].min() == late_stop
+    assert second.alerts["client_id"].eq("Cliente 3").any()  # a new event is mailed
