@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_DIGITS = re.compile(r"(\d+)")
+_DIGITS = re.compile(r"([0-9]+)")  # ASCII only: "¹" is a digit to isdigit(), not to int()
 _SPACES = re.compile(r"\s+")
 
 
@@ -15,4 +15,4 @@ def clean_client_id(text: str) -> str:
 
 def natural_key(text: str) -> tuple[int | str, ...]:
     """Sort key that puts ``Cliente 2`` before ``Cliente 10``."""
-    return tuple(int(p) if p.isdigit() else p for p in _DIGITS.split(text))
+    return tuple(int(p) if p.isascii() and p.isdigit() else p for p in _DIGITS.split(text))

@@ -89,3 +89,13 @@ def test_a_tied_drop_never_explains_more_than_the_floor() -> None:
     sectors = {"a": "cacao", "b": "cacao"}
     out = sector_factors({"a": ratios([0.15]), "b": ratios([0.5])}, sectors, {"a": ["b"]})
     assert out["a"].iloc[0] == SECTOR_FLOOR
+
+
+def test_natural_key_sorts_ids_with_unicode_digits() -> None:
+    """Found by the ingest attack battery: a superscript one is a digit to isdigit()."""
+    from meterwatch.ids import natural_key
+
+    assert sorted(["Cliente 10", "¹", "Cliente 2", "٣"], key=natural_key)[:2] == [
+        "Cliente 2",
+        "Cliente 10",
+    ]
