@@ -30,6 +30,7 @@ KINDS = (
     "under_registration",
 )
 WITHDRAWN = "withdrawn"  # status of an alert the revised scores no longer support
+PENDING, SENT = "pending", "sent"  # params.delivery of an alert the sinks must hear of
 # An ongoing alert changes every day (its window and estimate grow); its recipients hear of it
 # again only when it matters: severity rose, the event ended, or the estimated loss grew this
 # much since they were last told.
@@ -459,6 +460,9 @@ def merge_alerts(
         withdrawn_ids.append(str(rows[i]["alert_id"]))
         if stored_params(rows[i]["params"]).get("notified_kwh") is not None:
             notify.append(str(rows[i]["alert_id"]))  # the recipients heard of it: retract
+            params = stored_params(rows[i]["params"])
+            params["delivery"] = PENDING
+            rows[i]["params"] = json.dumps(params, ensure_ascii=False, default=str)
     frame = pd.DataFrame(rows, columns=ALERTS.columns)
     if not frame.empty:
         value = frame["lost_kwh_estimate"].astype(float).fillna(0) * frame["confidence"].astype(
@@ -495,11 +499,15 @@ def typed_alerts(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _carry_notified(old: Any, new: Any) -> str:
-    """``new`` params keeping what the sinks were last told (``notified_kwh``)."""
+    """``new`` params keeping what the sinks were last told (``notified_kwh``) and a delivery
+    still pending."""
     fresh = stored_params(new)
-    told = stored_params(old).get("notified_kwh")
+    before = stored_params(old)
+    told = before.get("notified_kwh")
     if told is not None:
         fresh["notified_kwh"] = told
+    if before.get("delivery") == PENDING:
+        fresh["delivery"] = PENDING
     return json.dumps(fresh, ensure_ascii=False, default=str)
 
 
@@ -517,6 +525,10 @@ def _matters(before: dict[str, Any], row: dict[str, Any]) -> bool:
 
 
 def _mark_notified(row: dict[str, Any]) -> None:
+    """Record what the recipients will be told and queue the alert for delivery (the
+    transactional outbox: the row is committed ``pending``, sent after the commit, then
+    marked ``sent``; a run that dies in between leaves it pending for the next one)."""
     params = stored_params(row["params"])
     params["notified_kwh"] = round(float(row["lost_kwh_estimate"] or 0.0), 1)
+    params["delivery"] = PENDING
     row["params"] = json.dumps(params, ensure_ascii=False, default=str)

@@ -20,6 +20,8 @@ import pandas as pd
 
 from meterwatch.detect import detectors as det
 from meterwatch.detect.alerts import (
+    PENDING,
+    SENT,
     WITHDRAWN,
     Event,
     extract_events,
@@ -36,7 +38,7 @@ from meterwatch.detect.model import (
 from meterwatch.quality import Finding, findings_frame
 from meterwatch.settings import Settings
 from meterwatch.storage.base import Lake
-from meterwatch.tables import MODELS, SCORES, now_utc
+from meterwatch.tables import MODELS, SCORES, now_utc, stored_params
 
 Progress = Callable[[int, int, str], None]
 READING_COLUMNS = ["ts", "active_kwh", "reactive_kvarh", "voltage_fa", "voltage_fc"]
@@ -619,6 +621,39 @@ def _model_quality(model: CustomerModel) -> float:
     return float(np.clip(1 - abs(coverage - 0.95) * 4, 0.2, 1.0))
 
 
+def deliver_pending(lake: Lake, sinks: Sequence[Any], language: str) -> pd.DataFrame:
+    """Send every alert whose delivery is pending to every sink, then mark them sent.
+
+    The second half of the transactional outbox (``alerts._mark_notified``): alerts are
+    committed ``pending`` with the scores; a run killed before or while sending, or a sink that
+    fails, leaves them pending and the next run sends them (at least once). Returns the alerts
+    sent.
+    """
+    alerts = lake.read("alerts")
+    if alerts.empty:
+        return alerts
+    pending = alerts["params"].map(lambda p: stored_params(p).get("delivery") == PENDING)
+    batch = typed_alerts(alerts[pending.to_numpy()]).reset_index(drop=True)
+    if batch.empty:
+        return batch
+    for sink in sinks:
+        sink.send(batch, language)  # a failure raises: the batch stays pending
+    ids = set(batch["alert_id"])
+    with lake.transaction() as tx:
+        current = tx.read("alerts").to_pandas()
+
+        def sent(row: pd.Series) -> str:
+            params = stored_params(row["params"])
+            if row["alert_id"] in ids and params.get("delivery") == PENDING:
+                params["delivery"] = SENT
+            return json.dumps(params, ensure_ascii=False, default=str)
+
+        if not current.empty:
+            current["params"] = current.apply(sent, axis=1)
+            tx.overwrite("alerts", typed_alerts(current))
+    return batch
+
+
 def score(
     lake: Lake,
     *,
@@ -626,7 +661,21 @@ def score(
     settings: Settings | None = None,
     progress: Progress | None = None,
 ) -> ScoreResult:
-    """Score every customer's new hours, write ``scores`` and ``alerts``, notify the sinks.
+    """Score new hours (:func:`score_new`), then deliver every pending alert
+    (:func:`deliver_pending`); ``result.alerts`` are the alerts delivered."""
+    settings = settings or Settings.load()
+    result = score_new(lake, settings=settings, progress=progress)
+    result.alerts = deliver_pending(lake, sinks, settings.language)
+    return result
+
+
+def score_new(
+    lake: Lake,
+    *,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> ScoreResult:
+    """Score every customer's new hours, write ``scores`` and ``alerts``, queue the alerts.
 
     New hours are the readings after the model's ``trained_until`` and after the last hour
     already in ``scores``, so running it twice scores nothing twice. When a customer has new
@@ -717,7 +766,7 @@ def score(
             )
         existing = tx.read("alerts").to_pandas()
         revised = {w.client: w.new_from for w in works if w.first_new != w.new_from}
-        alerts, new_ids, updated_ids, withdrawn_ids, notify_ids = merge_alerts(
+        alerts, new_ids, updated_ids, withdrawn_ids, _notify = merge_alerts(
             existing, events, sectors, settings.language, revised_from=revised
         )
         tx.overwrite("alerts", alerts)
@@ -733,10 +782,5 @@ def score(
     result.alerts_withdrawn = len(withdrawn_ids)
     result.alerts_new, result.alerts_updated = len(new_ids), len(updated_ids)
     result.customers = len(touched)
-    changed = alerts[alerts["alert_id"].isin(set(notify_ids))]
-    result.alerts = typed_alerts(changed).reset_index(drop=True)
-    if not result.alerts.empty:
-        for sink in sinks:
-            sink.send(result.alerts, settings.language)
     result.seconds = time.perf_counter() - started
     return result
