@@ -6,7 +6,8 @@ The kill points wrap the lake's own methods, so the process dies exactly there:
 - ``artefact``: right after the first model artefact is written (``put_object`` of
   ``models/...``), long before the commit;
 - ``before_publish``: in the commit, every data file written and synced, the snapshot not yet;
-- ``after_publish``: the snapshot published, before the clean-up that follows it.
+- ``after_publish``: the snapshot published, before the clean-up that follows it;
+- ``delivering``: the alerts committed, the outbox sink about to write them.
 """
 
 from __future__ import annotations
@@ -53,6 +54,13 @@ def arm(point: str) -> None:
             die()
 
         LocalLake._publish = publish_around  # type: ignore[method-assign]
+    elif point == "delivering":
+        from meterwatch.notify import OutboxSink
+
+        def send_dies(self: OutboxSink, alerts: Any, language: str) -> None:
+            die()
+
+        OutboxSink.send = send_dies  # type: ignore[method-assign]
     else:
         raise SystemExit(f"unknown kill point {point!r}")
 
@@ -63,7 +71,9 @@ def run(step: str, lake_dir: str) -> None:
     if step == "train":
         train(lake, until=SPLIT, settings=settings)
     elif step == "score":
-        score(lake, settings=settings)
+        from meterwatch.notify import OutboxSink
+
+        score(lake, sinks=(OutboxSink(lake),), settings=settings)
     else:
         raise SystemExit(f"unknown step {step!r}")
 
