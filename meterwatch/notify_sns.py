@@ -54,5 +54,18 @@ class SnsSink:
             # A fleet-wide first run can rank thousands of alerts: keep the top of the list.
             body = encoded[: MESSAGE_LIMIT - 200].decode("utf-8", "ignore").rsplit("\n", 1)[0]
             body += f"\n…\n{self.dashboard_url or ''}"
-        resp = self.client.publish(TopicArn=self.topic_arn, Subject=subject, Message=body)
+        extra: dict[str, Any] = {}
+        if self.topic_arn.endswith(".fifo"):
+            # the outbox delivers at least once: a FIFO topic drops a repeat of the same batch
+            extra = {"MessageGroupId": "alerts", "MessageDeduplicationId": deduplication_id(alerts)}
+        resp = self.client.publish(TopicArn=self.topic_arn, Subject=subject, Message=body, **extra)
         self.message_ids.append(resp["MessageId"])
+
+
+def deduplication_id(alerts: pd.DataFrame) -> str:
+    """The same id for the same batch of alert versions (ids and ``updated_at``), so a
+    delivery the outbox repeats after a crash is dropped by a FIFO topic."""
+    import hashlib
+
+    keys = sorted(f"{a}@{u}" for a, u in zip(alerts["alert_id"], alerts["updated_at"], strict=True))
+    return hashlib.sha256("|".join(keys).encode()).hexdigest()[:128]

@@ -163,4 +163,7 @@ def test_kill_while_delivering_loses_no_alert(trained: Path, tmp_path: Path) -> 
     # the outbox leaves out 0 kWh alerts of some kinds (notify.worth_sending): every owed
     # alert it writes is written once, and none stays pending
     assert set(delivered) <= owed and len(delivered) == len(set(delivered)) and delivered
-    assert all(stored_params(p).get("delivery") != "pending" for p in open_lake(str(lake_dir)).read("alerts")["params"])
+    assert all(
+        stored_params(p).get("delivery") != "pending"
+        for p in open_lake(str(lake_dir)).read("alerts")["params"]
+    )

@@ -126,3 +126,38 @@ def test_the_message_labels_the_estimated_loss() -> None:
     assert "· pérdida estimada 2\u202f400 kWh ·" in body
     _subject, body = render_alert_message(alerts(), "en")
     assert "· estimated loss 2,400 kWh ·" in body
+
+
+def test_sns_fifo_topics_get_a_deduplication_id_per_batch() -> None:
+    """The outbox delivers at least once: the same batch published twice carries the same
+    deduplication id (a FIFO topic drops the repeat); a standard topic gets none."""
+    import pandas as pd
+
+    from meterwatch.notify_sns import SnsSink
+
+    class Client:
+        def __init__(self) -> None:
+            self.calls: list[dict[str, object]] = []
+
+        def publish(self, **kwargs: object) -> dict[str, str]:
+            self.calls.append(kwargs)
+            return {"MessageId": str(len(self.calls))}
+
+    alerts = pd.DataFrame(
+        {
+            "alert_id": ["a1"], "client_id": ["Cliente 1"], "sector": [None],
+            "kind": ["stopped_meter"], "window_start": [pd.Timestamp("2023-01-01")],
+            "window_end": [pd.Timestamp("2023-01-03")], "anomaly_rate": [1.0],
+            "lost_kwh_estimate": [120.0], "severity": ["high"], "status": ["open"],
+            "evidence": ["x"], "created_at": [pd.Timestamp("2023-01-03", tz="UTC")],
+            "updated_at": [pd.Timestamp("2023-01-03", tz="UTC")], "rank": [1],
+            "n_hours": [48], "confidence": [0.9], "params": ["{}"],
+        }
+    )  # fmt: skip
+    fifo, plain = Client(), Client()
+    for _ in range(2):
+        SnsSink("arn:aws:sns:us-east-1:1:alerts.fifo", client=fifo).send(alerts, "es")
+    SnsSink("arn:aws:sns:us-east-1:1:alerts", client=plain).send(alerts, "es")
+    ids = [c["MessageDeduplicationId"] for c in fifo.calls]
+    assert ids[0] == ids[1] and fifo.calls[0]["MessageGroupId"] == "alerts"
+    assert "MessageDeduplicationId" not in plain.calls[0]
