@@ -551,9 +551,12 @@ def _history_scores(
     For each origin (:func:`walk_forward_origins`) every customer with ``WALK_MIN_DAYS`` of
     readings before it gets a model fitted only on the readings before the origin, which
     scores the next ``settings.history_step_days`` days exactly as new hours are scored
-    (same context, sector peers, detectors). Hours flagged in one step are left out of the
-    later steps' fits, so a loss in the history is not learnt as a level the customer has
-    shown. This is what puts the real events of a lake's history in the inbox on day one,
+    (same context, sector peers, detectors). Flagged hours are *not* left out of later fits:
+    doing so kept a level that fell and stayed unknown for ever, and flagged it quarter after
+    quarter (real data: 171 raised alerts against 127; customer 18's negative block merged into
+    an 18-month event). A loss that outlasts its quarter is therefore learnt by the next model
+    once sustained (10 of 15 days): its alert keeps its true start, its end may come early.
+    This is what puts the real events of a lake's history in the inbox on day one,
     each with its true start, instead of only the hours after the last training.
     """
     step = pd.Timedelta(days=settings.history_step_days)
@@ -564,7 +567,6 @@ def _history_scores(
     origins = walk_forward_origins(
         first, {c: until[c] for c in readings}, settings.history_step_days
     )
-    flagged: dict[str, set[pd.Timestamp]] = {c: set() for c in readings}
     out: dict[str, list[pd.DataFrame]] = {c: [] for c in readings}
     lookahead = pd.Timedelta(days=REVISE_DAYS)
     for k, origin in enumerate(origins):
@@ -575,8 +577,6 @@ def _history_scores(
             if first[client] + pd.Timedelta(days=WALK_MIN_DAYS) > origin or origin > until[client]:
                 return None
             before = frame[frame["ts"] < origin]
-            if flagged[client]:
-                before = before[~before["ts"].isin(flagged[client])]
             model = fit_customer(before.reset_index(drop=True))
             ts = frame["ts"]
             context = frame[
@@ -598,7 +598,6 @@ def _history_scores(
             scored = _score_rows(w, factors[w.client], scored_at)
             scored = scored[(scored["ts"] < end) & (scored["ts"] <= until[w.client])]
             out[w.client].append(scored)
-            flagged[w.client] |= set(pd.to_datetime(scored.loc[scored["is_anomaly"] > 0, "ts"]))
     return {c: pd.concat(parts, ignore_index=True) for c, parts in out.items() if parts}
 
 
