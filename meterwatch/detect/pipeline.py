@@ -538,7 +538,7 @@ def walk_forward_origins(
 
 
 def _history_scores(
-    lake: Lake,
+    readings: Mapping[str, pd.DataFrame],
     rows: Sequence[pd.Series],
     sectors: dict[str, str | None],
     tied: dict[str, list[str]],
@@ -560,7 +560,6 @@ def _history_scores(
     each with its true start, instead of only the hours after the last training.
     """
     step = pd.Timedelta(days=settings.history_step_days)
-    readings = {str(r["client_id"]): _readings(lake, str(r["client_id"])) for r in rows}
     readings = {c: f for c, f in readings.items() if not f.empty}
     until = {str(r["client_id"]): pd.Timestamp(r["trained_until"]) for r in rows}
     first = {c: f["ts"].iloc[0] for c, f in readings.items()}
@@ -726,8 +725,10 @@ def score_new(
     sectors = _sectors(lake)
     tied = tied_peers({c: m.level_series for c, m in fitted.items()}, sectors)
     scored_at = now_utc()
+    # each never-scored customer's readings, read once: the walk-forward and its events
+    whole = {str(r["client_id"]): _readings(lake, str(r["client_id"])) for r in unscored}
     history = (
-        _history_scores(lake, unscored, sectors, tied, settings, scored_at, progress)
+        _history_scores(whole, unscored, sectors, tied, settings, scored_at, progress)
         if unscored
         else {}
     )
@@ -741,7 +742,8 @@ def score_new(
         result.seconds = time.perf_counter() - started
         return result
     touched = sorted(new_scores)
-    registers = {w.client: w.registers for w in works}
+    registers = {c: f[["ts", "active_kwh", "reactive_kvarh"]] for c, f in whole.items()}
+    registers.update({w.client: w.registers for w in works})
     with lake.transaction() as tx:
         old = tx.read("scores", partitions=touched).to_pandas() if scored_parts else pd.DataFrame()
         if not old.empty:
@@ -757,11 +759,11 @@ def score_new(
         events: dict[str, list[Event]] = {}
         for client in touched:
             mine = allscores[allscores["client_id"] == client]
-            regs = registers.get(client)
-            if regs is None:
-                regs = _readings(lake, client)[["ts", "active_kwh", "reactive_kvarh"]]
             events[client] = extract_events(
-                client, mine, model_quality=_model_quality(fitted[client]), registers=regs
+                client,
+                mine,
+                model_quality=_model_quality(fitted[client]),
+                registers=registers.get(client),
             )
         existing = tx.read("alerts").to_pandas()
         revised = {w.client: w.new_from for w in works if w.first_new != w.new_from}
