@@ -25,6 +25,10 @@ from meterwatch.settings import Settings
 
 SCORE_COLUMNS = ["client_id", "ts", "score", "is_anomaly"]
 ALERT_COLUMNS = ["client_id", "alert_ts", "alert_end"]
+INBOX_COLUMNS = [
+    "client_id", "rank", "kind", "severity", "confidence", "window_start", "window_end",
+    "lost_kwh", "status", "params",
+]  # fmt: skip
 
 
 @dataclass
@@ -46,6 +50,9 @@ class DetectionResult:
     customer_scores: dict[str, float] = field(default_factory=dict)
     """Customer -> how high it stands in the detector's list of visits (higher first); the
     customer-level average precision reads it. Empty: the customer's highest hourly score."""
+    inbox: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Every alert and watched event the detector listed (its own columns), for the report's
+    ``detection_inbox.csv``: what an operator would have seen after the draw."""
 
     @property
     def alerted(self) -> set[str]:
@@ -262,6 +269,7 @@ class ProductDetector:
             alerts = lake.read("alerts")
             # an alert a later revision withdrew (and announced as withdrawn) is no alert
             alerts = alerts[alerts["status"] != "withdrawn"]
+            inbox = alerts[[c for c in INBOX_COLUMNS if c in alerts.columns]].copy()
             # the inbox's order ranks every customer with an alert or a watched event
             # (a watched one is not raised: it counts for the ranking, not for F1)
             watched = alerts["params"].map(lambda p: bool(tables.stored_params(p).get("watch")))
@@ -277,7 +285,9 @@ class ProductDetector:
         top = scores.groupby("client_id")["score"].max()
         ranking = {str(c): float(v) for c, v in top.items()}
         ranking.update(listed)
-        return DetectionResult(scores, _alert_times(alerts, history_end, scores), ranking)
+        return DetectionResult(
+            scores, _alert_times(alerts, history_end, scores), ranking, inbox.reset_index(drop=True)
+        )
 
 
 def _flagged_hours_needed(kind: str) -> int:

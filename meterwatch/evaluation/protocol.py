@@ -214,6 +214,7 @@ class DetectionEvaluation:
     customers: pd.DataFrame
     events: pd.DataFrame
     timings: pd.DataFrame
+    inbox: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def summary(self) -> pd.DataFrame:
         """Mean, standard deviation, min and max over seeds per detector, tier, family, metric."""
@@ -263,7 +264,7 @@ def evaluate_detection(
         Customers the metrics count (default: all); every customer is still scored.
     """
     train, test = split_history(frame)
-    rows, customers, events, timings = [], [], [], []
+    rows, customers, events, timings, inboxes = [], [], [], [], []
     for tier in tiers:
         for seed in seeds:
             draw = make_draw(train, test, tier, seed, known_events=known_events)
@@ -275,6 +276,10 @@ def evaluate_detection(
                 scored = score_draw(draw, result, detector.name, tier, seed, judged)
                 rows.extend(scored.rows)
                 customers.append(scored.customers)
+                if not result.inbox.empty:
+                    inboxes.append(
+                        result.inbox.assign(detector=detector.name, tier=tier, seed=seed)
+                    )
                 timings.append(
                     {"detector": detector.name, "tier": tier, "seed": seed, "seconds": seconds}
                 )
@@ -292,6 +297,7 @@ def evaluate_detection(
         pd.concat(customers, ignore_index=True) if customers else pd.DataFrame(),
         pd.concat(events, ignore_index=True) if events else pd.DataFrame(),
         pd.DataFrame(timings),
+        pd.concat(inboxes, ignore_index=True) if inboxes else pd.DataFrame(),
     )
 
 

@@ -294,6 +294,8 @@ def write_report(inputs: ReportInputs, out: str | Path) -> Path:
         summary.to_csv(folder / "detection_summary.csv", index=False)
         det.customers.to_csv(folder / "detection_customers.csv", index=False)
         det.events.to_csv(folder / "detection_events.csv", index=False)
+        if not det.inbox.empty:
+            det.inbox.to_csv(folder / "detection_inbox.csv", index=False)
         lines += [
             "## Detection",
             "",
