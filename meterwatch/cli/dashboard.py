@@ -1,20 +1,40 @@
-"""``meterwatch serve``: the operators' dashboard."""
+"""The operators' dashboard: ``serve`` and ``users``."""
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import click
 from rich.markup import escape
 
+from meterwatch.cli.common import (
+    NotALakeError,
+    console,
+    err_console,
+    lake_option,
+    lake_problem,
+    settings_for,
+)
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from meterwatch.cli import NotALakeError, err_console, lake_problem
-    from meterwatch.settings import Settings
 
-    settings = Settings.load(lake=args.lake)
+@click.command("serve")
+@lake_option
+@click.option("--port", type=int, default=5006, help="port (default 5006)")
+@click.option(
+    "--address",
+    default="127.0.0.1",
+    help="address to listen on (default 127.0.0.1; any other needs accounts: meterwatch users)",
+)
+@click.option(
+    "--behind-proxy",
+    is_flag=True,
+    help="a TLS proxy in front (App Runner): client address from X-Forwarded-For",
+)
+@click.option("--show/--no-show", default=False, help="open a browser tab (default: no)")
+def cmd_serve(lake: str | None, port: int, address: str, behind_proxy: bool, show: bool) -> int:
+    """Serve the operators' dashboard."""
+    settings = settings_for(lake)
     problem = lake_problem(settings.lake)
     if problem is not None:
         raise NotALakeError(problem)
@@ -25,12 +45,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         serve(
             settings.lake,
-            port=args.port,
-            address=args.address,
-            show=args.show,
+            port=port,
+            address=address,
+            show=show,
             dashboard_url=settings.dashboard_url,
             users_path=settings.dashboard_users,
-            behind_proxy=args.behind_proxy,
+            behind_proxy=behind_proxy,
         )
     except AuthRequiredError as exc:
         err_console.print(f"[red]error[/red] {exc}")
@@ -55,9 +75,19 @@ def _read_password() -> str:
     return first
 
 
-def cmd_users(args: argparse.Namespace) -> int:
-    """Add, remove or list the dashboard's operators (passwords stored as scrypt hashes)."""
-    from meterwatch.cli import console, err_console
+@click.command("users")
+@click.argument("action", type=click.Choice(("add", "remove", "list")))
+@click.argument("name", required=False)
+@lake_option
+@click.option("--users", metavar="FILE", help="users file (default <lake>/_meta/users.json)")
+@click.option("--secret", metavar="ID", help="AWS Secrets Manager secret holding the users instead")
+def cmd_users(
+    action: str, name: str | None, lake: str | None, users: str | None, secret: str | None
+) -> int:
+    """Add, remove or list the dashboard's operators (passwords stored as scrypt hashes).
+
+    NAME is the operator's user name (add, remove).
+    """
     from meterwatch.dashboard.accounts import (
         AccountError,
         UsersBackend,
@@ -69,14 +99,13 @@ def cmd_users(args: argparse.Namespace) -> int:
         save_document,
     )
     from meterwatch.dashboard.server import users_backend
-    from meterwatch.settings import Settings
 
-    settings = Settings.load(lake=args.lake)
+    settings = settings_for(lake)
     backend: UsersBackend
-    if args.secret:
-        backend = UsersSecret(args.secret)
-    elif args.users:
-        backend = UsersFile(Path(args.users))
+    if secret:
+        backend = UsersSecret(secret)
+    elif users:
+        backend = UsersFile(Path(users))
     else:
         found = users_backend(settings.lake, settings.dashboard_users)
         if found is None:
@@ -87,21 +116,18 @@ def cmd_users(args: argparse.Namespace) -> int:
         backend = found
     try:
         doc = load_document(backend)
-        if args.action == "list":
+        if action == "list":
             for name in sorted(doc["users"]):
                 console.print(f"{name}\t{doc['users'][name].get('created_at', '')}")
             return 0
-        if args.name is None:
-            raise AccountError(f"users {args.action} needs a NAME")
-        if args.action == "add":
-            user = add_user(doc, args.name, _read_password())
-        else:
-            user = remove_user(doc, args.name)
+        if name is None:
+            raise AccountError(f"users {action} needs a NAME")
+        user = add_user(doc, name, _read_password()) if action == "add" else remove_user(doc, name)
         save_document(backend, doc)
     except AccountError as exc:
         err_console.print(f"[red]error[/red] {exc}")
         return 2
-    done = "added (or password changed)" if args.action == "add" else "removed"
+    done = "added (or password changed)" if action == "add" else "removed"
     console.print(f"user {user} {done} in {backend.describe()}")
     return 0
 
@@ -118,35 +144,4 @@ def _missing_extra(exc: ModuleNotFoundError, err_console: Any) -> int:
     return 2
 
 
-def add_commands(sub: Any, lake_option: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Add ``serve`` to the CLI."""
-    p = sub.add_parser("serve", help="serve the operators' dashboard")
-    lake_option(p)
-    p.add_argument("--port", type=int, default=5006, help="port (default 5006)")
-    p.add_argument(
-        "--address",
-        default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1; any other needs accounts: meterwatch users)",
-    )
-    p.add_argument(
-        "--behind-proxy",
-        action="store_true",
-        help="a TLS proxy in front (App Runner): client address from X-Forwarded-For",
-    )
-    p.add_argument(
-        "--show",
-        action=argparse.BooleanOptionalAction,
-        default=False,
-        help="open a browser tab (default: no)",
-    )
-    p.set_defaults(func=cmd_serve)
-
-    p = sub.add_parser("users", help="add, remove or list the dashboard's operators")
-    p.add_argument("action", choices=("add", "remove", "list"))
-    p.add_argument("name", nargs="?", help="the operator's user name (add, remove)")
-    lake_option(p)
-    p.add_argument("--users", metavar="FILE", help="users file (default <lake>/_meta/users.json)")
-    p.add_argument(
-        "--secret", metavar="ID", help="AWS Secrets Manager secret holding the users instead"
-    )
-    p.set_defaults(func=cmd_users)
+COMMANDS = (cmd_serve, cmd_users)
