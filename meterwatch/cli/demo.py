@@ -117,12 +117,10 @@ def run_demo(
 
     # Train on the first 80 % of each customer's period and score the rest as "new" data,
     # where the synthetic fleet plants its losses.
-    customers = lake.read("customers", columns=["client_id", "first_ts", "last_ts"])
+    spans = lake.read("customers", columns=["client_id", "first_ts", "last_ts"])
     until = {
         str(c): f + (last - f) * 0.8
-        for c, f, last in zip(
-            customers["client_id"], customers["first_ts"], customers["last_ts"], strict=True
-        )
+        for c, f, last in zip(spans["client_id"], spans["first_ts"], spans["last_ts"], strict=True)
     }
     with progress_bar("Training") as update:
         trained = train(lake, until=until, settings=settings, progress=update)
@@ -180,7 +178,7 @@ def _serve(settings: Settings, *, port: int) -> int:
         f"Later: meterwatch serve --lake {settings.lake}"
     )
     with contextlib.suppress(KeyboardInterrupt):
-        serve(settings.lake, port=port, address="127.0.0.1", show=False)
+        serve(settings, port=port, address="127.0.0.1", show=False)
     return 0
 
 
