@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -60,10 +59,11 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     }
     log.info("ingest %s", json.dumps(summary, ensure_ascii=False))
     changed = any(f.status == "ok" for f in report.files)
-    score_function = os.environ.get("METERWATCH_SCORE_FUNCTION", "")
-    if changed and score_function:
+    if changed and settings.score_function:
         boto3.client("lambda").invoke(
-            FunctionName=score_function, InvocationType="Event", Payload=b'{"source": "ingest"}'
+            FunctionName=settings.score_function,
+            InvocationType="Event",
+            Payload=b'{"source": "ingest"}',
         )
         summary["scoring"] = "started"
     return summary

@@ -43,15 +43,7 @@ def cmd_serve(lake: str | None, port: int, address: str, behind_proxy: bool, sho
     except ModuleNotFoundError as exc:
         return _missing_extra(exc, err_console)
     try:
-        serve(
-            settings.lake,
-            port=port,
-            address=address,
-            show=show,
-            dashboard_url=settings.dashboard_url,
-            users_path=settings.dashboard_users,
-            behind_proxy=behind_proxy,
-        )
+        serve(settings, port=port, address=address, show=show, behind_proxy=behind_proxy)
     except AuthRequiredError as exc:
         err_console.print(f"[red]error[/red] {exc}")
         return 2
@@ -107,7 +99,7 @@ def cmd_users(
     elif users:
         backend = UsersFile(Path(users))
     else:
-        found = users_backend(settings.lake, settings.dashboard_users)
+        found = users_backend(settings)
         if found is None:
             err_console.print(
                 "[red]error[/red] an S3 lake keeps its users in a secret: --secret ID"

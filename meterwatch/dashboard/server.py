@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
-from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -16,11 +14,11 @@ from meterwatch.dashboard.accounts import (
     UsersSecret,
     load_document,
 )
+from meterwatch.settings import Settings
 
 LOCAL_ADDRESSES = frozenset({"localhost", "127.0.0.1", "::1"})
 PASSWORD_ENV = "METERWATCH_DASHBOARD_PASSWORD"
 SECRET_ENV = "METERWATCH_DASHBOARD_SECRET"
-COOKIE_ENV = "METERWATCH_DASHBOARD_COOKIE_SECRET"
 
 
 class AuthRequiredError(RuntimeError):
@@ -31,28 +29,20 @@ def is_local(address: str) -> bool:
     return address in LOCAL_ADDRESSES
 
 
-def users_backend(
-    lake_uri: str, users_path: str = "", environ: Mapping[str, str] | None = None
-) -> UsersBackend | None:
+def users_backend(settings: Settings) -> UsersBackend | None:
     """Where the dashboard's users live: the secret named in ``METERWATCH_DASHBOARD_SECRET``,
-    else ``users_path``, else ``<lake>/_meta/users.json`` for a local lake (``None`` for an
-    S3 lake without a secret)."""
-    env = os.environ if environ is None else environ
-    if env.get(SECRET_ENV):
-        return UsersSecret(env[SECRET_ENV])
-    if users_path:
-        return UsersFile(Path(users_path))
-    if lake_uri.startswith("s3://"):
+    else ``METERWATCH_DASHBOARD_USERS``, else ``<lake>/_meta/users.json`` for a local lake
+    (``None`` for an S3 lake without a secret)."""
+    if settings.dashboard_secret:
+        return UsersSecret(settings.dashboard_secret)
+    if settings.dashboard_users:
+        return UsersFile(Path(settings.dashboard_users))
+    if settings.lake.startswith("s3://"):
         return None
-    return UsersFile(Path(lake_uri) / "_meta" / "users.json")
+    return UsersFile(Path(settings.lake) / "_meta" / "users.json")
 
 
-def resolve_accounts(
-    address: str,
-    lake_uri: str,
-    users_path: str = "",
-    environ: Mapping[str, str] | None = None,
-) -> Accounts | None:
+def resolve_accounts(address: str, settings: Settings) -> Accounts | None:
     """The accounts the dashboard on ``address`` logs in with, or ``None`` (localhost, no users).
 
     A secret is used even while it holds no user (accounts are re-read every 30 s, so users
@@ -64,14 +54,13 @@ def resolve_accounts(
         When ``METERWATCH_DASHBOARD_PASSWORD`` is set (retired: one shared password cannot
         tell operators apart), or on any address but localhost without accounts.
     """
-    env = os.environ if environ is None else environ
-    if env.get(PASSWORD_ENV):
+    if settings.dashboard_password:
         raise AuthRequiredError(
             f"{PASSWORD_ENV} is no longer read: one shared password cannot tell operators "
             "apart. Create one account per operator with `meterwatch users add NAME` (or "
             f"--secret for {SECRET_ENV}) and unset {PASSWORD_ENV}"
         )
-    backend = users_backend(lake_uri, users_path, env)
+    backend = users_backend(settings)
     if isinstance(backend, UsersSecret):
         accounts = Accounts(backend)
         accounts.users()  # fail now, not at the first login, if the secret cannot be read
@@ -89,31 +78,34 @@ def resolve_accounts(
 
 
 def serve(
-    lake_uri: str,
+    settings: Settings,
     *,
     port: int = 5006,
     address: str = "127.0.0.1",
     show: bool = False,
-    dashboard_url: str = "",
-    users_path: str = "",
     behind_proxy: bool = False,
-    environ: Mapping[str, str] | None = None,
 ) -> None:
-    """Serve the dashboard over ``lake_uri`` until interrupted.
+    """Serve the dashboard over the settings' lake until interrupted.
 
     With accounts, every page needs a login (:mod:`meterwatch.dashboard.login`); cookies are
     ``Secure`` unless the dashboard is served on localhost over plain HTTP. ``behind_proxy``:
     a TLS proxy (App Runner) in front adds ``X-Forwarded-For``/``-Proto``.
     """
-    accounts = resolve_accounts(address, lake_uri, users_path, environ)
+    accounts = resolve_accounts(address, settings)
     import panel as pn
 
     from meterwatch.dashboard.app import create_app
     from meterwatch.dashboard.login import DashboardAuth
     from meterwatch.dashboard.store import DashboardStore
     from meterwatch.storage import open_lake
+    from meterwatch.tariffs import Tariffs
 
-    store = DashboardStore(open_lake(lake_uri))
+    store = DashboardStore(
+        open_lake(settings.lake, settings),
+        tariffs=Tariffs.from_settings(settings),
+        period_hours=settings.period_hours,
+    )
+    dashboard_url = settings.dashboard_url
     # The lake-wide aggregate takes seconds on a large fleet: load it before the first visit.
     threading.Thread(target=store.warm, name="meterwatch-warm", daemon=True).start()
     origins = {f"localhost:{port}", f"127.0.0.1:{port}", f"{address}:{port}"}
@@ -121,10 +113,9 @@ def serve(
         origins.add(urlparse(dashboard_url).netloc)
     kwargs: dict[str, object] = {}
     if accounts is not None:
-        env = os.environ if environ is None else environ
         secure = not is_local(address) or urlparse(dashboard_url).scheme == "https"
         kwargs["auth_provider"] = DashboardAuth(accounts, secure=secure, behind_proxy=behind_proxy)
-        kwargs["cookie_secret"] = env.get(COOKIE_ENV) or secrets.token_hex(32)
+        kwargs["cookie_secret"] = settings.dashboard_cookie_secret or secrets.token_hex(32)
     if behind_proxy:
         _accept_same_origin_websockets()
     pn.extension("tabulator", notifications=False)

@@ -13,6 +13,7 @@ from meterwatch.dashboard.server import AuthRequiredError, resolve_accounts
 from meterwatch.dashboard.store import DashboardStore, Selection, peak_window
 from meterwatch.feedback import record_feedback
 from meterwatch.queries import QUERIES, run_query
+from meterwatch.settings import Settings
 from tests.dashboard_lake import build_lake
 
 
@@ -164,13 +165,14 @@ def test_queries_bind_exactly_their_parameters(store: DashboardStore) -> None:
 
 def test_public_address_needs_accounts(tmp_path: Path) -> None:
     lake = str(tmp_path / "lake")
-    assert resolve_accounts("127.0.0.1", lake, environ={}) is None  # localhost, no users
+    settings = Settings(lake=lake)
+    assert resolve_accounts("127.0.0.1", settings) is None  # localhost, no users
     with pytest.raises(AuthRequiredError, match="meterwatch users add"):
-        resolve_accounts("0.0.0.0", lake, environ={})
+        resolve_accounts("0.0.0.0", settings)
     doc = empty_document()
     add_user(doc, "ana", "a long enough passphrase")
     save_document(UsersFile(tmp_path / "lake" / "_meta" / "users.json"), doc)
-    accounts = resolve_accounts("0.0.0.0", lake, environ={})
+    accounts = resolve_accounts("0.0.0.0", settings)
     assert accounts is not None and accounts.verify("ana", "a long enough passphrase") == "ana"
 
 
@@ -178,7 +180,8 @@ def test_the_shared_password_variable_is_retired(tmp_path: Path) -> None:
     """One password for every user name cannot tell operators apart: refuse, do not ignore."""
     with pytest.raises(AuthRequiredError, match="no longer read"):
         resolve_accounts(
-            "127.0.0.1", str(tmp_path), environ={"METERWATCH_DASHBOARD_PASSWORD": "s3cret"}
+            "127.0.0.1",
+            Settings.load({"METERWATCH_DASHBOARD_PASSWORD": "s3cret"}, lake=str(tmp_path)),
         )
 
 
