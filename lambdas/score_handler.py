@@ -10,8 +10,8 @@ from lambdas.runtime import lake_and_settings, log, retry_on_conflict
 
 def handler(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, Any]:
     """One scoring run over every customer with a model; alerts go to the SNS topic."""
+    from meterwatch.adapters.aws.sns import SnsSink
     from meterwatch.detect.pipeline import score
-    from meterwatch.notify_sns import SnsSink
 
     lake, settings = lake_and_settings()
     sinks = (

@@ -48,9 +48,9 @@ def register(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Download every shard's ``model.tar.gz`` and commit the models in one transaction."""
     import boto3
 
+    from meterwatch.detect.artifacts import register as register_models
+    from meterwatch.detect.artifacts import unpack
     from meterwatch.storage.s3 import split_uri
-    from training.artifacts import register as register_models
-    from training.artifacts import unpack
 
     lake, _settings = lake_and_settings()
     s3 = boto3.client("s3")

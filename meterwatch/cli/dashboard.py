@@ -8,6 +8,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
+from meterwatch.adapters.aws.secrets import UsersSecret
 from meterwatch.cli.common import (
     NotALakeError,
     console,
@@ -16,6 +17,8 @@ from meterwatch.cli.common import (
     lake_problem,
     settings_for,
 )
+from meterwatch.dashboard.accounts import UsersBackend, UsersFile
+from meterwatch.settings import Settings
 
 
 @click.command("serve")
@@ -43,13 +46,30 @@ def cmd_serve(lake: str | None, port: int, address: str, behind_proxy: bool, sho
     except ModuleNotFoundError as exc:
         return _missing_extra(exc, err_console)
     try:
-        serve(settings, port=port, address=address, show=show, behind_proxy=behind_proxy)
+        serve(
+            settings,
+            port=port,
+            address=address,
+            show=show,
+            behind_proxy=behind_proxy,
+            users=users_backend(settings),
+        )
     except AuthRequiredError as exc:
         err_console.print(f"[red]error[/red] {exc}")
         return 2
     except ModuleNotFoundError as exc:
         return _missing_extra(exc, err_console)
     return 0
+
+
+def users_backend(settings: Settings) -> UsersBackend | None:
+    """Where the dashboard's users live: the AWS Secrets Manager secret named in
+    ``METERWATCH_DASHBOARD_SECRET``, else the users file (:func:`users_file`)."""
+    from meterwatch.dashboard.server import users_file
+
+    if settings.dashboard_secret:
+        return UsersSecret(settings.dashboard_secret)
+    return users_file(settings)
 
 
 def _read_password() -> str:
@@ -82,15 +102,11 @@ def cmd_users(
     """
     from meterwatch.dashboard.accounts import (
         AccountError,
-        UsersBackend,
-        UsersFile,
-        UsersSecret,
         add_user,
         load_document,
         remove_user,
         save_document,
     )
-    from meterwatch.dashboard.server import users_backend
 
     settings = settings_for(lake)
     backend: UsersBackend

@@ -166,6 +166,7 @@ def _serve(settings: Settings, *, port: int) -> int:
     """Step 6: open the operators' dashboard on the demo lake (until Ctrl+C)."""
     console.rule("[bold]6. Dashboard")
     try:
+        from meterwatch.cli.dashboard import users_backend
         from meterwatch.dashboard.server import serve
     except ImportError:
         console.print(
@@ -178,7 +179,7 @@ def _serve(settings: Settings, *, port: int) -> int:
         f"Later: meterwatch serve --lake {settings.lake}"
     )
     with contextlib.suppress(KeyboardInterrupt):
-        serve(settings, port=port, address="127.0.0.1", show=False)
+        serve(settings, port=port, address="127.0.0.1", show=False, users=users_backend(settings))
     return 0
 
 

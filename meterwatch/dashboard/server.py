@@ -7,13 +7,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
-from meterwatch.dashboard.accounts import (
-    Accounts,
-    UsersBackend,
-    UsersFile,
-    UsersSecret,
-    load_document,
-)
+from meterwatch.dashboard.accounts import Accounts, UsersBackend, UsersFile, load_document
 from meterwatch.settings import Settings
 
 LOCAL_ADDRESSES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -29,12 +23,10 @@ def is_local(address: str) -> bool:
     return address in LOCAL_ADDRESSES
 
 
-def users_backend(settings: Settings) -> UsersBackend | None:
-    """Where the dashboard's users live: the secret named in ``METERWATCH_DASHBOARD_SECRET``,
-    else ``METERWATCH_DASHBOARD_USERS``, else ``<lake>/_meta/users.json`` for a local lake
-    (``None`` for an S3 lake without a secret)."""
-    if settings.dashboard_secret:
-        return UsersSecret(settings.dashboard_secret)
+def users_file(settings: Settings) -> UsersFile | None:
+    """The dashboard's users file: ``METERWATCH_DASHBOARD_USERS``, else
+    ``<lake>/_meta/users.json`` for a local lake (``None`` for an S3 lake). A users secret
+    (``METERWATCH_DASHBOARD_SECRET``) is an AWS adapter the entry point chooses instead."""
     if settings.dashboard_users:
         return UsersFile(Path(settings.dashboard_users))
     if settings.lake.startswith("s3://"):
@@ -42,7 +34,9 @@ def users_backend(settings: Settings) -> UsersBackend | None:
     return UsersFile(Path(settings.lake) / "_meta" / "users.json")
 
 
-def resolve_accounts(address: str, settings: Settings) -> Accounts | None:
+def resolve_accounts(
+    address: str, users: UsersBackend | None, *, retired_password: str = ""
+) -> Accounts | None:
     """The accounts the dashboard on ``address`` logs in with, or ``None`` (localhost, no users).
 
     A secret is used even while it holds no user (accounts are re-read every 30 s, so users
@@ -54,14 +48,14 @@ def resolve_accounts(address: str, settings: Settings) -> Accounts | None:
         When ``METERWATCH_DASHBOARD_PASSWORD`` is set (retired: one shared password cannot
         tell operators apart), or on any address but localhost without accounts.
     """
-    if settings.dashboard_password:
+    if retired_password:
         raise AuthRequiredError(
             f"{PASSWORD_ENV} is no longer read: one shared password cannot tell operators "
             "apart. Create one account per operator with `meterwatch users add NAME` (or "
             f"--secret for {SECRET_ENV}) and unset {PASSWORD_ENV}"
         )
-    backend = users_backend(settings)
-    if isinstance(backend, UsersSecret):
+    backend = users
+    if backend is not None and backend.remote:
         accounts = Accounts(backend)
         accounts.users()  # fail now, not at the first login, if the secret cannot be read
         return accounts
@@ -84,14 +78,21 @@ def serve(
     address: str = "127.0.0.1",
     show: bool = False,
     behind_proxy: bool = False,
+    users: UsersBackend | None = None,
 ) -> None:
     """Serve the dashboard over the settings' lake until interrupted.
+
+    ``users``: where the accounts live (default: :func:`users_file`).
 
     With accounts, every page needs a login (:mod:`meterwatch.dashboard.login`); cookies are
     ``Secure`` unless the dashboard is served on localhost over plain HTTP. ``behind_proxy``:
     a TLS proxy (App Runner) in front adds ``X-Forwarded-For``/``-Proto``.
     """
-    accounts = resolve_accounts(address, settings)
+    accounts = resolve_accounts(
+        address,
+        users if users is not None else users_file(settings),
+        retired_password=settings.dashboard_password,
+    )
     import panel as pn
 
     from meterwatch.dashboard.app import create_app

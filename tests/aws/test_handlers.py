@@ -250,7 +250,7 @@ def test_train_register_score_and_alert_by_sns(deployment: Deployment, tmp_path:
 
 
 def test_sns_sink_keeps_subject_within_sns_limits(aws_endpoint: str) -> None:
-    from meterwatch.notify_sns import SUBJECT_LIMIT, SnsSink
+    from meterwatch.adapters.aws.sns import SUBJECT_LIMIT, SnsSink
 
     sns = boto3.client("sns", region_name=REGION)
     topic = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:8]}")["TopicArn"]
