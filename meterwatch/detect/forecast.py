@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from meterwatch.holidays import holiday_share
+from meterwatch.public_holidays import holiday_share
 from meterwatch.periods import to_periods
 
 HOURS_PER_DAY = 24
