@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from meterwatch.public_holidays import holiday_share
 from meterwatch.periods import to_periods
+from meterwatch.public_holidays import holiday_share
 
 HOURS_PER_DAY = 24
 HOURS_PER_WEEK = 168
