@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lambdas.runtime import lake_and_settings, log, retry_on_conflict
+from lambdas.runtime import lake_and_settings, lambda_entry, log, retry_on_conflict
 
 JOB_NAME_LIMIT = 63
 
@@ -29,6 +29,7 @@ def shards(clients: list[str], size: int, run: str) -> list[dict[str, Any]]:
     return out
 
 
+@lambda_entry
 def plan(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, Any]:
     """Split the customers with readings (or ``event["clients"]``) into shards."""
     lake, settings = lake_and_settings()
@@ -44,6 +45,7 @@ def plan(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, 
     return {"shards": planned, "customers": len(clients)}
 
 
+@lambda_entry
 def register(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Download every shard's ``model.tar.gz`` and commit the models in one transaction."""
     import boto3
