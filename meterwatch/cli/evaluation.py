@@ -75,6 +75,13 @@ def cmd_evaluate(
     labels: str | None,
 ) -> int:
     """Measure detection (injected labelled losses) and forecast accuracy on the lake's data."""
+    from rich.markup import escape
+
+    from meterwatch.evaluation.report import PLOTS_NEED, plotting_available
+
+    if not plotting_available():  # say so now, not after the draws
+        err_console.print("[red]error[/red]", escape(PLOTS_NEED))
+        return 2
     from meterwatch.evaluation.report import headline_table
     from meterwatch.evaluation.run import evaluate_lake
     from meterwatch.storage import open_lake
