@@ -3,7 +3,7 @@
 The detection model (:mod:`meterwatch.detect.model`) deliberately never looks at the
 customer's latest readings, so that a sustained loss cannot drag its expectation down. A
 *forecast* is judged differently: one step ahead, with every value up to the previous
-period known (DOMAIN.md, "Forecast accuracy"). This module is that forecaster.
+period known (docs/domain-notes.md#forecast-accuracy). This module is that forecaster.
 
 Per customer and period length (8 to 48 hours, or hourly):
 

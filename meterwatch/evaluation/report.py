@@ -324,7 +324,7 @@ def write_report(inputs: ReportInputs, out: str | Path) -> Path:
         if (summary["detector"] == "product").any():
             lines += ["### Targets (product)", "", markdown_table(targets_table(summary))]
         lines += [
-            f"Prototype as published in DOMAIN.md: standard {PROTOTYPE_PUBLISHED['standard']}; subtle {PROTOTYPE_PUBLISHED['subtle']}.",
+            f"Prototype as published (docs/domain-notes.md#the-prototype): standard {PROTOTYPE_PUBLISHED['standard']}; subtle {PROTOTYPE_PUBLISHED['subtle']}.",
             "",
             "### Customer recall by family",
             "",
