@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
 
-from meterwatch.adapters.aws.secrets import UsersSecret
 from meterwatch.cli.common import (
     NotALakeError,
     console,
@@ -17,8 +16,10 @@ from meterwatch.cli.common import (
     lake_problem,
     settings_for,
 )
-from meterwatch.dashboard.accounts import UsersBackend, UsersFile
-from meterwatch.settings import Settings
+
+if TYPE_CHECKING:  # the accounts module loads only for the commands that use it
+    from meterwatch.dashboard.accounts import UsersBackend
+    from meterwatch.settings import Settings
 
 
 @click.command("serve")
@@ -65,6 +66,7 @@ def cmd_serve(lake: str | None, port: int, address: str, behind_proxy: bool, sho
 def users_backend(settings: Settings) -> UsersBackend | None:
     """Where the dashboard's users live: the AWS Secrets Manager secret named in
     ``METERWATCH_DASHBOARD_SECRET``, else the users file (:func:`users_file`)."""
+    from meterwatch.adapters.aws.secrets import UsersSecret
     from meterwatch.dashboard.server import users_file
 
     if settings.dashboard_secret:
@@ -100,8 +102,10 @@ def cmd_users(
 
     NAME is the operator's user name (add, remove).
     """
+    from meterwatch.adapters.aws.secrets import UsersSecret
     from meterwatch.dashboard.accounts import (
         AccountError,
+        UsersFile,
         add_user,
         load_document,
         remove_user,
