@@ -4,7 +4,7 @@ Usage::
 
     nice .venv/bin/python bench/quality.py [--seeds 5] [--workers 2] [--no-write]
 
-Ingests ``../shared/data/electrodunas`` into a temporary lake, runs the DOMAIN.md protocol
+Ingests ``../shared/data/electrodunas`` into a temporary lake, runs the protocol of docs/domain-notes.md
 (``meterwatch.evaluation``) for both tiers with ``--seeds`` draws each, the product engine and
 the prototype's method side by side, plus forecast accuracy against the prototype's reference
 table. Then times train + score of the 30 customers (train on each customer's first 80 %,
@@ -180,7 +180,7 @@ def main() -> None:
         f"Date: {time.strftime('%Y-%m-%d')}; whole run {evaluation_s:.0f} s. "
         f"Full report with per-family tables and plots: `bench/quality_report/report.md`.",
         "",
-        f"Protocol: DOMAIN.md, `docs/decisions/evaluation.md`; {args.seeds} draws per tier, "
+        f"Protocol: `docs/domain-notes.md`, `docs/decisions/evaluation.md`; {args.seeds} draws per tier, "
         "mean ± std over draws; the prototype is our re-implementation of its method on the same "
         "draws; the product's new data "
         + (
@@ -193,7 +193,7 @@ def main() -> None:
         "Targets (product; false customers: worst draw):",
         "",
         markdown_table(targets_table(summary)),
-        "Prototype as published in DOMAIN.md: standard F1 0.69-0.88, AP 0.65-0.87; "
+        "Prototype as published (docs/domain-notes.md): standard F1 0.69-0.88, AP 0.65-0.87; "
         "subtle F1 0.64-0.79, AP 0.54-0.56.",
         "",
         "Forecast (last 20 % one step ahead at the prototype's frequency per customer, MAPE vs "

@@ -12,13 +12,19 @@ from meterwatch.dashboard.app import create_app
 from meterwatch.dashboard.store import DashboardStore
 from meterwatch.settings import Settings
 from meterwatch.storage import open_lake
+from meterwatch.tariffs import Tariffs
 
 pn.extension("tabulator")
 
 
 @pn.cache
 def _store() -> DashboardStore:
-    return DashboardStore(open_lake(Settings.load().lake))
+    settings = Settings.load()  # this entry point's composition root
+    return DashboardStore(
+        open_lake(settings.lake, settings),
+        tariffs=Tariffs.from_settings(settings),
+        period_hours=settings.period_hours,
+    )
 
 
 create_app(_store()).servable(title="meterwatch")

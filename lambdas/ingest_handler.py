@@ -1,69 +1,103 @@
-"""Ingest files that landed under ``landing/`` (S3 -> SQS -> this function)."""
+"""Ingest files that landed under ``landing/`` (S3 -> SQS -> this function).
+
+Each SQS record is fetched on its own (AWS Lambda Powertools' ``BatchProcessor``): a record
+that cannot be read (a malformed message, an object gone or unreadable) is reported in
+``batchItemFailures``, so SQS redelivers only that record (and, after the queue's retries,
+moves it to the dead-letter queue) while the others are ingested. The fetched files are
+then ingested in one transaction; a file ingest rejects is a result (kept in ``raw/`` with
+its reason), not a failure to retry.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
-from lambdas.runtime import lake_and_settings, log, retry_on_conflict
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from lambdas.runtime import lake_and_settings, lambda_entry, log, retry_on_conflict
 
 
-def landed_objects(event: dict[str, Any]) -> list[tuple[str, str]]:
-    """(bucket, key) of every object-created record in an SQS batch of S3 notifications."""
-    out = []
-    for message in event.get("Records", []):
-        body = json.loads(message["body"])
-        for record in body.get("Records", []):  # s3:TestEvent has none
-            if record.get("eventName", "").startswith("ObjectCreated"):
-                s3 = record["s3"]
-                out.append((s3["bucket"]["name"], unquote_plus(s3["object"]["key"])))
-    return out
+def landed_objects(record: SQSRecord) -> list[tuple[str, str]]:
+    """(bucket, key) of every object-created notification in one SQS record."""
+    notification = S3Event(json.loads(record.body))
+    if "Records" not in notification:  # s3:TestEvent
+        return []
+    return [
+        # notifications carry the key URL-encoded (a space is "+")
+        (r.s3.bucket.name, unquote_plus(r.s3.get_object.key))
+        for r in notification.records
+        if r.event_name.startswith("ObjectCreated")
+    ]
 
 
+class Landing:
+    """Downloads each record's objects into ``folder`` (one sub-folder per object)."""
+
+    def __init__(self, folder: Path, s3: Any) -> None:
+        self.folder = folder
+        self.s3 = s3
+        self.paths: list[Path] = []
+
+    def fetch(self, record: SQSRecord) -> None:
+        for bucket, key in landed_objects(record):
+            # Keep the file name (ingest reads the customer from it); one folder per object
+            # so two landed files with the same name do not collide.
+            path = self.folder / str(len(self.paths)) / Path(key).name
+            path.parent.mkdir()
+            self.s3.download_file(bucket, key, str(path))
+            self.paths.append(path)
+
+
+@lambda_entry
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Download the landed files and ingest them in one transaction; then trigger scoring."""
+    """Fetch the landed files, ingest them in one transaction; then trigger scoring."""
     import boto3
 
     from meterwatch.ingest.pipeline import ingest_paths
     from meterwatch.ingest.rules import IngestRules
 
-    objects = landed_objects(event)
-    if not objects:
-        return {"files": 0, "batchItemFailures": []}
-    lake, settings = lake_and_settings()
-    rules = IngestRules.from_settings(settings)
-    s3 = boto3.client("s3")
+    # Every record failing is reported like any other failure, not raised: the queue's
+    # redrive policy, not this function, decides when a message is given up.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for i, (bucket, key) in enumerate(objects):
-            # Keep the file name (ingest reads the customer from it); one folder per object
-            # so two landed files with the same name do not collide.
-            path = Path(tmp) / str(i) / Path(key).name
-            path.parent.mkdir()
-            s3.download_file(bucket, key, str(path))
-            paths.append(path)
-        report = retry_on_conflict(
-            lambda: ingest_paths(lake, paths, language=settings.language, rules=rules)
+        landing = Landing(Path(tmp), boto3.client("s3"))
+        batch = process_partial_response(
+            event=event, record_handler=landing.fetch, processor=processor, context=context
         )
-    summary = {
-        "files": len(paths),
+        failures = list(batch.get("batchItemFailures", []))
+        if not landing.paths:
+            return {"files": 0, "batchItemFailures": failures}
+        lake, settings = lake_and_settings()
+        rules = IngestRules.from_settings(settings)
+        report = retry_on_conflict(
+            lambda: ingest_paths(lake, landing.paths, language=settings.language, rules=rules)
+        )
+    summary: dict[str, Any] = {
+        "files": len(landing.paths),
         "statuses": [f.status for f in report.files],
         "rows_read": report.rows_read,
         "rows_accepted": report.rows_accepted,
         "rows_rejected": report.rows_rejected,
         "errors": [str(e) for e in report.errors],
-        "batchItemFailures": [],
+        "batchItemFailures": failures,
     }
-    log.info("ingest %s", json.dumps(summary, ensure_ascii=False))
+    log.info("ingest", extra={"summary": summary})
     changed = any(f.status == "ok" for f in report.files)
-    score_function = os.environ.get("METERWATCH_SCORE_FUNCTION", "")
-    if changed and score_function:
+    if changed and settings.score_function:
         boto3.client("lambda").invoke(
-            FunctionName=score_function, InvocationType="Event", Payload=b'{"source": "ingest"}'
+            FunctionName=settings.score_function,
+            InvocationType="Event",
+            Payload=b'{"source": "ingest"}',
         )
         summary["scoring"] = "started"
     return summary

@@ -1,19 +1,38 @@
-"""What every handler shares: settings from the environment, the lake, commit retries."""
+"""What every handler shares: settings from the environment, the lake, commit retries, and
+AWS Lambda Powertools' structured logger."""
 
 from __future__ import annotations
 
-import logging
+import functools
 import random
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger
 
 from meterwatch.settings import Settings
 from meterwatch.storage import Lake, open_lake
 
 T = TypeVar("T")
-log = logging.getLogger("meterwatch")
-log.setLevel(logging.INFO)
+Handler = Callable[..., dict[str, Any]]
+log = Logger(service="meterwatch")
+
+
+def lambda_entry(handler: Handler) -> Handler:
+    """A handler whose log lines carry the invocation (request id, function, cold start).
+
+    Called without a context (a test, a local run), it runs as is.
+    """
+    with_context = log.inject_lambda_context(handler)
+
+    @functools.wraps(handler)
+    def run(event: Any = None, context: Any = None) -> dict[str, Any]:
+        if context is None:
+            return handler(event, context)
+        return dict(with_context(event, context))
+
+    return run
 
 
 def lake_and_settings() -> tuple[Lake, Settings]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lambdas.runtime import lake_and_settings, log, retry_on_conflict
+from lambdas.runtime import lake_and_settings, lambda_entry, log, retry_on_conflict
 
 
+@lambda_entry
 def handler(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, Any]:
     """One scoring run over every customer with a model; alerts go to the SNS topic."""
+    from meterwatch.adapters.aws.sns import SnsSink
     from meterwatch.detect.pipeline import score
-    from meterwatch.notify_sns import SnsSink
 
     lake, settings = lake_and_settings()
     sinks = (

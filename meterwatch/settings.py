@@ -1,20 +1,50 @@
 """Settings: one typed, frozen object, read once per entry point.
 
-Precedence: explicit argument > ``METERWATCH_*`` environment variable > default.
+Precedence: explicit argument > ``METERWATCH_*`` environment variable > default. This is the
+only module that reads the environment (pydantic-settings); every entry point (the CLI, a
+Lambda handler, the training job, the dashboard server) calls :meth:`Settings.load` once and
+passes the object down.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 ENV_PREFIX = "METERWATCH_"
 
+# The environment :meth:`Settings.load` reads; ``None`` outside it, so ``Settings(...)``
+# built directly is its defaults and arguments only (a test, a library caller).
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("meterwatch_environ", default=None)
 
-@dataclass(frozen=True)
-class Settings:
+
+class _EnvironSource(EnvSettingsSource):
+    """``METERWATCH_*`` variables of a given mapping (``os.environ`` or a job's own)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # Unset and empty are the same: an empty variable keeps the default.
+        return {k.lower(): v for k, v in self._environ.items() if v != ""}
+
+
+class Settings(BaseSettings):
     """Runtime settings shared by the CLI, the lambdas, training and the dashboard.
+
+    Each attribute ``name`` is read from ``METERWATCH_<NAME>`` by :meth:`load`.
 
     Attributes
     ----------
@@ -56,7 +86,19 @@ class Settings:
     tariffs
         A CSV that overrides the price per sector or per customer (columns ``sector`` or
         ``client_id``, and ``pen_per_kwh``; see docs/alerts.md); empty means one price.
+    dashboard_secret
+        AWS Secrets Manager secret holding the dashboard's users (instead of a file).
+    dashboard_cookie_secret
+        Key that signs the dashboard's login cookies; empty means a random one per start.
+    dashboard_password
+        Retired single shared password: the dashboard refuses to start while it is set.
+    score_function
+        Lambda function the ingest function starts after a change (AWS only).
+    training_shard_size
+        Customers per SageMaker training job (AWS only).
     """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
 
     lake: str = "lake"
     language: str = "es"
@@ -75,30 +117,58 @@ class Settings:
     period_hours: int = 24
     tariff_pen_per_kwh: float = 0.60
     tariffs: str = ""
+    dashboard_secret: str = ""
+    dashboard_cookie_secret: str = Field(default="", repr=False)
+    dashboard_password: str = Field(default="", repr=False)
+    score_function: str = ""
+    training_shard_size: int = 100
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in ("es", "en"):
+            raise ValueError(f"language must be 'es' or 'en', got {value!r}")
+        return value
 
     @classmethod
-    def load(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        environ = _ENVIRON.get()
+        if environ is None:
+            return (init_settings,)
+        return (init_settings, _EnvironSource(settings_cls, environ))
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from defaults, the environment, then explicit overrides.
 
         Overrides whose value is ``None`` are ignored, so CLI options that were not
-        given fall through to the environment.
+        given fall through to the environment. ``environ`` replaces ``os.environ`` (a
+        SageMaker job's variables, a test's).
         """
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for field in fields(cls):
-            raw = env.get(ENV_PREFIX + field.name.upper())
-            if raw is None or raw == "":
-                continue
-            kind = {"int": int, "float": float}.get(str(field.type), str)
-            values[field.name] = kind(raw)
-        settings = cls(**values)
         given = {k: v for k, v in overrides.items() if v is not None}
-        settings = replace(settings, **given)
-        if settings.language not in ("es", "en"):
-            raise ValueError(f"language must be 'es' or 'en', got {settings.language!r}")
-        return settings
+        with _reading(os.environ if environ is None else environ):
+            return cls(**given)
 
     @property
     def worker_count(self) -> int:
         """Number of workers to use (``workers`` or one per available core)."""
         return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
+
+
+@contextmanager
+def _reading(environ: Mapping[str, str]) -> Iterator[None]:
+    token = _ENVIRON.set(environ)
+    try:
+        yield
+    finally:
+        _ENVIRON.reset(token)
+
+
+__all__ = ["ENV_PREFIX", "Settings"]

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 from openpyxl import Workbook
 
-from meterwatch.holidays import peru_holidays
+from meterwatch.public_holidays import peru_holidays
 
 SECTORS: tuple[str, ...] = (
     "Elaboración de cacao y chocolate y de productos de confitería",

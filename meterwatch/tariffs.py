@@ -21,12 +21,14 @@ import pandas as pd
 
 from meterwatch.settings import Settings
 
+DEFAULT_PEN_PER_KWH: float = Settings().tariff_pen_per_kwh
+
 
 @dataclass(frozen=True)
 class Tariffs:
     """Prices in PEN per kWh: a default, per sector and per customer."""
 
-    default: float = Settings.tariff_pen_per_kwh
+    default: float = DEFAULT_PEN_PER_KWH
     by_sector: dict[str, float] = field(default_factory=dict)
     by_client: dict[str, float] = field(default_factory=dict)
 
@@ -38,7 +40,7 @@ class Tariffs:
         return cls.read_csv(settings.tariffs, default=settings.tariff_pen_per_kwh)
 
     @classmethod
-    def read_csv(cls, path: str | Path, default: float = Settings.tariff_pen_per_kwh) -> Tariffs:
+    def read_csv(cls, path: str | Path, default: float = DEFAULT_PEN_PER_KWH) -> Tariffs:
         """Read the overrides (``sector`` and/or ``client_id``, ``pen_per_kwh``) of a CSV."""
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         if "pen_per_kwh" not in frame:

@@ -39,10 +39,10 @@ def hyperparameters(env: Mapping[str, str]) -> dict[str, Any]:
 
 def main(env: Mapping[str, str] | None = None) -> dict[str, object]:
     """Train the shard named by the hyperparameters; return the artifact's manifest."""
+    from meterwatch.detect.artifacts import export, stage
     from meterwatch.detect.pipeline import train
     from meterwatch.settings import Settings
     from meterwatch.storage import open_lake
-    from training.artifacts import export, stage
 
     env = os.environ if env is None else env
     hps = hyperparameters(env)

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024  # scrypt on a megabyte of "password" is a cheap denial of service
@@ -132,7 +132,15 @@ def remove_user(doc: dict[str, Any], name: str) -> str:
 
 
 class UsersBackend(Protocol):
-    """Where the users document lives (a local file or a Secrets Manager secret)."""
+    """Where the users document lives: a local file (:class:`UsersFile`) or a store of
+    secrets (``meterwatch.adapters.aws.secrets.UsersSecret``).
+
+    ``remote``: a remote store is used even while it holds no user (users added later log
+    in without a restart); a local file must hold at least one.
+    """
+
+    @property
+    def remote(self) -> bool: ...
 
     def read(self) -> str: ...
 
@@ -146,6 +154,7 @@ class UsersFile:
     """The users document as a local file, written atomically and readable by its owner only."""
 
     path: Path
+    remote: ClassVar[bool] = False
 
     def read(self) -> str:
         try:
@@ -167,27 +176,6 @@ class UsersFile:
 
     def describe(self) -> str:
         return str(self.path)
-
-
-@dataclass(frozen=True)
-class UsersSecret:
-    """The users document as an AWS Secrets Manager secret (name or ARN)."""
-
-    secret_id: str
-
-    def _client(self) -> Any:
-        import boto3  # only when a secret is configured
-
-        return boto3.client("secretsmanager")
-
-    def read(self) -> str:
-        return str(self._client().get_secret_value(SecretId=self.secret_id)["SecretString"])
-
-    def write(self, text: str) -> None:
-        self._client().put_secret_value(SecretId=self.secret_id, SecretString=text)
-
-    def describe(self) -> str:
-        return f"secret {self.secret_id}"
 
 
 def load_document(backend: UsersBackend) -> dict[str, Any]:

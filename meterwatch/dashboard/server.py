@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
-from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
-from meterwatch.dashboard.accounts import (
-    Accounts,
-    UsersBackend,
-    UsersFile,
-    UsersSecret,
-    load_document,
-)
+from meterwatch.dashboard.accounts import Accounts, UsersBackend, UsersFile, load_document
+from meterwatch.settings import Settings
 
 LOCAL_ADDRESSES = frozenset({"localhost", "127.0.0.1", "::1"})
 PASSWORD_ENV = "METERWATCH_DASHBOARD_PASSWORD"
 SECRET_ENV = "METERWATCH_DASHBOARD_SECRET"
-COOKIE_ENV = "METERWATCH_DASHBOARD_COOKIE_SECRET"
 
 
 class AuthRequiredError(RuntimeError):
@@ -31,27 +23,19 @@ def is_local(address: str) -> bool:
     return address in LOCAL_ADDRESSES
 
 
-def users_backend(
-    lake_uri: str, users_path: str = "", environ: Mapping[str, str] | None = None
-) -> UsersBackend | None:
-    """Where the dashboard's users live: the secret named in ``METERWATCH_DASHBOARD_SECRET``,
-    else ``users_path``, else ``<lake>/_meta/users.json`` for a local lake (``None`` for an
-    S3 lake without a secret)."""
-    env = os.environ if environ is None else environ
-    if env.get(SECRET_ENV):
-        return UsersSecret(env[SECRET_ENV])
-    if users_path:
-        return UsersFile(Path(users_path))
-    if lake_uri.startswith("s3://"):
+def users_file(settings: Settings) -> UsersFile | None:
+    """The dashboard's users file: ``METERWATCH_DASHBOARD_USERS``, else
+    ``<lake>/_meta/users.json`` for a local lake (``None`` for an S3 lake). A users secret
+    (``METERWATCH_DASHBOARD_SECRET``) is an AWS adapter the entry point chooses instead."""
+    if settings.dashboard_users:
+        return UsersFile(Path(settings.dashboard_users))
+    if settings.lake.startswith("s3://"):
         return None
-    return UsersFile(Path(lake_uri) / "_meta" / "users.json")
+    return UsersFile(Path(settings.lake) / "_meta" / "users.json")
 
 
 def resolve_accounts(
-    address: str,
-    lake_uri: str,
-    users_path: str = "",
-    environ: Mapping[str, str] | None = None,
+    address: str, users: UsersBackend | None, *, retired_password: str = ""
 ) -> Accounts | None:
     """The accounts the dashboard on ``address`` logs in with, or ``None`` (localhost, no users).
 
@@ -64,15 +48,14 @@ def resolve_accounts(
         When ``METERWATCH_DASHBOARD_PASSWORD`` is set (retired: one shared password cannot
         tell operators apart), or on any address but localhost without accounts.
     """
-    env = os.environ if environ is None else environ
-    if env.get(PASSWORD_ENV):
+    if retired_password:
         raise AuthRequiredError(
             f"{PASSWORD_ENV} is no longer read: one shared password cannot tell operators "
             "apart. Create one account per operator with `meterwatch users add NAME` (or "
             f"--secret for {SECRET_ENV}) and unset {PASSWORD_ENV}"
         )
-    backend = users_backend(lake_uri, users_path, env)
-    if isinstance(backend, UsersSecret):
+    backend = users
+    if backend is not None and backend.remote:
         accounts = Accounts(backend)
         accounts.users()  # fail now, not at the first login, if the secret cannot be read
         return accounts
@@ -89,31 +72,41 @@ def resolve_accounts(
 
 
 def serve(
-    lake_uri: str,
+    settings: Settings,
     *,
     port: int = 5006,
     address: str = "127.0.0.1",
     show: bool = False,
-    dashboard_url: str = "",
-    users_path: str = "",
     behind_proxy: bool = False,
-    environ: Mapping[str, str] | None = None,
+    users: UsersBackend | None = None,
 ) -> None:
-    """Serve the dashboard over ``lake_uri`` until interrupted.
+    """Serve the dashboard over the settings' lake until interrupted.
+
+    ``users``: where the accounts live (default: :func:`users_file`).
 
     With accounts, every page needs a login (:mod:`meterwatch.dashboard.login`); cookies are
     ``Secure`` unless the dashboard is served on localhost over plain HTTP. ``behind_proxy``:
     a TLS proxy (App Runner) in front adds ``X-Forwarded-For``/``-Proto``.
     """
-    accounts = resolve_accounts(address, lake_uri, users_path, environ)
+    accounts = resolve_accounts(
+        address,
+        users if users is not None else users_file(settings),
+        retired_password=settings.dashboard_password,
+    )
     import panel as pn
 
     from meterwatch.dashboard.app import create_app
     from meterwatch.dashboard.login import DashboardAuth
     from meterwatch.dashboard.store import DashboardStore
     from meterwatch.storage import open_lake
+    from meterwatch.tariffs import Tariffs
 
-    store = DashboardStore(open_lake(lake_uri))
+    store = DashboardStore(
+        open_lake(settings.lake, settings),
+        tariffs=Tariffs.from_settings(settings),
+        period_hours=settings.period_hours,
+    )
+    dashboard_url = settings.dashboard_url
     # The lake-wide aggregate takes seconds on a large fleet: load it before the first visit.
     threading.Thread(target=store.warm, name="meterwatch-warm", daemon=True).start()
     origins = {f"localhost:{port}", f"127.0.0.1:{port}", f"{address}:{port}"}
@@ -121,10 +114,9 @@ def serve(
         origins.add(urlparse(dashboard_url).netloc)
     kwargs: dict[str, object] = {}
     if accounts is not None:
-        env = os.environ if environ is None else environ
         secure = not is_local(address) or urlparse(dashboard_url).scheme == "https"
         kwargs["auth_provider"] = DashboardAuth(accounts, secure=secure, behind_proxy=behind_proxy)
-        kwargs["cookie_secret"] = env.get(COOKIE_ENV) or secrets.token_hex(32)
+        kwargs["cookie_secret"] = settings.dashboard_cookie_secret or secrets.token_hex(32)
     if behind_proxy:
         _accept_same_origin_websockets()
     pn.extension("tabulator", notifications=False)

@@ -275,7 +275,7 @@ class DashboardStore:
         period_hours: int | None = None,
     ) -> None:
         self.lake = lake
-        settings = Settings.load() if tariffs is None or period_hours is None else Settings()
+        settings = Settings()  # the defaults: ``serve`` passes the settings' own
         self.tariffs = tariffs if tariffs is not None else Tariffs.from_settings(settings)
         self.period_hours = period_hours if period_hours is not None else settings.period_hours
         self.version_seconds = version_seconds

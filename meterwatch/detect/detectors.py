@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from meterwatch.detect.model import KAPPA
+KAPPA = 0.1  # residual scale: expected + KAPPA x level (keeps idle hours from dividing by ~0)
 
 # Knobs (values explained in docs/decisions/detection.md).
 CALIBRATION_QUANTILE = 0.99  # score 1 = this quantile of the clean calibration statistic ...

@@ -3,7 +3,7 @@
 The detection model (:mod:`meterwatch.detect.model`) deliberately never looks at the
 customer's latest readings, so that a sustained loss cannot drag its expectation down. A
 *forecast* is judged differently: one step ahead, with every value up to the previous
-period known (DOMAIN.md, "Forecast accuracy"). This module is that forecaster.
+period known (docs/domain-notes.md#forecast-accuracy). This module is that forecaster.
 
 Per customer and period length (8 to 48 hours, or hourly):
 
@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from meterwatch.holidays import holiday_share
 from meterwatch.periods import to_periods
+from meterwatch.public_holidays import holiday_share
 
 HOURS_PER_DAY = 24
 HOURS_PER_WEEK = 168

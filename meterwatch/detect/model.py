@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from meterwatch.detect.detectors import KAPPA
+
 FORMAT_VERSION = 1
 HOURS_PER_DAY = 24
 
@@ -40,7 +42,6 @@ BAND_COVERAGE = 0.95  # the band's nominal coverage of clean hours
 # the normalised residual, the 14 days before the hour against the tail's, 1 to 3 times.
 BAND_TRAIL_HOURS = 14 * 24
 BAND_MAX_WIDEN = 3.0
-KAPPA = 0.1  # residual scale: expected + KAPPA x level (keeps idle hours from dividing by ~0)
 CALIBRATION_SHARE = 0.2  # held-out tail of the training data for the band and the metrics
 MIN_HISTORY_DAYS = 14  # less than this: the sector profile stands in for the model
 LEVEL_SMOOTHING = (0.9, 0.95, 1.0, 1.05, 1.1)  # the shape is averaged over these level factors

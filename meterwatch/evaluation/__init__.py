@@ -1,4 +1,4 @@
-"""Evaluation harness: the DOMAIN.md protocol (80/20 split, labelled injections, metrics).
+"""Evaluation harness: the protocol of docs/domain-notes.md (80/20 split, labelled injections, metrics).
 
 The harness measures a detector on a lake's own data: it injects labelled manipulations
 (families h1 to h8) into the newest 20 % of about half the customers, runs the detector and

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -189,7 +189,7 @@ class ProductDetector:
         increment_hours: int | None = None,
     ) -> None:
         # the harness judges the new part only: the history is not scored walk-forward
-        self.settings = replace(settings or Settings.load(), history_step_days=0)
+        self.settings = (settings or Settings()).model_copy(update={"history_step_days": 0})
         self.progress = progress
         self.increment_hours = increment_hours
         self._tmp = Path(tempfile.mkdtemp(prefix="meterwatch-eval-", dir=workdir))

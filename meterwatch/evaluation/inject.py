@@ -1,6 +1,6 @@
 """Labelled manipulations (families h1 to h8) and real events in the new part of a series.
 
-Each family is a function of the true hourly consumption ``x(t)`` over a window (DOMAIN.md,
+Each family is a function of the true hourly consumption ``x(t)`` over a window (docs/domain-notes.md#loss-families,
 after Jokar et al. 2016). The loss share ``L`` of a draw sets the family's parameter so that
 the window loses about ``L`` of its energy: ``a = 1 - L`` (h1), a daily off-window whose
 hours carry ``L`` of the energy (h2), ``g(t)`` with mean ``1 - L`` (h3, h4) and a cap that
@@ -57,10 +57,10 @@ class TierSpec:
 
 
 TIER_SPECS: dict[str, TierSpec] = {
-    # DOMAIN.md: standard = losses of 20 to 90 %; subtle = 5 to 40 %, shorter windows.
+    # docs/domain-notes.md#detection-protocol: standard = losses of 20 to 90 %; subtle = 5 to 40 %, shorter windows.
     "standard": TierSpec(loss=(0.20, 0.90), days=(14, 60)),
     "subtle": TierSpec(loss=(0.05, 0.40), days=(3, 14)),
-    # wider than DOMAIN.md, so figures do not rest on the ranges values were set on
+    # wider than the protocol's tiers, so figures do not rest on the ranges values were set on
     "wide": TierSpec(loss=(0.03, 0.95), days=(1, 120), variants=True),
 }
 SECOND_EVENT_SHARE = 0.2  # in the wide tier, this share of injected customers gets two events

@@ -1,4 +1,4 @@
-"""The evaluation protocol of DOMAIN.md on a lake's own data.
+"""The evaluation protocol (docs/domain-notes.md#detection-protocol) on a lake's own data.
 
 Detection: each customer's readings are split at 80 % of its rows (history / new data);
 labelled manipulations go into the new data of about half the customers (per tier and

@@ -1,4 +1,4 @@
-"""The prototype's method, re-implemented as DOMAIN.md describes it (the baseline).
+"""The prototype's method, re-implemented as docs/domain-notes.md#the-prototype describes it (the baseline).
 
 Per customer: resample to a coarse period (8 to 48 hours; the reference table's
 ``Frecuencia``), fit XGBoost on the previous periods' values (``Rezago`` lags), the same

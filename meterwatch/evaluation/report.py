@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,7 +178,24 @@ def forecast_summary(forecast: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+PLOTS_NEED = (
+    "the evaluation report draws its plots with matplotlib: pip install 'meterwatch[report]'"
+)
+
+
+class MissingExtraError(RuntimeError):
+    """An optional dependency (an extra of the package) is not installed."""
+
+
+def plotting_available() -> bool:
+    """Whether matplotlib (the ``report`` extra) is installed."""
+    return importlib.util.find_spec("matplotlib") is not None
+
+
 def _plots(inputs: ReportInputs, out: Path) -> list[str]:
+    # matplotlib is the ``report`` extra: the base install and the Lambda images go without
+    if not plotting_available():
+        raise MissingExtraError(PLOTS_NEED)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -308,7 +326,7 @@ def write_report(inputs: ReportInputs, out: str | Path) -> Path:
         if (summary["detector"] == "product").any():
             lines += ["### Targets (product)", "", markdown_table(targets_table(summary))]
         lines += [
-            f"Prototype as published in DOMAIN.md: standard {PROTOTYPE_PUBLISHED['standard']}; subtle {PROTOTYPE_PUBLISHED['subtle']}.",
+            f"Prototype as published (docs/domain-notes.md#the-prototype): standard {PROTOTYPE_PUBLISHED['standard']}; subtle {PROTOTYPE_PUBLISHED['subtle']}.",
             "",
             "### Customer recall by family",
             "",

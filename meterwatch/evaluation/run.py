@@ -75,7 +75,7 @@ def evaluate_lake(
     command: str = "",
     progress: Callable[[str], None] | None = None,
 ) -> EvaluationOutcome:
-    """Run the DOMAIN.md protocol on the lake's own data and write the report.
+    """Run the protocol of docs/domain-notes.md on the lake's own data and write the report.
 
     Parameters
     ----------

@@ -21,13 +21,13 @@ def open_lake(uri: str, settings: Settings | None = None) -> Lake:
     """Open the lake at ``uri``: a local folder, or ``s3://bucket/prefix`` in AWS.
 
     For an S3 lake, ``settings`` names the raw bucket, the Glue database and the Athena
-    workgroup (default: :meth:`Settings.load`, i.e. the ``METERWATCH_*`` environment).
+    workgroup: the entry point passes the settings it loaded (without them, the defaults).
     """
     if uri.startswith("s3://"):
         from meterwatch.settings import Settings
         from meterwatch.storage.s3 import S3Lake
 
-        s = settings or Settings.load()
+        s = settings or Settings()
         return S3Lake(
             uri,
             raw_uri=s.raw_lake,

@@ -183,6 +183,32 @@ def test_landing_ingests_into_curated_objects_and_glue_partitions(
     assert sorted(p["Values"][0] for p in parts) == ["Cliente 1", "Cliente 2"]
 
 
+def test_a_record_that_cannot_be_fetched_is_a_batch_item_failure(deployment: Deployment) -> None:
+    """The event source reports partial batch failures: only the bad records are redelivered
+    (then dead-lettered), the rest of the batch is ingested."""
+    from lambdas.ingest_handler import handler
+
+    event = deployment.land("history")
+    gone = {
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": deployment.raw}, "object": {"key": "landing/gone.csv"}},
+    }
+    event["Records"] += [
+        {"messageId": "gone", "body": json.dumps({"Records": [gone]})},
+        {"messageId": "garbled", "body": "not json"},
+    ]
+    out = handler(event)
+    assert out["batchItemFailures"] == [
+        {"itemIdentifier": "gone"},
+        {"itemIdentifier": "garbled"},
+    ]
+    assert out["statuses"] == ["ok", "ok"]
+    assert len(lake().read("readings")) == 2 * 24 * HISTORY_DAYS
+    # a batch of nothing but failures reports every record, ingests nothing
+    only_bad = {"Records": event["Records"][-2:]}
+    assert handler(only_bad) == {"files": 0, "batchItemFailures": out["batchItemFailures"]}
+
+
 def test_a_retried_landing_event_duplicates_nothing(deployment: Deployment) -> None:
     from lambdas.ingest_handler import handler
 
@@ -250,7 +276,7 @@ def test_train_register_score_and_alert_by_sns(deployment: Deployment, tmp_path:
 
 
 def test_sns_sink_keeps_subject_within_sns_limits(aws_endpoint: str) -> None:
-    from meterwatch.notify_sns import SUBJECT_LIMIT, SnsSink
+    from meterwatch.adapters.aws.sns import SUBJECT_LIMIT, SnsSink
 
     sns = boto3.client("sns", region_name=REGION)
     topic = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:8]}")["TopicArn"]
@@ -276,6 +302,8 @@ def test_sns_sink_keeps_subject_within_sns_limits(aws_endpoint: str) -> None:
 
 
 def test_landed_objects_skip_test_events_and_decode_keys() -> None:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
     from lambdas.ingest_handler import landed_objects
     from lambdas.training_handler import shards
 
@@ -289,7 +317,8 @@ def test_landed_objects_skip_test_events_and_decode_keys() -> None:
             {"body": json.dumps({"Records": [created]})},
         ]
     }
-    assert landed_objects(event) == [("raw", "landing/DATOS CLIENTEñ.csv")]
+    found = [o for r in event["Records"] for o in landed_objects(SQSRecord(r))]
+    assert found == [("raw", "landing/DATOS CLIENTEñ.csv")]
     planned = shards([f"c{i}" for i in range(5)], 2, "run")
     assert [s["clients"] for s in planned] == ["c0,c1", "c2,c3", "c4"]
     assert len({s["job_name"] for s in planned}) == 3

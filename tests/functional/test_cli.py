@@ -64,7 +64,9 @@ def test_demo_runs_the_whole_pipeline_and_opens_the_dashboard(
     monkeypatch.setattr(
         server,
         "serve",
-        lambda lake, *, port, address, show: served.append((lake, port, address)),
+        lambda settings, *, port, address, show, users: served.append(
+            (settings.lake, port, address)
+        ),
     )
     lake = tmp_path / "lake"
     code = main(

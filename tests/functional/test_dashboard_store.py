@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 from meterwatch.dashboard.accounts import UsersFile, add_user, empty_document, save_document
-from meterwatch.dashboard.server import AuthRequiredError, resolve_accounts
+from meterwatch.dashboard.server import AuthRequiredError, resolve_accounts, users_file
 from meterwatch.dashboard.store import DashboardStore, Selection, peak_window
 from meterwatch.feedback import record_feedback
 from meterwatch.queries import QUERIES, run_query
+from meterwatch.settings import Settings
 from tests.dashboard_lake import build_lake
 
 
@@ -164,22 +165,21 @@ def test_queries_bind_exactly_their_parameters(store: DashboardStore) -> None:
 
 def test_public_address_needs_accounts(tmp_path: Path) -> None:
     lake = str(tmp_path / "lake")
-    assert resolve_accounts("127.0.0.1", lake, environ={}) is None  # localhost, no users
+    users = users_file(Settings(lake=lake))
+    assert resolve_accounts("127.0.0.1", users) is None  # localhost, no users
     with pytest.raises(AuthRequiredError, match="meterwatch users add"):
-        resolve_accounts("0.0.0.0", lake, environ={})
+        resolve_accounts("0.0.0.0", users)
     doc = empty_document()
     add_user(doc, "ana", "a long enough passphrase")
     save_document(UsersFile(tmp_path / "lake" / "_meta" / "users.json"), doc)
-    accounts = resolve_accounts("0.0.0.0", lake, environ={})
+    accounts = resolve_accounts("0.0.0.0", users)
     assert accounts is not None and accounts.verify("ana", "a long enough passphrase") == "ana"
 
 
 def test_the_shared_password_variable_is_retired(tmp_path: Path) -> None:
     """One password for every user name cannot tell operators apart: refuse, do not ignore."""
     with pytest.raises(AuthRequiredError, match="no longer read"):
-        resolve_accounts(
-            "127.0.0.1", str(tmp_path), environ={"METERWATCH_DASHBOARD_PASSWORD": "s3cret"}
-        )
+        resolve_accounts("127.0.0.1", None, retired_password="s3cret")
 
 
 def test_every_query_survives_a_round_trip_through_athena_sql(store: DashboardStore) -> None:

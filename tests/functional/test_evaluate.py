@@ -235,3 +235,29 @@ def test_labels_of_known_losses_count_as_positives(tiny_lake: LocalLake, tmp_pat
     assert "known loss events" in (out / "report.md").read_text()
     events = pd.read_csv(out / "detection_events.csv")
     assert events.loc[events["client_id"] == "Cliente 1", "family"].tolist() == ["h8"]
+
+
+def test_evaluate_without_the_report_extra_says_what_to_install(
+    tiny_lake: LocalLake,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """matplotlib is the ``report`` extra: without it, evaluate stops before the draws with
+    the command that installs it (it used to crash with a traceback after them)."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
+    out = tmp_path / "evaluation"
+    code = main(["evaluate", "--lake", str(tiny_lake.root), "--seeds", "1", "--out", str(out)])
+    assert code == 2
+    assert "pip install 'meterwatch[report]'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_the_base_install_does_not_load_matplotlib() -> None:
+    import subprocess
+
+    code = (
+        "import sys, meterwatch.cli, meterwatch.detect.pipeline, meterwatch.evaluation.run;"
+        "sys.exit('matplotlib' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

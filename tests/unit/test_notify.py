@@ -133,7 +133,7 @@ def test_sns_fifo_topics_get_a_deduplication_id_per_batch() -> None:
     deduplication id (a FIFO topic drops the repeat); a standard topic gets none."""
     import pandas as pd
 
-    from meterwatch.notify_sns import SnsSink
+    from meterwatch.adapters.aws.sns import SnsSink
 
     class Client:
         def __init__(self) -> None:

@@ -1,4 +1,4 @@
-"""The sector workbook reader: the standard-library fast path agrees with openpyxl."""
+"""The sector workbook reader (openpyxl, the one XLSX parser) reads what pandas reads."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _openpyxl(path: Path) -> pd.DataFrame:
     return pd.read_excel(path, header=None, dtype=str, engine="openpyxl")
 
 
-def test_fast_reader_matches_openpyxl_with_title_rows_numbers_and_blanks(tmp_path: Path) -> None:
+def test_reader_matches_read_excel_with_title_rows_numbers_and_blanks(tmp_path: Path) -> None:
     path = _workbook(
         tmp_path / "map.xlsx",
         [
@@ -53,7 +53,7 @@ def test_fast_reader_matches_openpyxl_with_title_rows_numbers_and_blanks(tmp_pat
 
 
 @pytest.mark.shared
-def test_fast_reader_matches_openpyxl_on_the_electrodunas_workbook() -> None:
+def test_reader_matches_read_excel_on_the_electrodunas_workbook() -> None:
     books = sorted(SHARED_DATA.glob("*.xlsx")) if SHARED_DATA.exists() else []
     if not books:
         pytest.skip("../shared/data/electrodunas not present")

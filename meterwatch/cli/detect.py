@@ -1,12 +1,19 @@
-"""CLI commands of the detection engine: ``train`` and ``score``."""
+"""Commands of the detection engine: ``train`` and ``score``."""
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable
-from typing import Any
-
+import click
 from rich.markup import escape
+
+from meterwatch.cli.common import (
+    console,
+    err_console,
+    existing_lake,
+    lake_option,
+    language_option,
+    progress_bar,
+    settings_for,
+)
 
 
 def customer_ids(given: list[str] | None, known: set[str]) -> list[str] | None:
@@ -20,19 +27,30 @@ def customer_ids(given: list[str] | None, known: set[str]) -> list[str] | None:
     ]
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+@click.command("train")
+@lake_option
+@click.option(
+    "--clients", multiple=True, metavar="ID...", help="only these customers (--clients 1 2 3)"
+)
+@click.argument("more_clients", nargs=-1, metavar="")
+@language_option("language of the findings")
+def cmd_train(
+    lake: str | None, clients: tuple[str, ...], more_clients: tuple[str, ...], language: str | None
+) -> int:
+    """Fit one model per customer on its readings."""
     import pandas as pd
 
-    from meterwatch.cli import _settings, console, existing_lake, progress_bar
     from meterwatch.detect.pipeline import train
     from meterwatch.tables import stored_params
 
-    settings = _settings(args)
-    lake = existing_lake(settings)
-    known = {str(p) for p in lake.partitions("readings") if p is not None}
-    clients = customer_ids(args.clients, known)
+    if more_clients and not clients:
+        raise click.UsageError(f"unexpected argument {more_clients[0]!r}")
+    settings = settings_for(lake, language)
+    source = existing_lake(settings)
+    known = {str(p) for p in source.partitions("readings") if p is not None}
+    chosen = customer_ids([*clients, *more_clients] if clients else None, known)
     with progress_bar("Training") as update:
-        result = train(lake, clients=clients, settings=settings, progress=update)
+        result = train(source, clients=chosen, settings=settings, progress=update)
     console.print(
         f"{result.n_models} models trained (version {result.model_version}) in {result.seconds:.1f} s"
     )
@@ -60,23 +78,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0 if result.n_models else 1
 
 
-def cmd_score(args: argparse.Namespace) -> int:
-    from meterwatch.cli import _settings, console, err_console, existing_lake, progress_bar
+@click.command("score")
+@lake_option
+@language_option("language of the alerts")
+def cmd_score(lake: str | None, language: str | None) -> int:
+    """Score new hours, raise and update alerts."""
     from meterwatch.detect.pipeline import score
     from meterwatch.notify import ConsoleSink, OutboxSink
 
-    settings = _settings(args)
-    lake = existing_lake(settings)
-    if lake.read("models").empty:
+    settings = settings_for(lake, language)
+    source = existing_lake(settings)
+    if source.read("models").empty:
         err_console.print(
             "[red]error[/red] no trained models in this lake yet:"
             f" run `meterwatch train --lake {escape(settings.lake)}` first"
         )
         return 1
-    outbox = OutboxSink(lake)
+    outbox = OutboxSink(source)
     with progress_bar("Scoring") as update:
         result = score(
-            lake, sinks=(outbox, ConsoleSink(console)), settings=settings, progress=update
+            source, sinks=(outbox, ConsoleSink(console)), settings=settings, progress=update
         )
     console.print(
         f"{result.hours_scored:,} hours scored for {result.customers} customers"
@@ -92,15 +113,4 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(sub: Any, lake_option: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Register ``train`` and ``score`` on the main parser."""
-    p = sub.add_parser("train", help="fit one model per customer on its readings")
-    lake_option(p)
-    p.add_argument("--clients", nargs="+", metavar="ID", help="only these customers")
-    p.add_argument("--language", choices=("es", "en"), help="language of the findings")
-    p.set_defaults(func=cmd_train)
-
-    p = sub.add_parser("score", help="score new hours, raise and update alerts")
-    lake_option(p)
-    p.add_argument("--language", choices=("es", "en"), help="language of the alerts")
-    p.set_defaults(func=cmd_score)
+COMMANDS = (cmd_train, cmd_score)

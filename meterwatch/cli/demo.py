@@ -1,36 +1,100 @@
-"""The demo: a synthetic fleet through the whole pipeline, on the embedded default."""
+"""``synth`` and ``demo``: a synthetic fleet, and that fleet through the whole pipeline."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 from pathlib import Path
 
-from rich.console import Console
+import click
 from rich.markup import escape
 
+from meterwatch.cli.common import console, lake_option, progress_bar, settings_for
 from meterwatch.i18n import render
 from meterwatch.settings import Settings
 from meterwatch.storage import open_lake
 
 
-def run_demo(args: argparse.Namespace, console: Console) -> int:
+def _fleet_size(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    """A fleet size for ``synth`` and ``demo``: the labelled events need 6 customers or more."""
+    if value < 6:
+        raise click.BadParameter(
+            f"{value} is too few: the fleet's labelled losses and defects need at least 6"
+        )
+    return value
+
+
+@click.command("synth")
+@click.option("--out", required=True, metavar="DIR")
+@click.option(
+    "--customers",
+    type=int,
+    default=30,
+    callback=_fleet_size,
+    help="customers (at least 6; default 30)",
+)
+@click.option("--days", type=int, default=760)
+@click.option("--seed", type=int, default=7)
+def cmd_synth(out: str, customers: int, days: int, seed: int) -> int:
+    """Generate a synthetic fleet with labelled events."""
+    from meterwatch.synth import generate_fleet
+
+    with progress_bar("Generating") as update:
+        summary = generate_fleet(
+            Path(out), n_customers=customers, days=days, seed=seed,
+            progress=lambda done, total: update(done, total, ""),
+        )  # fmt: skip
+    console.print(
+        f"{summary.n_customers} customers, {summary.n_rows:,} rows written to {summary.data_dir}; "
+        f"labels in {summary.labels_path}"
+    )
+    return 0
+
+
+@click.command("demo")
+@click.option(
+    "--dir", "folder", default="demo", help="where the demo fleet is written (default ./demo)"
+)
+@lake_option
+@click.option(
+    "--customers",
+    type=int,
+    default=30,
+    callback=_fleet_size,
+    help="customers (at least 6; default 30)",
+)
+@click.option("--seed", type=int, default=7)
+@click.option("--no-serve", is_flag=True, help="do not open the dashboard at the end")
+@click.option("--port", type=int, default=5006, help="dashboard port (default 5006)")
+def cmd_demo(
+    folder: str, lake: str | None, customers: int, seed: int, no_serve: bool, port: int
+) -> int:
+    """Generate the demo fleet and run the whole pipeline on it."""
+    return run_demo(
+        settings_for(lake),
+        Path(folder),
+        customers=customers,
+        seed=seed,
+        serve=not no_serve,
+        port=port,
+    )
+
+
+def run_demo(
+    settings: Settings, out: Path, *, customers: int, seed: int, serve: bool, port: int
+) -> int:
     """Generate the demo fleet, ingest it and print what is in the lake.
 
     The fleet is deterministic (``--seed``), so running the demo again re-ingests the
     same files and changes nothing.
     """
-    from meterwatch.cli import progress_bar
     from meterwatch.ingest import ingest_paths
     from meterwatch.synth import generate_fleet
 
-    settings = Settings.load(lake=args.lake)
-    lake = open_lake(settings.lake)
-    out = Path(args.dir)
+    lake = open_lake(settings.lake, settings)
     console.rule("[bold]1. Synthetic fleet")
     with progress_bar("Generating") as update:
         fleet = generate_fleet(
-            out, n_customers=args.customers, seed=args.seed, progress=lambda d, t: update(d, t, "")
+            out, n_customers=customers, seed=seed, progress=lambda d, t: update(d, t, "")
         )
     console.print(
         f"{fleet.n_customers} customers, {fleet.n_rows:,} rows in {fleet.data_dir}; labels in {fleet.labels_path}"
@@ -53,12 +117,10 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
 
     # Train on the first 80 % of each customer's period and score the rest as "new" data,
     # where the synthetic fleet plants its losses.
-    customers = lake.read("customers", columns=["client_id", "first_ts", "last_ts"])
+    spans = lake.read("customers", columns=["client_id", "first_ts", "last_ts"])
     until = {
         str(c): f + (last - f) * 0.8
-        for c, f, last in zip(
-            customers["client_id"], customers["first_ts"], customers["last_ts"], strict=True
-        )
+        for c, f, last in zip(spans["client_id"], spans["first_ts"], spans["last_ts"], strict=True)
     }
     with progress_bar("Training") as update:
         trained = train(lake, until=until, settings=settings, progress=update)
@@ -95,15 +157,16 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
     console.print(f"\nLake: {lake.uri}. Try: {hint} --lake {settings.lake}")
     if not report.ingested_anything:
         return 1
-    if getattr(args, "no_serve", False):
+    if not serve:
         return 0
-    return _serve(settings, console, port=getattr(args, "port", 5006))
+    return _serve(settings, port=port)
 
 
-def _serve(settings: Settings, console: Console, *, port: int) -> int:
+def _serve(settings: Settings, *, port: int) -> int:
     """Step 6: open the operators' dashboard on the demo lake (until Ctrl+C)."""
     console.rule("[bold]6. Dashboard")
     try:
+        from meterwatch.cli.dashboard import users_backend
         from meterwatch.dashboard.server import serve
     except ImportError:
         console.print(
@@ -116,5 +179,8 @@ def _serve(settings: Settings, console: Console, *, port: int) -> int:
         f"Later: meterwatch serve --lake {settings.lake}"
     )
     with contextlib.suppress(KeyboardInterrupt):
-        serve(settings.lake, port=port, address="127.0.0.1", show=False)
+        serve(settings, port=port, address="127.0.0.1", show=False, users=users_backend(settings))
     return 0
+
+
+COMMANDS = (cmd_synth, cmd_demo)
