@@ -113,7 +113,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "es": "El cliente no tiene sector económico asignado.",
         "en": "The customer has no economic sector assigned.",
     },
-    # alert kinds (meterwatch.detect.alerts.KINDS): the one name of each kind, on every
+    # alert kinds (meterwatch.alerts.policy.KINDS): the one name of each kind, on every
     # screen, in the e-mail, the console and docs/alerts.md (a test holds the docs to it)
     "kind.under_registration": {"es": "Subregistro", "en": "Under-registration"},
     "kind.stopped_meter": {"es": "Medidor detenido", "en": "Stopped meter"},

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from meterwatch.detect import detectors as det
-from meterwatch.detect.alerts import (
+from meterwatch.alerts.policy import (
     PENDING,
     SENT,
     WITHDRAWN,

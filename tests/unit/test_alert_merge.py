@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from meterwatch.detect.alerts import Event, evidence_sentence, merge_alerts
+from meterwatch.alerts.policy import Event, evidence_sentence, merge_alerts
 
 
 def _event(client: str, start: str, end: str, kind: str = "under_registration") -> Event:
@@ -88,7 +88,7 @@ def test_both_registers_stepping_down_together_is_watched_not_hidden() -> None:
     """A shunted current transformer lowers both registers in proportion, exactly as a real
     change of demand does: the event is kept (watched, ranked low, reason named), never
     dropped."""
-    from meterwatch.detect.alerts import extract_events, registers_stepped_together
+    from meterwatch.alerts.policy import extract_events, registers_stepped_together
 
     hours = np.arange(24 * 12)
     day = 10 + 5 * np.sin(hours * 2 * np.pi / 24)
@@ -125,7 +125,7 @@ def test_a_step_some_days_before_the_event_is_compared_from_before_the_step() ->
     """A plateau that began a few days before the model's training ended is not a level the
     customer sustained; its event starts with the new data, whose week before already sat at
     the lower level. The registers are compared from the week before the step."""
-    from meterwatch.detect.alerts import registers_stepped_together
+    from meterwatch.alerts.policy import registers_stepped_together
 
     hours = np.arange(24 * 36)
     day = 10 + 5 * np.sin(hours * 2 * np.pi / 24)

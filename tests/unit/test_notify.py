@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from meterwatch.detect.alerts import typed_alerts
+from meterwatch.alerts.policy import typed_alerts
 from meterwatch.notify import render_alert_message
 
 
