@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from meterwatch.detect import detectors as det
 from meterwatch.alerts.policy import (
     PENDING,
     SENT,
@@ -28,6 +27,7 @@ from meterwatch.alerts.policy import (
     merge_alerts,
     typed_alerts,
 )
+from meterwatch.detect import detectors as det
 from meterwatch.detect.model import (
     FORMAT_VERSION,
     MIN_HISTORY_DAYS,
