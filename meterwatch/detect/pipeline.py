@@ -768,7 +768,7 @@ def score_new(
         existing = tx.read("alerts").to_pandas()
         revised = {w.client: w.new_from for w in works if w.first_new != w.new_from}
         alerts, new_ids, updated_ids, withdrawn_ids, _notify = merge_alerts(
-            existing, events, sectors, settings.language, revised_from=revised
+            existing, events, sectors, revised_from=revised
         )
         tx.overwrite("alerts", alerts)
     first_new = {w.client: w.first_new for w in works}
