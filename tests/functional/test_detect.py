@@ -70,7 +70,10 @@ def test_train_score_export_alerts_the_losses_and_not_the_clean(tmp_path: Path) 
     assert "Cliente 1" not in by_client and "Cliente 4" not in by_client
     assert sorted(alerts["rank"]) == list(range(1, len(alerts) + 1))
     # the evidence is stored as catalog codes; the outbox writes it out for its readers
-    assert all(json.loads(e)[0] == f"alert.{k}" for e, k in zip(alerts["evidence"], alerts["kind"]))
+    assert all(
+        json.loads(e)[0] == f"alert.{k}"
+        for e, k in zip(alerts["evidence"], alerts["kind"], strict=True)
+    )
     lines = [json.loads(line) for line in lake.get_object(outbox.keys[0]).decode().splitlines()]
     assert {line["alert_id"] for line in lines} == set(alerts["alert_id"])
     assert min(len(line["evidence_text"]) for line in lines) > 20

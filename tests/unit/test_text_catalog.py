@@ -36,12 +36,15 @@ def _codes_in_source() -> dict[str, str]:
                 func = node.func
                 name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
                 first = node.args[0]
-                if name in LOOKUPS and isinstance(first, ast.Constant):
-                    if isinstance(first.value, str):
-                        found[first.value] = str(path.relative_to(PACKAGE))
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if CODE.match(node.value):
-                    found[node.value] = str(path.relative_to(PACKAGE))
+                if (
+                    name in LOOKUPS
+                    and isinstance(first, ast.Constant)
+                    and isinstance(first.value, str)
+                ):
+                    found[first.value] = str(path.relative_to(PACKAGE))
+            string = isinstance(node, ast.Constant) and isinstance(node.value, str)
+            if string and CODE.match(node.value):
+                found[node.value] = str(path.relative_to(PACKAGE))
     return found
 
 
