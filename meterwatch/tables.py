@@ -205,7 +205,9 @@ ALERTS = TableSpec(
             ("lost_kwh_estimate", pa.float64()),
             ("severity", pa.string()),  # high | medium | low
             ("status", pa.string()),  # open | closed (event over); inspection lives in feedback
-            ("evidence", pa.string()),  # one sentence for an operator (Spanish by default)
+            # JSON list of catalog codes (meterwatch.alerts.render), written in the reader's
+            # language on read; alerts raised before 2026-12 stored a sentence here
+            ("evidence", pa.string()),
             ("created_at", UTC_MS),
             ("updated_at", UTC_MS),
             ("rank", pa.int64()),  # 1 = the visit worth most

@@ -9,9 +9,9 @@ import click
 from rich.markup import escape
 
 from meterwatch.cli.common import console, lake_option, progress_bar, settings_for
-from meterwatch.i18n import render
 from meterwatch.settings import Settings
 from meterwatch.storage import open_lake
+from meterwatch.texts import render
 
 
 def _fleet_size(ctx: click.Context, param: click.Parameter, value: int) -> int:
@@ -112,8 +112,10 @@ def run_demo(
         console.print("  rejected:", escape(example))
 
     console.rule("[bold]3. Train")
+    from meterwatch.alerts.render import alert_evidence
+    from meterwatch.alerts.sinks import OutboxSink
     from meterwatch.detect.pipeline import score, train
-    from meterwatch.notify import OutboxSink, kind_label
+    from meterwatch.texts import kind_label
 
     # Train on the first 80 % of each customer's period and score the rest as "new" data,
     # where the synthetic fleet plants its losses.
@@ -140,7 +142,7 @@ def run_demo(
         console.print(
             f"{row.rank:>2}. {escape(str(row.client_id))} · {kind_label(str(row.kind), settings.language)}"
             f" · {render('{kwh:,.0f}', settings.language, kwh=row.lost_kwh_estimate)} kWh"
-            f" · {escape(str(row.evidence))}"
+            f" · {escape(alert_evidence(row.kind, row.params, row.evidence, settings.language))}"
         )
 
     console.rule("[bold]5. The lake")

@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from meterwatch.detect import detectors as det
-from meterwatch.detect.alerts import (
+from meterwatch.alerts.policy import (
     PENDING,
     SENT,
     WITHDRAWN,
@@ -28,6 +27,7 @@ from meterwatch.detect.alerts import (
     merge_alerts,
     typed_alerts,
 )
+from meterwatch.detect import detectors as det
 from meterwatch.detect.model import (
     FORMAT_VERSION,
     MIN_HISTORY_DAYS,
@@ -768,7 +768,7 @@ def score_new(
         existing = tx.read("alerts").to_pandas()
         revised = {w.client: w.new_from for w in works if w.first_new != w.new_from}
         alerts, new_ids, updated_ids, withdrawn_ids, _notify = merge_alerts(
-            existing, events, sectors, settings.language, revised_from=revised
+            existing, events, sectors, revised_from=revised
         )
         tx.overwrite("alerts", alerts)
     first_new = {w.client: w.first_new for w in works}

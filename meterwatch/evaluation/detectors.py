@@ -293,7 +293,7 @@ class ProductDetector:
 def _flagged_hours_needed(kind: str) -> int:
     """Flagged hours the engine needs before an event of ``kind`` becomes an alert."""
     try:
-        from meterwatch.detect import alerts as engine_alerts
+        import meterwatch.alerts.policy as engine_alerts
     except ImportError:
         return 1
     if kind in ("stopped_meter", "flat_reporting"):

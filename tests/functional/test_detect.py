@@ -69,9 +69,15 @@ def test_train_score_export_alerts_the_losses_and_not_the_clean(tmp_path: Path) 
     assert "under_registration" in by_client.get("Cliente 3", set())
     assert "Cliente 1" not in by_client and "Cliente 4" not in by_client
     assert sorted(alerts["rank"]) == list(range(1, len(alerts) + 1))
-    assert alerts["evidence"].str.len().min() > 20
-    lines = lake.get_object(outbox.keys[0]).decode().splitlines()
-    assert {json.loads(line)["alert_id"] for line in lines} == set(alerts["alert_id"])
+    # the evidence is stored as catalog codes; the outbox writes it out for its readers
+    assert all(
+        json.loads(e)[0] == f"alert.{k}"
+        for e, k in zip(alerts["evidence"], alerts["kind"], strict=True)
+    )
+    lines = [json.loads(line) for line in lake.get_object(outbox.keys[0]).decode().splitlines()]
+    assert {line["alert_id"] for line in lines} == set(alerts["alert_id"])
+    assert min(len(line["evidence_text"]) for line in lines) > 20
+    assert not any("alert." in line["evidence_text"] for line in lines)
 
     out = tmp_path / "alerts.csv"
     assert main(["export", "alerts", "--out", str(out), "--lake", str(tmp_path / "lake")]) == 0

@@ -162,7 +162,7 @@ def _fake_engine(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     monkeypatch.setitem(sys.modules, "meterwatch.detect", package)
     monkeypatch.setitem(sys.modules, "meterwatch.detect.pipeline", pipeline)
     # The real engine's alert rules must not leak in when another test imported them first.
-    monkeypatch.setitem(sys.modules, "meterwatch.detect.alerts", None)
+    monkeypatch.setitem(sys.modules, "meterwatch.alerts.policy", None)
     return calls
 
 

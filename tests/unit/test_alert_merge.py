@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from meterwatch.detect.alerts import Event, evidence_sentence, merge_alerts
+from meterwatch.alerts.policy import Event, merge_alerts
+from meterwatch.alerts.render import evidence_sentence
 
 
 def _event(client: str, start: str, end: str, kind: str = "under_registration") -> Event:
@@ -88,7 +89,7 @@ def test_both_registers_stepping_down_together_is_watched_not_hidden() -> None:
     """A shunted current transformer lowers both registers in proportion, exactly as a real
     change of demand does: the event is kept (watched, ranked low, reason named), never
     dropped."""
-    from meterwatch.detect.alerts import extract_events, registers_stepped_together
+    from meterwatch.alerts.policy import extract_events, registers_stepped_together
 
     hours = np.arange(24 * 12)
     day = 10 + 5 * np.sin(hours * 2 * np.pi / 24)
@@ -125,7 +126,7 @@ def test_a_step_some_days_before_the_event_is_compared_from_before_the_step() ->
     """A plateau that began a few days before the model's training ended is not a level the
     customer sustained; its event starts with the new data, whose week before already sat at
     the lower level. The registers are compared from the week before the step."""
-    from meterwatch.detect.alerts import registers_stepped_together
+    from meterwatch.alerts.policy import registers_stepped_together
 
     hours = np.arange(24 * 36)
     day = 10 + 5 * np.sin(hours * 2 * np.pi / 24)
@@ -172,3 +173,37 @@ def test_an_ongoing_alert_is_sent_again_only_when_it_matters() -> None:
         alerts, {"A": [_growing("2023-01-09", 210.0, severity="high", ongoing=False)]}, sectors
     )
     assert told == [alert_id] and alerts["status"].iloc[0] == "closed"
+
+
+def test_an_alert_stores_codes_and_parameters_and_is_read_in_either_language() -> None:
+    """Scoring needs no language: the row holds the evidence codes and figures; the e-mail,
+    the export and the inbox write them in their reader's language."""
+    import json
+
+    from meterwatch.alerts.notification import render_alert_message
+    from meterwatch.alerts.render import alert_evidence, alerts_for_operators
+
+    event = _event("A", "2022-11-28 19:00", "2023-01-12 05:00")
+    event.params.update(lost_kwh=2442.2, loss_pct=57.4, n_hours=1065, reactive_change=True,
+                        start="2022-11-28 19:00", end="2023-01-12 05:00")  # fmt: skip
+    alerts, *_ = merge_alerts(pd.DataFrame(), {"A": [event]}, {"A": "Agua"})
+    row = alerts.iloc[0]
+    assert json.loads(row["evidence"]) == ["alert.under_registration", "alert.evidence.reactive"]
+    es = alert_evidence(row["kind"], row["params"], row["evidence"], "es")
+    en = alert_evidence(row["kind"], row["params"], row["evidence"], "en")
+    assert es.startswith("Registra 57 % menos de lo esperado")
+    assert "entre 28/11/2022 19:00 y 12/01/2023 05:00" in es and "faltan unos 2\u202f442 kWh" in es
+    assert es.endswith("La relación reactiva/activa cambió.")
+    assert "about 2,442 kWh missing" in en and en.endswith("The reactive-to-active ratio changed.")
+    _, body = render_alert_message(alerts, "en")
+    assert en in body and "Under-registration" in body
+    sheet = alerts_for_operators(alerts, "es")
+    assert sheet["Evidencia"].iloc[0] == es and sheet["Tipo"].iloc[0] == "Subregistro"
+
+
+def test_an_older_alert_without_codes_shows_its_stored_sentence() -> None:
+    from meterwatch.alerts.render import alert_evidence
+
+    stored = "Registra 20 % menos de lo esperado."
+    assert alert_evidence("under_registration", "{}", stored, "en") == stored
+    assert alert_evidence("under_registration", None, None, "es") == ""

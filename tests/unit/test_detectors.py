@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from meterwatch.alerts.policy import extract_events
 from meterwatch.detect import model as model_mod
-from meterwatch.detect.alerts import extract_events
 from meterwatch.detect.model import CustomerModel, fit_customer, gate_levels, known_levels
 from meterwatch.detect.pipeline import score_readings
 

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from meterwatch.alerts.policy import MIN_CANDIDATE_HOURS, extract_events
 from meterwatch.detect import model as model_mod
-from meterwatch.detect.alerts import MIN_CANDIDATE_HOURS, extract_events
 from meterwatch.detect.model import fit_customer
 from meterwatch.detect.pipeline import score_readings
 from tests.unit.test_detectors import HISTORY_DAYS, NEW_DAYS, customer, idling_factory, new_part

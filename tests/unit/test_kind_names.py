@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from meterwatch.detect.alerts import KINDS
+from meterwatch.alerts.policy import KINDS
 from meterwatch.i18n import kind_label
 from meterwatch.notify import render_alert_message
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from meterwatch.detect.alerts import typed_alerts
+from meterwatch.alerts.policy import typed_alerts
 from meterwatch.notify import render_alert_message
 
 
@@ -161,3 +161,24 @@ def test_sns_fifo_topics_get_a_deduplication_id_per_batch() -> None:
     ids = [c["MessageDeduplicationId"] for c in fifo.calls]
     assert ids[0] == ids[1] and fifo.calls[0]["MessageGroupId"] == "alerts"
     assert "MessageDeduplicationId" not in plain.calls[0]
+
+
+def test_the_sns_adapter_publishes_the_message_the_core_rendered() -> None:
+    """The SNS sink renders nothing: it fits a rendered message to SNS and publishes it."""
+    from meterwatch.alerts.notification import AlertMessage
+    from meterwatch.adapters.aws.sns import SUBJECT_LIMIT, SnsSink
+
+    class Client:
+        def __init__(self) -> None:
+            self.calls: list[dict[str, object]] = []
+
+        def publish(self, **kwargs: object) -> dict[str, str]:
+            self.calls.append(kwargs)
+            return {"MessageId": "m1"}
+
+    client = Client()
+    message = AlertMessage("meterwatch:  " + "x" * 200, "cuerpo", "id-1", "https://panel.example")
+    SnsSink("arn:aws:sns:us-east-1:1:alerts.fifo", client=client).publish(message)
+    (call,) = client.calls
+    assert call["Message"] == "cuerpo" and call["MessageDeduplicationId"] == "id-1"
+    assert len(str(call["Subject"])) == SUBJECT_LIMIT and "  " not in str(call["Subject"])

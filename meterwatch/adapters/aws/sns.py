@@ -1,10 +1,13 @@
-"""The SNS alert sink of the AWS deployment: one e-mail-ready message per scoring run."""
+"""The SNS alert sink of the AWS deployment: publishes the message the core renders."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from meterwatch.alerts.notification import AlertMessage
 
 SUBJECT_LIMIT = 100  # SNS rejects longer subjects
 MESSAGE_LIMIT = 256 * 1024  # bytes
@@ -13,8 +16,9 @@ MESSAGE_LIMIT = 256 * 1024  # bytes
 class SnsSink:
     """Publishes new and updated alerts to an SNS topic (e-mail subscribers read it).
 
-    The message is :func:`meterwatch.notify.render_alert_message`'s ranked list with the
-    estimated lost energy and a link to the dashboard, in the operators' language.
+    A thin adapter: the message (:class:`meterwatch.alerts.notification.AlertMessage`, the
+    ranked list with the estimated lost energy and a link to the dashboard, in the operators'
+    language) is rendered by the core; this class only fits it to SNS and publishes it.
 
     Parameters
     ----------
@@ -39,33 +43,27 @@ class SnsSink:
         self.message_ids: list[str] = []
 
     def send(self, alerts: pd.DataFrame, language: str) -> None:
-        from meterwatch.notify import render_alert_message, worth_sending
+        """Publish the message of ``alerts`` (rendered by the core) in ``language``."""
+        from meterwatch.alerts.notification import alert_message
 
-        alerts = worth_sending(alerts)
-        if alerts.empty:
-            return
+        message = alert_message(alerts, language, self.dashboard_url)
+        if message is not None:
+            self.publish(message)
 
-        subject, body = render_alert_message(alerts, language, self.dashboard_url)
-        subject = " ".join(subject.split())
+    def publish(self, message: AlertMessage) -> None:
+        """Publish a rendered message, within SNS's limits."""
+        subject = " ".join(message.subject.split())
         if len(subject) > SUBJECT_LIMIT:
             subject = subject[: SUBJECT_LIMIT - 1] + "…"
+        body = message.body
         encoded = body.encode("utf-8")
         if len(encoded) > MESSAGE_LIMIT:
             # A fleet-wide first run can rank thousands of alerts: keep the top of the list.
             body = encoded[: MESSAGE_LIMIT - 200].decode("utf-8", "ignore").rsplit("\n", 1)[0]
-            body += f"\n…\n{self.dashboard_url or ''}"
+            body += f"\n…\n{message.dashboard_url or ''}"
         extra: dict[str, Any] = {}
         if self.topic_arn.endswith(".fifo"):
             # the outbox delivers at least once: a FIFO topic drops a repeat of the same batch
-            extra = {"MessageGroupId": "alerts", "MessageDeduplicationId": deduplication_id(alerts)}
+            extra = {"MessageGroupId": "alerts", "MessageDeduplicationId": message.batch_id}
         resp = self.client.publish(TopicArn=self.topic_arn, Subject=subject, Message=body, **extra)
         self.message_ids.append(resp["MessageId"])
-
-
-def deduplication_id(alerts: pd.DataFrame) -> str:
-    """The same id for the same batch of alert versions (ids and ``updated_at``), so a
-    delivery the outbox repeats after a crash is dropped by a FIFO topic."""
-    import hashlib
-
-    keys = sorted(f"{a}@{u}" for a, u in zip(alerts["alert_id"], alerts["updated_at"], strict=True))
-    return hashlib.sha256("|".join(keys).encode()).hexdigest()[:128]

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from meterwatch.alerts.render import evidence_codes, stored_evidence
 from meterwatch.detect.detectors import CONSTANT_MIN_HOURS, STOPPED_MIN_HOURS
-from meterwatch.i18n import evidence_sentence
 from meterwatch.tables import ALERTS, now_utc, stored_params
 
 # Alert kinds, in the order a tie is settled (documented in docs/alerts.md).
@@ -348,7 +348,6 @@ def merge_alerts(
     existing: pd.DataFrame,
     events: dict[str, list[Event]],
     sectors: dict[str, str | None],
-    language: str = "es",
     *,
     revised_from: Mapping[str, pd.Timestamp] | None = None,
 ) -> tuple[pd.DataFrame, list[str], list[str], list[str], list[str]]:
@@ -406,7 +405,8 @@ def merge_alerts(
                 "lost_kwh_estimate": round(ev.lost_kwh, 1),
                 "severity": ev.severity,
                 "status": status,
-                "evidence": evidence_sentence(ev.kind, ev.params, language),
+                # codes, not sentences: every reader writes them in its language
+                "evidence": stored_evidence(evidence_codes(ev.kind, ev.params)),
                 "n_hours": ev.n_hours,
                 "confidence": round(ev.confidence, 3),
                 "params": json.dumps(ev.params, ensure_ascii=False, default=str),
