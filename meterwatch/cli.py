@@ -22,7 +22,14 @@ from rich.table import Table
 
 from meterwatch import __version__
 from meterwatch.settings import Settings
-from meterwatch.storage import DamagedLakeError, Lake, ReadOnlyQueryError, open_lake
+from meterwatch.storage import (
+    DamagedLakeError,
+    Lake,
+    LegacyLakeError,
+    ReadOnlyQueryError,
+    is_lake,
+    open_lake,
+)
 
 # soft_wrap: paths and error messages stay on one line, whole, for grep and copy-paste.
 console = Console(stderr=False, highlight=False, soft_wrap=True)
@@ -47,7 +54,7 @@ def lake_problem(uri: str) -> str | None:
     if uri.startswith("s3://"):
         return None
     root = Path(uri).expanduser()
-    if (root / "_meta" / "CURRENT").is_file():
+    if is_lake(root):
         return None
     what = "does not exist" if not root.exists() else "holds no meterwatch lake"
     return (
@@ -411,6 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
 _COMMAND_MODULES: tuple[str, ...] = (
     "meterwatch.detect.commands",  # detection engine: train, score
     "meterwatch.evaluation.commands",  # evaluation: evaluate
+    "meterwatch.storage.commands",  # storage: migrate-lake
     # dashboard: serve
     "meterwatch.dashboard.commands",
 )
@@ -426,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         err_console.print("[red]error[/red]", escape(str(exc)))
         err_console.print("`meterwatch check` lists every damaged file")
         return 2
-    except NotALakeError as exc:
+    except (NotALakeError, LegacyLakeError) as exc:
         err_console.print("[red]error[/red]", escape(str(exc)))
         return 2
     except KeyboardInterrupt:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from meterwatch.storage.base import (
     DamagedFile,
     DamagedLakeError,
     Lake,
+    LegacyLakeError,
     ReadOnlyQueryError,
     Transaction,
     Verification,
@@ -17,10 +19,25 @@ if TYPE_CHECKING:
     from meterwatch.settings import Settings
 
 
+CATALOG_FILE = "catalog.db"  # the Iceberg catalog of a local lake
+
+
+def is_lake(root: Path) -> bool:
+    """Whether ``root`` holds a meterwatch lake (Iceberg, or an old one still to migrate)."""
+    return (root / CATALOG_FILE).is_file() or is_legacy_lake(root)
+
+
+def is_legacy_lake(root: Path) -> bool:
+    """Whether ``root`` holds a lake in the retired snapshot-log format, not yet migrated."""
+    return (root / "_meta" / "CURRENT").is_file() and not (root / CATALOG_FILE).is_file()
+
+
 def open_lake(uri: str, settings: Settings | None = None) -> Lake:
     """Open the lake at ``uri``: a local folder, or ``s3://bucket/prefix`` in AWS.
 
-    For an S3 lake, ``settings`` names the raw bucket, the Glue database and the Athena
+    A local lake keeps its tables in Apache Iceberg (:mod:`meterwatch.storage.local`); a
+    folder still in the retired snapshot-log format raises :class:`LegacyLakeError` (see
+    :mod:`meterwatch.storage.migrate`). For an S3 lake, ``settings`` names the raw bucket, the Glue database and the Athena
     workgroup (default: :meth:`Settings.load`, i.e. the ``METERWATCH_*`` environment).
     """
     if uri.startswith("s3://"):
@@ -36,6 +53,11 @@ def open_lake(uri: str, settings: Settings | None = None) -> Lake:
         )
     from meterwatch.storage.local import LocalLake
 
+    if is_legacy_lake(Path(uri).expanduser()):
+        raise LegacyLakeError(
+            f"{uri} holds a lake in the retired snapshot-log format:"
+            f" `meterwatch migrate-lake --lake {uri}` converts it to Apache Iceberg"
+        )
     return LocalLake(uri)
 
 
@@ -43,8 +65,11 @@ __all__ = [
     "DamagedFile",
     "DamagedLakeError",
     "Lake",
+    "LegacyLakeError",
     "ReadOnlyQueryError",
     "Transaction",
     "Verification",
+    "is_lake",
+    "is_legacy_lake",
     "open_lake",
 ]
