@@ -39,6 +39,8 @@ BUCKETS = 16
 ROW_GROUP_ROWS = 32_768  # about two customer-years of hours: a customer's read skips the rest
 COMPACT_AT = 16  # an unpartitioned table with more live files than this is rewritten as one
 SORT_COLUMNS = ("client_id", "ts")
+HOME_PROPERTY = "meterwatch.home"
+ROOT_PROPERTY = "meterwatch.root"
 
 
 def table_properties(metadata_kept: int) -> dict[str, str]:
@@ -107,10 +109,20 @@ class RootedIO(PyArrowFileIO):
     them under ``root`` instead, so the metadata never needs rewriting.
     """
 
-    def __init__(self, home: str, root: Path) -> None:
-        super().__init__()
-        self.home = str(Path(home))
-        self.root = str(root)
+    def __init__(self, properties: dict[str, str]) -> None:
+        # pyiceberg builds file IOs from catalog properties (``py-io-impl``), hence these.
+        super().__init__(properties)
+        self.home = str(Path(properties[HOME_PROPERTY]))
+        self.root = str(Path(properties[ROOT_PROPERTY]))
+
+    @classmethod
+    def properties_for(cls, home: str | Path, root: str | Path) -> dict[str, str]:
+        """Catalog properties under which pyiceberg builds this IO itself."""
+        return {
+            "py-io-impl": f"{cls.__module__}.{cls.__qualname__}",
+            HOME_PROPERTY: str(home),
+            ROOT_PROPERTY: str(root),
+        }
 
     def physical(self, location: str) -> str:
         """The local path of a location the metadata names."""
@@ -160,7 +172,7 @@ def _iceberg_schema(table: str) -> Any:
     )
 
 
-def create_tables(catalog: Any, curated: Path, io: RootedIO) -> None:
+def create_tables(catalog: Any, curated: Path) -> None:
     """Create the namespace and every missing table (idempotent)."""
     from pyiceberg.exceptions import NamespaceAlreadyExistsError
     from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
@@ -172,7 +184,6 @@ def create_tables(catalog: Any, curated: Path, io: RootedIO) -> None:
         catalog.create_namespace(NAMESPACE)
     except NamespaceAlreadyExistsError:
         existing = {name for _ns, name in catalog.list_tables(NAMESPACE)}
-    catalog._load_file_io = lambda properties=None, location=None: io
     for name, spec in tables.TABLES.items():
         if name in existing:
             continue

@@ -328,7 +328,7 @@ class LocalLake(Lake):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self._db_path = self.root / CATALOG_FILE
         self._init_meterwatch_tables(Path(home) if home is not None else self.root)
-        self.io = RootedIO(self._home(), self.root)
+        self.io = RootedIO(RootedIO.properties_for(self._home(), self.root))
         if {name for name, _loc in self._locations()} != set(tables.TABLES):
             self._create_tables()
         self._states: dict[str, TableState] = {}
@@ -342,16 +342,17 @@ class LocalLake(Lake):
         """Create pyiceberg's catalog schema and every missing table (a new lake)."""
         from pyiceberg.catalog.sql import SqlCatalog
 
-        from meterwatch.storage.iceberg_tables import create_tables
+        from meterwatch.storage.iceberg_tables import RootedIO, create_tables
 
         home = Path(self.io.home)
         catalog = SqlCatalog(
             CATALOG_NAME,
             uri=f"sqlite:///{self._db_path}",
             warehouse=(home / "curated").as_uri(),
+            **RootedIO.properties_for(home, self.root),
         )
         with self._lock():
-            create_tables(catalog, home / "curated", self.io)
+            create_tables(catalog, home / "curated")
         catalog.engine.dispose()
 
     # catalog --------------------------------------------------------------------------------
@@ -455,17 +456,27 @@ class LocalLake(Lake):
                 con.execute("ROLLBACK")
                 raise
 
-    def _collect_garbage(self, names: Sequence[str]) -> None:
-        """Delete files of ``names`` that no kept snapshot or metadata file references."""
+    def kept_files(self, names: Sequence[str] | None = None) -> set[Path]:
+        """Every file of the tables (all when None) that a kept snapshot or metadata needs."""
         from meterwatch.storage.iceberg_tables import referenced_paths
 
         state = self.state()
+        return {
+            self._local(p)
+            for name in (names if names is not None else list(tables.TABLES))
+            for p in referenced_paths(state[name].table, METADATA_KEPT)
+        }
+
+    def _collect_garbage(self, names: Sequence[str]) -> None:
+        """Delete files of ``names`` that no kept snapshot or metadata file references.
+
+        Writers hold the lake's lock, so a file no kept snapshot names is garbage: an old
+        version, or a file of a transaction that was aborted or killed.
+        """
+        keep = self.kept_files(names)
         gone: list[str] = []
         for name in names:
-            table = state[name].table
-            keep = {self._local(p) for p in referenced_paths(table, METADATA_KEPT)}
-            folder = self.root / "curated" / name
-            for dirpath, _dirs, files in os.walk(folder):
+            for dirpath, _dirs, files in os.walk(self.root / "curated" / name):
                 for file in files:
                     full = Path(dirpath) / file
                     if full not in keep:
