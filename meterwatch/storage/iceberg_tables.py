@@ -22,7 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -57,13 +57,13 @@ def table_properties(metadata_kept: int) -> dict[str, str]:
 # types -----------------------------------------------------------------------------------------
 def _stored_type(dtype: pa.DataType) -> pa.DataType:
     if pa.types.is_timestamp(dtype):
-        return pa.timestamp("us", tz=dtype.tz)  # type: ignore[attr-defined]
+        return pa.timestamp("us", tz=dtype.tz)
     if pa.types.is_int8(dtype) or pa.types.is_int16(dtype):
         return pa.int32()
     return dtype
 
 
-@lru_cache(maxsize=None)
+@cache
 def stored_schema(table: str) -> pa.Schema:
     """The Arrow schema a table's rows are written with (the spec's, widened for Iceberg)."""
     schema = tables.spec(table).schema
@@ -149,7 +149,7 @@ def _iceberg_type(dtype: pa.DataType) -> Any:
     if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
         return it.StringType()
     if pa.types.is_timestamp(dtype):
-        return it.TimestamptzType() if dtype.tz else it.TimestampType()  # type: ignore[attr-defined]
+        return it.TimestamptzType() if dtype.tz else it.TimestampType()
     if pa.types.is_float64(dtype):
         return it.DoubleType()
     if pa.types.is_int64(dtype):
@@ -382,7 +382,10 @@ def plan_change(
     if expired:
         ExpireSnapshots(txn).by_ids(expired).commit()
     metadata = update_table_metadata(
-        table.metadata, txn._updates, enforce_validation=True, metadata_location=table.metadata_location
+        table.metadata,
+        txn._updates,
+        enforce_validation=True,
+        metadata_location=table.metadata_location,
     )
     partitioned = bool(metadata.spec().fields)
     added = [
@@ -393,4 +396,3 @@ def plan_change(
         for df in added_files
     ]  # fmt: skip
     return TableChange(name, table, metadata, added, base_location=table.metadata_location)
-

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import itertools
 import os
 import sqlite3
@@ -47,6 +48,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
 from meterwatch import tables
+from meterwatch.storage import CATALOG_FILE
 from meterwatch.storage.base import (
     DamagedFile,
     DamagedLakeError,
@@ -65,7 +67,6 @@ from meterwatch.storage.iceberg_tables import (
     plan_change,
     to_arrow,
 )
-from meterwatch.storage import CATALOG_FILE
 from meterwatch.storage.legacy import READ_STATEMENTS, VIEWS, file_digest
 
 CATALOG_NAME = "meterwatch"
@@ -203,7 +204,9 @@ class LocalTransaction(Transaction):
             pending.by_partition[values[0]].append(arrow)
             return
         for value in values:
-            pending.by_partition[value].append(arrow.filter(_partition_mask(arrow, column, [value])))
+            pending.by_partition[value].append(
+                arrow.filter(_partition_mask(arrow, column, [value]))
+            )
 
     def overwrite(self, table: str, data: pa.Table | pd.DataFrame) -> None:
         self._check_open()
@@ -243,9 +246,7 @@ class LocalTransaction(Transaction):
                     pending.overwritten,
                     pending.replaced,
                     pending.rows(),
-                    read=lambda files, columns=None, n=name: self._lake._read_files(
-                        n, files, columns
-                    ),
+                    read=functools.partial(self._lake._read_files, name, columns=None),
                     snapshots_kept=SNAPSHOTS_KEPT,
                 )
                 if change is not None:
@@ -370,9 +371,7 @@ class LocalLake(Lake):
             con.execute(
                 "CREATE TABLE IF NOT EXISTS meterwatch_lake (key TEXT PRIMARY KEY, value TEXT)"
             )
-            con.execute(
-                "INSERT OR IGNORE INTO meterwatch_lake VALUES ('home', ?)", [str(home)]
-            )
+            con.execute("INSERT OR IGNORE INTO meterwatch_lake VALUES ('home', ?)", [str(home)])
 
     def _home(self) -> str:
         """The root the lake's metadata was written under (where it was created)."""
@@ -766,4 +765,3 @@ class LocalLake(Lake):
             for p in start.rglob("*")
             if p.is_file() and not p.name.endswith(".tmp")
         )
-

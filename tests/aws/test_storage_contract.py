@@ -131,9 +131,10 @@ def test_sql_binds_values_and_is_read_only(make_lake: MakeLake) -> None:
         tx.overwrite_partitions("readings", readings("A", [1.0, 3.0]), ["A"])
     lake = make_lake()
     evil = "A' OR '1'='1"
-    assert lake.query("SELECT count(*) AS n FROM readings WHERE client_id = ?", [evil])[
-        "n"
-    ].item() == 0
+    assert (
+        lake.query("SELECT count(*) AS n FROM readings WHERE client_id = ?", [evil])["n"].item()
+        == 0
+    )
     got = lake.query("SELECT sum(active_kwh) AS s FROM readings WHERE client_id = ?", ["A"])
     assert got["s"].item() == 4.0
     with pytest.raises(ReadOnlyQueryError):

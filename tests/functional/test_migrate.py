@@ -41,7 +41,10 @@ def test_an_old_lake_is_refused_until_migrated(
 
     lake = open_lake(str(old_lake))
     got = lake.query("SELECT client_id, sum(active_kwh) AS kwh FROM readings GROUP BY 1 ORDER BY 1")
-    assert got.to_dict("records") == [{"client_id": "A", "kwh": 30.0}, {"client_id": "B", "kwh": 40.0}]
+    assert got.to_dict("records") == [
+        {"client_id": "A", "kwh": 30.0},
+        {"client_id": "B", "kwh": 40.0},
+    ]
     assert lake.read("readings", partitions=["B"])["active_kwh"].tolist() == [2.0] * 20
     assert lake.get_object("models/A/v1.json") == b"{}"
     assert lake.verify().damaged == []
