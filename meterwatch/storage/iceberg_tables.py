@@ -306,12 +306,27 @@ def _sorted_for_storage(table: str, rows: pa.Table) -> pa.Table:
     return rows.cast(stored_schema(table))
 
 
-def _mask(data: pa.Table, column: str, values: Iterable[str | None]) -> pa.ChunkedArray:
+def partition_mask(data: pa.Table, column: str, values: Iterable[str | None]) -> pa.ChunkedArray:
+    """True for the rows of ``data`` whose ``column`` is one of ``values`` (None: missing)."""
     wanted = list(values)
-    mask = pc.is_in(data.column(column), value_set=pa.array([v for v in wanted if v is not None]))
+    present = pa.array([v for v in wanted if v is not None], type=data.schema.field(column).type)
+    mask = pc.is_in(data.column(column), value_set=present)
     if None in wanted:
         mask = pc.or_(mask, pc.is_null(data.column(column)))
     return pc.fill_null(mask, False)
+
+
+def split_by(data: pa.Table, column: str) -> list[tuple[str | None, pa.Table]]:
+    """``data``'s rows grouped by ``column`` (sorted once and sliced: one pass, any count)."""
+    data = data.sort_by([(column, "ascending")])
+    keys = data.column(column).to_pylist()
+    groups = []
+    start = 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i] != keys[start]:
+            groups.append((keys[start], data.slice(start, i - start)))
+            start = i
+    return groups
 
 
 def plan_change(
@@ -351,7 +366,7 @@ def plan_change(
         if deleted:
             kept = read(deleted)
             if replaced:
-                kept = kept.filter(pc.invert(_mask(kept, column, replaced)))
+                kept = kept.filter(pc.invert(partition_mask(kept, column, replaced)))
             content.insert(0, kept)
     else:
         if not new:

@@ -28,15 +28,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
-import itertools
 import os
+import shutil
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,36 +43,24 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.dataset as pads
 
 from meterwatch import tables
 from meterwatch.storage import CATALOG_FILE
-from meterwatch.storage.base import (
-    DamagedFile,
-    DamagedLakeError,
-    Lake,
-    ReadOnlyQueryError,
-    Transaction,
-    Verification,
+from meterwatch.storage.base import DamagedFile, DamagedLakeError, ReadOnlyQueryError
+from meterwatch.storage.iceberg_lake import (
+    METADATA_KEPT,
+    IcebergLake,
+    IcebergTransaction,
+    LakeState,
 )
-from meterwatch.storage.iceberg_tables import (
-    NAMESPACE,
-    DataFileRef,
-    TableChange,
-    bucket_of,
-    data_file_refs,
-    new_metadata_location,
-    plan_change,
-    to_arrow,
-)
+from meterwatch.storage.iceberg_tables import NAMESPACE, TableChange, to_arrow
 from meterwatch.storage.legacy import READ_STATEMENTS, VIEWS, file_digest
 
 CATALOG_NAME = "meterwatch"
-SNAPSHOTS_KEPT = 5  # per table: readers still on a recent snapshot keep their files
-METADATA_KEPT = 5  # metadata files kept per table besides the current one
 
-__all__ = ["CATALOG_FILE", "LocalLake", "LocalTransaction", "to_arrow"]
+__all__ = ["LocalLake", "LocalTransaction", "to_arrow"]
+
+LocalTransaction = IcebergTransaction
 
 
 def _fsync_path(path: Path) -> None:
@@ -92,198 +79,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     _fsync_path(path.parent)
-
-
-@dataclass(frozen=True)
-class TableState:
-    """One table at one committed metadata file: its pyiceberg table and live data files."""
-
-    name: str
-    metadata_location: str
-    table: Any  # pyiceberg.table.Table
-    files: list[DataFileRef]
-
-    def select(self, partitions: Sequence[str | None] | None) -> list[DataFileRef]:
-        """The files that can hold rows of ``partitions`` (all files when None)."""
-        if partitions is None or tables.spec(self.name).partition_by is None:
-            return list(self.files)
-        buckets = {bucket_of(p) for p in partitions}
-        return [f for f in self.files if f.bucket in buckets]
-
-
-@dataclass(frozen=True)
-class LakeState:
-    """Every table at the metadata locations one catalog read returned (a consistent cut)."""
-
-    locations: tuple[tuple[str, str], ...]
-    tables: dict[str, TableState] = field(hash=False, compare=False)
-
-    def __getitem__(self, name: str) -> TableState:
-        tables.spec(name)  # a clear error for an unknown table
-        return self.tables[name]
-
-
-def _row_filter(table: str, partitions: Sequence[str | None] | None) -> pc.Expression | None:
-    column = tables.spec(table).partition_by
-    if partitions is None or column is None:
-        return None
-    values = [p for p in partitions if p is not None]
-    expr = pc.field(column).isin(values)
-    if None in partitions:
-        expr = expr | pc.field(column).is_null()
-    return expr
-
-
-def _partition_mask(data: pa.Table, column: str, values: Iterable[str | None]) -> pa.ChunkedArray:
-    """True for the rows of ``data`` whose ``column`` is one of ``values``."""
-    wanted = list(values)
-    mask = pc.is_in(data.column(column), value_set=pa.array([v for v in wanted if v is not None]))
-    if None in wanted:
-        mask = pc.or_(mask, pc.is_null(data.column(column)))
-    return pc.fill_null(mask, False)
-
-
-@dataclass
-class _Pending:
-    """One table's writes in a transaction, applied at commit."""
-
-    overwritten: bool = False  # the whole table is replaced by ``rows``
-    replaced: set[str | None] = field(default_factory=set)  # partitions replaced
-    by_partition: dict[str | None, list[pa.Table]] = field(default_factory=dict)
-    appended: list[pa.Table] = field(default_factory=list)
-
-    def rows(self) -> list[pa.Table]:
-        return [*self.appended, *itertools.chain.from_iterable(self.by_partition.values())]
-
-
-class LocalTransaction(Transaction):
-    """Keeps its writes in memory; :meth:`commit` publishes them in one catalog transaction."""
-
-    def __init__(self, lake: LocalLake, lock_fd: int) -> None:
-        self._lake = lake
-        self._lock_fd = lock_fd
-        self._base = lake.state()
-        self._pending: dict[str, _Pending] = {}
-        self._closed = False
-
-    # writing --------------------------------------------------------------------------------
-    def append(self, table: str, data: pa.Table | pd.DataFrame) -> None:
-        self._check_open()
-        arrow = to_arrow(table, data)
-        if arrow.num_rows:
-            self._pending.setdefault(table, _Pending()).appended.append(arrow)
-        else:
-            self._pending.setdefault(table, _Pending())
-
-    def overwrite_partitions(
-        self, table: str, data: pa.Table | pd.DataFrame, partitions: Iterable[str | None]
-    ) -> None:
-        self._check_open()
-        column = tables.spec(table).partition_by
-        if column is None:
-            raise ValueError(f"table {table!r} is not partitioned")
-        arrow = to_arrow(table, data)
-        replaced = set(partitions)
-        values = arrow.column(column).unique().to_pylist()
-        stray = set(values) - replaced
-        if stray:
-            raise ValueError(
-                f"{table}: rows for partitions not being replaced: {sorted(map(str, stray))[:5]}"
-            )
-        pending = self._pending.setdefault(table, _Pending())
-        pending.replaced |= replaced
-        for value in replaced:
-            pending.by_partition[value] = []
-        if pending.appended:
-            pending.appended = [
-                t.filter(pc.invert(_partition_mask(t, column, replaced))) for t in pending.appended
-            ]
-        if arrow.num_rows == 0:
-            return
-        if len(values) == 1:
-            pending.by_partition[values[0]].append(arrow)
-            return
-        for value in values:
-            pending.by_partition[value].append(
-                arrow.filter(_partition_mask(arrow, column, [value]))
-            )
-
-    def overwrite(self, table: str, data: pa.Table | pd.DataFrame) -> None:
-        self._check_open()
-        arrow = to_arrow(table, data)
-        self._pending[table] = _Pending(overwritten=True, appended=[arrow])
-
-    def read(self, table: str, *, partitions: Sequence[str | None] | None = None) -> pa.Table:
-        """The table as this transaction would leave it (its own writes included)."""
-        self._check_open()
-        spec = tables.spec(table)
-        pending = self._pending.get(table)
-        parts: list[pa.Table] = []
-        if pending is None or not pending.overwritten:
-            base = self._lake._read_state(self._base, table, partitions, None)
-            if pending is not None and pending.replaced:
-                column = spec.partition_by
-                assert column is not None
-                base = base.filter(pc.invert(_partition_mask(base, column, pending.replaced)))
-            parts.append(base)
-        if pending is not None:
-            row_filter = _row_filter(table, partitions)
-            for rows in pending.rows():
-                parts.append(rows if row_filter is None else rows.filter(row_filter))
-        if not parts:
-            return spec.schema.empty_table()
-        return pa.concat_tables(parts)
-
-    # ending ---------------------------------------------------------------------------------
-    def commit(self) -> None:
-        self._check_open()
-        try:
-            changes: list[TableChange] = []
-            for name, pending in self._pending.items():
-                change = plan_change(
-                    self._base[name].table,
-                    self._base[name].files,
-                    pending.overwritten,
-                    pending.replaced,
-                    pending.rows(),
-                    read=functools.partial(self._lake._read_files, name, columns=None),
-                    snapshots_kept=SNAPSHOTS_KEPT,
-                )
-                if change is not None:
-                    changes.append(change)
-            to_sync = self._lake._take_unsynced()
-            if changes:
-                for change in changes:
-                    change.metadata_location = new_metadata_location(change)
-                    change.write_metadata()
-                    to_sync += [self._lake._local(p) for p in change.written_paths()]
-            # fsync in parallel: the catalog must not point at data a power cut could lose.
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                list(pool.map(_fsync_path, to_sync))
-            if changes:
-                digests = {}
-                for change in changes:
-                    for f in change.added:
-                        digests[f.path] = file_digest(self._lake._local(f.path))
-                self._lake._publish(changes, digests)
-                self._lake._collect_garbage([c.name for c in changes])
-        finally:
-            self._release()
-
-    def abort(self) -> None:
-        if self._closed:
-            return
-        self._pending.clear()
-        self._release()
-
-    def _release(self) -> None:
-        self._closed = True
-        fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-        os.close(self._lock_fd)
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError("transaction already committed or aborted")
 
 
 @dataclass(frozen=True)
@@ -316,7 +111,7 @@ def _duckdb_type(dtype: pa.DataType) -> str | None:
     return None
 
 
-class LocalLake(Lake):
+class LocalLake(IcebergLake):
     """A lake in a local folder, its tables in Apache Iceberg."""
 
     def __init__(self, root: str | Path, *, home: str | Path | None = None) -> None:
@@ -332,8 +127,7 @@ class LocalLake(Lake):
         self.io = RootedIO(RootedIO.properties_for(self._home(), self.root))
         if {name for name, _loc in self._locations()} != set(tables.TABLES):
             self._create_tables()
-        self._states: dict[str, TableState] = {}
-        self._states_lock = threading.Lock()
+        self._init_states()
         self._con_lock = threading.Lock()
         self._con: _Connection | None = None
         self._unsynced: list[Path] = []
@@ -403,28 +197,6 @@ class LocalLake(Lake):
             ).fetchall()
         return tuple(sorted((str(n), str(loc)) for n, loc in rows))
 
-    def state(self) -> LakeState:
-        """Every table as of the catalog now (one read: a consistent cut across tables)."""
-        from pyiceberg.serializers import FromInputFile
-        from pyiceberg.table import Table
-
-        locations = self._locations()
-        out = {}
-        with self._states_lock:
-            for name, location in locations:
-                cached = self._states.get(location)
-                if cached is None:
-                    metadata = FromInputFile.table_metadata(self.io.new_input(location))
-                    # No catalog: the lake commits through the catalog database itself.
-                    table = Table((NAMESPACE, name), metadata, location, self.io, None)  # type: ignore[arg-type]
-                    cached = TableState(name, location, table, data_file_refs(table))
-                    self._states[location] = cached
-                out[name] = cached
-            live = set(dict(locations).values())
-            for stale in [loc for loc in self._states if loc not in live]:
-                del self._states[stale]
-        return LakeState(locations, out)
-
     def _publish(self, changes: Sequence[TableChange], digests: dict[str, tuple[int, str]]) -> None:
         """Point the catalog at every changed table's new metadata in one SQLite transaction."""
         with contextlib.closing(self._db()) as con:
@@ -488,6 +260,25 @@ class LocalLake(Lake):
     def _local(self, location: str) -> Path:
         return Path(self.io.physical(location))
 
+    def _filesystem(self) -> Any:
+        return None
+
+    def _data_path(self, location: str) -> str:
+        return str(self._local(location))
+
+    def _size(self, location: str) -> int:
+        return self._local(location).stat().st_size
+
+    def _digest(self, location: str) -> tuple[int, str]:
+        return file_digest(self._local(location))
+
+    def _make_durable(self, changes: Sequence[TableChange]) -> None:
+        # fsync in parallel: the catalog must not point at data a power cut could lose.
+        to_sync = self._take_unsynced()
+        to_sync += [self._local(p) for c in changes for p in c.written_paths()]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(_fsync_path, to_sync))
+
     def _rel(self, location: str) -> str:
         return str(self._local(location).relative_to(self.root))
 
@@ -501,8 +292,6 @@ class LocalLake(Lake):
         except FileNotFoundError:
             kept = False
         if not kept:
-            import shutil
-
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
             if data is None:
@@ -523,110 +312,25 @@ class LocalLake(Lake):
         return (self.root / key).read_bytes()
 
     # tables ---------------------------------------------------------------------------------------
-    def transaction(self) -> LocalTransaction:
+    def transaction(self) -> IcebergTransaction:
         fd = os.open(self._meta / "lock", os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(fd, fcntl.LOCK_EX)
-        return LocalTransaction(self, fd)
 
-    def _read_files(
-        self, table: str, files: Sequence[DataFileRef], columns: Sequence[str] | None,
-        row_filter: pc.Expression | None = None,
-    ) -> pa.Table:  # fmt: skip
-        schema = tables.spec(table).schema
-        cols = list(columns) if columns is not None else list(schema.names)
-        target = pa.schema([schema.field(c) for c in cols])
-        if not files:
-            return target.empty_table()
-        paths = [str(self._local(f.path)) for f in files]
-        data = pads.dataset(paths, format="parquet").to_table(columns=cols, filter=row_filter)
-        return data.cast(target)
+        def release() -> None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
-    def _read_state(
-        self,
-        state: LakeState,
-        table: str,
-        partitions: Sequence[str | None] | None,
-        columns: Sequence[str] | None,
-    ) -> pa.Table:
-        files = state[table].select(partitions)
         try:
-            return self._read_files(table, files, columns, _row_filter(table, partitions))
-        except (OSError, pa.ArrowException) as exc:
-            raise self._damage_behind(state, exc) from exc
-
-    def read_arrow(
-        self,
-        table: str,
-        *,
-        partitions: Sequence[str | None] | None = None,
-        columns: Sequence[str] | None = None,
-    ) -> pa.Table:
-        """Like :meth:`read`, as an Arrow table."""
-        return self._read_state(self.state(), table, partitions, columns)
-
-    def read(
-        self,
-        table: str,
-        *,
-        partitions: Sequence[str | None] | None = None,
-        columns: Sequence[str] | None = None,
-    ) -> pd.DataFrame:
-        return self.read_arrow(table, partitions=partitions, columns=columns).to_pandas()
-
-    def partitions(self, table: str) -> list[str | None]:
-        column = tables.spec(table).partition_by
-        if column is None:
-            raise ValueError(f"table {table!r} is not partitioned")
-        values = self.read_arrow(table, columns=[column]).column(column).unique().to_pylist()
-        return sorted(set(values), key=lambda v: (v is None, v))
+            return IcebergTransaction(self, release)
+        except BaseException:
+            release()
+            raise
 
     # integrity ------------------------------------------------------------------------------------
     def _recorded(self) -> dict[str, tuple[int, str]]:
         with contextlib.closing(self._db()) as con:
             rows = con.execute("SELECT path, size, sha256 FROM meterwatch_files").fetchall()
         return {str(p): (int(s), str(h)) for p, s, h in rows}
-
-    def _find_damage(
-        self, state: LakeState, digest: Callable[[Path], tuple[int, str]], *, full: bool
-    ) -> list[DamagedFile]:
-        recorded = self._recorded() if full else {}
-        damaged = []
-        for name in sorted(state.tables):
-            for f in state[name].files:
-                rel = self._rel(f.path)
-                try:
-                    size, sha = digest(self._local(f.path))
-                except FileNotFoundError:
-                    damaged.append(DamagedFile(name, rel, "missing"))
-                    continue
-                if size != f.size:
-                    damaged.append(DamagedFile(name, rel, f"size {size} bytes, {f.size} recorded"))
-                elif full and f.path in recorded and recorded[f.path][1] != sha:
-                    damaged.append(DamagedFile(name, rel, "checksum differs from the recorded one"))
-        return damaged
-
-    def verify(self) -> Verification:
-        """Check every live data file against the size and SHA-256 recorded at its commit."""
-        state = self.state()
-        recorded = self._recorded()
-        files = [f for s in state.tables.values() for f in s.files]
-        return Verification(
-            files=len(files),
-            unrecorded=sum(f.path not in recorded for f in files),
-            damaged=self._find_damage(state, file_digest, full=True),
-        )
-
-    def _damage_behind(self, state: LakeState, exc: Exception) -> Exception:
-        """The :class:`DamagedLakeError` behind a failed read, or ``exc`` when there is none."""
-        damaged = self._find_damage(state, lambda p: (p.stat().st_size, ""), full=False)
-        named = {d.path for d in damaged}
-        message = str(exc)
-        for name in sorted(state.tables):
-            for f in state[name].files:
-                rel = self._rel(f.path)
-                if rel not in named and str(self._local(f.path)) in message:
-                    damaged.append(DamagedFile(name, rel, message.splitlines()[0][:200]))
-        return DamagedLakeError(damaged) if damaged else exc
 
     # SQL ----------------------------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -124,6 +124,18 @@ def test_odd_and_missing_customer_ids_are_partitions_too(make_lake: MakeLake) ->
     assert make_lake().read("readings", partitions=["other"]).empty
 
 
+def test_a_run_may_replace_many_customers_and_the_missing_one(make_lake: MakeLake) -> None:
+    lake = make_lake()
+    rows = pd.concat([readings(None, [1.0]), readings("A", [2.0]), readings("B", [3.0])])
+    with lake.transaction() as tx:
+        tx.overwrite_partitions("readings", rows, [None, "A", "B"])
+    with lake.transaction() as tx:
+        tx.overwrite_partitions("readings", readings(None, [4.0, 4.0]), [None, "A"])
+    got = make_lake().read("readings")
+    assert got["client_id"].isna().sum() == 2 and set(got["client_id"].dropna()) == {"B"}
+    assert make_lake().read("readings", partitions=[None])["active_kwh"].tolist() == [4.0, 4.0]
+
+
 def test_sql_binds_values_and_is_read_only(make_lake: MakeLake) -> None:
     lake = make_lake()
     assert lake.query("SELECT count(*) AS n FROM readings")["n"].item() == 0  # empty lake
