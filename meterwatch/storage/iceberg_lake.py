@@ -175,8 +175,13 @@ class IcebergTransaction(Transaction):
             parts.append(base)
         if pending is not None:
             row_filter = _row_filter(table, partitions)
-            for rows in pending.rows():
-                parts.append(rows if row_filter is None else rows.filter(row_filter))
+            if row_filter is None or partitions is None:
+                parts += pending.rows()
+            else:
+                # Rows written by partition are looked up, not filtered: a run that upserts
+                # customer after customer reads each one back in constant time.
+                parts += [rows.filter(row_filter) for rows in pending.appended]
+                parts += [r for p in set(partitions) for r in pending.by_partition.get(p, [])]
         if not parts:
             return spec.schema.empty_table()
         return pa.concat_tables(parts)

@@ -1,5 +1,7 @@
 """The retired local backend (a hand-written snapshot log), kept to migrate old lakes.
 
+The S3 backend (:mod:`meterwatch.storage.s3`) still builds on its snapshot bookkeeping.
+
 Every commit writes new Parquet files under ``curated/<table>/`` and then a new snapshot
 (a JSON list of the live files of every table). Switching the ``CURRENT`` pointer with an
 atomic rename is the commit point: a process killed at any moment leaves either the old
