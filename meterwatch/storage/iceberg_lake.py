@@ -229,6 +229,13 @@ class IcebergTransaction(Transaction):
             raise RuntimeError("transaction already committed or aborted")
 
 
+@dataclass(frozen=True)
+class LiveFiles:
+    """The live data files of every table at one consistent cut."""
+
+    tables: dict[str, list[DataFileRef]]
+
+
 class IcebergLake(Lake):
     """A lake whose tables are Iceberg tables; backends supply the catalog and the files."""
 
@@ -237,6 +244,11 @@ class IcebergLake(Lake):
     def _init_states(self) -> None:
         self._states: dict[str, TableState] = {}
         self._states_lock = threading.Lock()
+
+    def snapshot(self) -> LiveFiles:
+        """Every table's live data files now (what caches key on, as with the old lake)."""
+        state = self.state()
+        return LiveFiles({name: list(t.files) for name, t in state.tables.items()})
 
     # what a backend supplies -------------------------------------------------------------------
     @abstractmethod
