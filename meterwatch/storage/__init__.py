@@ -37,14 +37,27 @@ def open_lake(uri: str, settings: Settings | None = None) -> Lake:
 
     A local lake keeps its tables in Apache Iceberg (:mod:`meterwatch.storage.local`); a
     folder still in the retired snapshot-log format raises :class:`LegacyLakeError` (see
-    :mod:`meterwatch.storage.migrate`). For an S3 lake, ``settings`` names the raw bucket, the Glue database and the Athena
-    workgroup (default: :meth:`Settings.load`, i.e. the ``METERWATCH_*`` environment).
+    :mod:`meterwatch.storage.migrate`). For an S3 lake, ``settings`` names the raw bucket,
+    the Glue database, the Athena workgroup and the table format (default:
+    :meth:`Settings.load`, i.e. the ``METERWATCH_*`` environment).
     """
     if uri.startswith("s3://"):
         from meterwatch.settings import Settings
-        from meterwatch.storage.s3 import S3Lake
 
         s = settings or Settings.load()
+        if s.s3_table_format == "iceberg":
+            from meterwatch.storage.glue import GlueLake
+
+            return GlueLake(
+                uri,
+                raw_uri=s.raw_lake,
+                glue_database=s.glue_database,
+                athena_workgroup=s.athena_workgroup,
+            )
+        if s.s3_table_format != "snapshot-log":
+            raise ValueError(f"unknown s3_table_format {s.s3_table_format!r}")
+        from meterwatch.storage.s3 import S3Lake
+
         return S3Lake(
             uri,
             raw_uri=s.raw_lake,

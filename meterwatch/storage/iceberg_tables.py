@@ -172,8 +172,8 @@ def _iceberg_schema(table: str) -> Any:
     )
 
 
-def create_tables(catalog: Any, curated: Path) -> None:
-    """Create the namespace and every missing table (idempotent)."""
+def create_tables(catalog: Any, curated: Any, namespace: str = NAMESPACE) -> None:
+    """Create the namespace and every missing table (idempotent) under the folder ``curated``."""
     from pyiceberg.exceptions import NamespaceAlreadyExistsError
     from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
     from pyiceberg.table.sorting import UNSORTED_SORT_ORDER, SortField, SortOrder
@@ -181,9 +181,9 @@ def create_tables(catalog: Any, curated: Path) -> None:
 
     existing = set()
     try:
-        catalog.create_namespace(NAMESPACE)
+        catalog.create_namespace(namespace)
     except NamespaceAlreadyExistsError:
-        existing = {name for _ns, name in catalog.list_tables(NAMESPACE)}
+        existing = {name for _ns, name in catalog.list_tables(namespace)}
     for name, spec in tables.TABLES.items():
         if name in existing:
             continue
@@ -211,7 +211,7 @@ def create_tables(catalog: Any, curated: Path) -> None:
                 )
             )
         catalog.create_table(
-            (NAMESPACE, name),
+            (namespace, name),
             schema=schema,
             location=(curated / name).as_uri(),
             partition_spec=partition_spec,

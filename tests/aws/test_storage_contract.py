@@ -1,7 +1,7 @@
 """The storage contract: every backend keeps the same promises (local Iceberg, S3 on moto).
 
-Each test runs on the local lake (Apache Iceberg in a folder) and on the S3 lake against a
-moto server. Backend-specific layout and damage checks live in ``test_lake_integrity.py``
+Each test runs on the local lake (Apache Iceberg in a folder), on the Iceberg lake in S3 with
+the Glue catalog and on the snapshot-log S3 lake, the last two against a moto server. Backend-specific layout and damage checks live in ``test_lake_integrity.py``
 and ``test_s3_lake.py``.
 """
 
@@ -14,17 +14,27 @@ import pandas as pd
 import pytest
 
 from meterwatch.storage import Lake, ReadOnlyQueryError, open_lake
+from meterwatch.storage.glue import GlueLake
 from meterwatch.storage.s3 import DuckDBEngine, S3Lake
 
 MakeLake = Callable[[], Lake]
 
 
-@pytest.fixture(params=["local-iceberg", "s3"])
+@pytest.fixture(params=["local-iceberg", "s3-glue-iceberg", "s3"])
 def make_lake(request: pytest.FixtureRequest, tmp_path: Path) -> MakeLake:
     """A function opening the same (initially empty) lake, as a new process would."""
     if request.param == "local-iceberg":
         return lambda: open_lake(str(tmp_path / "lake"))
     bucket = request.getfixturevalue("bucket")
+    if request.param == "s3-glue-iceberg":
+        database = f"db_{bucket.replace('-', '_')}"
+
+        def glue() -> Lake:
+            lake = GlueLake(f"s3://{bucket}/lake", glue_database=database)
+            lake.engine = DuckDBEngine(lake)
+            return lake
+
+        return glue
 
     def s3() -> Lake:
         lake = S3Lake(f"s3://{bucket}/lake", glue_database="none", register_partitions=False)
