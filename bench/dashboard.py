@@ -48,11 +48,11 @@ START, END = "<!-- dashboard:start -->", "<!-- dashboard:end -->"
 
 def prepare(name: str) -> Path:
     lake_dir = WORK / name
-    if name == "lake30" and not (lake_dir / "_meta" / "CURRENT").exists():
+    if name == "lake30" and not (lake_dir / "catalog.db").exists():
         from meterwatch.ingest import ingest_paths
 
         ingest_paths(open_lake(str(lake_dir)), [SHARED])
-    if name == "lake1000" and not (lake_dir / "_meta" / "CURRENT").exists():
+    if name == "lake1000" and not (lake_dir / "catalog.db").exists():
         from meterwatch.ingest import ingest_paths
         from meterwatch.synth import generate_fleet
 

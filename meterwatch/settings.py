@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         under the lake's own ``raw/`` prefix. Ignored for a local lake.
     athena_workgroup, glue_database
         AWS backend names (only read when the lake is on S3).
+    s3_table_format
+        How an S3 lake keeps its tables: ``snapshot-log`` (Parquet + a commit log, Athena
+        through Hive symlink manifests; the default until the CDK storage construct creates
+        Iceberg Glue tables) or ``iceberg`` (Iceberg tables in Glue,
+        ``docs/decisions/lake-iceberg.md``).
     alert_topic_arn
         SNS topic for alerts (AWS only); empty means no SNS sink.
     history_step_days
@@ -107,6 +112,7 @@ class Settings(BaseSettings):
     raw_lake: str = ""
     athena_workgroup: str = "meterwatch"
     glue_database: str = "meterwatch"
+    s3_table_format: str = "snapshot-log"
     alert_topic_arn: str = ""
     history_step_days: int = 91
     readings_from: str = "2000-01-01"

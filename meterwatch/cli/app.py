@@ -17,7 +17,7 @@ from rich.markup import escape
 from meterwatch import __version__
 from meterwatch.cli import dashboard, demo, detect, evaluation, lake
 from meterwatch.cli.common import NotALakeError, err_console
-from meterwatch.storage import DamagedLakeError
+from meterwatch.storage import DamagedLakeError, LegacyLakeError
 
 
 @click.group(
@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         err_console.print("[red]error[/red]", escape(str(exc)))
         err_console.print("`meterwatch check` lists every damaged file")
         return 2
-    except NotALakeError as exc:
+    except (NotALakeError, LegacyLakeError) as exc:
         err_console.print("[red]error[/red]", escape(str(exc)))
         return 2
     return int(result or 0)

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from meterwatch.settings import Settings
-from meterwatch.storage import Lake, open_lake
+from meterwatch.storage import Lake, is_lake, open_lake
 
 # soft_wrap: paths and error messages stay on one line, whole, for grep and copy-paste.
 console = Console(stderr=False, highlight=False, soft_wrap=True)
@@ -46,7 +46,7 @@ def lake_problem(uri: str) -> str | None:
     if uri.startswith("s3://"):
         return None
     root = Path(uri).expanduser()
-    if (root / "_meta" / "CURRENT").is_file():
+    if is_lake(root):
         return None
     what = "does not exist" if not root.exists() else "holds no meterwatch lake"
     return (

@@ -1,4 +1,4 @@
-"""Commands over the lake's data: ``ingest``, ``sql``, ``export`` and ``check``."""
+"""Commands over the lake: ``ingest``, ``sql``, ``export``, ``check``, ``migrate-lake``."""
 
 from __future__ import annotations
 
@@ -244,4 +244,28 @@ def cmd_check(lake: str | None, orphan_age: float) -> int:
     return 0
 
 
-COMMANDS = (cmd_ingest, cmd_sql, cmd_export, cmd_check)
+@click.command("migrate-lake")
+@lake_option
+def cmd_migrate_lake(lake: str | None) -> int:
+    """Convert a lake of the retired snapshot-log format to Apache Iceberg."""
+    from meterwatch.storage.migrate import MigrationError, migrate_lake
+
+    root = settings_for(lake=lake).lake
+    try:
+        report = migrate_lake(root)
+    except MigrationError as exc:
+        err_console.print("[red]error[/red]", escape(str(exc)))
+        return 2
+    if not report.migrated:
+        console.print(f"{escape(root)} is already an Iceberg lake: nothing to do")
+        return 0
+    for name, rows in report.rows.items():
+        console.print(f"{name:14} {rows:>12,} rows")
+    console.print(
+        f"migrated to Apache Iceberg in {report.seconds:.1f} s;"
+        f" the old files are in {escape(str(report.legacy_folder))} (delete it once satisfied)"
+    )
+    return 0
+
+
+COMMANDS = (cmd_ingest, cmd_sql, cmd_export, cmd_check, cmd_migrate_lake)

@@ -56,6 +56,10 @@ class DamagedLakeError(RuntimeError):
         super().__init__(f"damaged data in the lake: {shown}{more}")
 
 
+class LegacyLakeError(RuntimeError):
+    """A local lake still in the retired snapshot-log format (``meterwatch migrate-lake``)."""
+
+
 class ReadOnlyQueryError(ValueError):
     """A query that is not a read (SELECT): the lake's SQL is read-only."""
 

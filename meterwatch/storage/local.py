@@ -1,204 +1,66 @@
-"""Local backend: folders of Parquet files, a snapshot log, DuckDB for SQL.
+"""Local backend: Apache Iceberg tables in a folder, a SQLite catalog, DuckDB for SQL.
 
-Every commit writes new Parquet files under ``curated/<table>/`` and then a new snapshot
-(a JSON list of the live files of every table). Switching the ``CURRENT`` pointer with an
-atomic rename is the commit point: a process killed at any moment leaves either the old
-or the new snapshot current, and files no snapshot references are collected later.
-Writers are serialised by an exclusive lock on ``_meta/lock``.
+Layout of a lake folder (``docs/decisions/lake-iceberg.md``):
 
-The snapshot records each data file's size and SHA-256, so :meth:`LocalLake.verify` (the
-``meterwatch check`` command) can tell a damaged or missing file from a good one, and a read
-that fails on one names the table and the file.
+- ``catalog.db``: pyiceberg's SQL catalog (SQLite): one row per table naming its current
+  metadata file, plus meterwatch's ``meterwatch_files`` (size and SHA-256 of every data file
+  a commit published, for ``meterwatch check``);
+- ``curated/<table>/metadata/``, ``curated/<table>/data/[client_id_bucket=<n>/]``: each
+  table's Iceberg metadata and Parquet data files. Tables with a customer column are
+  partitioned by ``bucket(16, client_id)`` and every file is sorted by customer and hour,
+  so a customer's read opens one bucket's files and skips the row groups of the others;
+- ``raw/``, ``objects/``, ``_meta/`` as before (raw input, models and reports, users, lock).
+
+A transaction keeps its writes in memory and, at commit, rewrites each touched bucket as
+one sorted file (copy-on-write upsert by customer), writes each table's new Iceberg
+snapshot and metadata file, fsyncs them, and publishes every table's new metadata location
+in ONE SQLite transaction: that is the commit point. pyiceberg commits one table at a time,
+so meterwatch does the catalog swap itself; a process killed before it leaves the catalog as
+it was (the files it wrote are collected at the next commit), one killed after it has
+committed everything. Writers are serialised by an exclusive lock on ``_meta/lock``.
+
+Iceberg metadata holds absolute paths. The lake records the root its metadata was written
+under; a copied or moved lake folder maps that root onto where it now is (:class:`_RootedIO`),
+so it keeps working, while other Iceberg readers need the original path.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
-import json
 import os
 import shutil
+import sqlite3
 import threading
 import uuid
-from abc import abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as pads
-import pyarrow.parquet as pq
 
 from meterwatch import tables
-from meterwatch.storage.base import (
-    DamagedFile,
-    DamagedLakeError,
-    Lake,
-    ReadOnlyQueryError,
-    Transaction,
-    Verification,
+from meterwatch.storage import CATALOG_FILE
+from meterwatch.storage.base import DamagedFile, DamagedLakeError, ReadOnlyQueryError
+from meterwatch.storage.iceberg_lake import (
+    METADATA_KEPT,
+    IcebergLake,
+    IcebergTransaction,
+    LakeState,
 )
+from meterwatch.storage.iceberg_tables import NAMESPACE, TableChange, to_arrow
+from meterwatch.storage.legacy import READ_STATEMENTS, VIEWS, file_digest
 
-NULL_PARTITION = "__null__"
-MAX_PENDING_WRITES = 8
-SNAPSHOTS_KEPT = 20  # snapshot files kept for inspection
-SNAPSHOTS_PROTECTED = 3  # files of the newest snapshots survive GC, for readers still on them
-VIEWS = {
-    # The curated readings carry the customer's sector through the customers table, so a
-    # new sector map never rewrites readings.
-    "readings": "SELECT r.*, c.sector FROM _t_readings r LEFT JOIN _t_customers c USING (client_id)",
-}
+CATALOG_NAME = "meterwatch"
 
+__all__ = ["LocalLake", "LocalTransaction", "to_arrow"]
 
-# Statement kinds a query may hold: reading only (DESCRIBE and SHOW parse as SELECT).
-READ_STATEMENTS = frozenset({"SELECT", "EXPLAIN"})
-
-
-@dataclass(frozen=True)
-class FileEntry:
-    path: str  # relative to the lake root
-    partition: str | None
-    rows: int
-    # Recorded at commit; None in snapshots written before checksums were kept.
-    size: int | None = None
-    sha256: str | None = None
-
-    def to_json(self) -> list[Any]:
-        head: list[Any] = [self.path, self.partition, self.rows]
-        return head if self.size is None else [*head, self.size, self.sha256]
-
-    @classmethod
-    def from_json(cls, item: Sequence[Any]) -> FileEntry:
-        path, part, rows, *digest = item
-        size, sha256 = (int(digest[0]), digest[1]) if digest else (None, None)
-        return cls(path, part, int(rows), size, sha256)
-
-
-@dataclass
-class Snapshot:
-    seq: int
-    tables: dict[str, list[FileEntry]] = field(default_factory=dict)
-
-    def files(self, table: str) -> list[FileEntry]:
-        return self.tables.get(table, [])
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "seq": self.seq,
-                "created_at": datetime.now(UTC).isoformat(),
-                "tables": {
-                    name: [f.to_json() for f in files]
-                    for name, files in sorted(self.tables.items())
-                },
-            },
-            ensure_ascii=False,
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> Snapshot:
-        doc = json.loads(text)
-        return cls(
-            seq=int(doc["seq"]),
-            tables={
-                name: [FileEntry.from_json(item) for item in files]
-                for name, files in doc["tables"].items()
-            },
-        )
-
-
-def parquet_bytes(part: pa.Table, **options: Any) -> pa.Buffer:
-    """``part`` encoded as one Parquet file (zstd; dictionaries for the text columns only)."""
-    # Dictionary-encode only the repetitive text columns: trying it on measurements costs
-    # time and gains nothing.
-    text_cols = [f.name for f in part.schema if pa.types.is_string(f.type)]
-    sink = pa.BufferOutputStream()
-    pq.write_table(part, sink, compression="zstd", use_dictionary=text_cols, **options)
-    return sink.getvalue()
-
-
-@dataclass(frozen=True)
-class _Connection:
-    """The DuckDB of one snapshot, and the tables it could not open (damaged files)."""
-
-    seq: int
-    con: duckdb.DuckDBPyConnection
-    broken: dict[str, list[DamagedFile]]
-
-
-def _tables_read(cur: duckdb.DuckDBPyConnection, sql: str) -> set[str]:
-    """The lake tables a query reads (every table when DuckDB cannot tell)."""
-    try:
-        names = {n.removeprefix("_t_") for n in cur.get_table_names(sql, qualified=False)}
-    except duckdb.Error:
-        return set(tables.TABLES)
-    for view, definition in VIEWS.items():
-        if view in names:
-            names |= {t for t in tables.TABLES if f"_t_{t} " in definition + " "}
-    return names
-
-
-def _write_parquet(part: pa.Table, path: Path) -> tuple[int, str]:
-    """Write ``part`` to ``path``; return the file's size and SHA-256 (hashed before writing)."""
-    data = parquet_bytes(part, compression_level=1)
-    digest = hashlib.sha256(memoryview(data)).hexdigest()
-    with open(path, "wb") as fh:
-        fh.write(memoryview(data))
-    return data.size, digest
-
-
-def file_digest(path: Path) -> tuple[int, str]:
-    """Size and SHA-256 of a file."""
-    sha = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            sha.update(chunk)
-            size += len(chunk)
-    return size, sha.hexdigest()
-
-
-def verification(snap: Snapshot, digest: Callable[[str], tuple[int, str] | None]) -> Verification:
-    """:func:`find_damage` over every live file, with the counts ``meterwatch check`` prints."""
-    entries = [f for files in snap.tables.values() for f in files]
-    return Verification(
-        files=len(entries),
-        unrecorded=sum(f.sha256 is None for f in entries),
-        damaged=find_damage(snap, digest),
-    )
-
-
-def find_damage(
-    snap: Snapshot, digest: Callable[[str], tuple[int, str] | None], *, full: bool = True
-) -> list[DamagedFile]:
-    """The live files of ``snap`` that are missing or differ from what their commit recorded.
-
-    ``digest(path)`` returns a file's size and SHA-256 (None when it is missing); with
-    ``full=False`` it may return an empty hash and only sizes are compared (a quick look).
-    Files of snapshots older than the checksums are checked for presence only.
-    """
-    damaged = []
-    for table, files in sorted(snap.tables.items()):
-        for entry in files:
-            found = digest(entry.path)
-            if found is None:
-                damaged.append(DamagedFile(table, entry.path, "missing"))
-            elif entry.size is not None and found[0] != entry.size:
-                damaged.append(
-                    DamagedFile(table, entry.path, f"size {found[0]} bytes, {entry.size} recorded")
-                )
-            elif full and entry.sha256 is not None and found[1] != entry.sha256:
-                damaged.append(
-                    DamagedFile(table, entry.path, "checksum differs from the recorded one")
-                )
-    return damaged
+LocalTransaction = IcebergTransaction
 
 
 def _fsync_path(path: Path) -> None:
@@ -219,262 +81,206 @@ def _atomic_write(path: Path, data: bytes) -> None:
     _fsync_path(path.parent)
 
 
-def to_arrow(table: str, data: pa.Table | pd.DataFrame) -> pa.Table:
-    """Convert ``data`` to the table's Arrow schema (column order and types)."""
-    schema = tables.spec(table).schema
-    if isinstance(data, pd.DataFrame):
-        missing = [c for c in schema.names if c not in data.columns]
-        if missing:
-            raise ValueError(f"{table}: missing columns {missing}")
-        return pa.Table.from_pandas(data[schema.names], schema=schema, preserve_index=False)
-    missing = [c for c in schema.names if c not in data.column_names]
-    if missing:
-        raise ValueError(f"{table}: missing columns {missing}")
-    return data.select(schema.names).cast(schema)
+@dataclass(frozen=True)
+class _Connection:
+    """The DuckDB of one lake state, and the tables it could not open (damaged files)."""
+
+    locations: tuple[tuple[str, str], ...]
+    con: duckdb.DuckDBPyConnection
+    broken: dict[str, list[DamagedFile]]
 
 
-class SnapshotTransaction(Transaction):
-    """A transaction over a snapshot's file lists: what every backend's writes have in common.
-
-    A backend supplies :meth:`_write_files` (store the rows, return their file entries); the
-    table bookkeeping of append, overwrite and partition overwrite is the same everywhere.
-    """
-
-    def __init__(self, base: Snapshot) -> None:
-        self._base = base
-        self._tables: dict[str, list[FileEntry]] = {k: list(v) for k, v in base.tables.items()}
-        self._closed = False
-
-    @abstractmethod
-    def _write_files(self, table: str, data: pa.Table) -> list[FileEntry]:
-        """Store ``data`` (one file per partition value) and return the new file entries."""
-
-    def append(self, table: str, data: pa.Table | pd.DataFrame) -> None:
-        self._check_open()
-        arrow = to_arrow(table, data)
-        self._tables.setdefault(table, []).extend(self._write_files(table, arrow))
-
-    def overwrite_partitions(
-        self, table: str, data: pa.Table | pd.DataFrame, partitions: Iterable[str | None]
-    ) -> None:
-        self._check_open()
-        spec = tables.spec(table)
-        if spec.partition_by is None:
-            raise ValueError(f"table {table!r} is not partitioned")
-        arrow = to_arrow(table, data)
-        replaced = set(partitions)
-        stray = set(arrow.column(spec.partition_by).unique().to_pylist()) - replaced
-        if stray:
-            raise ValueError(
-                f"{table}: rows for partitions not being replaced: {sorted(map(str, stray))[:5]}"
-            )
-        kept = [f for f in self._tables.get(table, []) if f.partition not in replaced]
-        self._tables[table] = kept + self._write_files(table, arrow)
-
-    def overwrite(self, table: str, data: pa.Table | pd.DataFrame) -> None:
-        self._check_open()
-        arrow = to_arrow(table, data)
-        self._tables[table] = self._write_files(table, arrow)
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError("transaction already committed or aborted")
+def _tables_read(cur: duckdb.DuckDBPyConnection, sql: str) -> set[str]:
+    """The lake tables a query reads (every table when DuckDB cannot tell)."""
+    try:
+        names = {n.removeprefix("_t_") for n in cur.get_table_names(sql, qualified=False)}
+    except duckdb.Error:
+        return set(tables.TABLES)
+    for view, definition in VIEWS.items():
+        if view in names:
+            names |= {t for t in tables.TABLES if f"_t_{t} " in definition + " "}
+    return names
 
 
-class LocalTransaction(SnapshotTransaction):
-    """Writes files as it goes; :meth:`commit` publishes them in one new snapshot."""
-
-    def __init__(self, lake: LocalLake, lock_fd: int) -> None:
-        super().__init__(lake.snapshot())
-        self._lake = lake
-        self._lock_fd = lock_fd
-        self._written: list[Path] = []
-        self._closed = False
-        # Parquet files are encoded and written in a background thread (pyarrow releases the
-        # GIL) while the caller prepares the next one; reads and the commit wait for them.
-        self._pool: ThreadPoolExecutor | None = None
-        self._pending: dict[str, Future[tuple[int, str]]] = {}
-        self._digests: dict[str, tuple[int, str]] = {}  # lake-relative path -> size, sha256
-
-    def _submit_write(self, part: pa.Table, path: Path) -> None:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parquet")
-        while len(self._pending) >= MAX_PENDING_WRITES:  # bound the memory held by the queue
-            self._settle(next(iter(self._pending)))
-        self._pending[str(path)] = self._pool.submit(_write_parquet, part, path)
-
-    def _settle(self, key: str) -> None:
-        """Wait for one pending write and keep its digest; re-raise its error."""
-        digest = self._pending.pop(key).result()
-        self._digests[str(Path(key).relative_to(self._lake.root))] = digest
-
-    def _wait(self, files: Iterable[str] | None = None) -> None:
-        """Wait for the pending writes of ``files`` (all when None); re-raise their errors."""
-        keys = list(self._pending) if files is None else [f for f in files if f in self._pending]
-        for key in keys:
-            self._settle(key)
-
-    # writing ---------------------------------------------------------------------------
-    def _write_files(self, table: str, data: pa.Table) -> list[FileEntry]:
-        spec = tables.spec(table)
-        groups: list[tuple[str | None, pa.Table]]
-        if spec.partition_by is None:
-            groups = [(None, data)]
-        else:
-            groups = []
-            col = data.column(spec.partition_by)
-            values = col.unique().to_pylist()
-            if len(values) == 1:
-                groups = [(values[0], data)]
-            else:
-                # Sort once and slice: cheaper than one filter per partition value.
-                data = data.sort_by(spec.partition_by)
-                keys = data.column(spec.partition_by).to_pylist()
-                start = 0
-                for i in range(1, len(keys) + 1):
-                    if i == len(keys) or keys[i] != keys[start]:
-                        groups.append((keys[start], data.slice(start, i - start)))
-                        start = i
-        entries = []
-        for value, part in groups:
-            if part.num_rows == 0:
-                continue
-            folder = self._lake.root / "curated" / table
-            if spec.partition_by is not None:
-                name = NULL_PARTITION if value is None else quote(str(value), safe="")
-                folder = folder / f"{spec.partition_by}={name}"
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{uuid.uuid4().hex}.parquet"
-            self._written.append(path)
-            self._submit_write(part, path)
-            entries.append(FileEntry(str(path.relative_to(self._lake.root)), value, part.num_rows))
-        return entries
-
-    def read(self, table: str, *, partitions: Sequence[str | None] | None = None) -> pa.Table:
-        self._check_open()
-        snap = Snapshot(self._base.seq, self._tables)
-        files = self._lake._files(snap, table, partitions)
-        self._wait(files)
-        return self._lake._read_files(table, files, None)
-
-    # ending --------------------------------------------------------------------------------
-    def commit(self) -> None:
-        self._check_open()
-        try:
-            self._wait()
-            changed = self._tables != self._base.tables
-            to_sync = self._lake._take_unsynced()
-            if changed:
-                live = {f.path for files in self._tables.values() for f in files}
-                to_sync += [p for p in self._written if str(p.relative_to(self._lake.root)) in live]
-            # fsync in parallel: the waits overlap, and the snapshot must not point at data
-            # a power cut could lose.
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                list(pool.map(_fsync_path, to_sync))
-            if changed:
-                new = Snapshot(self._base.seq + 1, self._with_digests())
-                self._lake._publish(new)
-                self._lake._collect_garbage()
-        finally:
-            self._release()
-
-    def _with_digests(self) -> dict[str, list[FileEntry]]:
-        """The file lists with the size and checksum of every file this transaction wrote."""
-        out = {}
-        for table, files in self._tables.items():
-            entries = []
-            for f in files:
-                digest = self._digests.get(f.path)
-                entries.append(
-                    FileEntry(f.path, f.partition, f.rows, *digest) if digest is not None else f
-                )
-            out[table] = entries
-        return out
-
-    def abort(self) -> None:
-        if self._closed:
-            return
-        try:
-            for future in self._pending.values():
-                with contextlib.suppress(Exception):
-                    future.result()
-            self._pending.clear()
-            for path in self._written:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-        finally:
-            self._release()
-
-    def _release(self) -> None:
-        self._closed = True
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-        fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-        os.close(self._lock_fd)
+def _duckdb_type(dtype: pa.DataType) -> str | None:
+    """The DuckDB type a column is cast to when Iceberg stores it wider, else None."""
+    if pa.types.is_int8(dtype):
+        return "TINYINT"
+    if pa.types.is_int16(dtype):
+        return "SMALLINT"
+    return None
 
 
-class LocalLake(Lake):
-    """A lake in a local folder."""
+class LocalLake(IcebergLake):
+    """A lake in a local folder, its tables in Apache Iceberg."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, *, home: str | Path | None = None) -> None:
+        from meterwatch.storage.iceberg_tables import RootedIO
+
         self.root = Path(root).expanduser().resolve()
         self.uri = str(self.root)
         self._meta = self.root / "_meta"
+        for sub in ("_meta", "raw", "curated", "objects"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self._db_path = self.root / CATALOG_FILE
+        self._init_meterwatch_tables(Path(home) if home is not None else self.root)
+        self.io = RootedIO(RootedIO.properties_for(self._home(), self.root))
+        if {name for name, _loc in self._locations()} != set(tables.TABLES):
+            self._create_tables()
+        self._init_states()
         self._con_lock = threading.Lock()
         self._con: _Connection | None = None
-        # Raw files written but not yet fsynced: the next commit syncs them with its own
-        # files, in parallel, before it publishes a snapshot that names them.
         self._unsynced: list[Path] = []
         self._unsynced_lock = threading.Lock()
-        for sub in ("_meta/snapshots", "raw", "curated", "objects"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
 
-    # snapshots ------------------------------------------------------------------------------
-    def _current_seq(self) -> int:
+    def _create_tables(self) -> None:
+        """Create pyiceberg's catalog schema and every missing table (a new lake)."""
+        from pyiceberg.catalog.sql import SqlCatalog
+
+        from meterwatch.storage.iceberg_tables import RootedIO, create_tables
+
+        home = Path(self.io.home)
+        catalog = SqlCatalog(
+            CATALOG_NAME,
+            uri=f"sqlite:///{self._db_path}",
+            warehouse=(home / "curated").as_uri(),
+            **RootedIO.properties_for(home, self.root),
+        )
+        with self._lock():
+            create_tables(catalog, home / "curated")
+        catalog.engine.dispose()
+
+    # catalog --------------------------------------------------------------------------------
+    def _db(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self._db_path, timeout=60, isolation_level=None)
+        con.execute("PRAGMA synchronous = FULL")
+        return con
+
+    def _init_meterwatch_tables(self, home: Path) -> None:
+        with contextlib.closing(self._db()) as con:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS meterwatch_files"
+                " (path TEXT PRIMARY KEY, size INTEGER NOT NULL, sha256 TEXT NOT NULL)"
+            )
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS meterwatch_lake (key TEXT PRIMARY KEY, value TEXT)"
+            )
+            con.execute("INSERT OR IGNORE INTO meterwatch_lake VALUES ('home', ?)", [str(home)])
+
+    def _home(self) -> str:
+        """The root the lake's metadata was written under (where it was created)."""
+        with contextlib.closing(self._db()) as con:
+            (home,) = con.execute("SELECT value FROM meterwatch_lake WHERE key = 'home'").fetchone()
+        return str(home)
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        fd = os.open(self._meta / "lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            return int((self._meta / "CURRENT").read_text().strip())
-        except FileNotFoundError:
-            return 0
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
-    def snapshot(self) -> Snapshot:
-        """The committed state of the lake as of now."""
-        seq = self._current_seq()
-        if seq == 0:
-            return Snapshot(0)
-        return Snapshot.from_json((self._meta / "snapshots" / f"{seq:012d}.json").read_text())
+    def _locations(self) -> tuple[tuple[str, str], ...]:
+        with contextlib.closing(self._db()) as con:
+            known = con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'iceberg_tables'"
+            ).fetchone()
+            if known is None:
+                return ()
+            rows = con.execute(
+                "SELECT table_name, metadata_location FROM iceberg_tables"
+                " WHERE catalog_name = ? AND table_namespace = ?",
+                [CATALOG_NAME, NAMESPACE],
+            ).fetchall()
+        return tuple(sorted((str(n), str(loc)) for n, loc in rows))
 
-    def _publish(self, snap: Snapshot) -> None:
-        _atomic_write(self._meta / "snapshots" / f"{snap.seq:012d}.json", snap.to_json().encode())
-        _atomic_write(self._meta / "CURRENT", f"{snap.seq}\n".encode())
+    def _publish(self, changes: Sequence[TableChange], digests: dict[str, tuple[int, str]]) -> None:
+        """Point the catalog at every changed table's new metadata in one SQLite transaction."""
+        with contextlib.closing(self._db()) as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                for change in changes:
+                    cur = con.execute(
+                        "UPDATE iceberg_tables SET metadata_location = ?,"
+                        " previous_metadata_location = ? WHERE catalog_name = ?"
+                        " AND table_namespace = ? AND table_name = ? AND metadata_location = ?",
+                        [
+                            change.metadata_location,
+                            change.base_location,
+                            CATALOG_NAME,
+                            NAMESPACE,
+                            change.name,
+                            change.base_location,
+                        ],
+                    )
+                    if cur.rowcount != 1:
+                        raise RuntimeError(f"{change.name}: another writer committed first")
+                con.executemany(
+                    "INSERT OR REPLACE INTO meterwatch_files VALUES (?, ?, ?)",
+                    [(path, size, sha) for path, (size, sha) in digests.items()],
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
 
-    def recent_snapshots(self) -> list[Snapshot]:
-        """The newest snapshots, whose files garbage collection keeps."""
-        out = []
-        for path in sorted((self._meta / "snapshots").glob("*.json"))[-SNAPSHOTS_PROTECTED:]:
-            with contextlib.suppress(FileNotFoundError, ValueError):
-                out.append(Snapshot.from_json(path.read_text()))
-        return out
+    def kept_files(self, names: Sequence[str] | None = None) -> set[Path]:
+        """Every file of the tables (all when None) that a kept snapshot or metadata needs."""
+        from meterwatch.storage.iceberg_tables import referenced_paths
 
-    def _collect_garbage(self) -> None:
-        """Delete data files no recent snapshot references (old versions, killed writers)."""
-        snaps = sorted((self._meta / "snapshots").glob("*.json"))
-        for old in snaps[:-SNAPSHOTS_KEPT]:
-            old.unlink(missing_ok=True)
-        live = {
-            f.path
-            for snap in self.recent_snapshots()
-            for files in snap.tables.values()
-            for f in files
+        state = self.state()
+        return {
+            self._local(p)
+            for name in (names if names is not None else list(tables.TABLES))
+            for p in referenced_paths(state[name].table, METADATA_KEPT)
         }
-        curated = self.root / "curated"
-        for dirpath, _dirs, files in os.walk(curated):
-            for name in files:
-                full = Path(dirpath) / name
-                if str(full.relative_to(self.root)) not in live:
-                    full.unlink(missing_ok=True)
-        for tmp in self._meta.glob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
+
+    def _collect_garbage(self, names: Sequence[str]) -> None:
+        """Delete files of ``names`` that no kept snapshot or metadata file references.
+
+        Writers hold the lake's lock, so a file no kept snapshot names is garbage: an old
+        version, or a file of a transaction that was aborted or killed.
+        """
+        keep = self.kept_files(names)
+        gone: list[str] = []
+        for name in names:
+            for dirpath, _dirs, files in os.walk(self.root / "curated" / name):
+                for file in files:
+                    full = Path(dirpath) / file
+                    if full not in keep:
+                        gone.append(self.io.logical(full))
+                        full.unlink(missing_ok=True)
+        if gone:
+            with contextlib.closing(self._db()) as con:
+                con.executemany("DELETE FROM meterwatch_files WHERE path = ?", [(g,) for g in gone])
+
+    def _local(self, location: str) -> Path:
+        return Path(self.io.physical(location))
+
+    def _filesystem(self) -> Any:
+        return None
+
+    def _data_path(self, location: str) -> str:
+        return str(self._local(location))
+
+    def _size(self, location: str) -> int:
+        return self._local(location).stat().st_size
+
+    def _digest(self, location: str) -> tuple[int, str]:
+        return file_digest(self._local(location))
+
+    def _make_durable(self, changes: Sequence[TableChange]) -> None:
+        # fsync in parallel: the catalog must not point at data a power cut could lose.
+        to_sync = self._take_unsynced()
+        to_sync += [self._local(p) for c in changes for p in c.written_paths()]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(_fsync_path, to_sync))
+
+    def _rel(self, location: str) -> str:
+        return str(self._local(location).relative_to(self.root))
 
     # raw zone ----------------------------------------------------------------------------------
     def put_raw(self, source: Path, sha256: str, data: bytes | None = None) -> str:
@@ -506,100 +312,42 @@ class LocalLake(Lake):
         return (self.root / key).read_bytes()
 
     # tables ---------------------------------------------------------------------------------------
-    def transaction(self) -> LocalTransaction:
+    def transaction(self) -> IcebergTransaction:
         fd = os.open(self._meta / "lock", os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(fd, fcntl.LOCK_EX)
-        return LocalTransaction(self, fd)
 
-    def _files(
-        self, snap: Snapshot, table: str, partitions: Sequence[str | None] | None
-    ) -> list[str]:
-        entries = snap.files(table)
-        if partitions is not None:
-            wanted = set(partitions)
-            entries = [f for f in entries if f.partition in wanted]
-        return [str(self.root / f.path) for f in entries]
+        def release() -> None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
-    def read_arrow(
-        self,
-        table: str,
-        *,
-        partitions: Sequence[str | None] | None = None,
-        columns: Sequence[str] | None = None,
-    ) -> pa.Table:
-        """Like :meth:`read`, as an Arrow table."""
-        snap = self.snapshot()
         try:
-            return self._read_files(table, self._files(snap, table, partitions), columns)
-        except (OSError, pa.ArrowException) as exc:
-            raise self._damage_behind(snap, exc) from exc
-
-    def _read_files(self, table: str, files: list[str], columns: Sequence[str] | None) -> pa.Table:
-        schema = tables.spec(table).schema
-        cols = list(columns) if columns is not None else None
-        if not files:
-            empty = schema.empty_table()
-            return empty.select(cols) if cols else empty
-        return pads.dataset(files, schema=schema, format="parquet").to_table(columns=cols)
+            return IcebergTransaction(self, release)
+        except BaseException:
+            release()
+            raise
 
     # integrity ------------------------------------------------------------------------------------
-    def _digest(self, path: str, *, full: bool) -> tuple[int, str] | None:
-        try:
-            if full:
-                return file_digest(self.root / path)
-            return (self.root / path).stat().st_size, ""
-        except FileNotFoundError:
-            return None
+    def _recorded(self) -> dict[str, tuple[int, str]]:
+        with contextlib.closing(self._db()) as con:
+            rows = con.execute("SELECT path, size, sha256 FROM meterwatch_files").fetchall()
+        return {str(p): (int(s), str(h)) for p, s, h in rows}
 
-    def verify(self) -> Verification:
-        """Check every live data file against the size and SHA-256 recorded at its commit."""
-        return verification(self.snapshot(), lambda path: self._digest(path, full=True))
-
-    def _damage_behind(self, snap: Snapshot, exc: Exception) -> Exception:
-        """The :class:`DamagedLakeError` behind a failed read, or ``exc`` when there is none.
-
-        A quick look (presence and size of every live file), plus the live files the error
-        message names (a snapshot without recorded sizes cannot tell a truncated file).
-        """
-        damaged = find_damage(snap, lambda path: self._digest(path, full=False), full=False)
-        named = {d.path for d in damaged}
-        message = str(exc)
-        for table, files in snap.tables.items():
-            for f in files:
-                if f.path not in named and str(self.root / f.path) in message:
-                    damaged.append(DamagedFile(table, f.path, message.splitlines()[0][:200]))
-        return DamagedLakeError(damaged) if damaged else exc
-
-    def read(
-        self,
-        table: str,
-        *,
-        partitions: Sequence[str | None] | None = None,
-        columns: Sequence[str] | None = None,
-    ) -> pd.DataFrame:
-        return self.read_arrow(table, partitions=partitions, columns=columns).to_pandas()
-
-    def partitions(self, table: str) -> list[str | None]:
-        if tables.spec(table).partition_by is None:
-            raise ValueError(f"table {table!r} is not partitioned")
-        return sorted(
-            {f.partition for f in self.snapshot().files(table)}, key=lambda v: (v is None, v)
-        )
-
+    # SQL ----------------------------------------------------------------------------------------------
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A DuckDB cursor with one view per table, over the current snapshot."""
-        with self._cursor() as (cursor, _broken):
+        """A DuckDB cursor with one view per table, over the current state."""
+        with self._cursor(self.state()) as (cursor, _broken):
             yield cursor
 
     @contextlib.contextmanager
-    def _cursor(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict[str, list[DamagedFile]]]]:
-        snap = self.snapshot()
+    def _cursor(
+        self, state: LakeState
+    ) -> Iterator[tuple[duckdb.DuckDBPyConnection, dict[str, list[DamagedFile]]]]:
         with self._con_lock:
-            if self._con is None or self._con.seq != snap.seq:
+            if self._con is None or self._con.locations != state.locations:
                 if self._con is not None:
                     self._con.con.close()
-                self._con = self._build_connection(snap)
+                self._con = self._build_connection(state)
             cursor = self._con.con.cursor()
             broken = self._con.broken
         try:
@@ -607,13 +355,12 @@ class LocalLake(Lake):
         finally:
             cursor.close()
 
-    def _build_connection(self, snap: Snapshot) -> _Connection:
+    def _build_connection(self, state: LakeState) -> _Connection:
         """An in-memory DuckDB holding one view per table, and nothing else it can reach.
 
-        Once the views exist, external access is switched off (no file outside the tables'
-        data folders can be read, none written, no extension loaded) and the configuration is
-        locked, so a query cannot switch it back on. The folders are allowed rather than each
-        live file: DuckDB takes ~0.1 s per thousand allowed paths, at every new snapshot.
+        Each view reads the live Parquet files of the table's current Iceberg snapshot (the
+        upserts are copy-on-write, so there are no delete files to apply). Once the views
+        exist, external access is switched off and the configuration locked, as before.
         """
         con = duckdb.connect(
             config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
@@ -621,24 +368,29 @@ class LocalLake(Lake):
         con.execute("SET enable_object_cache = true")
         broken: dict[str, list[DamagedFile]] = {}
         for name, spec in tables.TABLES.items():
-            files = self._files(snap, name, None)
+            files = [str(self._local(f.path)) for f in state[name].files]
             created = False
             if files:
-                # The list is built from the snapshot, never from user input.
+                # The list and the columns come from the catalog, never from user input.
                 listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+                select = ", ".join(
+                    f'CAST("{c.name}" AS {t}) AS "{c.name}"'
+                    if (t := _duckdb_type(c.type))
+                    else f'"{c.name}"'
+                    for c in spec.schema
+                )
                 try:
-                    con.execute(f"CREATE VIEW _t_{name} AS SELECT * FROM read_parquet([{listing}])")  # noqa: S608
+                    con.execute(
+                        f"CREATE VIEW _t_{name} AS SELECT {select} FROM read_parquet([{listing}])"  # noqa: S608
+                    )
                     created = True
                 except duckdb.Error as exc:
-                    # A missing or unreadable file: the queries that read this table fail
-                    # naming it, the others still run (over an empty stand-in).
-                    one = Snapshot(snap.seq, {name: snap.files(name)})
+                    one = LakeState(state.locations, {name: state[name]})
                     damage = self._damage_behind(one, exc)
                     if not isinstance(damage, DamagedLakeError):
                         raise
                     broken[name] = damage.damaged
             if not created:
-                # Cursors do not see registered Arrow objects: materialise an empty table.
                 con.register("_empty", spec.schema.empty_table())
                 con.execute(f"CREATE TABLE _t_{name} AS SELECT * FROM _empty")  # noqa: S608 (registry name)
                 con.unregister("_empty")
@@ -650,7 +402,7 @@ class LocalLake(Lake):
         con.execute("SET python_enable_replacements = false")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
-        return _Connection(snap.seq, con, broken)
+        return _Connection(state.locations, con, broken)
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
         """Run a read-only query (SELECT, EXPLAIN, DESCRIBE, SHOW) over the tables.
@@ -658,8 +410,8 @@ class LocalLake(Lake):
         Raises :class:`ReadOnlyQueryError` for any other statement, and
         :class:`DamagedLakeError` when a data file it reads is missing or damaged.
         """
-        snap = self.snapshot()
-        with self._cursor() as (cur, broken):
+        state = self.state()
+        with self._cursor(state) as (cur, broken):
             kinds = [s.type.name for s in cur.extract_statements(sql)]
             refused = sorted(set(kinds) - READ_STATEMENTS)
             if refused:
@@ -675,7 +427,7 @@ class LocalLake(Lake):
                 result = cur.execute(sql, params) if params is not None else cur.execute(sql)
                 return result.df()
             except duckdb.Error as exc:
-                raise self._damage_behind(snap, exc) from exc
+                raise self._damage_behind(state, exc) from exc
 
     # objects ------------------------------------------------------------------------------------------
     def _object_path(self, key: str) -> Path:

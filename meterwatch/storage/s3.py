@@ -49,7 +49,7 @@ from meterwatch.storage.base import (
     ReadOnlyQueryError,
     Verification,
 )
-from meterwatch.storage.local import (
+from meterwatch.storage.legacy import (
     NULL_PARTITION,
     FileEntry,
     Snapshot,

@@ -5,8 +5,9 @@ The kill points wrap the lake's own methods, so the process dies exactly there:
 
 - ``artefact``: right after the first model artefact is written (``put_object`` of
   ``models/...``), long before the commit;
-- ``before_publish``: in the commit, every data file written and synced, the snapshot not yet;
-- ``after_publish``: the snapshot published, before the clean-up that follows it;
+- ``before_publish``: in the commit, every data and metadata file written and synced, the
+  catalog not yet switched to them;
+- ``after_publish``: the catalog switched (committed), before the clean-up that follows it;
 - ``delivering``: the alerts committed, the outbox sink about to write them.
 """
 
@@ -47,10 +48,10 @@ def arm(point: str) -> None:
     elif point in ("before_publish", "after_publish"):
         publish = LocalLake._publish
 
-        def publish_around(self: LocalLake, snap: Any) -> None:
+        def publish_around(self: LocalLake, *args: Any) -> None:
             if point == "before_publish":
                 die()
-            publish(self, snap)
+            publish(self, *args)
             die()
 
         LocalLake._publish = publish_around  # type: ignore[method-assign]

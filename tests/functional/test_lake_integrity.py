@@ -4,7 +4,7 @@ silently read (``meterwatch sql``, ``meterwatch check``)."""
 from __future__ import annotations
 
 import hashlib
-import json
+import sqlite3
 from pathlib import Path
 
 import duckdb
@@ -12,6 +12,7 @@ import pytest
 
 from meterwatch.cli import main
 from meterwatch.storage import DamagedLakeError, ReadOnlyQueryError, open_lake
+from meterwatch.storage.iceberg_tables import bucket_of
 from meterwatch.storage.local import LocalLake
 from tests.functional.test_storage import frame
 
@@ -28,7 +29,8 @@ def lake_dir(tmp_path: Path) -> Path:
 
 
 def data_file(lake_dir: Path, client: str) -> Path:
-    (path,) = (lake_dir / "curated" / "readings" / f"client_id={client}").glob("*.parquet")
+    bucket = lake_dir / "curated" / "readings" / "data" / f"client_id_bucket={bucket_of(client)}"
+    (path,) = bucket.glob("*.parquet")
     return path
 
 
@@ -43,8 +45,8 @@ def test_sql_cannot_read_files_outside_the_lake(
     for query in (
         "SELECT * FROM read_csv('/etc/passwd')",
         "SELECT * FROM read_text('/etc/hostname')",
-        f"SELECT * FROM read_csv('{lake_dir}/_meta/CURRENT')",
-        f"SELECT * FROM read_csv('{lake_dir}/curated/readings/../../_meta/CURRENT')",
+        f"SELECT * FROM read_csv('{lake_dir}/catalog.db')",
+        f"SELECT * FROM read_csv('{lake_dir}/curated/readings/../../catalog.db')",
         "SELECT * FROM glob('/etc/*')",
     ):
         assert sql(lake_dir, query) == 2
@@ -57,10 +59,10 @@ def test_sql_cannot_read_files_outside_the_lake(
 def test_sql_writes_nothing_and_cannot_roll_the_lake_back(
     lake_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    current = (lake_dir / "_meta" / "CURRENT").read_text()
+    current = (lake_dir / "catalog.db").read_bytes()
     for query in (
         f"COPY readings TO '{tmp_path}/stolen.csv'",
-        f"COPY (SELECT 1) TO '{lake_dir}/_meta/CURRENT' (HEADER false)",
+        f"COPY (SELECT 1) TO '{lake_dir}/catalog.db' (HEADER false)",
         "SELECT 1; COPY readings TO 'x.csv'",
         f"ATTACH '{tmp_path}/other.db'",
         "SET enable_external_access = true",
@@ -69,7 +71,7 @@ def test_sql_writes_nothing_and_cannot_roll_the_lake_back(
         assert sql(lake_dir, query) == 2, query
         assert "SQL error" in capsys.readouterr().err
     assert not (tmp_path / "stolen.csv").exists() and not (tmp_path / "other.db").exists()
-    assert (lake_dir / "_meta" / "CURRENT").read_text() == current
+    assert (lake_dir / "catalog.db").read_bytes() == current
 
 
 def test_sql_refuses_statements_that_change_the_views(lake_dir: Path) -> None:
@@ -84,21 +86,19 @@ def test_sql_refuses_statements_that_change_the_views(lake_dir: Path) -> None:
 
 # checksums ------------------------------------------------------------------------------------
 def test_every_commit_records_the_size_and_checksum_of_its_files(lake_dir: Path) -> None:
-    snap = LocalLake(lake_dir).snapshot()
-    entries = snap.files("readings")
-    assert len(entries) == 2
-    for entry in entries:
-        data = (lake_dir / entry.path).read_bytes()
-        assert entry.size == len(data)
-        assert entry.sha256 == hashlib.sha256(data).hexdigest()
+    lake = LocalLake(lake_dir)
+    files = lake.state()["readings"].files
+    recorded = lake._recorded()
+    assert len(files) == 2
+    for entry in files:
+        data = lake._local(entry.path).read_bytes()
+        assert entry.size == len(data)  # Iceberg's manifest
+        assert recorded[entry.path] == (len(data), hashlib.sha256(data).hexdigest())
 
 
-def test_snapshots_written_before_checksums_are_still_read(lake_dir: Path) -> None:
-    meta = lake_dir / "_meta" / "snapshots"
-    newest = sorted(meta.glob("*.json"))[-1]
-    doc = json.loads(newest.read_text())
-    doc["tables"] = {t: [f[:3] for f in files] for t, files in doc["tables"].items()}
-    newest.write_text(json.dumps(doc))
+def test_files_without_a_recorded_checksum_are_checked_for_presence(lake_dir: Path) -> None:
+    with sqlite3.connect(lake_dir / "catalog.db") as con:
+        con.execute("DELETE FROM meterwatch_files")
     lake = open_lake(str(lake_dir))
     assert lake.query("SELECT sum(active_kwh) AS s FROM readings")["s"].item() == 144.0
     found = lake.verify()

@@ -94,3 +94,25 @@ def test_empty_lake_answers_queries(tmp_path: Path) -> None:
     lake = open_lake(str(tmp_path))
     assert lake.query("SELECT count(*) AS n FROM readings").iloc[0, 0] == 0
     assert lake.read("customers").empty
+
+
+def test_a_customers_read_opens_only_its_own_bucket(tmp_path: Path) -> None:
+    from meterwatch.storage.iceberg_tables import bucket_of
+
+    lake = open_lake(str(tmp_path))
+    clients = [f"Cliente {n}" for n in range(1, 41)]
+    with lake.transaction() as tx:
+        for client in clients:
+            tx.overwrite_partitions("readings", frame(client, [1.0] * 24), [client])
+    probe = clients[0]
+    data = tmp_path / "curated" / "readings" / "data"
+    others = [
+        p
+        for p in data.rglob("*.parquet")
+        if p.parent.name != f"client_id_bucket={bucket_of(probe)}"
+    ]
+    assert len({p.parent for p in others}) > 5  # the fleet is spread over the buckets
+    for path in others:  # damage every other bucket: the customer's read does not notice
+        path.unlink()
+    got = open_lake(str(tmp_path)).read("readings", partitions=[probe])
+    assert set(got["client_id"]) == {probe} and len(got) == 24

@@ -1,0 +1,261 @@
+"""AWS backend on Apache Iceberg: tables in S3, catalogued in Glue, read by Athena as Iceberg.
+
+Each lake table is a Glue table of type ``ICEBERG`` (created with pyiceberg's Glue catalog)
+with its data and metadata under ``s3://bucket/prefix/curated/<table>/``, partitioned and
+sorted as the local lake (:mod:`meterwatch.storage.iceberg_tables`). Glue commits one table
+at a time, so a run's commit point is a create-only commit record
+``_meta/commits/<seq>.json`` (``If-None-Match: *``: of two writers racing for a sequence
+number exactly one wins) naming every table's metadata location and the size and SHA-256 of
+the data files. meterwatch reads through the newest record; after it, the Glue tables'
+``metadata_location`` are moved forward for Athena (and any lag is repaired by the next
+commit). Raw files, objects and the Athena SQL rewrite are those of :class:`S3Lake`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from meterwatch import tables
+from meterwatch.storage.iceberg_lake import METADATA_KEPT, IcebergLake, IcebergTransaction
+from meterwatch.storage.iceberg_tables import TableChange, referenced_paths
+from meterwatch.storage.s3 import (
+    GC_MIN_AGE,
+    AthenaEngine,
+    CommitConflict,
+    QueryEngine,
+    S3Lake,
+    split_uri,
+    to_athena,
+)
+
+COMMITS = "_meta/commits/"
+
+
+class GlueLake(IcebergLake):
+    """A lake under ``s3://bucket/prefix`` whose tables are Iceberg tables in Glue.
+
+    Parameters are those of :class:`~meterwatch.storage.s3.S3Lake`.
+    """
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        raw_uri: str = "",
+        glue_database: str = "meterwatch",
+        athena_workgroup: str = "meterwatch",
+        engine: QueryEngine | None = None,
+        session: Any = None,
+    ) -> None:
+        from pyiceberg.io.pyarrow import PyArrowFileIO
+
+        self._blobs = S3Lake(
+            uri,
+            raw_uri=raw_uri,
+            glue_database=glue_database,
+            athena_workgroup=athena_workgroup,
+            session=session,
+            register_partitions=False,
+        )
+        self.uri = self._blobs.uri
+        self.bucket, self.prefix = split_uri(self.uri)
+        self.session = self._blobs.session
+        self._s3 = self._blobs._s3
+        self._glue = self.session.client("glue")
+        self.glue_database = glue_database
+        self.engine: QueryEngine = engine or AthenaEngine(
+            glue_database, athena_workgroup, self.session
+        )
+        self._io_properties = {"s3.region": self.session.region_name or "us-east-1"}
+        endpoint = self._s3.meta.endpoint_url
+        if "amazonaws.com" not in endpoint:  # a stand-in such as moto's server
+            self._io_properties["s3.endpoint"] = endpoint
+        self.io = PyArrowFileIO(self._io_properties)
+        self._init_states()
+        if not self._list_commits():
+            self._create_tables()
+
+    # commit records ---------------------------------------------------------------------------
+    def _list_commits(self) -> list[str]:
+        return sorted(o["Key"] for o in self._blobs._list(COMMITS))
+
+    def _newest(self) -> dict[str, Any]:
+        keys = self._list_commits()
+        if not keys:
+            return {"seq": 0, "tables": {}, "files": {}}
+        doc: dict[str, Any] = json.loads(
+            self._s3.get_object(Bucket=self.bucket, Key=keys[-1])["Body"].read()
+        )
+        return doc
+
+    def _put_commit(self, doc: dict[str, Any]) -> None:
+        rel = f"{COMMITS}{doc['seq']:012d}.json"
+        try:
+            self._blobs._put(rel, json.dumps(doc).encode(), IfNoneMatch="*")
+        except self._s3.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
+                raise CommitConflict(
+                    f"commit {doc['seq']} was made by another writer; run again"
+                ) from exc
+            raise
+
+    def _catalog(self) -> Any:
+        from pyiceberg.catalog.glue import GlueCatalog
+
+        props = {**self._io_properties, "glue.region": self._io_properties["s3.region"]}
+        if "s3.endpoint" in self._io_properties:
+            props["glue.endpoint"] = self._io_properties["s3.endpoint"]
+        return GlueCatalog(self.glue_database, **props)
+
+    def _create_tables(self) -> None:
+        """Create the Glue database's Iceberg tables and the first commit record."""
+        from meterwatch.storage.iceberg_tables import create_tables
+
+        catalog = self._catalog()
+        create_tables(
+            catalog, _S3Folder(f"s3://{self.bucket}/{self.prefix}/curated"), self.glue_database
+        )
+        doc = {
+            "seq": 1,
+            "tables": {
+                name: catalog.load_table((self.glue_database, name)).metadata_location
+                for name in tables.TABLES
+            },
+            "files": {},
+        }
+        with contextlib.suppress(CommitConflict):  # another process created the lake first
+            self._put_commit(doc)
+
+    def _locations(self) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted(self._newest()["tables"].items()))
+
+    def _publish(self, changes: Sequence[TableChange], digests: dict[str, tuple[int, str]]) -> None:
+        doc = self._newest()
+        for change in changes:
+            if doc["tables"].get(change.name) != change.base_location:
+                raise CommitConflict(f"{change.name}: another writer committed first; run again")
+        new = {
+            "seq": doc["seq"] + 1,
+            "created_at": datetime.now(UTC).isoformat(),
+            "tables": {**doc["tables"], **{c.name: c.metadata_location for c in changes}},
+            "files": {**doc["files"], **{p: list(v) for p, v in digests.items()}},
+        }
+        self._put_commit(new)  # the commit point
+        self._point_glue(new["tables"])
+
+    def _point_glue(self, locations: dict[str, str]) -> None:
+        """Move each Glue table's ``metadata_location`` to the committed one (for Athena)."""
+        for name, location in locations.items():
+            table = self._glue.get_table(DatabaseName=self.glue_database, Name=name)["Table"]
+            params = dict(table.get("Parameters", {}))
+            if params.get("metadata_location") == location:
+                continue
+            params["previous_metadata_location"] = params.get("metadata_location", "")
+            params["metadata_location"] = location
+            table_input = {
+                k: table[k]
+                for k in ("Name", "Description", "TableType", "StorageDescriptor")
+                if k in table
+            }
+            table_input["Parameters"] = params
+            self._glue.update_table(
+                DatabaseName=self.glue_database,
+                TableInput=table_input,
+                **({"VersionId": table["VersionId"]} if "VersionId" in table else {}),
+            )
+
+    def _recorded(self) -> dict[str, tuple[int, str]]:
+        return {p: (int(v[0]), str(v[1])) for p, v in self._newest()["files"].items()}
+
+    def _collect_garbage(self, names: Sequence[str]) -> None:
+        """Delete unreferenced files of ``names`` old enough that no writer is still on them."""
+        state = self.state()
+        cutoff = datetime.now(UTC) - GC_MIN_AGE
+        stale = []
+        for name in names:
+            keep = {self._rel(p) for p in referenced_paths(state[name].table, METADATA_KEPT)}
+            stale += [
+                rel
+                for o in self._blobs._list(f"curated/{name}/")
+                if (rel := self._blobs._rel(o["Key"])) not in keep and o["LastModified"] < cutoff
+            ]
+        self._blobs._delete(stale)
+
+    # files ------------------------------------------------------------------------------------
+    def _filesystem(self) -> Any:
+        return self.io.fs_by_scheme("s3", self.bucket)
+
+    def _data_path(self, location: str) -> str:
+        return location.removeprefix("s3://")
+
+    def _key(self, location: str) -> str:
+        return location.removeprefix(f"s3://{self.bucket}/")
+
+    def _rel(self, location: str) -> str:
+        return self._blobs._rel(self._key(location))
+
+    def _size(self, location: str) -> int:
+        try:
+            head = self._s3.head_object(Bucket=self.bucket, Key=self._key(location))
+        except self._s3.exceptions.ClientError as exc:
+            raise FileNotFoundError(location) from exc
+        return int(head["ContentLength"])
+
+    def _digest(self, location: str) -> tuple[int, str]:
+        try:
+            obj = self._s3.get_object(Bucket=self.bucket, Key=self._key(location))
+        except self._s3.exceptions.NoSuchKey as exc:
+            raise FileNotFoundError(location) from exc
+        data = obj["Body"].read()
+        return len(data), hashlib.sha256(data).hexdigest()
+
+    # the rest of the interface ------------------------------------------------------------------
+    def transaction(self) -> IcebergTransaction:
+        return IcebergTransaction(self)
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
+        athena_sql, values = to_athena(sql, params)
+        return self.engine.run(athena_sql, values)
+
+    def put_raw(self, source: Path, sha256: str, data: bytes | None = None) -> str:
+        return self._blobs.put_raw(source, sha256, data)
+
+    def get_raw(self, key: str) -> bytes:
+        return self._blobs.get_raw(key)
+
+    def put_object(self, key: str, data: bytes) -> None:
+        self._blobs.put_object(key, data)
+
+    def get_object(self, key: str) -> bytes:
+        return self._blobs.get_object(key)
+
+    def object_modified(self, key: str) -> datetime:
+        return self._blobs.object_modified(key)
+
+    def delete_object(self, key: str) -> None:
+        self._blobs.delete_object(key)
+
+    def list_objects(self, prefix: str) -> list[str]:
+        return self._blobs.list_objects(prefix)
+
+
+class _S3Folder:
+    """An ``s3://`` folder that ``create_tables`` can join table names onto."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+
+    def __truediv__(self, name: str) -> _S3Folder:
+        return _S3Folder(f"{self.url}/{name}")
+
+    def as_uri(self) -> str:
+        return self.url

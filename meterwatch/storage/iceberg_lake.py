@@ -1,0 +1,408 @@
+"""What the Iceberg backends share: reads, transactions and integrity over Iceberg tables.
+
+:class:`IcebergLake` reads a table at a consistent cut of every table's metadata location
+(:meth:`IcebergLake._locations`), selects a customer's bucket files and reads them with
+pyarrow, and checks live files against the checksums recorded at their commit.
+:class:`IcebergTransaction` keeps a run's writes in memory and at commit writes each changed
+table's files and metadata (:func:`~meterwatch.storage.iceberg_tables.plan_change`); the
+backend then publishes every table's new metadata location in one step
+(:meth:`IcebergLake._publish`): a SQLite transaction locally, a create-only commit record
+in S3.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import threading
+from abc import abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+
+from meterwatch import tables
+from meterwatch.storage.base import (
+    DamagedFile,
+    DamagedLakeError,
+    Lake,
+    Transaction,
+    Verification,
+)
+from meterwatch.storage.iceberg_tables import (
+    NAMESPACE,
+    DataFileRef,
+    TableChange,
+    bucket_of,
+    data_file_refs,
+    new_metadata_location,
+    partition_mask,
+    plan_change,
+    split_by,
+    to_arrow,
+)
+
+SNAPSHOTS_KEPT = 5  # per table: readers still on a recent snapshot keep their files
+METADATA_KEPT = 5  # metadata files kept per table besides the current one
+
+
+@dataclass(frozen=True)
+class TableState:
+    """One table at one committed metadata file: its pyiceberg table and live data files."""
+
+    name: str
+    metadata_location: str
+    table: Any  # pyiceberg.table.Table
+    files: list[DataFileRef]
+
+    def select(self, partitions: Sequence[str | None] | None) -> list[DataFileRef]:
+        """The files that can hold rows of ``partitions`` (all files when None)."""
+        if partitions is None or tables.spec(self.name).partition_by is None:
+            return list(self.files)
+        buckets = {bucket_of(p) for p in partitions}
+        return [f for f in self.files if f.bucket in buckets]
+
+
+@dataclass(frozen=True)
+class LakeState:
+    """Every table at the metadata locations one catalog read returned (a consistent cut)."""
+
+    locations: tuple[tuple[str, str], ...]
+    tables: dict[str, TableState] = field(hash=False, compare=False)
+
+    def __getitem__(self, name: str) -> TableState:
+        tables.spec(name)  # a clear error for an unknown table
+        return self.tables[name]
+
+
+def _row_filter(table: str, partitions: Sequence[str | None] | None) -> pc.Expression | None:
+    column = tables.spec(table).partition_by
+    if partitions is None or column is None:
+        return None
+    values = [p for p in partitions if p is not None]
+    expr = pc.field(column).isin(
+        pa.array(values, type=tables.spec(table).schema.field(column).type)
+    )
+    if None in partitions:
+        expr = expr | pc.field(column).is_null()
+    return expr
+
+
+@dataclass
+class _Pending:
+    """One table's writes in a transaction, applied at commit."""
+
+    overwritten: bool = False  # the whole table is replaced by ``rows``
+    replaced: set[str | None] = field(default_factory=set)  # partitions replaced
+    by_partition: dict[str | None, list[pa.Table]] = field(default_factory=dict)
+    appended: list[pa.Table] = field(default_factory=list)
+
+    def rows(self) -> list[pa.Table]:
+        return [*self.appended, *itertools.chain.from_iterable(self.by_partition.values())]
+
+
+class IcebergTransaction(Transaction):
+    """Keeps its writes in memory; :meth:`commit` publishes every table's change at once."""
+
+    def __init__(self, lake: IcebergLake, release: Callable[[], None] = lambda: None) -> None:
+        self._lake = lake
+        self._release_lock = release
+        self._base = lake.state()
+        self._pending: dict[str, _Pending] = {}
+        self._closed = False
+
+    # writing --------------------------------------------------------------------------------
+    def append(self, table: str, data: pa.Table | pd.DataFrame) -> None:
+        self._check_open()
+        arrow = to_arrow(table, data)
+        if arrow.num_rows:
+            self._pending.setdefault(table, _Pending()).appended.append(arrow)
+        else:
+            self._pending.setdefault(table, _Pending())
+
+    def overwrite_partitions(
+        self, table: str, data: pa.Table | pd.DataFrame, partitions: Iterable[str | None]
+    ) -> None:
+        self._check_open()
+        column = tables.spec(table).partition_by
+        if column is None:
+            raise ValueError(f"table {table!r} is not partitioned")
+        arrow = to_arrow(table, data)
+        replaced = set(partitions)
+        values = arrow.column(column).unique().to_pylist()
+        stray = set(values) - replaced
+        if stray:
+            raise ValueError(
+                f"{table}: rows for partitions not being replaced: {sorted(map(str, stray))[:5]}"
+            )
+        pending = self._pending.setdefault(table, _Pending())
+        pending.replaced |= replaced
+        for value in replaced:
+            pending.by_partition[value] = []
+        if pending.appended:
+            pending.appended = [
+                t.filter(pc.invert(partition_mask(t, column, replaced))) for t in pending.appended
+            ]
+        if arrow.num_rows == 0:
+            return
+        if len(values) == 1:
+            pending.by_partition[values[0]].append(arrow)
+            return
+        for value, rows in split_by(arrow, column):
+            pending.by_partition[value].append(rows)
+
+    def overwrite(self, table: str, data: pa.Table | pd.DataFrame) -> None:
+        self._check_open()
+        arrow = to_arrow(table, data)
+        self._pending[table] = _Pending(overwritten=True, appended=[arrow])
+
+    def read(self, table: str, *, partitions: Sequence[str | None] | None = None) -> pa.Table:
+        """The table as this transaction would leave it (its own writes included)."""
+        self._check_open()
+        spec = tables.spec(table)
+        pending = self._pending.get(table)
+        parts: list[pa.Table] = []
+        if pending is None or not pending.overwritten:
+            base = self._lake._read_state(self._base, table, partitions, None)
+            if pending is not None and pending.replaced:
+                column = spec.partition_by
+                assert column is not None
+                base = base.filter(pc.invert(partition_mask(base, column, pending.replaced)))
+            parts.append(base)
+        if pending is not None:
+            row_filter = _row_filter(table, partitions)
+            if row_filter is None or partitions is None:
+                parts += pending.rows()
+            else:
+                # Rows written by partition are looked up, not filtered: a run that upserts
+                # customer after customer reads each one back in constant time.
+                parts += [rows.filter(row_filter) for rows in pending.appended]
+                parts += [r for p in set(partitions) for r in pending.by_partition.get(p, [])]
+        if not parts:
+            return spec.schema.empty_table()
+        return pa.concat_tables(parts)
+
+    # ending ---------------------------------------------------------------------------------
+    def commit(self) -> None:
+        self._check_open()
+        try:
+            changes: list[TableChange] = []
+            for name, pending in self._pending.items():
+                change = plan_change(
+                    self._base[name].table,
+                    self._base[name].files,
+                    pending.overwritten,
+                    pending.replaced,
+                    pending.rows(),
+                    read=functools.partial(self._lake._read_files, name, columns=None),
+                    snapshots_kept=SNAPSHOTS_KEPT,
+                )
+                if change is not None:
+                    changes.append(change)
+            for change in changes:
+                change.metadata_location = new_metadata_location(change)
+                change.write_metadata()
+            self._lake._make_durable(changes)
+            if changes:
+                digests = {f.path: self._lake._digest(f.path) for c in changes for f in c.added}
+                self._lake._publish(changes, digests)
+                self._lake._collect_garbage([c.name for c in changes])
+        finally:
+            self._release()
+
+    def abort(self) -> None:
+        if self._closed:
+            return
+        self._pending.clear()
+        self._release()
+
+    def _release(self) -> None:
+        self._closed = True
+        self._release_lock()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("transaction already committed or aborted")
+
+
+@dataclass(frozen=True)
+class LiveFiles:
+    """The live data files of every table at one consistent cut."""
+
+    tables: dict[str, list[DataFileRef]]
+
+
+class IcebergLake(Lake):
+    """A lake whose tables are Iceberg tables; backends supply the catalog and the files."""
+
+    io: Any  # the pyiceberg FileIO of the table files
+
+    def _init_states(self) -> None:
+        self._states: dict[str, TableState] = {}
+        self._states_lock = threading.Lock()
+
+    def snapshot(self) -> LiveFiles:
+        """Every table's live data files now (what caches key on, as with the old lake)."""
+        state = self.state()
+        return LiveFiles({name: list(t.files) for name, t in state.tables.items()})
+
+    # what a backend supplies -------------------------------------------------------------------
+    @abstractmethod
+    def _locations(self) -> tuple[tuple[str, str], ...]:
+        """Every table's current metadata location, read at one point (a consistent cut)."""
+
+    @abstractmethod
+    def _publish(self, changes: Sequence[TableChange], digests: dict[str, tuple[int, str]]) -> None:
+        """Make every change visible at once, recording the new files' size and SHA-256."""
+
+    @abstractmethod
+    def _recorded(self) -> dict[str, tuple[int, str]]:
+        """Size and SHA-256 of the data files, as their commits recorded them."""
+
+    @abstractmethod
+    def _collect_garbage(self, names: Sequence[str]) -> None:
+        """Delete files of the tables ``names`` that no kept snapshot references."""
+
+    @abstractmethod
+    def _filesystem(self) -> Any:
+        """The pyarrow filesystem the data files are read with (None: local files)."""
+
+    @abstractmethod
+    def _data_path(self, location: str) -> str:
+        """A data file's path on :meth:`_filesystem`."""
+
+    @abstractmethod
+    def _rel(self, location: str) -> str:
+        """A data file's path relative to the lake, as damage reports name it."""
+
+    @abstractmethod
+    def _size(self, location: str) -> int:
+        """A file's size (``FileNotFoundError`` when it is missing)."""
+
+    @abstractmethod
+    def _digest(self, location: str) -> tuple[int, str]:
+        """A file's size and SHA-256 (``FileNotFoundError`` when it is missing)."""
+
+    def _make_durable(self, changes: Sequence[TableChange]) -> None:
+        """Before the publish: make the changes' files durable (local fsync; S3 already is)."""
+
+    # reading ----------------------------------------------------------------------------------
+    def state(self) -> LakeState:
+        """Every table as of the catalog now (one read: a consistent cut across tables)."""
+        from pyiceberg.serializers import FromInputFile
+        from pyiceberg.table import Table
+
+        locations = self._locations()
+        out = {}
+        with self._states_lock:
+            for name, location in locations:
+                cached = self._states.get(location)
+                if cached is None:
+                    metadata = FromInputFile.table_metadata(self.io.new_input(location))
+                    # No catalog object: the lake publishes its commits itself (see _publish).
+                    table = Table((NAMESPACE, name), metadata, location, self.io, None)  # type: ignore[arg-type]
+                    cached = TableState(name, location, table, data_file_refs(table))
+                    self._states[location] = cached
+                out[name] = cached
+            live = set(dict(locations).values())
+            for stale in [loc for loc in self._states if loc not in live]:
+                del self._states[stale]
+        return LakeState(locations, out)
+
+    def _read_files(
+        self, table: str, files: Sequence[DataFileRef], columns: Sequence[str] | None,
+        row_filter: pc.Expression | None = None,
+    ) -> pa.Table:  # fmt: skip
+        schema = tables.spec(table).schema
+        cols = list(columns) if columns is not None else list(schema.names)
+        target = pa.schema([schema.field(c) for c in cols])
+        if not files:
+            return target.empty_table()
+        paths = [self._data_path(f.path) for f in files]
+        dataset = pads.dataset(paths, format="parquet", filesystem=self._filesystem())
+        data = dataset.to_table(columns=cols, filter=row_filter)
+        return data.cast(target)
+
+    def _read_state(
+        self,
+        state: LakeState,
+        table: str,
+        partitions: Sequence[str | None] | None,
+        columns: Sequence[str] | None,
+    ) -> pa.Table:
+        files = state[table].select(partitions)
+        try:
+            return self._read_files(table, files, columns, _row_filter(table, partitions))
+        except (OSError, pa.ArrowException) as exc:
+            raise self._damage_behind(state, exc) from exc
+
+    def read_arrow(
+        self,
+        table: str,
+        *,
+        partitions: Sequence[str | None] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pa.Table:
+        """Like :meth:`read`, as an Arrow table."""
+        return self._read_state(self.state(), table, partitions, columns)
+
+    def read(
+        self,
+        table: str,
+        *,
+        partitions: Sequence[str | None] | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        return self.read_arrow(table, partitions=partitions, columns=columns).to_pandas()
+
+    def partitions(self, table: str) -> list[str | None]:
+        column = tables.spec(table).partition_by
+        if column is None:
+            raise ValueError(f"table {table!r} is not partitioned")
+        values = self.read_arrow(table, columns=[column]).column(column).unique().to_pylist()
+        return sorted(set(values), key=lambda v: (v is None, v))
+
+    # integrity ------------------------------------------------------------------------------------
+    def _find_damage(self, state: LakeState, *, full: bool) -> list[DamagedFile]:
+        recorded = self._recorded() if full else {}
+        damaged = []
+        for name in sorted(state.tables):
+            for f in state[name].files:
+                rel = self._rel(f.path)
+                try:
+                    size, sha = self._digest(f.path) if full else (self._size(f.path), "")
+                except FileNotFoundError:
+                    damaged.append(DamagedFile(name, rel, "missing"))
+                    continue
+                if size != f.size:
+                    damaged.append(DamagedFile(name, rel, f"size {size} bytes, {f.size} recorded"))
+                elif full and f.path in recorded and recorded[f.path][1] != sha:
+                    damaged.append(DamagedFile(name, rel, "checksum differs from the recorded one"))
+        return damaged
+
+    def verify(self) -> Verification:
+        """Check every live data file against the size and SHA-256 recorded at its commit."""
+        state = self.state()
+        recorded = self._recorded()
+        files = [f for s in state.tables.values() for f in s.files]
+        return Verification(
+            files=len(files),
+            unrecorded=sum(f.path not in recorded for f in files),
+            damaged=self._find_damage(state, full=True),
+        )
+
+    def _damage_behind(self, state: LakeState, exc: Exception) -> Exception:
+        """The :class:`DamagedLakeError` behind a failed read, or ``exc`` when there is none."""
+        damaged = self._find_damage(state, full=False)
+        named = {d.path for d in damaged}
+        message = str(exc)
+        for name in sorted(state.tables):
+            for f in state[name].files:
+                rel = self._rel(f.path)
+                if rel not in named and self._data_path(f.path) in message:
+                    damaged.append(DamagedFile(name, rel, message.splitlines()[0][:200]))
+        return DamagedLakeError(damaged) if damaged else exc

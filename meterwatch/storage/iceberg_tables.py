@@ -1,0 +1,413 @@
+"""The lake's tables as Apache Iceberg tables: schemas, partitioning, and one table's commit.
+
+Shared by the backends that keep their tables in Iceberg. What this module decides:
+
+- every table of :mod:`meterwatch.tables` is an Iceberg table in namespace ``meterwatch``;
+  its columns are the spec's, widened where Iceberg has no narrower type (``int8`` is an
+  Iceberg ``int``, timestamps are microseconds); reads cast back to the spec's schema;
+- a table with a partition column (the customer) is partitioned by
+  ``bucket(BUCKETS, client_id)`` and sorted by customer and hour, with row groups small
+  enough that a customer's read skips most of its bucket's file;
+- an upsert by customer (``overwrite_partitions``) is copy-on-write per bucket: the bucket's
+  live files are read, the replaced customers' rows dropped, the new rows added, and the
+  bucket written back as one sorted file in one Iceberg ``overwrite`` snapshot. Readers never
+  need delete files, so a table's content is exactly its live data files.
+
+pyiceberg builds the manifests, snapshots and metadata (:func:`plan_change`); the caller
+publishes the new metadata location of every changed table at once (the lake's commit).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyiceberg.io.pyarrow import PyArrowFileIO
+
+from meterwatch import tables
+
+NAMESPACE = "meterwatch"
+BUCKETS = 16
+ROW_GROUP_ROWS = 32_768  # about two customer-years of hours: a customer's read skips the rest
+COMPACT_AT = 16  # an unpartitioned table with more live files than this is rewritten as one
+SORT_COLUMNS = ("client_id", "ts")
+HOME_PROPERTY = "meterwatch.home"
+ROOT_PROPERTY = "meterwatch.root"
+
+
+def table_properties(metadata_kept: int) -> dict[str, str]:
+    """The Iceberg table properties every lake table is created with."""
+    return {
+        "write.parquet.row-group-limit": str(ROW_GROUP_ROWS),
+        "write.parquet.compression-codec": "zstd",
+        "commit.manifest-merge.enabled": "true",
+        "write.metadata.previous-versions-max": str(metadata_kept),
+        "meterwatch.partitioning": f"bucket({BUCKETS}, client_id), sorted by client_id, ts",
+    }
+
+
+# types -----------------------------------------------------------------------------------------
+def _stored_type(dtype: pa.DataType) -> pa.DataType:
+    if pa.types.is_timestamp(dtype):
+        return pa.timestamp("us", tz=dtype.tz)
+    if pa.types.is_int8(dtype) or pa.types.is_int16(dtype):
+        return pa.int32()
+    return dtype
+
+
+@cache
+def stored_schema(table: str) -> pa.Schema:
+    """The Arrow schema a table's rows are written with (the spec's, widened for Iceberg)."""
+    schema = tables.spec(table).schema
+    return pa.schema([pa.field(f.name, _stored_type(f.type)) for f in schema])
+
+
+def to_arrow(table: str, data: pa.Table | pd.DataFrame) -> pa.Table:
+    """Convert ``data`` to the table's Arrow schema (column order and types)."""
+    schema = tables.spec(table).schema
+    if isinstance(data, pd.DataFrame):
+        missing = [c for c in schema.names if c not in data.columns]
+        if missing:
+            raise ValueError(f"{table}: missing columns {missing}")
+        return pa.Table.from_pandas(data[schema.names], schema=schema, preserve_index=False)
+    missing = [c for c in schema.names if c not in data.column_names]
+    if missing:
+        raise ValueError(f"{table}: missing columns {missing}")
+    return data.select(schema.names).cast(schema)
+
+
+@lru_cache(maxsize=1024)
+def bucket_of(value: str | None) -> int | None:
+    """The Iceberg bucket (murmur3, the spec's) of a customer id; None for a missing one."""
+    if value is None:
+        return None
+    return int(_bucket_fn()(value))
+
+
+@lru_cache(maxsize=1)
+def _bucket_fn() -> Callable[[Any], Any]:
+    from pyiceberg.transforms import BucketTransform
+    from pyiceberg.types import StringType
+
+    return BucketTransform(BUCKETS).transform(StringType())
+
+
+# file IO -----------------------------------------------------------------------------------------
+class RootedIO(PyArrowFileIO):
+    """pyiceberg's local file IO, with the lake's original root mapped onto where it is now.
+
+    Iceberg metadata records absolute paths. A lake folder that was copied or moved still
+    names its files under the root it was created at (``home``); this IO reads and writes
+    them under ``root`` instead, so the metadata never needs rewriting.
+    """
+
+    def __init__(self, properties: dict[str, str]) -> None:
+        # pyiceberg builds file IOs from catalog properties (``py-io-impl``), hence these.
+        super().__init__(properties)
+        self.home = str(Path(properties[HOME_PROPERTY]))
+        self.root = str(Path(properties[ROOT_PROPERTY]))
+
+    @classmethod
+    def properties_for(cls, home: str | Path, root: str | Path) -> dict[str, str]:
+        """Catalog properties under which pyiceberg builds this IO itself."""
+        return {
+            "py-io-impl": f"{cls.__module__}.{cls.__qualname__}",
+            HOME_PROPERTY: str(home),
+            ROOT_PROPERTY: str(root),
+        }
+
+    def physical(self, location: str) -> str:
+        """The local path of a location the metadata names."""
+        path = urlparse(location).path if location.startswith("file:") else location
+        if self.home != self.root and (path == self.home or path.startswith(self.home + "/")):
+            path = self.root + path[len(self.home) :]
+        return path
+
+    def logical(self, path: Path) -> str:
+        """The location the metadata uses for a local path under the lake."""
+        rel = path.relative_to(self.root)
+        return (Path(self.home) / rel).as_uri()
+
+    def parse_location(  # type: ignore[override]
+        self, location: str, properties: Any = None
+    ) -> tuple[str, str, str]:
+        return "file", "", self.physical(location)
+
+
+# tables ----------------------------------------------------------------------------------------
+def _iceberg_type(dtype: pa.DataType) -> Any:
+    from pyiceberg import types as it
+
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
+        return it.StringType()
+    if pa.types.is_timestamp(dtype):
+        return it.TimestamptzType() if dtype.tz else it.TimestampType()
+    if pa.types.is_float64(dtype):
+        return it.DoubleType()
+    if pa.types.is_int64(dtype):
+        return it.LongType()
+    if pa.types.is_int32(dtype):
+        return it.IntegerType()
+    raise TypeError(f"no Iceberg type for {dtype}")
+
+
+def _iceberg_schema(table: str) -> Any:
+    """The table's Iceberg schema: the spec's columns in order, field ids 1..n, optional."""
+    from pyiceberg.schema import Schema
+    from pyiceberg.types import NestedField
+
+    return Schema(
+        *(
+            NestedField(i, f.name, _iceberg_type(f.type), required=False)
+            for i, f in enumerate(stored_schema(table), start=1)
+        )
+    )
+
+
+def create_tables(catalog: Any, curated: Any, namespace: str = NAMESPACE) -> None:
+    """Create the namespace and every missing table (idempotent) under the folder ``curated``."""
+    from pyiceberg.exceptions import NamespaceAlreadyExistsError
+    from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
+    from pyiceberg.table.sorting import UNSORTED_SORT_ORDER, SortField, SortOrder
+    from pyiceberg.transforms import BucketTransform, IdentityTransform
+
+    existing = set()
+    try:
+        catalog.create_namespace(namespace)
+    except NamespaceAlreadyExistsError:
+        existing = {name for _ns, name in catalog.list_tables(namespace)}
+    for name, spec in tables.TABLES.items():
+        if name in existing:
+            continue
+        schema = _iceberg_schema(name)
+        partition_spec = UNPARTITIONED_PARTITION_SPEC
+        sort_order = UNSORTED_SORT_ORDER
+        if spec.partition_by is not None:
+            source = schema.find_field(spec.partition_by).field_id
+            partition_spec = PartitionSpec(
+                PartitionField(
+                    source_id=source,
+                    field_id=1000,
+                    transform=BucketTransform(BUCKETS),
+                    name=f"{spec.partition_by}_bucket",
+                )
+            )
+        sort_fields = [c for c in SORT_COLUMNS if c in spec.schema.names]
+        if spec.partition_by is not None and sort_fields:
+            sort_order = SortOrder(
+                *(
+                    SortField(
+                        source_id=schema.find_field(c).field_id, transform=IdentityTransform()
+                    )
+                    for c in sort_fields
+                )
+            )
+        catalog.create_table(
+            (namespace, name),
+            schema=schema,
+            location=(curated / name).as_uri(),
+            partition_spec=partition_spec,
+            sort_order=sort_order,
+            properties={**table_properties(5), "comment": spec.description},
+        )
+
+
+@dataclass(frozen=True)
+class DataFileRef:
+    """A live data file of a table's current snapshot."""
+
+    path: str  # as the metadata names it
+    bucket: int | None  # the customer bucket, None for unpartitioned tables or no customer
+    size: int
+    rows: int
+    data_file: Any = field(compare=False, repr=False)  # pyiceberg DataFile
+
+
+def data_file_refs(table: Any) -> list[DataFileRef]:
+    """The live data files of a pyiceberg table's current snapshot."""
+    snapshot = table.metadata.current_snapshot()
+    if snapshot is None:
+        return []
+    partitioned = bool(table.metadata.spec().fields)
+    refs = []
+    for manifest in snapshot.manifests(table.io):
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+            df = entry.data_file
+            bucket = df.partition[0] if partitioned else None
+            refs.append(
+                DataFileRef(df.file_path, bucket, df.file_size_in_bytes, df.record_count, df)
+            )
+    return refs
+
+
+def referenced_paths(table: Any, metadata_kept: int) -> set[str]:
+    """Every file a table's kept snapshots and metadata files need (the rest is garbage)."""
+    metadata = table.metadata
+    out = {table.metadata_location}
+    out |= {entry.metadata_file for entry in metadata.metadata_log[-metadata_kept:]}
+    for snapshot in metadata.snapshots:
+        out.add(snapshot.manifest_list)
+        for manifest in snapshot.manifests(table.io):
+            out.add(manifest.manifest_path)
+            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+                out.add(entry.data_file.file_path)
+    return out
+
+
+@dataclass
+class TableChange:
+    """One table's next state, written but not yet published."""
+
+    name: str
+    table: Any  # the pyiceberg table it starts from
+    metadata: Any  # the new TableMetadata
+    added: list[DataFileRef]
+    base_location: str = ""
+    metadata_location: str = ""
+
+    def written_paths(self) -> list[str]:
+        """The files this change wrote: data files, manifests, manifest list, metadata."""
+        base = {s.snapshot_id for s in self.table.metadata.snapshots}
+        out = [f.path for f in self.added]
+        for snapshot in self.metadata.snapshots:
+            if snapshot.snapshot_id in base:
+                continue
+            out.append(snapshot.manifest_list)
+            out += [m.manifest_path for m in snapshot.manifests(self.table.io)]
+        out.append(self.metadata_location)
+        return out
+
+    def write_metadata(self) -> None:
+        from pyiceberg.serializers import ToOutputFile
+
+        ToOutputFile.table_metadata(self.metadata, self.table.io.new_output(self.metadata_location))
+
+
+def new_metadata_location(change: TableChange) -> str:
+    """Where a change's metadata file goes: the next version number, a fresh name."""
+    from pyiceberg.catalog import MetastoreCatalog
+
+    version = MetastoreCatalog._parse_metadata_version(change.base_location) + 1
+    return f"{change.metadata.location}/metadata/{version:05d}-{uuid.uuid4()}.metadata.json"
+
+
+def _sorted_for_storage(table: str, rows: pa.Table) -> pa.Table:
+    keys = [(c, "ascending") for c in SORT_COLUMNS if c in rows.column_names]
+    if tables.spec(table).partition_by is not None and keys and rows.num_rows > 1:
+        rows = rows.sort_by(keys)
+    return rows.cast(stored_schema(table))
+
+
+def partition_mask(data: pa.Table, column: str, values: Iterable[str | None]) -> pa.ChunkedArray:
+    """True for the rows of ``data`` whose ``column`` is one of ``values`` (None: missing)."""
+    wanted = list(values)
+    present = pa.array([v for v in wanted if v is not None], type=data.schema.field(column).type)
+    mask = pc.is_in(data.column(column), value_set=present)
+    if None in wanted:
+        mask = pc.or_(mask, pc.is_null(data.column(column)))
+    return pc.fill_null(mask, False)
+
+
+def split_by(data: pa.Table, column: str) -> list[tuple[str | None, pa.Table]]:
+    """``data``'s rows grouped by ``column`` (sorted once and sliced: one pass, any count)."""
+    data = data.sort_by([(column, "ascending")])
+    keys = data.column(column).to_pylist()
+    groups = []
+    start = 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i] != keys[start]:
+            groups.append((keys[start], data.slice(start, i - start)))
+            start = i
+    return groups
+
+
+def plan_change(
+    table: Any,
+    files: Sequence[DataFileRef],
+    overwritten: bool,
+    replaced: set[str | None],
+    rows: Sequence[pa.Table],
+    *,
+    read: Callable[[Sequence[DataFileRef]], pa.Table],
+    snapshots_kept: int,
+) -> TableChange | None:
+    """Write a table's new data files and build its next metadata (None: nothing changes).
+
+    ``rows`` are the rows the transaction adds (spec schema). With ``overwritten`` they are
+    the whole table; else the rows of the ``replaced`` partitions are dropped first. ``read``
+    reads live files (spec schema).
+    """
+    from pyiceberg.io.pyarrow import _dataframe_to_data_files
+    from pyiceberg.table.update import update_table_metadata
+    from pyiceberg.table.update.snapshot import ExpireSnapshots
+
+    name = table.name()[-1]
+    spec = tables.spec(name)
+    new = [r for r in rows if r.num_rows]
+    deleted: list[DataFileRef]
+    if overwritten:
+        deleted = list(files)
+        content = new
+    elif spec.partition_by is not None:
+        column = spec.partition_by
+        buckets = {bucket_of(v) for v in replaced}
+        for r in new:
+            buckets |= {bucket_of(v) for v in r.column(column).unique().to_pylist()}
+        deleted = [f for f in files if f.bucket in buckets]
+        content = list(new)
+        if deleted:
+            kept = read(deleted)
+            if replaced:
+                kept = kept.filter(pc.invert(partition_mask(kept, column, replaced)))
+            content.insert(0, kept)
+    else:
+        if not new:
+            return None
+        deleted = list(files) if len(files) >= COMPACT_AT else []
+        content = ([read(deleted)] if deleted else []) + new
+    content = [c for c in content if c.num_rows]
+    if not deleted and not content:
+        return None
+    data = _sorted_for_storage(name, pa.concat_tables(content)) if content else None
+
+    txn = table.transaction()
+    added_files = (
+        list(_dataframe_to_data_files(txn.table_metadata, data, table.io))
+        if data is not None
+        else []
+    )
+    producer = (
+        txn.update_snapshot().overwrite() if deleted else txn.update_snapshot().merge_append()
+    )
+    with producer as snapshot:
+        for f in deleted:
+            snapshot.delete_data_file(f.data_file)
+        for df in added_files:
+            snapshot.append_data_file(df)
+    old = sorted(txn.table_metadata.snapshots, key=lambda s: s.sequence_number)
+    expired = [s.snapshot_id for s in old[:-snapshots_kept]]
+    if expired:
+        ExpireSnapshots(txn).by_ids(expired).commit()
+    metadata = update_table_metadata(
+        table.metadata,
+        txn._updates,
+        enforce_validation=True,
+        metadata_location=table.metadata_location,
+    )
+    partitioned = bool(metadata.spec().fields)
+    added = [
+        DataFileRef(
+            df.file_path, df.partition[0] if partitioned else None, df.file_size_in_bytes,
+            df.record_count, df,
+        )
+        for df in added_files
+    ]  # fmt: skip
+    return TableChange(name, table, metadata, added, base_location=table.metadata_location)
