@@ -22,7 +22,7 @@ import shutil
 import threading
 import uuid
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +44,7 @@ from meterwatch.storage.base import (
     ReadOnlyQueryError,
     Transaction,
     Verification,
+    ts_bounds,
 )
 
 NULL_PARTITION = "__null__"
@@ -526,21 +527,60 @@ class LocalLake(Lake):
         *,
         partitions: Sequence[str | None] | None = None,
         columns: Sequence[str] | None = None,
+        ts_from: datetime | None = None,
     ) -> pa.Table:
-        """Like :meth:`read`, as an Arrow table."""
+        """Like :meth:`read`, as an Arrow table; ``ts_from`` keeps the hours from it on."""
         snap = self.snapshot()
         try:
-            return self._read_files(table, self._files(snap, table, partitions), columns)
+            files = self._files(snap, table, partitions)
+            return self._read_files(table, files, columns, ts_from)
         except (OSError, pa.ArrowException) as exc:
             raise self._damage_behind(snap, exc) from exc
 
-    def _read_files(self, table: str, files: list[str], columns: Sequence[str] | None) -> pa.Table:
+    def _read_files(
+        self,
+        table: str,
+        files: list[str],
+        columns: Sequence[str] | None,
+        ts_from: datetime | None = None,
+    ) -> pa.Table:
         schema = tables.spec(table).schema
         cols = list(columns) if columns is not None else None
         if not files:
             empty = schema.empty_table()
             return empty.select(cols) if cols else empty
-        return pads.dataset(files, schema=schema, format="parquet").to_table(columns=cols)
+        dataset = pads.dataset(files, schema=schema, format="parquet")
+        if ts_from is None:
+            return dataset.to_table(columns=cols)
+        bound = pa.scalar(int(pd.Timestamp(ts_from).timestamp()), type=pa.int64()).cast(
+            schema.field("ts").type
+        )
+        return dataset.to_table(columns=cols, filter=pads.field("ts") >= bound)
+
+    def read_since(
+        self,
+        table: str,
+        since: Mapping[str, datetime],
+        *,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """See :meth:`Lake.read_since`; the earliest hour is pushed down to the scan."""
+        spec = tables.spec(table)
+        key = spec.partition_by
+        if key is None:
+            raise ValueError(f"table {table!r} is not partitioned")
+        if not since:
+            return super().read_since(table, since, columns=columns)
+        wanted = None if columns is None else list(dict.fromkeys([*columns, key, "ts"]))
+        earliest = min(pd.Timestamp(t) for t in since.values())
+        frame = self.read_arrow(
+            table, partitions=list(since), columns=wanted, ts_from=earliest
+        ).to_pandas()
+        if frame.empty:
+            return frame if columns is None else frame[list(columns)]
+        keep = frame["ts"].to_numpy(dtype="datetime64[s]") >= ts_bounds(frame[key], since)
+        out = frame[keep].reset_index(drop=True)
+        return out if columns is None else out[list(columns)]
 
     # integrity ------------------------------------------------------------------------------------
     def _digest(self, path: str, *, full: bool) -> tuple[int, str] | None:
