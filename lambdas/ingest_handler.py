@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -59,11 +58,6 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         "batchItemFailures": [],
     }
     log.info("ingest %s", json.dumps(summary, ensure_ascii=False))
-    changed = any(f.status == "ok" for f in report.files)
-    score_function = os.environ.get("METERWATCH_SCORE_FUNCTION", "")
-    if changed and score_function:
-        boto3.client("lambda").invoke(
-            FunctionName=score_function, InvocationType="Event", Payload=b'{"source": "ingest"}'
-        )
-        summary["scoring"] = "started"
+    # Scoring is not started from here: it runs on its EventBridge schedule over every
+    # customer with new hours (one run per day, not one per batch of landed files).
     return summary

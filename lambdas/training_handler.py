@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 from lambdas.runtime import lake_and_settings, log, retry_on_conflict
 
 DEFAULT_SHARD_SIZE = 100
+MANIFEST_PREFIX = "training/manifests/"  # in the lake's bucket, beside the artifacts
 JOB_NAME_LIMIT = 63
 
 
@@ -46,12 +49,25 @@ def plan(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, 
         or DEFAULT_SHARD_SIZE
     )
     planned = shards(sorted(clients), size, run)
+    # The shard list goes to S3, where the Distributed Map's ItemReader reads it: the state
+    # payload (256 KiB) carries its location only, whatever the number of customers.
+    import boto3
+
+    from meterwatch.storage.s3 import split_uri
+
+    bucket, _prefix = split_uri(_settings.lake)
+    key = f"{MANIFEST_PREFIX}{run}.json"
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=json.dumps(planned).encode())
     log.info("plan %s", json.dumps({"customers": len(clients), "shards": len(planned)}))
-    return {"shards": planned, "customers": len(clients)}
+    return {"bucket": bucket, "key": key, "shards": len(planned), "customers": len(clients)}
 
 
 def register(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Download every shard's ``model.tar.gz`` and commit the models in one transaction."""
+    """Commit every shard's ``model.tar.gz`` in one transaction, one archive on disk at a time.
+
+    Each archive is downloaded and unpacked into the same folder only when the previous one
+    has been read (its model files stored), so /tmp holds one shard, not the fleet.
+    """
     import boto3
 
     from meterwatch.storage.s3 import split_uri
@@ -60,14 +76,20 @@ def register(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
     lake, _settings = lake_and_settings()
     s3 = boto3.client("s3")
-    with tempfile.TemporaryDirectory() as tmp:
-        folders = []
-        for i, uri in enumerate(event.get("artifacts", [])):
+    uris = list(event.get("artifacts", []))
+
+    def one_at_a_time(tmp: Path) -> Iterator[Path]:
+        for uri in uris:
+            folder, archive = tmp / "shard", tmp / "model.tar.gz"
+            shutil.rmtree(folder, ignore_errors=True)
             bucket, key = split_uri(uri)
-            archive = Path(tmp) / f"{i}.tar.gz"
             s3.download_file(bucket, key, str(archive))
-            folders.append(unpack(archive, Path(tmp) / str(i)))
-        models = retry_on_conflict(lambda: register_models(lake, folders))
-    summary = {"artifacts": len(folders), "models": len(models)}
+            unpack(archive, folder)
+            archive.unlink()
+            yield folder
+
+    with tempfile.TemporaryDirectory() as tmp:
+        models = retry_on_conflict(lambda: register_models(lake, one_at_a_time(Path(tmp))))
+    summary = {"artifacts": len(uris), "models": len(models)}
     log.info("register %s", json.dumps(summary))
     return summary
