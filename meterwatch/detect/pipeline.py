@@ -8,11 +8,14 @@ transaction and hands new or updated alerts to the sinks.
 from __future__ import annotations
 
 import json
+import pickle
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -764,9 +767,38 @@ def score_new(
         "alerts", columns=["client_id", "window_start", "window_end"]
     ).itertuples(index=False):
         alert_windows.setdefault(str(c), []).append((pd.Timestamp(a), pd.Timestamp(b)))
-    history_on = settings.history_step_days > 0
 
+    spill = tempfile.TemporaryDirectory(prefix="meterwatch-score-")
+    try:
+        return _score_shards(lake, settings, progress, result, started, rows, scored_parts,
+                             sectors, last_reading, alert_windows, Path(spill.name))  # fmt: skip
+    finally:
+        spill.cleanup()
+
+
+def _score_shards(
+    lake: Lake,
+    settings: Settings,
+    progress: Progress | None,
+    result: ScoreResult,
+    started: float,
+    rows: list[pd.Series],
+    scored_parts: set[str],
+    sectors: dict[str, str | None],
+    last_reading: dict[str, pd.Timestamp],
+    alert_windows: dict[str, list[tuple[pd.Timestamp, pd.Timestamp]]],
+    spill: Path,
+) -> ScoreResult:
+    """:func:`score_new` after its one read of the small tables.
+
+    Each shard's scoring windows are prepared, reduced to their daily ratios (all the sector
+    factors need) and spilled to ``spill`` until the factors are known: a run's memory holds
+    one shard, not the fleet.
+    """
+    history_on = settings.history_step_days > 0
     works: list[_Work] = []
+    ratios: dict[str, pd.Series] = {}
+    spilled: list[tuple[Path, list[str]]] = []
     whole: dict[str, pd.DataFrame] = {}  # never-scored customers' readings (walk-forward)
     recent: dict[str, pd.DataFrame] = {}  # scores kept for the events (from events_from on)
     events_from: dict[str, pd.Timestamp] = {}  # absent: rebuilt from the whole partition
@@ -836,6 +868,16 @@ def score_new(
             elif work is None:
                 recent.pop(c, None)
                 events_from.pop(c, None)
+        kept = [w for w in prepared if w is not None]
+        for w in kept:
+            ratios[w.client] = _daily_ratio(w.grid)
+        path = spill / f"{len(spilled)}.pkl"
+        with open(path, "wb") as fh:
+            pickle.dump({w.client: (w.grid, w.registers, recent.pop(w.client, None)) for w in kept},
+                        fh, protocol=pickle.HIGHEST_PROTOCOL)  # fmt: skip
+        for w in kept:
+            w.grid, w.registers = w.grid.iloc[:0], None
+        spilled.append((path, clients))
         done += len(shard)
         if progress:
             progress(done, len(rows), clients[-1])
@@ -849,7 +891,7 @@ def score_new(
         if unscored
         else {}
     )
-    factors = sector_factors({w.client: _daily_ratio(w.grid) for w in works}, sectors, tied)
+    factors = sector_factors(ratios, sectors, tied)
     by_work = {w.client: w for w in works}
     touched = sorted(set(by_work) | set(history))
     if not touched:
@@ -859,8 +901,17 @@ def score_new(
     revised_total = 0
     events: dict[str, list[Event]] = {}
     with lake.transaction() as tx:
-        for i in range(0, len(touched), SHARD_SIZE):
-            shard_clients = touched[i : i + SHARD_SIZE]
+        for path, clients in spilled:
+            shard_clients = [c for c in clients if c in by_work or c in history]
+            with open(path, "rb") as spilled_file:
+                windows = pickle.load(spilled_file)  # this run's own file
+            path.unlink()
+            for c, (grid, registers, window) in windows.items():
+                by_work[c].grid, by_work[c].registers = grid, registers
+                if window is not None:
+                    recent[c] = window
+            if not shard_clients:
+                continue
             new_scores: dict[str, pd.DataFrame] = {}
             since: dict[str, pd.Timestamp] = {}
             for c in shard_clients:
@@ -893,7 +944,8 @@ def score_new(
             for c in shard_clients:
                 recent.pop(c, None)
                 if c in by_work:
-                    by_work[c].grid = by_work[c].grid.iloc[:0]
+                    by_work[c].grid, by_work[c].registers = by_work[c].grid.iloc[:0], None
+        events = {c: events[c] for c in sorted(events)}
         existing = tx.read("alerts").to_pandas()
         revised = {w.client: w.new_from for w in works if w.first_new != w.new_from}
         alerts, new_ids, updated_ids, withdrawn_ids, _notify = merge_alerts(
