@@ -65,10 +65,7 @@ class MeterwatchStack(cdk.Stack):
             props=IngestionProps(
                 raw_bucket=storage.raw,
                 landing_prefix=LANDING_PREFIX,
-                environment={
-                    **lake_env,
-                    "METERWATCH_SCORE_FUNCTION": scoring.function.function_name,
-                },
+                environment=lake_env,
                 batch_size=config.ingest_batch_size,
             ),
         )
@@ -90,7 +87,6 @@ class MeterwatchStack(cdk.Stack):
         storage.grant_landing_read(ingestion.function)
         storage.grant_lake_write(ingestion.function)
         storage.grant_raw_write(ingestion.function)
-        scoring.function.grant_invoke(ingestion.function)
         acknowledge(
             ingestion.function,
             {

@@ -92,12 +92,6 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         "batchItemFailures": failures,
     }
     log.info("ingest", extra={"summary": summary})
-    changed = any(f.status == "ok" for f in report.files)
-    if changed and settings.score_function:
-        boto3.client("lambda").invoke(
-            FunctionName=settings.score_function,
-            InvocationType="Event",
-            Payload=b'{"source": "ingest"}',
-        )
-        summary["scoring"] = "started"
+    # Scoring is not started from here: it runs on its EventBridge schedule over every
+    # customer with new hours (one run per day, not one per batch of landed files).
     return summary

@@ -1,4 +1,4 @@
-"""Scoring: a Lambda run after each ingestion and on a daily schedule."""
+"""Scoring: a Lambda run on an EventBridge schedule (daily by default), never per ingest batch."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ class ScoringProps:
 class Scoring(Construct):
     """The scoring function: writes scores and alerts, publishes new alerts to SNS.
 
-    It is invoked asynchronously (by the ingest function and by the schedule); failed
+    It is invoked asynchronously by the schedule (not by ingestion: one run scores every
+    customer with new hours, however many files landed); failed
     invocations are retried twice and then kept in a dead-letter queue.
     """
 

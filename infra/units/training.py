@@ -24,6 +24,7 @@ from infra.units.nag import (
 )
 
 OUTPUT_PREFIX = "training/"
+MANIFEST_PREFIX = f"{OUTPUT_PREFIX}manifests/"  # lambdas.training_handler.MANIFEST_PREFIX
 
 
 @dataclass(frozen=True)
@@ -162,12 +163,18 @@ class Training(Construct):
                 "artifact": sfn.JsonPath.string_at("$.ModelArtifacts.S3ModelArtifacts")
             },
         )
-        shards = sfn.Map(
+        # The shard list is an S3 object the plan step writes (ItemReader): the state payload
+        # carries its location only, so no customer count fills the 256 KiB payload.
+        shards = sfn.DistributedMap(
             self,
             "Shards",
-            items_path="$.plan.shards",
+            item_reader=sfn.S3JsonItemReader(
+                bucket=props.output_bucket,
+                key=sfn.JsonPath.string_at("$.plan.key"),
+            ),
             max_concurrency=props.max_parallel,
             result_path="$.trained",
+            result_selector={"artifacts": sfn.JsonPath.list_at("$[*].artifact")},
         )
         shards.item_processor(train)
         register = tasks.LambdaInvoke(
@@ -175,7 +182,7 @@ class Training(Construct):
             "RegisterModels",
             lambda_function=self.register_function,
             payload=sfn.TaskInput.from_object(
-                {"artifacts": sfn.JsonPath.list_at("$.trained[*].artifact")}
+                {"artifacts": sfn.JsonPath.list_at("$.trained.artifacts")}
             ),
             payload_response_only=True,
         )
@@ -206,6 +213,39 @@ class Training(Construct):
                 "plan function (any version of that one function).",
                 f"AwsSolutions-IAM5[Resource::{arn_ref(self.register_function)}:*]": "Invoke the "
                 "register function (any version of that one function).",
+            },
+        )
+        props.key.grant_decrypt(self.state_machine)
+        # the plan step writes the shard manifest the Distributed Map reads
+        self.plan_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"],
+                resources=[props.output_bucket.arn_for_objects(f"{MANIFEST_PREFIX}*")],
+            )
+        )
+        props.key.grant_encrypt(self.plan_function)
+        acknowledge_kms_grant(self.plan_function)
+        machine = arn_ref(self.state_machine, "")
+        name = f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine[1:-1]}"}}]}}]}}'
+        executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}"
+        acknowledge(
+            self.state_machine,
+            {
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::"
+                f"{arn_ref(props.output_bucket, '')}/*]": "The Distributed Map's ItemReader reads "
+                "the run's shard manifest, whose key is known at run time only (one bucket).",
+                f"AwsSolutions-IAM5[Resource::{executions}:*]": "The Distributed Map runs each "
+                "shard as a child execution of this one state machine.",
+                f"AwsSolutions-IAM5[Resource::{executions}/*:*]": "The Distributed Map's child "
+                "executions of this one state machine.",
+            },
+        )
+        acknowledge(
+            self.plan_function,
+            {
+                f"AwsSolutions-IAM5[Resource::{arn_ref(props.output_bucket)}/{MANIFEST_PREFIX}*]": (
+                    "Write one shard manifest per run under training/manifests/."
+                )
             },
         )
         self.schedule = events.Rule(

@@ -8,19 +8,26 @@ transaction and hands new or updated alerts to the sinks.
 from __future__ import annotations
 
 import json
+import pickle
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from meterwatch.alerts.policy import (
+    MERGE_GAP_HOURS,
+    OPEN_WITHIN_HOURS,
     PENDING,
     SENT,
+    TOGETHER_BEFORE_DAYS,
+    TOGETHER_LOOKBACK_DAYS,
     WITHDRAWN,
     Event,
     extract_events,
@@ -58,6 +65,21 @@ PEER_OUTAGE_RATIO = 0.1  # a peer reporting under 10 % of its expectation is dow
 # closest pair of the real data is 0.85) are "tied": a drop they share is the customer's regime.
 TIE_CORRELATION = 0.95
 TIE_MIN_DAYS = 56  # days of history both must have, as MIN_SUPPORT_DAYS for a level
+# A scoring run reads, per customer, only the window its new hours need (issue 13: a run
+# linear in customers). Scores are read back this many days from the customer's last reading
+# to find its last scored hour and the flagged hours its ongoing events are rebuilt from; a
+# customer scored longer ago than that is read whole (a backlog, rare).
+SCORES_LOOKBACK_DAYS = 45
+# Events are rebuilt from the scores starting this long before the first hour scored again:
+# an event ending more than a day (MERGE_GAP_HOURS) before it cannot merge with new flags, and
+# one that was open at the last run (OPEN_WITHIN_HOURS) must be seen to close. Alerts that
+# reach into this margin pull it back to their start (a long ongoing event is rebuilt whole).
+EVENT_MARGIN = pd.Timedelta(hours=MERGE_GAP_HOURS + OPEN_WITHIN_HOURS + 24)
+# readings an event's register check looks at before its start (alerts.registers_stepped_together)
+REGISTER_DAYS = TOGETHER_BEFORE_DAYS + TOGETHER_LOOKBACK_DAYS + 1
+# customers prepared, scored and written together: bounds a run's memory, not its reads
+SHARD_SIZE = 250
+_EARLIEST = pd.Timestamp("1700-01-01")  # "from the start": a whole partition
 # History scored walk-forward starts once a customer has this many days before an origin: the
 # shape is only judged at levels seen for as long (detectors.MIN_SUPPORT_DAYS).
 WALK_MIN_DAYS = det.MIN_SUPPORT_DAYS
@@ -344,9 +366,35 @@ def _on_grid(frame: pd.DataFrame) -> pd.DataFrame:
     return grid.reset_index()
 
 
-def _prepare(lake: Lake, row: pd.Series, last_scored: pd.Timestamp | None) -> _Work | None:
+def _revise_base(trained_until: pd.Timestamp, last_scored: pd.Timestamp | None) -> pd.Timestamp:
+    """The hour after which a run scores (new hours and the revised edge start after it)."""
+    if last_scored is not None and last_scored > trained_until:
+        return max(trained_until, last_scored - pd.Timedelta(days=REVISE_DAYS))
+    return trained_until
+
+
+def _events_from(
+    base: pd.Timestamp,
+    last_scored: pd.Timestamp | None,
+    alerts: Sequence[tuple[pd.Timestamp, pd.Timestamp]],
+) -> pd.Timestamp:
+    """First hour of the scores a customer's events are rebuilt from (see ``EVENT_MARGIN``).
+
+    Alerts reaching into the margin move it back to their start: an event that overlaps one
+    of them is rebuilt whole, and the alerts before it stay out of reach of the new events.
+    """
+    start = min(base, last_scored if last_scored is not None else base) - EVENT_MARGIN
+    reach = pd.Timedelta(hours=2 * MERGE_GAP_HOURS)
+    for window_start, window_end in sorted(alerts, key=lambda a: a[1], reverse=True):
+        if window_end + reach >= start:
+            start = min(start, window_start - reach)
+    return start
+
+
+def _prepare(
+    lake: Lake, row: pd.Series, readings: pd.DataFrame, last_scored: pd.Timestamp | None
+) -> _Work | None:
     client = str(row["client_id"])
-    readings = _readings(lake, client)
     trained_until = pd.Timestamp(row["trained_until"])
     after = trained_until
     if last_scored is not None and last_scored > after:
@@ -363,6 +411,8 @@ def _prepare(lake: Lake, row: pd.Series, last_scored: pd.Timestamp | None) -> _W
     context = readings[readings["ts"] >= start - pd.Timedelta(days=CONTEXT_DAYS)]
     model = load_model(lake, str(row["artifact_key"]))
     grid = prepare_grid(model, context)
+    # scoring needs the model's statistics, not its trees: free them while the run goes on
+    model.booster, model._regressor = b"", None
     registers = readings[["ts", "active_kwh", "reactive_kvarh"]]
     return _Work(client, model, str(row["model_version"]), grid, start, first_new, registers)
 
@@ -680,12 +730,17 @@ def score_new(
     hours, its last ``REVISE_DAYS`` days already scored are scored again and their rows
     overwritten (one row per customer-hour): the centred windows saw past the data's edge the
     first time, and scoring day by day then gives the scores of scoring the period at once.
-    Events are rebuilt from each touched customer's scores; an event that goes on updates its
-    alert (same id, new ``updated_at``); an alert on the revised edge that no event supports
-    any more is withdrawn (status ``withdrawn``). Each sink's ``send(alerts, language)``
+    Events are rebuilt from each touched customer's recent scores (``EVENT_MARGIN`` before the
+    revised edge, back to the start of any alert reaching into it); an event that goes on
+    updates its alert (same id, new ``updated_at``); an alert on the revised edge that no event
+    supports any more is withdrawn (status ``withdrawn``). Each sink's ``send(alerts, language)``
     receives the new and withdrawn alerts and the updates that matter (severity up, event
     ended, estimated loss 1.5 times what was last sent): an ongoing alert does not repeat
     itself every day.
+
+    Cost is linear in customers: customers are handled in shards of ``SHARD_SIZE``, each
+    shard's recent scores and readings windows in one read each (a never-scored customer's
+    whole history, once), and only the windows are kept until the one commit.
     """
     started = time.perf_counter()
     settings = settings or Settings()  # the defaults: an entry point passes its own
@@ -693,95 +748,249 @@ def score_new(
     models = lake.read("models")
     if models.empty:
         return result
-    scored_parts = set(lake.partitions("scores"))
-    last = lake.query("SELECT client_id, max(ts) AS last_ts FROM scores GROUP BY client_id") if (
-        scored_parts
-    ) else pd.DataFrame(columns=["client_id", "last_ts"])  # fmt: skip
-    last_by_client = {
-        str(c): pd.Timestamp(t) for c, t in zip(last["client_id"], last["last_ts"], strict=True)
-    }
+    scored_parts = {str(p) for p in lake.partitions("scores") if p is not None}
     available = {p for p in lake.partitions("readings") if p is not None}
     rows = [r for _, r in models.iterrows() if r["client_id"] in available]
     result.skipped = sorted(available - {str(r["client_id"]) for r in rows})
+    customers = lake.read("customers", columns=["client_id", "sector", "last_ts"])
+    sectors = {
+        str(c): (None if pd.isna(s) else str(s))
+        for c, s in zip(customers["client_id"], customers["sector"], strict=True)
+    }
+    last_reading = {
+        str(c): pd.Timestamp(t)
+        for c, t in zip(customers["client_id"], customers["last_ts"], strict=True)
+        if not pd.isna(t)
+    }
+    alert_windows: dict[str, list[tuple[pd.Timestamp, pd.Timestamp]]] = {}
+    for c, a, b in lake.read(
+        "alerts", columns=["client_id", "window_start", "window_end"]
+    ).itertuples(index=False):
+        alert_windows.setdefault(str(c), []).append((pd.Timestamp(a), pd.Timestamp(b)))
 
-    def prepare(row: pd.Series) -> _Work | None:
-        return _prepare(lake, row, last_by_client.get(str(row["client_id"])))
+    spill = tempfile.TemporaryDirectory(prefix="meterwatch-score-")
+    try:
+        return _score_shards(lake, settings, progress, result, started, rows, scored_parts,
+                             sectors, last_reading, alert_windows, Path(spill.name))  # fmt: skip
+    finally:
+        spill.cleanup()
 
-    works = [w for w in _map(prepare, rows, settings.worker_count, progress,
-                             lambda r: str(r["client_id"])) if w is not None]  # fmt: skip
-    # customers never scored: their history is scored walk-forward first (day one)
-    unscored = (
-        [r for r in rows if str(r["client_id"]) not in last_by_client]
-        if settings.history_step_days > 0
-        else []
-    )
-    fitted: dict[str, CustomerModel] = {w.client: w.model for w in works}
-    for r in unscored:
-        if str(r["client_id"]) not in fitted:
-            fitted[str(r["client_id"])] = load_model(lake, str(r["artifact_key"]))
+
+def _score_shards(
+    lake: Lake,
+    settings: Settings,
+    progress: Progress | None,
+    result: ScoreResult,
+    started: float,
+    rows: list[pd.Series],
+    scored_parts: set[str],
+    sectors: dict[str, str | None],
+    last_reading: dict[str, pd.Timestamp],
+    alert_windows: dict[str, list[tuple[pd.Timestamp, pd.Timestamp]]],
+    spill: Path,
+) -> ScoreResult:
+    """:func:`score_new` after its one read of the small tables.
+
+    Each shard's scoring windows are prepared, reduced to their daily ratios (all the sector
+    factors need) and spilled to ``spill`` until the factors are known: a run's memory holds
+    one shard, not the fleet.
+    """
+    history_on = settings.history_step_days > 0
+    works: list[_Work] = []
+    ratios: dict[str, pd.Series] = {}
+    spilled: list[tuple[Path, list[str]]] = []
+    whole: dict[str, pd.DataFrame] = {}  # never-scored customers' readings (walk-forward)
+    recent: dict[str, pd.DataFrame] = {}  # scores kept for the events (from events_from on)
+    events_from: dict[str, pd.Timestamp] = {}  # absent: rebuilt from the whole partition
+    unscored: list[pd.Series] = []
+    fitted: dict[str, CustomerModel] = {}
+    done = 0
+    for shard in [rows[i : i + SHARD_SIZE] for i in range(0, len(rows), SHARD_SIZE)]:
+        clients = [str(r["client_id"]) for r in shard]
+        lowest = _EARLIEST
+        lookback = pd.Timedelta(days=SCORES_LOOKBACK_DAYS)
+        seen = [c for c in clients if c in scored_parts]
+        old = lake.read_since(
+            "scores", {c: last_reading.get(c, lowest + lookback) - lookback for c in seen}
+        ) if seen else pd.DataFrame(columns=SCORES.columns)  # fmt: skip
+        old_by = {str(c): f for c, f in old.groupby("client_id", sort=False)}
+        missing = [c for c in seen if c not in old_by]  # scored long ago: read whole
+        if missing:
+            older = lake.read("scores", partitions=missing)
+            old_by.update({str(c): f for c, f in older.groupby("client_id", sort=False)})
+        last_scored = {c: pd.Timestamp(f["ts"].max()) for c, f in old_by.items()}
+        read_from: dict[str, pd.Timestamp] = {}
+        for r in shard:
+            c = str(r["client_id"])
+            if c not in seen:
+                # never scored: the whole history (walk-forward), events from the new scores
+                read_from[c] = lowest
+                events_from[c] = lowest
+                recent[c] = pd.DataFrame(columns=SCORES.columns)
+                continue
+            base = _revise_base(pd.Timestamp(r["trained_until"]), last_scored.get(c))
+            start = _events_from(base, last_scored.get(c), alert_windows.get(c, []))
+            frame = old_by[c]
+            if c not in missing and start < last_reading.get(c, lowest) - lookback:
+                # the events reach further back than the scores read: whole partition (rare)
+                read_from[c] = lowest
+                continue
+            events_from[c] = start
+            recent[c] = frame[frame["ts"] >= start]
+            read_from[c] = min(
+                start - pd.Timedelta(days=REGISTER_DAYS), base - pd.Timedelta(days=CONTEXT_DAYS)
+            )
+        readings = lake.read_since("readings", read_from, columns=["client_id", *READING_COLUMNS])
+        by_client = {
+            str(c): f.drop(columns="client_id").sort_values("ts").reset_index(drop=True)
+            for c, f in readings.groupby("client_id", sort=False)
+        }
+        del readings, old, old_by
+        empty = pd.DataFrame(columns=READING_COLUMNS)
+        jobs = [(r, by_client.get(str(r["client_id"]), empty)) for r in shard]
+
+        def prepare(job: tuple[pd.Series, pd.DataFrame], last: dict[str, Any] = last_scored) -> Any:
+            row, frame = job
+            return _prepare(lake, row, frame, last.get(str(row["client_id"])))
+
+        prepared = _map(prepare, jobs, settings.worker_count, None, str)
+        for row, work in zip(shard, prepared, strict=True):
+            c = str(row["client_id"])
+            if work is not None:
+                works.append(work)
+                fitted[c] = work.model
+            if c not in seen and history_on:
+                unscored.append(row)
+                whole[c] = by_client.get(c, empty)
+                if c not in fitted:
+                    fitted[c] = load_model(lake, str(row["artifact_key"]))
+                    fitted[c].booster, fitted[c]._regressor = b"", None
+            elif work is None:
+                recent.pop(c, None)
+                events_from.pop(c, None)
+        kept = [w for w in prepared if w is not None]
+        for w in kept:
+            ratios[w.client] = _daily_ratio(w.grid)
+        path = spill / f"{len(spilled)}.pkl"
+        with open(path, "wb") as fh:
+            pickle.dump({w.client: (w.grid, w.registers, recent.pop(w.client, None)) for w in kept},
+                        fh, protocol=pickle.HIGHEST_PROTOCOL)  # fmt: skip
+        for w in kept:
+            w.grid, w.registers = w.grid.iloc[:0], None
+        spilled.append((path, clients))
+        done += len(shard)
+        if progress:
+            progress(done, len(rows), clients[-1])
     if not works and not unscored:
         result.seconds = time.perf_counter() - started
         return result
-    sectors = _sectors(lake)
     tied = tied_peers({c: m.level_series for c, m in fitted.items()}, sectors)
     scored_at = now_utc()
-    # each never-scored customer's readings, read once: the walk-forward and its events
-    whole = {str(r["client_id"]): _readings(lake, str(r["client_id"])) for r in unscored}
     history = (
         _history_scores(whole, unscored, sectors, tied, settings, scored_at, progress)
         if unscored
         else {}
     )
-    factors = sector_factors({w.client: _daily_ratio(w.grid) for w in works}, sectors, tied)
-    new_scores = {w.client: _score_rows(w, factors[w.client], scored_at) for w in works}
-    for client, frame in history.items():
-        new_scores[client] = pd.concat(
-            [frame, new_scores[client]] if client in new_scores else [frame], ignore_index=True
-        )
-    if not new_scores:
+    factors = sector_factors(ratios, sectors, tied)
+    by_work = {w.client: w for w in works}
+    touched = sorted(set(by_work) | set(history))
+    if not touched:
         result.seconds = time.perf_counter() - started
         return result
-    touched = sorted(new_scores)
-    registers = {c: f[["ts", "active_kwh", "reactive_kvarh"]] for c, f in whole.items()}
-    registers.update({w.client: w.registers for w in works})
+    fresh: list[pd.DataFrame] = []
+    revised_total = 0
+    events: dict[str, list[Event]] = {}
     with lake.transaction() as tx:
-        old = tx.read("scores", partitions=touched).to_pandas() if scored_parts else pd.DataFrame()
-        if not old.empty:
-            # the revised hours are overwritten, not duplicated
-            start = pd.to_datetime(
-                old["client_id"].astype(str).map({w.client: w.new_from for w in works})
-            ).to_numpy(dtype="datetime64[s]")
-            ts = pd.to_datetime(old["ts"]).to_numpy(dtype="datetime64[s]")
-            old = old[~(ts >= start)]
-        parts = [old] if not old.empty else []
-        allscores = _typed_scores(pd.concat([*parts, *new_scores.values()], ignore_index=True))
-        tx.overwrite_partitions("scores", allscores, touched)
-        events: dict[str, list[Event]] = {}
-        for client in touched:
-            mine = allscores[allscores["client_id"] == client]
-            events[client] = extract_events(
-                client,
-                mine,
-                model_quality=_model_quality(fitted[client]),
-                registers=registers.get(client),
+        for path, clients in spilled:
+            shard_clients = [c for c in clients if c in by_work or c in history]
+            with open(path, "rb") as spilled_file:
+                windows = pickle.load(spilled_file)  # this run's own file
+            path.unlink()
+            for c, (grid, registers, window) in windows.items():
+                by_work[c].grid, by_work[c].registers = grid, registers
+                if window is not None:
+                    recent[c] = window
+            if not shard_clients:
+                continue
+            new_scores: dict[str, pd.DataFrame] = {}
+            since: dict[str, pd.Timestamp] = {}
+            for c in shard_clients:
+                parts = [history[c]] if c in history else []
+                w = by_work.get(c)
+                if w is not None:
+                    parts.append(_score_rows(w, factors[c], scored_at))
+                new_scores[c] = _typed_scores(pd.concat(parts, ignore_index=True))
+                since[c] = w.new_from if (w is not None and c not in history) else _EARLIEST
+                scored = new_scores[c]
+                if c in history:
+                    fresh.append(scored)
+                elif w is not None:
+                    new = scored[scored["ts"] >= w.first_new]
+                    fresh.append(new)
+                    revised_total += len(scored) - len(new)
+            tx.replace_since(
+                "scores",
+                pd.concat(new_scores.values(), ignore_index=True),
+                since,
             )
+            for c in shard_clients:
+                mine, registers = _event_inputs(
+                    lake, tx, c, new_scores[c], since[c], recent.get(c), events_from.get(c),
+                    whole.get(c), by_work.get(c),
+                )  # fmt: skip
+                events[c] = extract_events(
+                    c, mine, model_quality=_model_quality(fitted[c]), registers=registers
+                )
+            for c in shard_clients:
+                recent.pop(c, None)
+                if c in by_work:
+                    by_work[c].grid, by_work[c].registers = by_work[c].grid.iloc[:0], None
+        events = {c: events[c] for c in sorted(events)}
         existing = tx.read("alerts").to_pandas()
         revised = {w.client: w.new_from for w in works if w.first_new != w.new_from}
         alerts, new_ids, updated_ids, withdrawn_ids, _notify = merge_alerts(
             existing, events, sectors, revised_from=revised
         )
         tx.overwrite("alerts", alerts)
-    first_new = {w.client: w.first_new for w in works}
-    fresh = [
-        s[s["ts"] >= first_new[c]] if c in first_new and c not in history else s
-        for c, s in new_scores.items()
-    ]
     result.history_hours = int(sum(len(s) for s in history.values()))
     result.hours_scored = int(sum(len(s) for s in fresh))
-    result.hours_revised = int(sum(len(s) for s in new_scores.values())) - result.hours_scored
+    result.hours_revised = revised_total
     result.anomalies = int(sum(int(s["is_anomaly"].sum()) for s in fresh))
     result.alerts_withdrawn = len(withdrawn_ids)
     result.alerts_new, result.alerts_updated = len(new_ids), len(updated_ids)
     result.customers = len(touched)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _event_inputs(
+    lake: Lake,
+    tx: Any,
+    client: str,
+    new_scores: pd.DataFrame,
+    new_from: pd.Timestamp,
+    recent: pd.DataFrame | None,
+    events_from: pd.Timestamp | None,
+    whole: pd.DataFrame | None,
+    work: _Work | None,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The scores a customer's events are rebuilt from, and its readings around them.
+
+    The recent window gives the events of the whole history that can still change, exactly:
+    unless a flagged stretch runs across the window's first day, then (rare) the customer's
+    whole partition and readings are read.
+    """
+    register_cols = ["ts", "active_kwh", "reactive_kvarh"]
+    if whole is not None:
+        return new_scores, whole[register_cols]
+    if recent is not None and events_from is not None and work is not None:
+        before = recent[recent["ts"] < new_from]
+        mine = pd.concat([before, new_scores], ignore_index=True) if len(before) else new_scores
+        edge = mine[mine["ts"] <= events_from + pd.Timedelta(hours=MERGE_GAP_HOURS)]
+        if not edge["is_anomaly"].astype(bool).any():
+            return mine, work.registers
+    mine = tx.read("scores", partitions=[client]).to_pandas()
+    if work is not None and events_from is None:
+        return mine, work.registers  # its readings were read whole
+    readings = lake.read("readings", partitions=[client], columns=register_cols)
+    return mine, readings.sort_values("ts").reset_index(drop=True)

@@ -14,7 +14,7 @@ reader sees either the state before it or the state after it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -98,6 +98,30 @@ class Transaction(ABC):
         else:
             self.abort()
 
+    def replace_since(
+        self, table: str, data: pa.Table | pd.DataFrame, since: Mapping[str, datetime]
+    ) -> None:
+        """In each partition named in ``since``, replace the rows whose ``ts`` is at or after
+        that partition's hour with ``data``'s rows of the partition; earlier rows are kept.
+
+        A scoring run rewrites only its customers' recent hours (the new ones and the revised
+        edge). This default reads the partitions and rewrites them whole; a backend that can
+        delete by predicate (Iceberg) overrides it and touches only the recent files.
+        """
+        from meterwatch import tables
+
+        spec = tables.spec(table)
+        if spec.partition_by is None:
+            raise ValueError(f"table {table!r} is not partitioned")
+        old = self.read(table, partitions=list(since)).to_pandas()
+        if not old.empty:
+            bounds = ts_bounds(old[spec.partition_by], since)
+            old = old[~(old["ts"].to_numpy(dtype="datetime64[s]") >= bounds)]
+        new = data.to_pandas() if isinstance(data, pa.Table) else data
+        parts = [f for f in (old, new) if not f.empty]
+        merged = pd.concat(parts, ignore_index=True) if parts else new
+        self.overwrite_partitions(table, merged, list(since))
+
     @abstractmethod
     def read(self, table: str, *, partitions: Sequence[str | None] | None = None) -> pa.Table:
         """Read a table as this transaction would leave it (its own writes included)."""
@@ -143,6 +167,33 @@ class Lake(ABC):
     ) -> pd.DataFrame:
         """Read a table (optionally only some partitions and columns) as a DataFrame."""
 
+    def read_since(
+        self,
+        table: str,
+        since: Mapping[str, datetime],
+        *,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The rows of the partitions named in ``since`` whose ``ts`` is at or after that
+        partition's hour, in one read (a scoring shard reads its customers' recent windows).
+
+        This default reads the partitions and filters; a backend that can push the filter down
+        (Iceberg: ``client_id IN (...) AND ts >= min(since)``, then this filter) overrides it.
+        """
+        from meterwatch import tables
+
+        spec = tables.spec(table)
+        if spec.partition_by is None:
+            raise ValueError(f"table {table!r} is not partitioned")
+        key = spec.partition_by
+        wanted = None if columns is None else list(dict.fromkeys([*columns, key, "ts"]))
+        frame = self.read(table, partitions=list(since), columns=wanted)
+        if frame.empty:
+            return frame if columns is None else frame[list(columns)]
+        keep = frame["ts"].to_numpy(dtype="datetime64[s]") >= ts_bounds(frame[key], since)
+        out = frame[keep].reset_index(drop=True)
+        return out if columns is None else out[list(columns)]
+
     @abstractmethod
     def partitions(self, table: str) -> list[str | None]:
         """List the partition values present in a partitioned table."""
@@ -176,3 +227,10 @@ class Lake(ABC):
     def verify(self) -> Verification:
         """Check every live data file against the size and SHA-256 recorded at its commit."""
         raise NotImplementedError
+
+
+def ts_bounds(keys: pd.Series, since: Mapping[str, datetime]) -> Any:
+    """Per row, the hour of its partition in ``since`` (numpy datetime64[s])."""
+    lowest = pd.Timestamp("1677-09-22")
+    hours = {str(k): pd.Timestamp(v) if v is not None else lowest for k, v in since.items()}
+    return pd.to_datetime(keys.astype(str).map(hours)).to_numpy(dtype="datetime64[s]")

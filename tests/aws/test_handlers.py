@@ -167,12 +167,10 @@ def test_landing_ingests_into_curated_objects_and_glue_partitions(
     event = deployment.land("history")
     out = handler(event)
     assert out["statuses"] == ["ok", "ok"]
-    # New readings start a scoring run, asynchronously.
-    assert [(c["FunctionName"], c["InvocationType"]) for c in lambda_api.calls] == [
-        ("meterwatch-score", "Event")
-    ]
-    handler(event)  # a redelivery ingests nothing new and starts no second run
-    assert len(lambda_api.calls) == 1
+    # New readings wait for the scheduled scoring run: no run per batch of landed files.
+    assert lambda_api.calls == []
+    handler(event)  # a redelivery ingests nothing new
+    assert lambda_api.calls == []
     assert out["rows_read"] == out["rows_accepted"] == 2 * 24 * HISTORY_DAYS
     curated = keys(deployment.curated, "lake/curated/readings/")
     assert {k.split("/")[3] for k in curated} == {"client_id=Cliente%201", "client_id=Cliente%202"}
@@ -228,7 +226,11 @@ def test_train_register_score_and_alert_by_sns(deployment: Deployment, tmp_path:
     from training.train import main as train_main
 
     ingest_handler.handler(deployment.land("history"))
-    planned = training_handler.plan({"shard_size": 1})
+    plan = training_handler.plan({"shard_size": 1})
+    assert plan["shards"] == 2 and plan["bucket"] == deployment.curated
+    # the shards travel in an S3 manifest (the Distributed Map's ItemReader), not the payload
+    body = boto3.client("s3", region_name=REGION).get_object(Bucket=plan["bucket"], Key=plan["key"])
+    planned = {"shards": json.loads(body["Body"].read())}
     assert [s["clients"] for s in planned["shards"]] == ["Cliente 1", "Cliente 2"]
 
     # Each shard as SageMaker runs it: SM_* environment in, model directory out.

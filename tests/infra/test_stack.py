@@ -389,3 +389,20 @@ def test_every_function_is_a_traced_container_with_logs_kept_a_year(synth: Synth
         assert "LogGroup" in f["LoggingConfig"]
     retention = [g.get("RetentionInDays") for g in synth.resources("AWS::Logs::LogGroup")]
     assert len(retention) >= 5 and set(retention) == {365}
+
+
+def test_training_shards_come_from_an_s3_manifest_and_scoring_from_a_schedule(
+    synth: Synth,
+) -> None:
+    """Issue 13: no customer list in the state payload, no scoring run per ingest batch."""
+    (sm,) = synth.resources("AWS::StepFunctions::StateMachine")
+    definition = json.dumps(sm["DefinitionString"])
+    assert "DISTRIBUTED" in definition
+    assert "ItemReader" in definition and "s3:getObject" in definition  # the plan's manifest
+    assert "plan.shards" not in definition
+    ingest = synth.find("AWS::Lambda::Function", "lambdas.ingest_handler.handler")
+    assert "METERWATCH_SCORE_FUNCTION" not in json.dumps(ingest)
+    for s in role_statements(synth, "IngestionFunction"):
+        assert "lambda:InvokeFunction" not in as_list(s["Action"])
+    rule = synth.find("AWS::Events::Rule", "daily scoring")
+    assert rule["ScheduleExpression"] == context()["meterwatch"]["scoring_schedule"]
