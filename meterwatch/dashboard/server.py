@@ -114,7 +114,7 @@ def serve(
     from meterwatch.storage import open_lake
 
     store = DashboardStore(open_lake(lake_uri))
-    # The lake-wide aggregate takes seconds on a large fleet: load it before the first visit.
+    # Bounds and customers, which every page needs, before the first visit.
     threading.Thread(target=store.warm, name="meterwatch-warm", daemon=True).start()
     origins = {f"localhost:{port}", f"127.0.0.1:{port}", f"{address}:{port}"}
     if dashboard_url:
