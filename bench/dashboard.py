@@ -268,7 +268,7 @@ def write_results(rows: list[tuple[str, dict[str, float], dict[str, float]]], co
         "after the run (capped at 64 MB).",
         "Browser = headless Chromium on the same machine, from navigation (or choosing a customer)",
         "until every chart is drawn (Bokeh finished, plots attached with a size). Concurrent",
-        "sessions = N pages opened at once in one Chromium against one server (4 session threads),",
+        "sessions = N pages opened at once in one Chromium against one server (one thread),",
         "each until its charts are drawn; Chromium shares the two cores with the server.",
         "Targets: customer change < 1 s at 30 customers (issue 14); 1,000 customers first render",
         "≤ 2 s, filter change p95 ≤ 500 ms; 20 sessions at 300 customers p95 ≤ 3 s (issue 13).",

@@ -21,8 +21,6 @@ LOCAL_ADDRESSES = frozenset({"localhost", "127.0.0.1", "::1"})
 PASSWORD_ENV = "METERWATCH_DASHBOARD_PASSWORD"
 SECRET_ENV = "METERWATCH_DASHBOARD_SECRET"
 COOKIE_ENV = "METERWATCH_DASHBOARD_COOKIE_SECRET"
-#: Threads serving sessions (Panel's ``config.nthreads``).
-SESSION_THREADS = 4
 
 
 class AuthRequiredError(RuntimeError):
@@ -100,12 +98,8 @@ def serve(
     users_path: str = "",
     behind_proxy: bool = False,
     environ: Mapping[str, str] | None = None,
-    threads: int = SESSION_THREADS,
 ) -> None:
     """Serve the dashboard over ``lake_uri`` until interrupted.
-
-    Sessions are built and answered on ``threads`` threads, so one operator's page being
-    rendered does not hold the others' (the lake's queries run outside the GIL).
 
     With accounts, every page needs a login (:mod:`meterwatch.dashboard.login`); cookies are
     ``Secure`` unless the dashboard is served on localhost over plain HTTP. ``behind_proxy``:
@@ -134,7 +128,6 @@ def serve(
     if behind_proxy:
         _accept_same_origin_websockets()
     pn.extension("tabulator", notifications=False)
-    pn.config.nthreads = threads
     pn.serve(
         {"/": lambda: create_app(store)},
         port=port,
