@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from meterwatch.storage.base import Lake
+from meterwatch.tables import HOUR_COLUMNS
 
 #: Time grains a series can be aggregated to (whitelist of ``date_trunc`` units).
 GRAINS = ("hour", "day", "week", "month")
@@ -74,12 +75,7 @@ _ALERT_COLUMNS = """
     l.author AS inspection_author, l.created_at AS inspection_at
 """
 
-#: Column names of the hour-of-day energies in ``daily_hours``.
-HOUR_COLUMNS = tuple(f"h{h:02d}" for h in range(24))
-_HOUR_COLUMNS = ",\n               ".join(
-    f"sum(CASE WHEN extract(hour from ts) = {h} THEN active_kwh ELSE 0 END) AS h{h:02d}"
-    for h in range(24)
-)
+_HOUR_SUMS = ",\n               ".join(f"sum(d.{h}) AS {h}" for h in HOUR_COLUMNS)
 
 
 def _series(grain: str) -> NamedQuery:
@@ -134,27 +130,31 @@ _QUERIES = [
         "Total active energy per customer for the selection.",
     ),
     NamedQuery(
-        "daily_hours",
+        "daily_by_customer",
         f"""
-        SELECT client_id, COALESCE(sector, '') AS sector, CAST(ts AS DATE) AS day,
-               count(*) AS hours,
-               {_HOUR_COLUMNS}
-        FROM readings
-        GROUP BY client_id, COALESCE(sector, ''), CAST(ts AS DATE)
+        SELECT d.client_id, COALESCE(c.sector, '') AS sector, sum(d.hours) AS hours,
+               {_HOUR_SUMS}
+        FROM daily d
+        LEFT JOIN customers c ON c.client_id = d.client_id
+        WHERE d.day >= $start AND d.day < $end AND ($sector IS NULL OR c.sector = $sector)
+        GROUP BY d.client_id, COALESCE(c.sector, '')
         """,  # noqa: S608 (generated from range(24))
-        "Energy per customer and day, one column per hour of day (the dashboard caches it).",
+        "Energy per customer over a period, one column per hour of day (the daily table:"
+        " the period's days are read, not the hourly readings).",
     ),
     NamedQuery(
-        "daily_hours_since",
+        "daily_fleet",
         f"""
-        SELECT client_id, COALESCE(sector, '') AS sector, CAST(ts AS DATE) AS day,
-               count(*) AS hours,
-               {_HOUR_COLUMNS}
-        FROM readings
-        WHERE ts >= $since
-        GROUP BY client_id, COALESCE(sector, ''), CAST(ts AS DATE)
+        SELECT d.day AS day, sum(d.hours) AS hours,
+               {_HOUR_SUMS}
+        FROM daily d
+        LEFT JOIN customers c ON c.client_id = d.client_id
+        WHERE d.day >= $start AND d.day < $end AND ($sector IS NULL OR c.sector = $sector)
+        GROUP BY d.day
+        ORDER BY d.day
         """,  # noqa: S608 (generated from range(24))
-        "The same from an hour on (the recent days a first page shows).",
+        "Energy of all customers (or a sector) per day of a period, one column per hour of"
+        " day (the daily table).",
     ),
     NamedQuery(
         "alert_bounds",

@@ -238,6 +238,28 @@ FEEDBACK = TableSpec(
     "Inspection feedback on alerts, append-only (history kept, nothing overwritten).",
 )
 
+#: Hour-of-day energy columns of ``daily`` (``h00`` .. ``h23``).
+HOUR_COLUMNS = tuple(f"h{h:02d}" for h in range(24))
+
+DAILY = TableSpec(
+    "daily",
+    pa.schema(
+        [
+            ("client_id", pa.string()),
+            ("day", TS),  # midnight, local time
+            ("hours", pa.int64()),  # readings that day
+            ("active_kwh", pa.float64()),
+            ("reactive_kvarh", pa.float64()),
+            ("voltage_fa", pa.float64()),  # mean of the day's readings
+            ("voltage_fc", pa.float64()),
+            *((h, pa.float64()) for h in HOUR_COLUMNS),  # active energy per hour of day
+        ]
+    ),
+    "client_id",
+    "Readings summed per customer and day (one column per hour of day), written by ingest;"
+    " the dashboard's views read it so a scan is bounded by the view, not by the history.",
+)
+
 TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in (
@@ -250,6 +272,7 @@ TABLES: dict[str, TableSpec] = {
         SCORES,
         ALERTS,
         FEEDBACK,
+        DAILY,
     )
 }
 

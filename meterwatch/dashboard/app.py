@@ -16,6 +16,7 @@ import pandas as pd
 import panel as pn
 import param
 
+from meterwatch.dashboard.live import LiveFigure
 from meterwatch.dashboard.login import request_user
 from meterwatch.dashboard.quiet import quiet_closed_sockets
 from meterwatch.dashboard.store import (
@@ -27,7 +28,6 @@ from meterwatch.dashboard.views.consumption import ConsumptionView
 from meterwatch.dashboard.views.quality import QualityView
 from meterwatch.dashboard.widgets import (
     DatePicker,
-    LiveChart,
     html,
     pane,
     parse_date,
@@ -193,10 +193,13 @@ class Dashboard(ConsumptionView, AlertsView, QualityView):
         # consumption tab -------------------------------------------------------------------
         self.p_alarm = pane("", sizing_mode="stretch_width", visible=False)
         self.p_cards = pane("", sizing_mode="stretch_width")
-        self.p_bars = pn.pane.HoloViews(sizing_mode="stretch_width", linked_axes=False)
-        self.c_volt, self.c_forecast = LiveChart(), LiveChart()
-        self.c_heat, self.c_profile = LiveChart(), LiveChart()
-        self.p_volt, self.p_forecast = self.c_volt.pane, self.c_forecast.pane
+        self.c_bars, self.c_volt, self.c_forecast = LiveFigure(), LiveFigure(), LiveFigure()
+        self.c_heat, self.c_profile = LiveFigure(), LiveFigure()
+        self.p_bars, self.p_volt, self.p_forecast = (
+            self.c_bars.pane,
+            self.c_volt.pane,
+            self.c_forecast.pane,
+        )
         self.p_heat, self.p_profile = self.c_heat.pane, self.c_profile.pane
         self.h_bars = pane(sizing_mode="stretch_width")
         self.h_volt = pane(sizing_mode="stretch_width")

@@ -1,4 +1,6 @@
-"""The dashboard's charts: frames from the store in, HoloViews objects out.
+"""The dashboard's charts: frames from the store in, HoloViews objects out (the alert
+page's); palette, axis formats and hovers shared with the consumption view's live Bokeh
+charts (:mod:`meterwatch.dashboard.live`).
 
 One palette for every chart, so the same thing has the same colour everywhere.
 """
@@ -93,63 +95,6 @@ def _when(times: pd.Series) -> str:
 def _empty(text: str) -> hv.Text:
     return hv.Text(0.5, 0.5, text).opts(
         xaxis=None, yaxis=None, toolbar=None, show_frame=False, text_color="#64748b"
-    )
-
-
-def energy_by_customer(
-    frame: pd.DataFrame, lang: str, top: int = 25, highlight: str | None = None
-) -> hv.Element:
-    """Horizontal bars, the largest customer on top; ``highlight`` (always shown) in red."""
-    if frame.empty:
-        return _empty(tr("chart.no_data", lang))
-    shown = frame.head(top)
-    if highlight is not None and highlight not in set(shown["client_id"]):
-        shown = pd.concat([shown.head(top - 1), frame[frame["client_id"] == highlight]])
-    shown = shown.iloc[::-1]
-    # Plain Python lists: HoloViews shows pandas' string-dtype categories as NaN.
-    data = {
-        "client_id": [str(c) for c in shown["client_id"]],
-        "active_kwh": shown["active_kwh"].astype(float).tolist(),
-        "sector": [str(v) for v in shown["sector"]],
-        "color": [ANOMALY if c == highlight else REPORTED for c in shown["client_id"]],
-    }
-    return (
-        hv.Bars(data, kdims=["client_id"], vdims=["active_kwh", "sector", "color"])
-        .opts(
-            invert_axes=True,
-            color="color",
-            responsive=True,
-            height=max(220, 22 * len(shown) + 60),
-            xlabel="",
-            ylabel="kWh",
-            xformatter=numbers(lang),
-            **hover(lang, ("axis.customer", "client_id", "text"), ("col.sector", "sector", "text"),
-                    ("axis.kwh", "active_kwh", "number")),
-        )
-        .opts(toolbar=None)
-    )  # fmt: skip
-
-
-def energy_over_time(frame: pd.DataFrame, lang: str) -> hv.Element:
-    if frame.empty:
-        return _empty(tr("chart.no_data", lang))
-    area = frame.hvplot.area(
-        x="period", y="active_kwh", color=REPORTED, alpha=0.6, line_width=1, hover=False
-    )
-    # Bokeh's area glyph answers no hover: its outline, drawn again, carries the tooltip.
-    outline = frame.hvplot.line(x="period", y="active_kwh", color=REPORTED, line_width=1).opts(
-        hover_mode="vline",
-        **hover(lang, ("axis.time", "period", _when(frame["period"])),
-                ("axis.kwh", "active_kwh", "number")),
-    )  # fmt: skip
-    return (area * outline).opts(
-        responsive=True,
-        height=280,
-        xlabel="",
-        ylabel="kWh",
-        toolbar=None,
-        xformatter=dates(lang),
-        yformatter=numbers(lang),
     )
 
 
@@ -249,56 +194,6 @@ def forecast(frame: pd.DataFrame, lang: str, height: int = 300) -> hv.Element:
         toolbar=None,
         xformatter=dates(lang),
         yformatter=numbers(lang),
-    )
-
-
-def heatmap(frame: pd.DataFrame, lang: str) -> hv.Element:
-    if frame.empty:
-        return _empty(tr("chart.no_data", lang))
-    data = frame.rename(columns={"active_kwh": "kWh"})
-    return data.hvplot.heatmap(
-        x="day",
-        y="hour",
-        C="kWh",
-        cmap=HEATMAP,
-        responsive=True,
-        height=300,
-        xlabel="",
-        ylabel=tr("axis.hour", lang),
-        colorbar=True,
-        line_width=0,
-        xformatter=dates(lang),
-    ).opts(
-        toolbar=None,
-        invert_yaxis=True,
-        yticks=list(range(0, 24, 3)),
-        **hover(lang, ("axis.day", "day", "day"), ("axis.hour", "hour", "text"),
-                ("axis.kwh", "kWh", "number")),
-    )  # fmt: skip
-
-
-def hour_profile(frame: pd.DataFrame, lang: str, peak: tuple[int, int] | None) -> hv.Element:
-    if frame.empty:
-        return _empty(tr("chart.no_data", lang))
-    data = frame.assign(
-        in_peak=[
-            peak is not None and ((h - peak[0]) % 24) < (peak[1] - peak[0]) for h in frame["hour"]
-        ]
-    )
-    data["color"] = data["in_peak"].map({True: ANOMALY, False: REPORTED})
-    data["hour"] = [f"{int(h):02d}" for h in data["hour"]]
-    return data.hvplot.bar(
-        x="hour",
-        y="kwh_per_day",
-        color="color",
-        responsive=True,
-        height=300,
-        xlabel=tr("axis.hour", lang),
-        ylabel=tr("axis.kwh_day", lang),
-        yformatter=numbers(lang),
-    ).opts(
-        toolbar=None,
-        **hover(lang, ("axis.hour", "hour", "text"), ("axis.kwh_day", "kwh_per_day", "number")),
     )
 
 

@@ -107,7 +107,7 @@ def serve(
         period_hours=settings.period_hours,
     )
     dashboard_url = settings.dashboard_url
-    # The lake-wide aggregate takes seconds on a large fleet: load it before the first visit.
+    # Bounds and customers, which every page needs, before the first visit.
     threading.Thread(target=store.warm, name="meterwatch-warm", daemon=True).start()
     origins = {f"localhost:{port}", f"127.0.0.1:{port}", f"{address}:{port}"}
     if dashboard_url:

@@ -3,10 +3,12 @@
 The store reads the lake only through :mod:`meterwatch.queries` and knows nothing about
 Panel, so every figure on screen can be tested (and benchmarked) without a browser.
 
-Speed: a customer's views query the lake directly (one partition, milliseconds). Views
-across many customers are answered from one aggregate read once per lake version and kept
-in memory: a row per customer and day with 24 hour-of-day energy columns, so period,
-sector and hour-of-day filters all work on it without touching the hourly readings.
+Speed and memory: every view runs its own bounded query. A customer's views read its own
+partition for the period shown; views across many customers read the ``daily`` table
+(:mod:`meterwatch.daily`: a row per customer and day with 24 hour-of-day energy columns) for
+the period shown only, so period, sector and hour-of-day filters never touch the hourly
+readings and nothing grows with the history. Answers are kept in a cache capped in entries
+and in bytes (least recently used out first), per lake version.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ PEAK_HOURS = 4
 VERSION_SECONDS = 2.0
 #: Tables whose changes keep the cache: no cached view reads them.
 UNCACHED_TABLES = frozenset({"feedback", "ingestions"})
+#: Memory the cached answers may hold, bytes (a 1,000-customer period is a few hundred kB).
+MAX_CACHE_BYTES = 64 * 1024 * 1024
 #: Days shown when the operator has chosen no period (the most recent ones).
 DEFAULT_DAYS = 90
 #: A selection longer than this many days shows daily points instead of hours.
@@ -257,6 +261,8 @@ class DashboardStore:
         The lake to read.
     ttl_seconds
         How long cached frames live on a backend that has no snapshot counter.
+    max_entries, max_bytes
+        The cache's caps: answers kept at most, and their total size in memory.
     version_seconds
         How long the lake's version is trusted before it is checked again.
     tariffs
@@ -270,6 +276,7 @@ class DashboardStore:
         lake: Lake,
         ttl_seconds: float = 300.0,
         max_entries: int = 256,
+        max_bytes: int = MAX_CACHE_BYTES,
         version_seconds: float = VERSION_SECONDS,
         tariffs: Tariffs | None = None,
         period_hours: int | None = None,
@@ -281,7 +288,10 @@ class DashboardStore:
         self.version_seconds = version_seconds
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
+        self._sizes: dict[Hashable, int] = {}
+        self._bytes = 0
         self._lock = threading.RLock()
         self._computing: dict[Hashable, threading.Lock] = {}
         self._version: tuple[float, Hashable] | None = None
@@ -319,6 +329,8 @@ class DashboardStore:
             self._epoch += 1
             self._version = None
             self._cache.clear()
+            self._sizes.clear()
+            self._bytes = 0
 
     def _cached(self, key: Hashable, compute: Callable[[], T]) -> T:
         full = (self.version(), key)
@@ -334,11 +346,21 @@ class DashboardStore:
                     return self._cache[full]
             value = compute()
             with self._lock:
+                self._bytes -= self._sizes.pop(full, 0)
                 self._cache[full] = value
+                self._sizes[full] = _size(value)
+                self._bytes += self._sizes[full]
                 self._computing.pop(full, None)
-                while len(self._cache) > self.max_entries:
-                    self._cache.popitem(last=False)
+                while len(self._cache) > 1 and (
+                    len(self._cache) > self.max_entries or self._bytes > self.max_bytes
+                ):
+                    old, _ = self._cache.popitem(last=False)
+                    self._bytes -= self._sizes.pop(old, 0)
         return value
+
+    def cache_bytes(self) -> int:
+        """Memory held by the cached answers (what :attr:`max_bytes` caps)."""
+        return self._bytes
 
     def _has(self, key: Hashable) -> bool:
         with self._lock:
@@ -402,56 +424,18 @@ class DashboardStore:
         h1 = min(max(int(selection.hour_to), h0), 23)
         return replace(selection, start=start, end=end, hour_from=h0, hour_to=h1)
 
-    # aggregates for fleet-wide views ------------------------------------------------------------
-    def _daily(self, since: dt.date | None = None) -> pd.DataFrame:
-        """Energy per customer and day, one float32 column per hour of day (cached).
-
-        With ``since``, only the days from then on: a tenth of the work for the default page.
-        """
-
-        def load() -> pd.DataFrame:
-            if since is None:
-                frame = run_query(self.lake, "daily_hours")
-            else:
-                start = dt.datetime.combine(since, dt.time())
-                frame = run_query(self.lake, "daily_hours_since", since=start)
-            frame["day"] = pd.to_datetime(frame["day"])
-            frame[list(HOUR_COLUMNS)] = frame[list(HOUR_COLUMNS)].astype("float32")
-            frame["client_id"] = frame["client_id"].astype("category")
-            frame["sector"] = frame["sector"].astype("category")
-            return frame
-
-        return self._cached(("daily_hours", since), load)
-
-    def _recent_start(self) -> dt.date | None:
-        bounds = self.bounds()
-        return None if bounds is None else bounds.last - dt.timedelta(days=DEFAULT_DAYS - 1)
-
-    def _daily_for(self, sel: Selection) -> pd.DataFrame:
-        """The whole aggregate once it is loaded; until then the recent part when it suffices."""
-        if self._has(("daily_hours", None)):
-            return self._daily()
-        recent = self._recent_start()
-        if recent is not None and sel.start is not None and sel.start >= recent:
-            return self._daily(recent)
-        return self._daily()
-
+    # fleet-wide views, from the daily table -----------------------------------------------------
     def warm(self) -> None:
-        """Load what pages need, the default page's first (call at server start, in the background)."""
+        """Load what every page needs (bounds, customers); call at server start."""
         self.bounds()
         self.customers()
-        self._daily(self._recent_start())
-        self._daily()
 
-    def _days(self, sel: Selection) -> pd.DataFrame:
-        frame = self._daily_for(sel)
+    def _fleet_days(self, sel: Selection) -> pd.DataFrame:
+        """The selection's days, all customers or a sector: day, hours, h00..h23 (cached)."""
         params = sel.params()
-        mask = (frame["day"] >= params["start"]) & (frame["day"] < params["end"])
-        if sel.sector is not None:
-            mask &= frame["sector"] == sel.sector
-        if sel.client_id is not None:
-            mask &= frame["client_id"] == sel.client_id
-        return frame[mask]
+        return self._query(
+            "daily_fleet", start=params["start"], end=params["end"], sector=sel.sector
+        )
 
     @staticmethod
     def _hour_columns(sel: Selection) -> list[str]:
@@ -459,11 +443,15 @@ class DashboardStore:
 
     def _sector_hours(self, sel: Selection) -> pd.DataFrame:
         """Energy of the selection per day and hour of day (day, hour, active_kwh, hours)."""
-        days = self._days(sel)
+        days = self._fleet_days(sel)
         columns = self._hour_columns(sel)
-        per_day = days.groupby("day")[[*columns, "hours"]].sum()
-        counts = per_day.pop("hours")
-        long = per_day.reset_index().melt(id_vars="day", var_name="hour", value_name="active_kwh")
+        per_day = days.assign(day=pd.to_datetime(days["day"])).set_index("day")
+        counts = per_day["hours"]
+        long = (
+            per_day[columns]
+            .reset_index()
+            .melt(id_vars="day", var_name="hour", value_name="active_kwh")
+        )
         long["hour"] = long["hour"].str[1:].astype(int)
         # Customer-days with data, the same for every hour of that day.
         long["hours"] = long["day"].map(counts / 24).round().astype(int)
@@ -476,7 +464,10 @@ class DashboardStore:
         sel = self.normalise(selection)
         if sel.client_id is not None:
             return self._query("energy_by_customer", **sel.params())
-        days = self._days(sel)
+        params = sel.params()
+        days = self._query(
+            "daily_by_customer", start=params["start"], end=params["end"], sector=sel.sector
+        )
         columns = self._hour_columns(sel)
         out = pd.DataFrame(
             {
@@ -484,15 +475,12 @@ class DashboardStore:
                 "sector": days["sector"].astype(str),
                 "active_kwh": days[columns].sum(axis=1).astype(float),
                 # readings in the hour range, assuming complete days (gaps are rare and small)
-                "hours": days["hours"] * len(columns) // 24,
+                "hours": pd.to_numeric(days["hours"]).astype("int64") * len(columns) // 24,
             }
         )
-        return (
-            out.groupby(["client_id", "sector"], as_index=False)[["active_kwh", "hours"]]
-            .sum()
-            .sort_values("active_kwh", ascending=False, kind="stable")
-            .reset_index(drop=True)
-        )
+        return out.sort_values(
+            ["active_kwh", "client_id"], ascending=[False, True], kind="stable"
+        ).reset_index(drop=True)
 
     def total_kwh(self, selection: Selection) -> float:
         sel = self.normalise(selection)
@@ -790,6 +778,13 @@ class DashboardStore:
 
     def quarantine(self) -> pd.DataFrame:
         return self._query("quarantine_summary")
+
+
+def _size(value: Any) -> int:
+    """Bytes a cached answer holds (frames by their columns; anything else counts little)."""
+    if isinstance(value, pd.DataFrame):
+        return int(value.memory_usage(index=True, deep=True).sum())
+    return 256
 
 
 def _number(value: Any) -> float | None:

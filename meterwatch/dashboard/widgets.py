@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from html import escape
 from typing import Any
 
-import holoviews as hv
 import pandas as pd
 import panel as pn
 import param
@@ -179,31 +177,3 @@ def number_format(language: str, suffix: str = "", digits: int = 0) -> dict[str,
         "symbol": UNIT_SPACE.get(language, "") + suffix if suffix else "",
         "symbolAfter": True,
     }
-
-
-class LiveChart:
-    """A chart pane updated in place (new data for the same plot) instead of rebuilt.
-
-    Sending data through a stream lets HoloViews refresh the existing Bokeh plot's sources,
-    two to three times faster than building new models. A different kind of chart, or no
-    data (a message), builds the plot again.
-    """
-
-    def __init__(self) -> None:
-        self.pane = pn.pane.HoloViews(sizing_mode="stretch_width", linked_axes=False)
-        self._pipe: hv.streams.Pipe | None = None
-        self._kind = ""
-
-    def show(self, kind: str, data: Any, build: Callable[[Any], hv.Element]) -> None:
-        if self._pipe is not None and kind == self._kind:
-            self._pipe.send(data)
-            return
-        pipe = hv.streams.Pipe(data=data)
-        self.pane.object = hv.DynamicMap(
-            lambda data: build(data).opts(framewise=True), streams=[pipe]
-        )
-        self._pipe, self._kind = pipe, kind
-
-    def message(self, element: hv.Element) -> None:
-        self.pane.object = element
-        self._pipe, self._kind = None, ""

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from meterwatch import daily
 from meterwatch.ids import natural_key
 from meterwatch.ingest.errors import IngestError, shorten
 from meterwatch.ingest.reader import (
@@ -318,6 +319,7 @@ class _Run:
         self.file_findings: list[Finding] = []
         self.changed: dict[str, dict[str, object]] = {}  # client -> new customers row values
         self.series: dict[str, list[Finding]] = {}  # client -> findings on its new series
+        self.daily: dict[str, pd.DataFrame] = {}  # client -> its rows of the daily table
         self.sector_updates: dict[str, str] = {}
         known = tx.read("ingestions").select(["sha256", "source_file", "status"]).to_pylist()
         # The same bytes under another name can be another customer's file (customers 12
@@ -395,6 +397,7 @@ class _Run:
             seconds = merged.column("ts").cast(pa.int64()).to_numpy()
             values = {c: merged.column(c).to_numpy(zero_copy_only=False) for c in NUMERIC}
             self.series[client] = series_findings(client, seconds, values)
+            self.daily[client] = daily.daily_rows(client, merged)
             self.changed[client] = {
                 "first_ts": pd.Timestamp(int(seconds[0]), unit="s"),
                 "last_ts": pd.Timestamp(int(seconds[-1]), unit="s"),
@@ -445,8 +448,17 @@ class _Run:
         self.sector_updates.update(dict(zip(sectors["client_id"], sectors["sector"], strict=True)))
 
     def finish(self) -> None:
-        """Write customers, data-quality findings, quarantine and the ingestion log."""
+        """Write customers, daily sums, data-quality findings, quarantine and the ingestion log."""
         tx = self.tx
+        # A lake from before the daily table gets its other customers' rows now.
+        for client in daily.missing_customers(
+            self.lake.partitions("readings"), self.lake.partitions("daily")
+        ):
+            if client not in self.daily:
+                self.daily[client] = daily.daily_rows(
+                    client, tx.read("readings", partitions=[client])
+                )
+        daily.write_daily(tx, self.daily)
         customers = tx.read("customers").to_pandas()
         if self.changed or self.sector_updates:
             rows = {r["client_id"]: r for r in customers.to_dict("records")}

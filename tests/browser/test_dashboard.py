@@ -198,3 +198,46 @@ def test_the_calendar_speaks_the_screen_language(page: Any, dashboard_url: str) 
     page.wait_for_timeout(1200)
     start = page.locator(".mw-f-start input.flatpickr-input")
     assert start.evaluate(months) == "January"
+
+
+# Every chart of the consumption view drawn: Bokeh has finished rendering and each plot is on
+# the page with a size (an empty view, or charts left detached, count fewer).
+CHARTS_DRAWN = """() => {
+  const views = [...Bokeh.index.all_views()].filter(v => v.el != null)
+  if (!views.length || !views.every(v => v.has_finished())) return 0
+  return views.filter(v => (v.model.type === "Figure" || v.model.type === "Plot")
+    && v.el.isConnected && v.bbox != null && v.bbox.width > 0 && v.bbox.height > 0).length
+}"""
+
+
+def _charts_drawn(page: Any, at_least: int) -> int:
+    page.wait_for_function(f"() => ({CHARTS_DRAWN})() >= {at_least}", timeout=TIMEOUT)
+    return int(page.evaluate(CHARTS_DRAWN))
+
+
+def test_a_customer_change_and_ver_cliente_show_the_customer_s_charts(
+    page: Any, dashboard_url: str
+) -> None:
+    expect = _expect()
+    _open(page, dashboard_url)
+    _charts_drawn(page, 4)  # bars, energy over time, load map, profile (no forecast yet)
+    clients = page.locator(".mw-f-client select")
+    for i in (1, 2):
+        client = clients.locator("option").nth(i).inner_text()
+        clients.select_option(label=client)
+        expect(
+            page.get_by_text(f"Energía activa, pronóstico y banda (kWh) · {client}")
+        ).to_be_visible()
+        assert _charts_drawn(page, 5) == 5  # and the customer's forecast
+
+    clients.select_option(label="Todos")
+    page.get_by_role("button", name="Alertas").click()
+    page.wait_for_selector(".mw-inbox .tabulator-row", timeout=TIMEOUT)
+    page.locator(".mw-inbox .tabulator-row").first.locator(".tabulator-cell").nth(1).click()
+    page.wait_for_url(re.compile(r"alerta="), timeout=TIMEOUT)
+    expect(page.get_by_text("Registrar inspección")).to_be_visible()
+    title = page.get_by_text(re.compile(r"^Alerta A\d+ · Cliente \d+")).first.inner_text()
+    client = title.split(" · ")[1]
+    page.get_by_role("button", name="Ver cliente en Consumo").click()
+    expect(page.get_by_text(f"Energía activa, pronóstico y banda (kWh) · {client}")).to_be_visible()
+    assert _charts_drawn(page, 5) == 5

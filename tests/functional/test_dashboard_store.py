@@ -219,15 +219,68 @@ def test_serve_refuses_a_public_address_without_a_password(
     assert "without accounts" in capsys.readouterr().err
 
 
-def test_the_first_page_reads_only_recent_days_and_agrees_with_the_whole(
-    store: DashboardStore,
-) -> None:
+def test_fleet_views_read_the_daily_table_for_the_period_only(store: DashboardStore) -> None:
+    """A view across customers reads the period's rows of ``daily``, never the hourly
+    readings nor the whole history, and agrees with the readings."""
     fresh = DashboardStore(store.lake)
-    sel = Selection(hour_from=6, hour_to=20)
-    recent = fresh.energy_by_customer(sel)
-    assert not fresh._has(("daily_hours", None))  # the whole history is not needed yet
-    fresh.warm()
-    pd.testing.assert_frame_equal(recent, fresh.energy_by_customer(sel))
+    bounds = fresh.bounds()
+    assert bounds is not None
+    sel = Selection(start=bounds.last - dt.timedelta(days=6), end=bounds.last, hour_from=6,
+                    hour_to=20)  # fmt: skip
+    frame = fresh.energy_by_customer(sel)
+    direct = store.lake.query(
+        "SELECT client_id, sum(active_kwh) AS kwh FROM readings WHERE ts >= $s AND ts < $e "
+        "AND extract(hour from ts) BETWEEN 6 AND 20 GROUP BY client_id",
+        {"s": dt.datetime.combine(sel.start, dt.time()),  # type: ignore[arg-type]
+         "e": dt.datetime.combine(bounds.last + dt.timedelta(days=1), dt.time())},
+    ).set_index("client_id")["kwh"]  # fmt: skip
+    got = frame.set_index("client_id")["active_kwh"]
+    pd.testing.assert_series_equal(
+        got.sort_index(), direct.sort_index(), check_names=False, check_dtype=False
+    )
+    cached = [v for v in fresh._cache.values() if isinstance(v, pd.DataFrame)]
+    assert max(len(v) for v in cached) <= 10  # customers, not customer-days or hours
+    days = fresh.series(sel)[0]
+    assert len(days) == 7 * 15  # the period's hours in the filter, nothing more
+
+
+def test_the_cache_is_capped_in_bytes(store: DashboardStore) -> None:
+    small = DashboardStore(store.lake, max_bytes=20_000)
+    bounds = small.bounds()
+    assert bounds is not None
+    for days in range(1, 30):
+        small.energy_by_customer(Selection(start=bounds.last - dt.timedelta(days=days)))
+    assert 0 < small.cache_bytes() <= 20_000
+    assert len(small._cache) < 29
+
+
+def test_ingest_writes_the_daily_table_and_fills_it_for_an_older_lake(tmp_path: Path) -> None:
+    from meterwatch.ingest import ingest_paths
+    from meterwatch.storage import open_lake
+    from tests.scenarios import hourly_frame, write_electrodunas
+
+    folder = tmp_path / "fleet"
+    write_electrodunas(folder, 1, hourly_frame(24 * 3 + 5, start="2022-01-01", seed=1))
+    write_electrodunas(folder, 2, hourly_frame(24 * 2, start="2022-01-01", seed=2))
+    lake = open_lake(str(tmp_path / "lake"))
+    ingest_paths(lake, [folder])
+    daily = lake.read("daily").sort_values(["client_id", "day"]).reset_index(drop=True)
+    sums = lake.query(
+        "SELECT client_id, CAST(ts AS DATE) AS day, count(*) AS hours, sum(active_kwh) AS kwh, "
+        "sum(CASE WHEN extract(hour from ts) = 7 THEN active_kwh ELSE 0 END) AS h07 "
+        "FROM readings GROUP BY 1, 2 ORDER BY 1, 2"
+    )
+    assert len(daily) == len(sums) == 3 + 1 + 2  # the fourth day of customer 1 is partial
+    assert daily["hours"].tolist() == sums["hours"].tolist()
+    assert daily["active_kwh"].to_numpy() == pytest.approx(sums["kwh"].to_numpy())
+    assert daily["h07"].to_numpy() == pytest.approx(sums["h07"].to_numpy())
+    # A lake written before the table: the next ingest, of anything, fills it.
+    with lake.transaction() as tx:
+        tx.overwrite("daily", lake.read("daily").iloc[:0])
+    assert lake.read("daily").empty
+    write_electrodunas(tmp_path / "more", 3, hourly_frame(24, start="2022-02-01", seed=3))
+    ingest_paths(lake, [tmp_path / "more"])
+    assert set(lake.read("daily")["client_id"]) == {"Cliente 1", "Cliente 2", "Cliente 3"}
 
 
 def test_a_customer_whose_data_ends_early_opens_on_its_own_last_days(tmp_path: Path) -> None:

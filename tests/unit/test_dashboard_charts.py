@@ -40,44 +40,76 @@ def _frames() -> dict[str, pd.DataFrame]:
 
 @pytest.mark.parametrize("lang", ["es", "en"])
 def test_hovers_show_labelled_values_not_bokeh_defaults(lang: str) -> None:
-    from meterwatch.dashboard import charts
+    from meterwatch.dashboard import charts, live
 
     f = _frames()
     elements = {
-        "bars": charts.energy_by_customer(f["bars"], lang),
-        "energy": charts.energy_over_time(f["energy"], lang),
         "voltages": charts.voltages(f["voltages"], lang),
         "forecast": charts.forecast(f["forecast"], lang),
-        "heatmap": charts.heatmap(f["heatmap"], lang),
-        "profile": charts.hour_profile(f["profile"], lang, (4, 8)),
         "peers": charts.peers(f["peers"], lang, pd.Timestamp("2023-01-05")),
         "share": charts.confirmed_share(f["share"], lang),
     }
-    for name, element in elements.items():
-        tools = _hovers(element)
+    figures = {name: _hovers(element) for name, element in elements.items()}
+    for name, kind, data in (
+        ("bars", live.EnergyByCustomer, (f["bars"], None)),
+        ("energy", live.EnergyOverTime, f["energy"]),
+        ("live voltages", live.Voltages, f["voltages"]),
+        ("live forecast", live.Forecast, f["forecast"]),
+        ("heatmap", live.Heatmap, f["heatmap"]),
+        ("profile", live.HourProfile, (f["profile"], (4, 8))),
+    ):
+        chart = kind(lang, data)
+        chart.update(data)
+        figures[name] = [t for t in chart.figure.tools if t.__class__.__name__ == "HoverTool"]
+    for name, tools in figures.items():
         assert len(tools) == 1, f"{name}: one hover, not one per layer"
         labels = [label for label, _ in tools[0].tooltips]
         assert "index" not in labels and "data (x, y)" not in labels, name
         assert len(labels) >= 2, name
-    kwh = _hovers(elements["energy"])[0]
+    kwh = figures["energy"][0]
     assert kwh.tooltips[0][0] == ("Fecha" if lang == "es" else "Date")
     assert ("@{period}" in kwh.formatters) and ("%d/%m/%Y" in kwh.tooltips[0][1]) == (lang == "es")
 
 
-@pytest.mark.parametrize("name", ["voltages", "forecast", "peers"])
+def test_a_live_chart_takes_new_data_without_a_new_figure() -> None:
+    """A customer change replaces the data of the charts on screen (milliseconds), not
+    the charts (HoloViews took about 0.1 s per chart)."""
+    from meterwatch.dashboard import live
+
+    frames = _frames()
+    holder = live.LiveFigure()
+    holder.show(live.Forecast, "es", frames["forecast"])
+    figure = holder.pane.object
+    later = frames["forecast"].assign(active_kwh=3.0, is_anomaly=1)
+    holder.show(live.Forecast, "es", later)
+    assert holder.pane.object is figure
+    chart = holder.chart
+    assert isinstance(chart, live.Forecast)
+    assert list(chart.source.data["active_kwh"]) == [3.0] * 48
+    assert len(chart.flagged.data["ts"]) == 48  # every point flagged, drawn in red
+    holder.show(live.Forecast, "en", later)  # another language: built again
+    assert holder.pane.object is not figure
+    holder.message("Sin datos")
+    assert "Sin datos" in holder.pane.object.text
+
+
+@pytest.mark.parametrize("name", ["voltages", "forecast", "peers", "live"])
 def test_legends_sit_outside_the_data(name: str) -> None:
     from bokeh.models import Legend
 
-    from meterwatch.dashboard import charts
+    from meterwatch.dashboard import charts, live
 
     frames = _frames()
-    element = {
-        "voltages": lambda: charts.voltages(frames["voltages"], "es"),
-        "forecast": lambda: charts.forecast(frames["forecast"], "es"),
-        "peers": lambda: charts.peers(frames["peers"], "es", pd.Timestamp("2023-01-05")),
-    }[name]()
-    hv.extension("bokeh")
-    figure = hv.render(element)
+    if name == "live":
+        figure = live.Forecast("es").figure
+    else:
+        element = {
+            "voltages": lambda: charts.voltages(frames["voltages"], "es"),
+            "forecast": lambda: charts.forecast(frames["forecast"], "es"),
+            "peers": lambda: charts.peers(frames["peers"], "es", pd.Timestamp("2023-01-05")),
+        }[name]()
+        hv.extension("bokeh")
+        figure = hv.render(element)
     inside = [r for r in figure.center if isinstance(r, Legend)]
     outside = [r for r in (*figure.above, *figure.below, *figure.left, *figure.right)
                if isinstance(r, Legend)]  # fmt: skip

@@ -7,19 +7,17 @@ The views (consumption, alerts, data quality) are mixins of :class:`ViewBase`; t
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import holoviews as hv
 import pandas as pd
 import panel as pn
 
+from meterwatch.dashboard.live import LiveChart, LiveFigure
 from meterwatch.dashboard.store import (
     DashboardStore,
     Selection,
 )
 from meterwatch.dashboard.texts import tr
-from meterwatch.dashboard.widgets import LiveChart
 from meterwatch.i18n import fmt_day
 from meterwatch.spreadsheet import escape_formulas
 
@@ -37,12 +35,13 @@ class ViewBase:
     # consumption widgets (built by Dashboard._build)
     p_alarm: pn.pane.HTML
     p_cards: pn.pane.HTML
-    p_bars: pn.pane.HoloViews
-    c_volt: LiveChart
-    c_forecast: LiveChart
-    c_heat: LiveChart
-    c_profile: LiveChart
-    p_forecast: pn.pane.HoloViews
+    p_bars: pn.pane.Bokeh
+    c_bars: LiveFigure
+    c_volt: LiveFigure
+    c_forecast: LiveFigure
+    c_heat: LiveFigure
+    c_profile: LiveFigure
+    p_forecast: pn.pane.Bokeh
     h_bars: pn.pane.HTML
     h_volt: pn.pane.HTML
     h_forecast: pn.pane.HTML
@@ -86,19 +85,14 @@ class ViewBase:
             css_classes=[f"mw-dl-{frame}"],
         )
 
-    def _live(
-        self,
-        chart: LiveChart,
-        kind: str,
-        frame: pd.DataFrame,
-        build: Callable[[Any], hv.Element],
-        payload: Any = None,
+    def _draw(
+        self, chart: LiveFigure, kind: type[LiveChart], frame: pd.DataFrame, data: Any = None
     ) -> None:
-        data = frame if payload is None else payload
+        """``frame`` (or ``data`` built from it) in ``chart``; a message when it is empty."""
         if frame.empty:
-            chart.message(build(data))  # the chart's own "no data" message
+            chart.message(tr("chart.no_data", self.state.lang))
         else:
-            chart.show(kind, data, build)
+            chart.show(kind, self.state.lang, frame if data is None else data)
 
     def _period_text(self, sel: Selection) -> str:
         assert sel.start is not None and sel.end is not None

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from meterwatch.dashboard import charts
+from meterwatch.dashboard import live
 from meterwatch.dashboard.store import (
     RECENT_DAYS,
 )
@@ -109,39 +109,38 @@ class ConsumptionView(ViewBase):
         self.h_bars.object = html(self.t("chart.energy_by_customer"), "mw-h2") + (
             html(sub, "mw-hint") if sub else ""
         )
-        self.p_bars.object = charts.energy_by_customer(by_customer, lang, highlight=sel.client_id)
+        self._draw(self.c_bars, live.EnergyByCustomer, by_customer, (by_customer, sel.client_id))
         if sel.client_id is None:
             self.h_volt.object = (
                 html(self.t("chart.energy_time"), "mw-h2")
                 + html(self.t("chart.voltage_hint"), "mw-hint")
                 + self._partial_note(series)
             )
-            self._live(self.c_volt, "energy", series, lambda f: charts.energy_over_time(f, lang))
+            self._draw(self.c_volt, live.EnergyOverTime, series)
             self.h_forecast.object = html(self.t("chart.forecast"), "mw-h2") + html(
                 self.t("chart.forecast_hint"), "mw-hint"
             )
             self.frames["forecast"] = pd.DataFrame()
-            self.c_forecast.message(charts._empty(self.t("chart.forecast_hint")))
+            self.c_forecast.message(self.t("chart.forecast_hint"))
             self.p_forecast.visible = False
         else:
             self.h_volt.object = html(self.t("chart.voltage"), "mw-h2") + self._partial_note(series)
-            self._live(self.c_volt, "voltages", series, lambda f: charts.voltages(f, lang))
+            self._draw(self.c_volt, live.Voltages, series)
             scores, _ = store.customer_scores(sel)
             self.frames["forecast"] = scores
             self.h_forecast.object = html(
                 f"{self.t('chart.forecast')} · {sel.client_id}", "mw-h2"
             ) + self._partial_note(scores)
-            self._live(self.c_forecast, "forecast", scores, lambda f: charts.forecast(f, lang))
+            if scores.empty:
+                self.c_forecast.message(self.t("chart.no_scores"))
+            else:
+                self.c_forecast.show(live.Forecast, lang, scores)
             self.p_forecast.visible = True
         who = sel.client_id or sel.sector or self._all()
         self.h_heat.object = html(f"{self.t('chart.heatmap')} · {who}", "mw-h2")
-        self._live(self.c_heat, "heatmap", heat, lambda f: charts.heatmap(f, lang))
+        self._draw(self.c_heat, live.Heatmap, heat)
         span = None if peak is None else (peak.start_hour, peak.end_hour)
-        # The peak travels with the data: the chart's builder is kept between updates.
-        self._live(
-            self.c_profile, "profile", profile, lambda d: charts.hour_profile(d[0], lang, d[1]),
-            payload=(profile, span),
-        )  # fmt: skip
+        self._draw(self.c_profile, live.HourProfile, profile, (profile, span))
 
     def _partial_note(self, frame: pd.DataFrame) -> str:
         """Which incomplete days a daily chart leaves out (drawn, they read as a fall to 0)."""

@@ -1,0 +1,80 @@
+"""The ``daily`` table: each customer's readings summed per day, written with the readings.
+
+Views across many customers (energy per customer, the fleet's series, hour profile and load
+map) read these rows instead of the hourly readings: a period of N days reads N rows per
+customer, 24 times fewer than the readings, and never the whole history. A day keeps one
+energy column per hour of day, so an hour-of-day filter needs no hourly row either.
+
+Ingest computes a customer's rows from the readings it has just merged, in the same
+transaction, so ``daily`` and ``readings`` never disagree; a lake written before this table
+existed gets the rows of its other customers at its next ingest (:func:`missing_customers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from meterwatch.storage.base import Transaction
+from meterwatch.tables import DAILY, HOUR_COLUMNS
+
+DAY_SECONDS = 86_400
+
+
+def daily_rows(client_id: str, readings: pa.Table | pd.DataFrame) -> pd.DataFrame:
+    """One row per day with readings of ``client_id`` (columns of :data:`~meterwatch.tables.DAILY`).
+
+    ``readings`` holds the customer's hourly rows (``ts``, ``active_kwh``, ``reactive_kvarh``,
+    ``voltage_fa``, ``voltage_fc``). Energy sums leave missing values out; a voltage is the
+    mean of the day's readings that have one.
+    """
+    frame = readings.to_pandas() if isinstance(readings, pa.Table) else readings
+    if frame.empty:
+        return DAILY.schema.empty_table().to_pandas()
+    seconds = pd.to_datetime(frame["ts"]).to_numpy(dtype="datetime64[s]").astype(np.int64)
+    day_index = seconds // DAY_SECONDS
+    days, inverse = np.unique(day_index, return_inverse=True)
+    hours_of_day = (seconds % DAY_SECONDS) // 3600
+    active = pd.to_numeric(frame["active_kwh"]).to_numpy(dtype=float)
+    by_hour = np.zeros((len(days), 24))
+    np.add.at(by_hour, (inverse, hours_of_day), np.nan_to_num(active))
+
+    def per_day(values: np.ndarray, how: str) -> np.ndarray:
+        return pd.Series(values).groupby(inverse).agg(how).reindex(range(len(days))).to_numpy(float)
+
+    out = pd.DataFrame(
+        {
+            "client_id": client_id,
+            "day": (days * DAY_SECONDS).astype("datetime64[s]"),
+            "hours": np.bincount(inverse, minlength=len(days)).astype("int64"),
+            "active_kwh": by_hour.sum(axis=1),
+            "reactive_kvarh": per_day(
+                pd.to_numeric(frame["reactive_kvarh"]).to_numpy(dtype=float), "sum"
+            ),
+            "voltage_fa": per_day(pd.to_numeric(frame["voltage_fa"]).to_numpy(dtype=float), "mean"),
+            "voltage_fc": per_day(pd.to_numeric(frame["voltage_fc"]).to_numpy(dtype=float), "mean"),
+        }
+    )
+    hours = pd.DataFrame(by_hour, columns=list(HOUR_COLUMNS))
+    return pd.concat([out, hours], axis=1)[DAILY.columns]
+
+
+def write_daily(tx: Transaction, rows: dict[str, pd.DataFrame]) -> None:
+    """Replace the ``daily`` partitions of the customers in ``rows`` (one frame each)."""
+    if not rows:
+        return
+    frames = [f for f in rows.values() if len(f)]
+    data = (
+        pd.concat(frames, ignore_index=True) if frames else DAILY.schema.empty_table().to_pandas()
+    )
+    table = pa.Table.from_pandas(data[DAILY.columns], schema=DAILY.schema, preserve_index=False)
+    tx.overwrite_partitions("daily", table, sorted(rows))
+
+
+def missing_customers(readings: Iterable[str | None], daily: Iterable[str | None]) -> list[str]:
+    """Customers with readings but no ``daily`` rows (a lake written before the table)."""
+    have = {c for c in daily if c is not None}
+    return sorted(c for c in readings if c is not None and c not in have)
