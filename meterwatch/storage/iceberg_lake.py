@@ -33,6 +33,7 @@ from meterwatch.storage.base import (
     Lake,
     Transaction,
     Verification,
+    ts_bounds,
 )
 from meterwatch.storage.iceberg_tables import (
     NAMESPACE,

@@ -165,8 +165,8 @@ def test_sns_fifo_topics_get_a_deduplication_id_per_batch() -> None:
 
 def test_the_sns_adapter_publishes_the_message_the_core_rendered() -> None:
     """The SNS sink renders nothing: it fits a rendered message to SNS and publishes it."""
-    from meterwatch.alerts.notification import AlertMessage
     from meterwatch.adapters.aws.sns import SUBJECT_LIMIT, SnsSink
+    from meterwatch.alerts.notification import AlertMessage
 
     class Client:
         def __init__(self) -> None:
