@@ -246,6 +246,8 @@ class IcebergLake(Lake):
     def _init_states(self) -> None:
         self._states: dict[str, TableState] = {}
         self._states_lock = threading.Lock()
+        # A data file never changes: the partition values it holds, read once per process.
+        self._file_partitions: dict[str, frozenset[str | None]] = {}
 
     def snapshot(self) -> LiveFiles:
         """Every table's live data files now (what caches key on, as with the old lake)."""
@@ -335,10 +337,16 @@ class IcebergLake(Lake):
         table: str,
         partitions: Sequence[str | None] | None,
         columns: Sequence[str] | None,
+        ts_from: datetime | None = None,
     ) -> pa.Table:
         files = state[table].select(partitions)
+        row_filter = _row_filter(table, partitions)
+        if ts_from is not None:
+            ts_type = tables.spec(table).schema.field("ts").type
+            since = pc.field("ts") >= pa.scalar(pd.Timestamp(ts_from).to_pydatetime(), ts_type)
+            row_filter = since if row_filter is None else row_filter & since
         try:
-            return self._read_files(table, files, columns, _row_filter(table, partitions))
+            return self._read_files(table, files, columns, row_filter)
         except (OSError, pa.ArrowException) as exc:
             raise self._damage_behind(state, exc) from exc
 
@@ -348,9 +356,11 @@ class IcebergLake(Lake):
         *,
         partitions: Sequence[str | None] | None = None,
         columns: Sequence[str] | None = None,
+        ts_from: datetime | None = None,
     ) -> pa.Table:
-        """Like :meth:`read`, as an Arrow table."""
-        return self._read_state(self.state(), table, partitions, columns)
+        """Like :meth:`read`, as an Arrow table; ``ts_from`` keeps the hours from it on
+        (pushed down to the scan: row groups before it are skipped)."""
+        return self._read_state(self.state(), table, partitions, columns, ts_from)
 
     def read(
         self,
@@ -377,19 +387,9 @@ class IcebergLake(Lake):
         if not since:
             return super().read_since(table, since, columns=columns)
         wanted = list(dict.fromkeys([*(columns or spec.schema.names), key, "ts"]))
-        partitions = list(since)
-        row_filter = _row_filter(table, partitions)
         hours = [pd.Timestamp(t) for t in since.values() if t is not None]
-        if len(hours) == len(since):  # a None hour reads its partition whole
-            earliest = min(hours)
-            bound = pa.scalar(earliest.to_pydatetime(), type=spec.schema.field("ts").type)
-            ts_filter = pc.field("ts") >= bound
-            row_filter = ts_filter if row_filter is None else row_filter & ts_filter
-        state = self.state()
-        try:
-            data = self._read_files(table, state[table].select(partitions), wanted, row_filter)
-        except (OSError, pa.ArrowException) as exc:
-            raise self._damage_behind(state, exc) from exc
+        earliest = min(hours) if len(hours) == len(since) else None  # None: partitions whole
+        data = self.read_arrow(table, partitions=list(since), columns=wanted, ts_from=earliest)
         frame = data.to_pandas()
         if not frame.empty:
             keep = frame["ts"].to_numpy(dtype="datetime64[s]") >= ts_bounds(frame[key], since)
@@ -400,8 +400,24 @@ class IcebergLake(Lake):
         column = tables.spec(table).partition_by
         if column is None:
             raise ValueError(f"table {table!r} is not partitioned")
-        values = self.read_arrow(table, columns=[column]).column(column).unique().to_pylist()
-        return sorted(set(values), key=lambda v: (v is None, v))
+        state = self.state()
+        files = state[table].files
+        values: set[str | None] = set()
+        try:
+            for f in files:
+                held = self._file_partitions.get(f.path)
+                if held is None:  # only the partition column of a file not seen before
+                    column_data = self._read_files(table, [f], [column]).column(column)
+                    held = frozenset(pc.unique(column_data).to_pylist())
+                    self._file_partitions[f.path] = held
+                values |= held
+        except (OSError, pa.ArrowException) as exc:
+            raise self._damage_behind(state, exc) from exc
+        if len(self._file_partitions) > 4 * len(files) + 64:  # forget files no longer live
+            live = {f.path for t in state.tables.values() for f in t.files}
+            for path in [p for p in self._file_partitions if p not in live]:
+                self._file_partitions.pop(path, None)
+        return sorted(values, key=lambda v: (v is None, v))
 
     # integrity ------------------------------------------------------------------------------------
     def _find_damage(self, state: LakeState, *, full: bool) -> list[DamagedFile]:
