@@ -38,24 +38,32 @@ def daily_rows(client_id: str, readings: pa.Table | pd.DataFrame) -> pd.DataFram
     day_index = seconds // DAY_SECONDS
     days, inverse = np.unique(day_index, return_inverse=True)
     hours_of_day = (seconds % DAY_SECONDS) // 3600
+    n = len(days)
     active = pd.to_numeric(frame["active_kwh"]).to_numpy(dtype=float)
-    by_hour = np.zeros((len(days), 24))
-    np.add.at(by_hour, (inverse, hours_of_day), np.nan_to_num(active))
+    cell = inverse * 24 + hours_of_day
+    by_hour = np.bincount(cell, weights=np.nan_to_num(active), minlength=n * 24).reshape(n, 24)
 
-    def per_day(values: np.ndarray, how: str) -> np.ndarray:
-        return pd.Series(values).groupby(inverse).agg(how).reindex(range(len(days))).to_numpy(float)
+    def day_sum(values: np.ndarray) -> np.ndarray:  # missing values left out
+        return np.bincount(inverse, weights=np.nan_to_num(values), minlength=n)
+
+    def day_mean(values: np.ndarray) -> np.ndarray:  # of the readings that have one
+        known = ~np.isnan(values)
+        total = np.bincount(inverse, weights=np.where(known, values, 0.0), minlength=n)
+        count = np.bincount(inverse, weights=known.astype(float), minlength=n)
+        return np.divide(total, count, out=np.full(n, np.nan), where=count > 0)
+
+    def column(name: str) -> np.ndarray:
+        return pd.to_numeric(frame[name]).to_numpy(dtype=float)
 
     out = pd.DataFrame(
         {
             "client_id": client_id,
             "day": (days * DAY_SECONDS).astype("datetime64[s]"),
-            "hours": np.bincount(inverse, minlength=len(days)).astype("int64"),
+            "hours": np.bincount(inverse, minlength=n).astype("int64"),
             "active_kwh": by_hour.sum(axis=1),
-            "reactive_kvarh": per_day(
-                pd.to_numeric(frame["reactive_kvarh"]).to_numpy(dtype=float), "sum"
-            ),
-            "voltage_fa": per_day(pd.to_numeric(frame["voltage_fa"]).to_numpy(dtype=float), "mean"),
-            "voltage_fc": per_day(pd.to_numeric(frame["voltage_fc"]).to_numpy(dtype=float), "mean"),
+            "reactive_kvarh": day_sum(column("reactive_kvarh")),
+            "voltage_fa": day_mean(column("voltage_fa")),
+            "voltage_fc": day_mean(column("voltage_fc")),
         }
     )
     hours = pd.DataFrame(by_hour, columns=list(HOUR_COLUMNS))
