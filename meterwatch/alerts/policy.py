@@ -80,7 +80,11 @@ class Event:
 
 
 def _fired(detectors: pd.Series, name: str) -> np.ndarray:
-    return detectors.fillna("").str.split(",").apply(lambda names: name in names).to_numpy()
+    """Per hour, whether detector ``name`` is among the comma-separated names that fired."""
+    # a window holds few distinct combinations: test each once, not each hour's string
+    codes, combos = pd.factorize(detectors.fillna(""))
+    hit = np.array([name in str(c).split(",") for c in combos], dtype=bool)
+    return hit[codes] if len(combos) else np.zeros(len(detectors), dtype=bool)
 
 
 def _kind(window: pd.DataFrame, flagged: np.ndarray) -> str:

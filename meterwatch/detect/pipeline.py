@@ -517,10 +517,9 @@ def sector_factors(
                 out[client] = pd.Series(1.0, index=table.index)
                 continue
             counts = peers.notna().sum(axis=1)
-            second = peers.apply(
-                lambda r: np.sort(r.dropna().to_numpy())[1] if r.notna().sum() >= 2 else 1.0,
-                axis=1,
-            )
+            # the second-lowest peer ratio of each day (NaN sorts last), 1 with fewer than two
+            ordered = np.sort(peers.to_numpy(dtype=float), axis=1)
+            second = np.where(counts.to_numpy() >= 2, ordered[:, min(1, ordered.shape[1] - 1)], 1.0)
             factor = np.where((counts >= MIN_SECTOR_PEERS) & (second < 1 - SECTOR_DROP),
                               np.maximum(second, SECTOR_FLOOR), 1.0)  # fmt: skip
             mine = [p for p in (tied or {}).get(client, []) if p in peers.columns]
