@@ -127,8 +127,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Reports {loss_pct:.0f} % less than expected between {start} and {end} ({n_hours:,} anomalous h): about {lost_kwh:,.0f} kWh missing.",
     },
     "alert.stopped_meter": {
-        "es": "Medidor detenido: {zero_hours:,} h en cero entre {start} y {end} cuando se esperaban {expected_kwh:,.0f} kWh.",
-        "en": "Stopped meter: {zero_hours:,} h at zero between {start} and {end} while {expected_kwh:,.0f} kWh were expected.",
+        "es": "Medidor detenido: {zero_hours:,} h en cero entre {start} y {end}; faltan unos {lost_kwh:,.0f} kWh.",
+        "en": "Stopped meter: {zero_hours:,} h at zero between {start} and {end}; about {lost_kwh:,.0f} kWh missing.",
     },
     "alert.reverse_energy": {
         "es": "Energía activa negativa en {negative_hours:,} h entre {start} y {end}: posible conexión invertida; faltan unos {lost_kwh:,.0f} kWh.",

@@ -44,3 +44,21 @@ def test_the_docs_table_uses_the_same_names() -> None:
     }
     for kind in KINDS:
         assert rows[kind] == (kind_label(kind, "es"), kind_label(kind, "en")), kind
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_a_stopped_meter_sentence_names_the_loss_the_inbox_shows(language: str) -> None:
+    """Issue 14: "Medidor detenido · 58 kWh" sat next to "se esperaban 72 kWh" (the expected
+    energy of every flagged hour, the stop's neighbours included); the sentence now names the
+    same missing energy as the alert's estimate."""
+    import json
+
+    from meterwatch.alerts.render import alert_evidence
+
+    params = {"lost_kwh": 58.3, "loss_pct": 81.5, "expected_kwh": 71.5, "reported_kwh": 13.2,
+              "n_hours": 185, "zero_hours": 168, "negative_hours": 0,
+              "start": "2022-11-17 10:00", "end": "2022-11-24 10:00"}  # fmt: skip
+    text = alert_evidence("stopped_meter", json.dumps(params), '["alert.stopped_meter"]', language)
+    assert "58 kWh" in text
+    assert "72" not in text and "71" not in text
+    assert "168 h" in text
