@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import urlparse
 
 import numpy as np
@@ -300,17 +300,20 @@ def new_metadata_location(change: TableChange) -> str:
     return f"{change.metadata.location}/metadata/{version:05d}-{uuid.uuid4()}.metadata.json"
 
 
-def _bucket_groups(spec: tables.TableSpec, content: list[pa.Table]) -> Iterator[pa.Table]:
+def _bucket_groups(spec: tables.TableSpec, content: list[PendingRows]) -> Iterator[pa.Table]:
     """``content``'s rows grouped by customer bucket (all together for an unpartitioned table)."""
     if not content:
         return
     column = spec.partition_by
     if column is None:  # text columns a transaction kept dictionary-encoded are decoded here
-        yield pa.concat_tables([c.cast(spec.schema) for c in content])
+        yield pa.concat_tables([materialize(c, spec.schema) for c in content])
         return
-    groups: dict[int | None, list[pa.Table]] = {}
+    groups: dict[int | None, list[PendingRows]] = {}
     while content:
         rows = content.pop(0)  # released once split: the caller's list empties as it goes
+        if isinstance(rows, SpilledRows):  # one partition: read back with its bucket only
+            groups.setdefault(bucket_of(rows.partition), []).append(rows)
+            continue
         values = rows.column(column).cast(spec.schema.field(column).type)
         distinct = pc.unique(values)
         buckets = [bucket_of(v) for v in distinct.to_pylist()]
@@ -324,7 +327,7 @@ def _bucket_groups(spec: tables.TableSpec, content: list[pa.Table]) -> Iterator[
             bucket = None if code < 0 else int(code)
             groups.setdefault(bucket, []).append(rows.filter(pa.array(codes == code)))
     for bucket in sorted(groups, key=lambda b: (b is None, b)):
-        yield pa.concat_tables([p.cast(spec.schema) for p in groups.pop(bucket)])
+        yield pa.concat_tables([materialize(p, spec.schema) for p in groups.pop(bucket)])
 
 
 def _sorted_for_storage(table: str, rows: pa.Table) -> pa.Table:
@@ -357,12 +360,35 @@ def split_by(data: pa.Table, column: str) -> list[tuple[str | None, pa.Table]]:
     return groups
 
 
+@dataclass(frozen=True)
+class SpilledRows:
+    """Rows of one partition that a transaction moved out of memory into a scratch Parquet file
+    until its commit (see ``iceberg_lake.SPILL_BYTES``)."""
+
+    path: str
+    partition: str | None
+    num_rows: int
+
+    def load(self, schema: pa.Schema) -> pa.Table:
+        import pyarrow.parquet as pq
+
+        return pq.read_table(self.path).cast(schema)
+
+
+PendingRows: TypeAlias = "pa.Table | SpilledRows"
+
+
+def materialize(rows: PendingRows, schema: pa.Schema) -> pa.Table:
+    """A transaction's pending rows in ``schema`` (read back when spilled, text decoded)."""
+    return rows.load(schema) if isinstance(rows, SpilledRows) else rows.cast(schema)
+
+
 def plan_change(
     table: Any,
     files: Sequence[DataFileRef],
     overwritten: bool,
     replaced: set[str | None],
-    rows: Sequence[pa.Table],
+    rows: Sequence[PendingRows],
     *,
     read: Callable[[Sequence[DataFileRef]], pa.Table],
     snapshots_kept: int,
@@ -388,7 +414,10 @@ def plan_change(
         column = spec.partition_by
         buckets = {bucket_of(v) for v in replaced}
         for r in new:
-            buckets |= {bucket_of(v) for v in r.column(column).unique().to_pylist()}
+            if isinstance(r, SpilledRows):
+                buckets.add(bucket_of(r.partition))
+            else:
+                buckets |= {bucket_of(v) for v in r.column(column).unique().to_pylist()}
         deleted = [f for f in files if f.bucket in buckets]
         content = list(new)
         if deleted:
@@ -400,7 +429,7 @@ def plan_change(
         if not new:
             return None
         deleted = list(files) if len(files) >= COMPACT_AT else []
-        content = ([read(deleted)] if deleted else []) + new
+        content = ([read(deleted)] if deleted else []) + list(new)
     content = [c for c in content if c.num_rows]
     if not deleted and not content:
         return None

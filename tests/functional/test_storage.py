@@ -116,3 +116,37 @@ def test_a_customers_read_opens_only_its_own_bucket(tmp_path: Path) -> None:
         path.unlink()
     got = open_lake(str(tmp_path)).read("readings", partitions=[probe])
     assert set(got["client_id"]) == {probe} and len(got) == 24
+
+
+def test_a_transaction_beyond_its_memory_budget_spills_and_commits_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Partitions written beyond ``SPILL_BYTES`` go to scratch Parquet files until the commit:
+    what the transaction reads back, what it commits, and a partition written again (its
+    spilled rows dropped) are as they would be in memory; the scratch folder is gone after."""
+    import tempfile
+
+    from meterwatch.storage import iceberg_lake
+
+    monkeypatch.setattr(iceberg_lake, "SPILL_BYTES", 1)  # every write spills
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "scratch"))
+    (tmp_path / "scratch").mkdir()
+    lake = open_lake(str(tmp_path / "lake"))
+    with lake.transaction() as tx:
+        tx.overwrite_partitions("readings", frame("A", [1, 2]), ["A"])
+        tx.overwrite_partitions("readings", frame("B", [3, 4, 5]), ["B"])
+        assert list((tmp_path / "scratch").rglob("*.parquet")), "nothing was spilled"
+        back = tx.read("readings", partitions=["A"]).to_pandas()
+        assert back["active_kwh"].tolist() == [1, 2]
+        assert back["client_id"].tolist() == ["A", "A"]  # text, not dictionary codes
+        tx.overwrite_partitions("readings", frame("A", [7]), ["A"])  # the spilled A is dropped
+        assert sorted(tx.read("readings").to_pandas()["active_kwh"]) == [3, 4, 5, 7]
+    out = lake.read("readings").sort_values(["client_id", "ts"])
+    assert out["client_id"].tolist() == ["A", "B", "B", "B"]
+    assert out["active_kwh"].tolist() == [7, 3, 4, 5]
+    assert not list((tmp_path / "scratch").iterdir()), "the scratch folder outlived the commit"
+    with pytest.raises(RuntimeError), lake.transaction() as tx:
+        tx.overwrite_partitions("readings", frame("C", [9]), ["C"])
+        raise RuntimeError("boom")
+    assert not list((tmp_path / "scratch").iterdir()), "the scratch folder outlived the abort"
+    assert sorted(lake.partitions("readings")) == ["A", "B"]
