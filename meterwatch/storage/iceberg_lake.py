@@ -455,9 +455,15 @@ class IcebergLake(Lake):
         try:
             for f in files:
                 held = self._file_partitions.get(f.path)
-                if held is None:  # only the partition column of a file not seen before
-                    column_data = self._read_files(table, [f], [column]).column(column)
-                    held = frozenset(pc.unique(column_data).to_pylist())
+                if held is None:  # only the partition column of a file not seen before,
+                    # a batch at a time: memory bounded by a batch, not by the file
+                    dataset = pads.dataset(
+                        [self._data_path(f.path)], format="parquet", filesystem=self._filesystem()
+                    )
+                    found: set[str | None] = set()
+                    for batch in dataset.to_batches(columns=[column]):
+                        found.update(pc.unique(batch.column(0)).to_pylist())
+                    held = frozenset(found)
                     self._file_partitions[f.path] = held
                 values |= held
         except (OSError, pa.ArrowException) as exc:
