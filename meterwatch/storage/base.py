@@ -177,8 +177,8 @@ class Lake(ABC):
         """The rows of the partitions named in ``since`` whose ``ts`` is at or after that
         partition's hour, in one read (a scoring shard reads its customers' recent windows).
 
-        This default reads the partitions and filters; a backend that can push the filter down
-        (Iceberg: ``client_id IN (...) AND ts >= min(since)``, then this filter) overrides it.
+        It reads the partitions from the earliest of those hours (:meth:`_read_window`) and
+        keeps each partition's rows from its own hour on.
         """
         from meterwatch import tables
 
@@ -187,12 +187,28 @@ class Lake(ABC):
             raise ValueError(f"table {table!r} is not partitioned")
         key = spec.partition_by
         wanted = None if columns is None else list(dict.fromkeys([*columns, key, "ts"]))
-        frame = self.read(table, partitions=list(since), columns=wanted)
+        hours = [pd.Timestamp(t) for t in since.values() if t is not None]
+        earliest = min(hours) if hours and len(hours) == len(since) else None
+        frame = self._read_window(table, list(since), wanted, earliest)
         if frame.empty:
             return frame if columns is None else frame[list(columns)]
         keep = frame["ts"].to_numpy(dtype="datetime64[s]") >= ts_bounds(frame[key], since)
         out = frame[keep].reset_index(drop=True)
         return out if columns is None else out[list(columns)]
+
+    def _read_window(
+        self,
+        table: str,
+        partitions: Sequence[str | None],
+        columns: Sequence[str] | None,
+        ts_from: datetime | None,
+    ) -> pd.DataFrame:
+        """``partitions`` of ``table``, at least their rows from ``ts_from`` on (None: all).
+
+        This default reads the partitions whole; a backend that can push the hour down to its
+        scan (Iceberg: row groups before it are skipped) overrides it.
+        """
+        return self.read(table, partitions=partitions, columns=columns)
 
     @abstractmethod
     def partitions(self, table: str) -> list[str | None]:

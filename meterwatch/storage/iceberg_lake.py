@@ -20,7 +20,7 @@ import tempfile
 import threading
 import uuid
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,7 +38,6 @@ from meterwatch.storage.base import (
     Lake,
     Transaction,
     Verification,
-    ts_bounds,
 )
 from meterwatch.storage.iceberg_tables import (
     NAMESPACE,
@@ -420,30 +419,18 @@ class IcebergLake(Lake):
     ) -> pd.DataFrame:
         return self.read_arrow(table, partitions=partitions, columns=columns).to_pandas()
 
-    def read_since(
+    def _read_window(
         self,
         table: str,
-        since: Mapping[str, datetime],
-        *,
-        columns: Sequence[str] | None = None,
+        partitions: Sequence[str | None],
+        columns: Sequence[str] | None,
+        ts_from: datetime | None,
     ) -> pd.DataFrame:
-        """See :meth:`Lake.read_since`: the partitions and the earliest hour are pushed down to
-        the scan (files of other buckets are not opened; row groups before it are skipped)."""
-        spec = tables.spec(table)
-        key = spec.partition_by
-        if key is None:
-            raise ValueError(f"table {table!r} is not partitioned")
-        if not since:
-            return super().read_since(table, since, columns=columns)
-        wanted = list(dict.fromkeys([*(columns or spec.schema.names), key, "ts"]))
-        hours = [pd.Timestamp(t) for t in since.values() if t is not None]
-        earliest = min(hours) if len(hours) == len(since) else None  # None: partitions whole
-        data = self.read_arrow(table, partitions=list(since), columns=wanted, ts_from=earliest)
-        frame = data.to_pandas()
-        if not frame.empty:
-            keep = frame["ts"].to_numpy(dtype="datetime64[s]") >= ts_bounds(frame[key], since)
-            frame = frame[keep].reset_index(drop=True)
-        return frame if columns is None else frame[list(columns)]
+        """The partitions and the earliest hour pushed down to the scan (files of other buckets
+        are not opened; row groups before the hour are skipped)."""
+        return self.read_arrow(
+            table, partitions=partitions, columns=columns, ts_from=ts_from
+        ).to_pandas()
 
     def partitions(self, table: str) -> list[str | None]:
         column = tables.spec(table).partition_by
