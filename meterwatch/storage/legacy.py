@@ -47,6 +47,8 @@ from meterwatch.storage.base import (
     Transaction,
     Verification,
 )
+from meterwatch.storage.iceberg_tables import to_arrow
+from meterwatch.storage.localfs import LocalObjects, atomic_write, fsync_path
 
 NULL_PARTITION = "__null__"
 MAX_PENDING_WRITES = 8
@@ -203,38 +205,6 @@ def find_damage(
     return damaged
 
 
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_path(path.parent)
-
-
-def to_arrow(table: str, data: pa.Table | pd.DataFrame) -> pa.Table:
-    """Convert ``data`` to the table's Arrow schema (column order and types)."""
-    schema = tables.spec(table).schema
-    if isinstance(data, pd.DataFrame):
-        missing = [c for c in schema.names if c not in data.columns]
-        if missing:
-            raise ValueError(f"{table}: missing columns {missing}")
-        return pa.Table.from_pandas(data[schema.names], schema=schema, preserve_index=False)
-    missing = [c for c in schema.names if c not in data.column_names]
-    if missing:
-        raise ValueError(f"{table}: missing columns {missing}")
-    return data.select(schema.names).cast(schema)
-
-
 class SnapshotTransaction(Transaction):
     """A transaction over a snapshot's file lists: what every backend's writes have in common.
 
@@ -372,7 +342,7 @@ class LocalTransaction(SnapshotTransaction):
             # fsync in parallel: the waits overlap, and the snapshot must not point at data
             # a power cut could lose.
             with ThreadPoolExecutor(max_workers=8) as pool:
-                list(pool.map(_fsync_path, to_sync))
+                list(pool.map(fsync_path, to_sync))
             if changed:
                 new = Snapshot(self._base.seq + 1, self._with_digests())
                 self._lake._publish(new)
@@ -416,7 +386,7 @@ class LocalTransaction(SnapshotTransaction):
         os.close(self._lock_fd)
 
 
-class SnapshotLake(Lake):
+class SnapshotLake(LocalObjects, Lake):
     """A lake in a local folder."""
 
     def __init__(self, root: str | Path) -> None:
@@ -447,8 +417,8 @@ class SnapshotLake(Lake):
         return Snapshot.from_json((self._meta / "snapshots" / f"{seq:012d}.json").read_text())
 
     def _publish(self, snap: Snapshot) -> None:
-        _atomic_write(self._meta / "snapshots" / f"{snap.seq:012d}.json", snap.to_json().encode())
-        _atomic_write(self._meta / "CURRENT", f"{snap.seq}\n".encode())
+        atomic_write(self._meta / "snapshots" / f"{snap.seq:012d}.json", snap.to_json().encode())
+        atomic_write(self._meta / "CURRENT", f"{snap.seq}\n".encode())
 
     def recent_snapshots(self) -> list[Snapshot]:
         """The newest snapshots, whose files garbage collection keeps."""
@@ -678,44 +648,3 @@ class SnapshotLake(Lake):
                 return result.df()
             except duckdb.Error as exc:
                 raise self._damage_behind(snap, exc) from exc
-
-    # objects ------------------------------------------------------------------------------------------
-    def _object_path(self, key: str) -> Path:
-        path = (self.root / "objects" / key).resolve()
-        if not path.is_relative_to(self.root / "objects"):
-            raise ValueError(f"object key escapes the lake: {key!r}")
-        return path
-
-    def put_object(self, key: str, data: bytes) -> None:
-        path = self._object_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, data)
-
-    def get_object(self, key: str) -> bytes:
-        try:
-            return self._object_path(key).read_bytes()
-        except FileNotFoundError:
-            raise KeyError(key) from None
-
-    def object_modified(self, key: str) -> datetime:
-        try:
-            mtime = self._object_path(key).stat().st_mtime
-        except FileNotFoundError:
-            raise KeyError(key) from None
-        return datetime.fromtimestamp(mtime, UTC)
-
-    def delete_object(self, key: str) -> None:
-        self._object_path(key).unlink(missing_ok=True)
-
-    def list_objects(self, prefix: str) -> list[str]:
-        base = self.root / "objects"
-        start = self._object_path(prefix) if prefix else base
-        if start.is_file():
-            return [prefix]
-        if not start.exists():
-            return []
-        return sorted(
-            str(p.relative_to(base))
-            for p in start.rglob("*")
-            if p.is_file() and not p.name.endswith(".tmp")
-        )

@@ -36,7 +36,6 @@ import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,30 +54,13 @@ from meterwatch.storage.iceberg_lake import (
 )
 from meterwatch.storage.iceberg_tables import NAMESPACE, TableChange, to_arrow
 from meterwatch.storage.legacy import READ_STATEMENTS, VIEWS, file_digest
+from meterwatch.storage.localfs import LocalObjects, fsync_path
 
 CATALOG_NAME = "meterwatch"
 
 __all__ = ["LocalLake", "LocalTransaction", "to_arrow"]
 
 LocalTransaction = IcebergTransaction
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_path(path.parent)
 
 
 @dataclass(frozen=True)
@@ -111,7 +93,7 @@ def _duckdb_type(dtype: pa.DataType) -> str | None:
     return None
 
 
-class LocalLake(IcebergLake):
+class LocalLake(LocalObjects, IcebergLake):
     """A lake in a local folder, its tables in Apache Iceberg."""
 
     def __init__(self, root: str | Path, *, home: str | Path | None = None) -> None:
@@ -277,7 +259,7 @@ class LocalLake(IcebergLake):
         to_sync = self._take_unsynced()
         to_sync += [self._local(p) for c in changes for p in c.written_paths()]
         with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(_fsync_path, to_sync))
+            list(pool.map(fsync_path, to_sync))
 
     def _rel(self, location: str) -> str:
         return str(self._local(location).relative_to(self.root))
@@ -428,44 +410,3 @@ class LocalLake(IcebergLake):
                 return result.df()
             except duckdb.Error as exc:
                 raise self._damage_behind(state, exc) from exc
-
-    # objects ------------------------------------------------------------------------------------------
-    def _object_path(self, key: str) -> Path:
-        path = (self.root / "objects" / key).resolve()
-        if not path.is_relative_to(self.root / "objects"):
-            raise ValueError(f"object key escapes the lake: {key!r}")
-        return path
-
-    def put_object(self, key: str, data: bytes) -> None:
-        path = self._object_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, data)
-
-    def get_object(self, key: str) -> bytes:
-        try:
-            return self._object_path(key).read_bytes()
-        except FileNotFoundError:
-            raise KeyError(key) from None
-
-    def object_modified(self, key: str) -> datetime:
-        try:
-            mtime = self._object_path(key).stat().st_mtime
-        except FileNotFoundError:
-            raise KeyError(key) from None
-        return datetime.fromtimestamp(mtime, UTC)
-
-    def delete_object(self, key: str) -> None:
-        self._object_path(key).unlink(missing_ok=True)
-
-    def list_objects(self, prefix: str) -> list[str]:
-        base = self.root / "objects"
-        start = self._object_path(prefix) if prefix else base
-        if start.is_file():
-            return [prefix]
-        if not start.exists():
-            return []
-        return sorted(
-            str(p.relative_to(base))
-            for p in start.rglob("*")
-            if p.is_file() and not p.name.endswith(".tmp")
-        )
