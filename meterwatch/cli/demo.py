@@ -23,15 +23,18 @@ def _fleet_size(ctx: click.Context, param: click.Parameter, value: int) -> int:
     return value
 
 
-@click.command("synth")
-@click.option("--out", required=True, metavar="DIR")
-@click.option(
+fleet_size_option = click.option(
     "--customers",
     type=int,
     default=30,
     callback=_fleet_size,
     help="customers (at least 6; default 30)",
 )
+
+
+@click.command("synth")
+@click.option("--out", required=True, metavar="DIR")
+@fleet_size_option
 @click.option("--days", type=int, default=760)
 @click.option("--seed", type=int, default=7)
 def cmd_synth(out: str, customers: int, days: int, seed: int) -> int:
@@ -55,13 +58,7 @@ def cmd_synth(out: str, customers: int, days: int, seed: int) -> int:
     "--dir", "folder", default="demo", help="where the demo fleet is written (default ./demo)"
 )
 @lake_option
-@click.option(
-    "--customers",
-    type=int,
-    default=30,
-    callback=_fleet_size,
-    help="customers (at least 6; default 30)",
-)
+@fleet_size_option
 @click.option("--seed", type=int, default=7)
 @click.option("--no-serve", is_flag=True, help="do not open the dashboard at the end")
 @click.option("--port", type=int, default=5006, help="dashboard port (default 5006)")
