@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -125,23 +127,62 @@ def normalised_deficit(active: np.ndarray, expected: np.ndarray, level: np.ndarr
     return np.where(np.isfinite(u), u, np.nan)
 
 
+def day_numbers(ts: pd.Series) -> np.ndarray:
+    """Whole days since the series' first day, for each hour (one pass, no groupby): the
+    key every per-day statistic below sums on with ``np.bincount``."""
+    idx = pd.DatetimeIndex(ts)
+    if not len(idx):
+        return np.zeros(0, dtype=np.int64)
+    # whatever the index's unit (the lake's timestamps are in seconds or microseconds)
+    days = idx.as_unit("s").asi8 // 86_400
+    return np.asarray(days - days.min(), dtype=np.int64)
+
+
+def _per_day(day_no: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` per day number."""
+    return np.bincount(day_no, weights=values)
+
+
+def _day_matrix(ts: pd.Series, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The day rows (``0 .. n_days - 1``) and each hour's column (hour of day) of a days x 24
+    matrix of an hourly series (one reading per hour, as the lake holds them)."""
+    return np.arange(int(day.max()) + 1), pd.DatetimeIndex(ts).hour.to_numpy()
+
+
+def _row_quantile(m: np.ndarray, q: float) -> np.ndarray:
+    """Per row, the ``q`` quantile of its non-missing values, linearly interpolated (numpy's
+    and pandas' default); NaN for a row with none. A sort per row: ``np.nanquantile`` along an
+    axis loops in Python."""
+    ordered = np.sort(m, axis=1)  # NaN last
+    n = np.isfinite(m).sum(axis=1)
+    pos = q * np.maximum(n - 1, 0)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
+    rows = np.arange(len(m))
+    low, high = ordered[rows, lo], ordered[rows, hi]
+    with np.errstate(invalid="ignore"):
+        value = low + (high - low) * (pos - lo)
+    return np.where(n > 0, np.where(hi == lo, low, value), np.nan)
+
+
 def daily_shape_distance(ts: pd.Series, active: np.ndarray, expected: np.ndarray) -> np.ndarray:
     """Per hour: the share of its day's energy that sits in other hours than expected.
 
     Half the L1 distance between the reported and expected daily profiles, each normalised
     to sum to one; 0 for an identical shape, near 1 for a fully displaced one.
     """
-    day = pd.DatetimeIndex(ts).floor("D")
-    a = np.clip(np.nan_to_num(active), 0, None)
-    e = np.clip(np.nan_to_num(expected), 0, None)
-    frame = pd.DataFrame({"day": day, "a": a, "e": e})
-    sums = frame.groupby("day")[["a", "e"]].transform("sum")
-    counts = frame.groupby("day")["a"].transform("size").to_numpy()
+    day = day_numbers(ts)
+    if not len(day):
+        return np.array([])
+    a = np.clip(np.nan_to_num(np.asarray(active, dtype=float)), 0, None)
+    e = np.clip(np.nan_to_num(np.asarray(expected, dtype=float)), 0, None)
+    sum_a, sum_e = _per_day(day, a)[day], _per_day(day, e)[day]
+    counts = np.bincount(day)[day]
     with np.errstate(divide="ignore", invalid="ignore"):
-        pa_ = a / sums["a"].to_numpy()
-        pe = e / sums["e"].to_numpy()
-    diff = pd.Series(np.abs(pa_ - pe)).groupby(day).transform("sum").to_numpy() / 2
-    valid = (sums["a"].to_numpy() > 0) & (sums["e"].to_numpy() > 0) & (counts >= 20)
+        pa_ = a / sum_a
+        pe = e / sum_e
+    diff = _per_day(day, np.nan_to_num(np.abs(pa_ - pe)))[day] / 2
+    valid = (sum_a > 0) & (sum_e > 0) & (counts >= 20)
     return np.where(valid, diff, np.nan)
 
 
@@ -153,16 +194,28 @@ def daily_flatness(ts: pd.Series, active: np.ndarray, expected: np.ndarray) -> n
     average (h4) erase the day's profile while the day's energy may be right: no deficit
     detector sees them. NaN for days with fewer than 20 readings or no expected variation.
     """
-    day = pd.DatetimeIndex(ts).floor("D")
-    frame = pd.DataFrame(
-        {"day": day, "a": np.asarray(active, float), "e": np.asarray(expected, float)}
-    )
-    grouped = frame.groupby("day")
-    sd = grouped[["a", "e"]].transform("std")
-    counts = grouped["a"].transform("count").to_numpy()
-    sd_a = sd["a"].to_numpy()
-    sd_e = sd["e"].to_numpy()
-    mean_e = grouped["e"].transform("mean").to_numpy()
+    day = day_numbers(ts)
+    if not len(day):
+        return np.array([])
+    day_rows, hours = _day_matrix(ts, day)
+
+    def std(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # per day, over the day's non-missing hours: count, mean and sample std (ddof 1), taken
+        # from the day's lowest value so that a constant day has a std of exactly 0
+        m = np.full((len(day_rows), 24), np.nan)
+        m[day, hours] = np.asarray(v, dtype=float)
+        ok = np.isfinite(m)
+        n = ok.sum(axis=1).astype(float)
+        base = np.where(n > 0, np.fmin.reduce(m, axis=1), 0.0)
+        d = np.where(ok, m - base[:, None], 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = d.sum(axis=1) / n
+            dev = np.where(ok, d - mean[:, None], 0.0)
+            sd = np.sqrt((dev * dev).sum(axis=1) / (n - 1))
+        return n[day], (base + mean)[day], np.where(n > 1, sd, np.nan)[day]
+
+    counts, _, sd_a = std(active)
+    _, mean_e, sd_e = std(expected)
     floor = 1e-3 * np.abs(mean_e) + 1e-9  # an exact constant is as flat as can be, not infinite
     with np.errstate(divide="ignore", invalid="ignore"):
         flat = np.log(sd_e / np.maximum(sd_a, floor))
@@ -176,13 +229,9 @@ def _by_day(
     """Day number of each hour, whether each day has all 24 hours of ``active``, and per day
     and hour of day (days x 24) the sums of ``active`` and of each of ``others`` (missing and
     negative values count as 0)."""
-    idx = pd.DatetimeIndex(ts)
-    # whole days since the first, whatever the index's unit (the lake's timestamps are in
-    # microseconds or seconds, not nanoseconds)
-    days_since = (idx.floor("D") - idx.floor("D").min()) // pd.Timedelta(days=1)
-    day_no = np.asarray(days_since, dtype=int)
+    day_no = day_numbers(ts)
     n_days = int(day_no.max()) + 1
-    cell = day_no * 24 + idx.hour.to_numpy()
+    cell = day_no * 24 + pd.DatetimeIndex(ts).hour.to_numpy()
     size = n_days * 24
     seen = np.bincount(cell, weights=np.isfinite(active).astype(float), minlength=size)
     full = np.asarray((seen.reshape(n_days, 24) > 0).all(axis=1), dtype=bool)
@@ -263,18 +312,14 @@ def recent_profile(
 ) -> np.ndarray:
     """The customer's daily profile over its last ``days`` complete days (24 shares summing
     to 1; empty when there is none)."""
-    idx = pd.DatetimeIndex(ts)
     a = np.asarray(active, dtype=float)
     if not len(a):
         return np.array([])
-    since = idx.floor("D").max() - pd.Timedelta(days=days)
-    keep = (idx >= since) & np.isfinite(a)
-    frame = pd.DataFrame({"day": idx.floor("D")[keep], "hour": idx.hour[keep], "a": a[keep]})
-    full = frame.groupby("day")["a"].transform("size") == 24
-    frame = frame[full.to_numpy()]
-    if frame.empty:
+    _, full, (sums,) = _by_day(ts, a)
+    keep = full & (np.arange(len(full)) >= len(full) - 1 - days)
+    if not keep.any():
         return np.array([])
-    profile = np.bincount(frame["hour"], weights=np.clip(frame["a"], 0, None), minlength=24)
+    profile = sums[keep].sum(axis=0)
     total = profile.sum()
     return profile / total if total > 0 else np.array([])
 
@@ -282,19 +327,17 @@ def recent_profile(
 def block_profiles(ts: pd.Series, active: np.ndarray, days: int = LIBRARY_BLOCK_DAYS) -> np.ndarray:
     """The daily profile (24 shares) of each ``days``-long block of the series that holds at
     least half its days complete: the profiles the customer has shown."""
-    idx = pd.DatetimeIndex(ts)
     a = np.asarray(active, dtype=float)
     if not len(a):
         return np.zeros((0, 24))
-    day = idx.floor("D")
-    day_no = np.asarray((day - day.min()) // pd.Timedelta(days=1), dtype=int)
-    frame = pd.DataFrame({"day": day_no, "hour": idx.hour, "a": a}).dropna()
-    frame = frame[(frame.groupby("day")["a"].transform("size") == 24).to_numpy()]
+    _, full, (sums,) = _by_day(ts, a)
+    block = np.arange(len(full)) // days
     out = []
-    for _, part in frame.groupby(frame["day"] // days):
-        if part["day"].nunique() < days // 2:
+    for b in np.unique(block[full]).tolist():
+        rows = full & (block == b)
+        if rows.sum() < days // 2:
             continue
-        profile = np.bincount(part["hour"], weights=np.clip(part["a"], 0, None), minlength=24)
+        profile = sums[rows].sum(axis=0)
         if profile.sum() > 0:
             out.append(profile / profile.sum())
     return np.array(out) if out else np.zeros((0, 24))
@@ -329,24 +372,34 @@ def trailing_reversal(
     if not len(active):
         return np.array([])
     day_no, profiles = _day_profiles(ts, active)
-    lib = [np.asarray(p, dtype=float) for p in library]
-    out = np.full(len(profiles), np.nan)
+    n_days = len(profiles)
     complete = np.isfinite(profiles).all(axis=1)
-    for d in np.flatnonzero(complete).tolist():
-        lo, hi = max(d - TRAIL_GAP_DAYS - TRAIL_DAYS, 0), d - TRAIL_GAP_DAYS
-        if hi <= lo or complete[lo:hi].sum() < TRAIL_DAYS // 2:
-            continue
-        ref = np.median(profiles[lo:hi][complete[lo:hi]], axis=0)
-        ref = ref / ref.sum()
-        rev = ref[::-1]
-        if np.abs(ref - rev).sum() / 2 < MIN_TRAIL_STRENGTH:
-            continue
-        p = profiles[d]
-        to_reversed = np.abs(p - rev).sum() / 2
-        contrast = np.abs(p - ref).sum() / 2 - to_reversed
-        for shown in lib:
-            contrast = min(contrast, np.abs(p - shown).sum() / 2 - to_reversed)
-        out[d] = contrast
+    # day d's reference: the complete days among d - GAP - TRAIL_DAYS .. d - GAP - 1 (fewer at
+    # the start of the series); NaN rows (incomplete days) drop out of the median
+    padded = np.vstack([np.full((TRAIL_GAP_DAYS + TRAIL_DAYS, 24), np.nan), profiles])
+    windows = np.lib.stride_tricks.sliding_window_view(padded[:n_days + TRAIL_DAYS], TRAIL_DAYS,
+                                                       axis=0)  # fmt: skip
+    counts = np.concatenate([[0], np.cumsum(complete)])
+    lo = np.clip(np.arange(n_days) - TRAIL_GAP_DAYS - TRAIL_DAYS, 0, None)
+    hi = np.arange(n_days) - TRAIL_GAP_DAYS
+    enough = (hi > lo) & ((counts[np.clip(hi, 0, None)] - counts[lo]) >= TRAIL_DAYS // 2)
+    days = np.flatnonzero(complete & enough)
+    out = np.full(n_days, np.nan)
+    if not len(days):
+        return out[day_no]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ref = np.nanmedian(windows[days], axis=2)
+    ref = ref / ref.sum(axis=1, keepdims=True)
+    rev = ref[:, ::-1]
+    strong = np.abs(ref - rev).sum(axis=1) / 2 >= MIN_TRAIL_STRENGTH
+    p = profiles[days]
+    to_reversed = np.abs(p - rev).sum(axis=1) / 2
+    contrast = np.abs(p - ref).sum(axis=1) / 2 - to_reversed
+    for shown in library:
+        shown = np.asarray(shown, dtype=float)
+        contrast = np.minimum(contrast, np.abs(p - shown).sum(axis=1) / 2 - to_reversed)
+    out[days[strong]] = contrast[strong]
     return out[day_no]
 
 
@@ -366,30 +419,32 @@ def daily_peak_shortfall(ts: pd.Series, active: np.ndarray, expected: np.ndarray
     (h7), a random share of the average (h4) or flat reporting (h5) remove the peaks even where
     the day's total moves little.
     """
-    day = pd.DatetimeIndex(ts).floor("D")
-    frame = pd.DataFrame(
-        {
-            "a": np.clip(np.asarray(active, dtype=float), 0, None),
-            "e": np.asarray(expected, dtype=float),
-        }
-    )
-    grouped = frame.groupby(day)
-    peaks = grouped.quantile(0.9)
-    counts = grouped["a"].count()
+    day = day_numbers(ts)
+    if not len(day):
+        return np.array([])
+    day_rows, hour = _day_matrix(ts, day)
+    a = np.full((len(day_rows), 24), np.nan)
+    e = np.full((len(day_rows), 24), np.nan)
+    a[day, hour] = np.clip(np.asarray(active, dtype=float), 0, None)
+    e[day, hour] = np.asarray(expected, dtype=float)
+    counts = np.isfinite(a).sum(axis=1)
+    peak_a, peak_e = _row_quantile(a, 0.9), _row_quantile(e, 0.9)
     with np.errstate(divide="ignore", invalid="ignore"):
-        short = pd.Series(np.log((peaks["e"] / peaks["a"]).to_numpy()), index=peaks.index)
-    short = short.where((counts >= 20) & (peaks["e"] > 0) & (peaks["a"] > 0))
-    return short.reindex(day).to_numpy(dtype=float)
+        short = np.log(peak_e / peak_a)
+    short = np.where((counts >= 20) & (peak_e > 0) & (peak_a > 0), short, np.nan)
+    return np.asarray(short[day], dtype=float)
 
 
 def daily_reactive_log_ratio(ts: pd.Series, active: np.ndarray, reactive: np.ndarray) -> np.ndarray:
     """Per hour: log of its day's reactive-to-active energy ratio (NaN where undefined)."""
-    day = pd.DatetimeIndex(ts).floor("D")
-    frame = pd.DataFrame({"a": np.nan_to_num(active), "q": np.nan_to_num(np.abs(reactive))})
-    sums = frame.groupby(day).transform("sum")
+    day = day_numbers(ts)
+    if not len(day):
+        return np.array([])
+    sum_a = _per_day(day, np.nan_to_num(np.asarray(active, dtype=float)))[day]
+    sum_q = _per_day(day, np.nan_to_num(np.abs(np.asarray(reactive, dtype=float))))[day]
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.log(sums["q"].to_numpy() / sums["a"].to_numpy())
-    return np.where(np.isfinite(ratio) & (sums["a"].to_numpy() > 0), ratio, np.nan)
+        ratio = np.log(sum_q / sum_a)
+    return np.where(np.isfinite(ratio) & (sum_a > 0), ratio, np.nan)
 
 
 def run_lengths(mask: np.ndarray) -> np.ndarray:
