@@ -387,9 +387,8 @@ def trailing_reversal(
     out = np.full(n_days, np.nan)
     if not len(days):
         return out[day_no]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        ref = np.nanmedian(windows[days], axis=2)
+    picked = windows[days]  # days x 24 x TRAIL_DAYS
+    ref = _row_quantile(picked.reshape(-1, TRAIL_DAYS), 0.5).reshape(len(days), 24)
     ref = ref / ref.sum(axis=1, keepdims=True)
     rev = ref[:, ::-1]
     strong = np.abs(ref - rev).sum(axis=1) / 2 >= MIN_TRAIL_STRENGTH

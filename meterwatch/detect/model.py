@@ -66,8 +66,22 @@ REQUIRED_COLUMNS = ("ts", "active_kwh", "reactive_kvarh", "voltage_fa", "voltage
 # levels ---------------------------------------------------------------------------------
 def daily_means(ts: pd.Series, active: np.ndarray) -> pd.Series:
     """Mean hourly energy of each calendar day (days with no readings absent)."""
-    days = pd.DatetimeIndex(ts).floor("D")
-    return pd.Series(np.asarray(active, dtype=float), index=days).groupby(level=0).mean()
+    from meterwatch.detect.detectors import day_numbers
+
+    idx = pd.DatetimeIndex(ts)
+    if not len(idx):
+        return pd.Series(dtype=float, index=pd.DatetimeIndex([]))
+    values = np.asarray(active, dtype=float)
+    day = day_numbers(ts)
+    ok = np.isfinite(values)
+    rows = np.bincount(day)
+    n = np.bincount(day, weights=ok.astype(float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.bincount(day, weights=np.where(ok, values, 0.0)) / n
+    present = np.flatnonzero(rows > 0)
+    first = idx.min().floor("D")
+    index = pd.DatetimeIndex(first + pd.to_timedelta(present, unit="D")).as_unit(idx.unit)
+    return pd.Series(mean[present], index=index)
 
 
 def regime_level(daily: pd.Series) -> pd.Series:
