@@ -35,9 +35,11 @@ def shards(clients: list[str], size: int, run: str) -> list[dict[str, Any]]:
 @lambda_entry
 def plan(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, Any]:
     """Split the customers with readings (or ``event["clients"]``) into shards."""
+    from meterwatch.storage.base import customers_with_readings
+
     lake, settings = lake_and_settings()
     event = event or {}
-    clients = event.get("clients") or [p for p in lake.partitions("readings") if p is not None]
+    clients = event.get("clients") or customers_with_readings(lake)
     if not clients:
         # Fail the execution with a reason rather than train nothing.
         raise ValueError("no customers with readings in the lake: upload data to landing/ first")

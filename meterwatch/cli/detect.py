@@ -41,13 +41,14 @@ def cmd_train(
     import pandas as pd
 
     from meterwatch.detect.pipeline import train
+    from meterwatch.storage.base import customers_with_readings
     from meterwatch.tables import stored_params
 
     if more_clients and not clients:
         raise click.UsageError(f"unexpected argument {more_clients[0]!r}")
     settings = settings_for(lake, language)
     source = existing_lake(settings)
-    known = {str(p) for p in source.partitions("readings") if p is not None}
+    known = set(customers_with_readings(source))
     chosen = customer_ids([*clients, *more_clients] if clients else None, known)
     with progress_bar("Training") as update:
         result = train(source, clients=chosen, settings=settings, progress=update)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from meterwatch.storage.base import Lake
+from meterwatch.storage.base import Lake, customers_with_readings
 from meterwatch.storage.local import LocalLake
 
 ARTIFACT_FORMAT = 1
@@ -33,14 +33,13 @@ def stage(source: Lake, clients: Sequence[str], folder: Path) -> LocalLake:
     wanted = set(clients)
     with staged.transaction() as tx:
         tx.overwrite("customers", source.read("customers"))
-        parts = [c for c in source.partitions("readings") if c in wanted]
+        parts = [c for c in customers_with_readings(source) if c in wanted]
         if parts:
             tx.overwrite_partitions("readings", source.read("readings", partitions=parts), parts)
-        dq_parts = [c for c in source.partitions("data_quality") if c in wanted]
+        findings = source.read("data_quality", partitions=sorted(wanted))
+        dq_parts = sorted({str(c) for c in findings["client_id"]}) if len(findings) else []
         if dq_parts:
-            tx.overwrite_partitions(
-                "data_quality", source.read("data_quality", partitions=dq_parts), dq_parts
-            )
+            tx.overwrite_partitions("data_quality", findings, dq_parts)
     return staged
 
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import warnings
-
 import numpy as np
 import pandas as pd
 

@@ -241,7 +241,7 @@ class CustomerModel:
         # numbers as row by row at a fraction of the cost.
         codes, uniques = pd.factorize(np.asarray(level, dtype=float), use_na_sentinel=False)
         key = (codes.astype(np.int64) * 7 + idx.dayofweek.to_numpy()) * 24 + idx.hour.to_numpy()
-        distinct, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
         level_of = np.asarray(uniques, dtype=float)[codes[first]]
         # Averaged over neighbouring levels: one odd day learnt at one exact level must not
         # become the expectation of every later day at that level.

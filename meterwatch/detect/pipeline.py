@@ -44,7 +44,7 @@ from meterwatch.detect.model import (
 )
 from meterwatch.quality import Finding, findings_frame
 from meterwatch.settings import Settings
-from meterwatch.storage.base import Lake
+from meterwatch.storage.base import Lake, customers_with_readings
 from meterwatch.tables import MODELS, SCORES, now_utc, stored_params
 
 Progress = Callable[[int, int, str], None]
@@ -221,7 +221,7 @@ def train(
     settings = settings or Settings()  # the defaults: an entry point passes its own
     trained_at = now_utc()
     version = trained_at.strftime("%Y%m%dT%H%M%S%fZ")
-    available = [p for p in lake.partitions("readings") if p is not None]
+    available = customers_with_readings(lake)
     wanted = sorted(available) if clients is None else [c for c in clients if c in available]
     skipped = [] if clients is None else [c for c in clients if c not in available]
     sectors = _sectors(lake)
@@ -747,8 +747,7 @@ def score_new(
     models = lake.read("models")
     if models.empty:
         return result
-    scored_parts = {str(p) for p in lake.partitions("scores") if p is not None}
-    available = {p for p in lake.partitions("readings") if p is not None}
+    available = set(customers_with_readings(lake))
     rows = [r for _, r in models.iterrows() if r["client_id"] in available]
     result.skipped = sorted(available - {str(r["client_id"]) for r in rows})
     customers = lake.read("customers", columns=["client_id", "sector", "last_ts"])
@@ -769,8 +768,8 @@ def score_new(
 
     spill = tempfile.TemporaryDirectory(prefix="meterwatch-score-")
     try:
-        return _score_shards(lake, settings, progress, result, started, rows, scored_parts,
-                             sectors, last_reading, alert_windows, Path(spill.name))  # fmt: skip
+        return _score_shards(lake, settings, progress, result, started, rows, sectors,
+                             last_reading, alert_windows, Path(spill.name))  # fmt: skip
     finally:
         spill.cleanup()
 
@@ -782,7 +781,6 @@ def _score_shards(
     result: ScoreResult,
     started: float,
     rows: list[pd.Series],
-    scored_parts: set[str],
     sectors: dict[str, str | None],
     last_reading: dict[str, pd.Timestamp],
     alert_windows: dict[str, list[tuple[pd.Timestamp, pd.Timestamp]]],
@@ -808,15 +806,20 @@ def _score_shards(
         clients = [str(r["client_id"]) for r in shard]
         lowest = _EARLIEST
         lookback = pd.Timedelta(days=SCORES_LOOKBACK_DAYS)
-        seen = [c for c in clients if c in scored_parts]
+        # Which customers were scored before is read from the scores themselves, not from a
+        # listing of the table's partitions (every data file's customer column, issue 13):
+        # the recent window of every customer of the shard, then the whole partition of those
+        # with none there (scored long ago, or never: a new customer, rare after the first run)
         old = lake.read_since(
-            "scores", {c: last_reading.get(c, lowest + lookback) - lookback for c in seen}
-        ) if seen else pd.DataFrame(columns=SCORES.columns)  # fmt: skip
+            "scores", {c: last_reading.get(c, lowest + lookback) - lookback for c in clients}
+        )
         old_by = {str(c): f for c, f in old.groupby("client_id", sort=False)}
-        missing = [c for c in seen if c not in old_by]  # scored long ago: read whole
-        if missing:
-            older = lake.read("scores", partitions=missing)
+        unknown = [c for c in clients if c not in old_by]
+        if unknown:
+            older = lake.read("scores", partitions=unknown)
             old_by.update({str(c): f for c, f in older.groupby("client_id", sort=False)})
+        missing = [c for c in unknown if c in old_by]  # scored long ago: read whole
+        seen = [c for c in clients if c in old_by]
         last_scored = {c: pd.Timestamp(f["ts"].max()) for c, f in old_by.items()}
         read_from: dict[str, pd.Timestamp] = {}
         for r in shard:

@@ -250,3 +250,15 @@ def ts_bounds(keys: pd.Series, since: Mapping[str, datetime]) -> Any:
     lowest = pd.Timestamp("1677-09-22")
     hours = {str(k): pd.Timestamp(v) if v is not None else lowest for k, v in since.items()}
     return pd.to_datetime(keys.astype(str).map(hours)).to_numpy(dtype="datetime64[s]")
+
+
+def customers_with_readings(lake: Lake) -> list[str]:
+    """Customers with at least one reading, from the ``customers`` table (one row each, kept by
+    ingest in the same commit as the readings): a read of one small table instead of every
+    readings file's partition column (issue 13). A lake whose ``customers`` table is empty
+    (written by a tool that keeps only ``readings``) is listed from the partitions instead."""
+    customers = lake.read("customers", columns=["client_id", "n_readings"])
+    if customers.empty:
+        return sorted(str(p) for p in lake.partitions("readings") if p is not None)
+    held = customers["n_readings"].fillna(0).astype("int64") > 0
+    return sorted(str(c) for c in customers.loc[held, "client_id"])
