@@ -16,19 +16,19 @@ import pandas as pd
 import panel as pn
 import param
 
-from meterwatch.dashboard.live import LiveFigure
 from meterwatch.dashboard.login import request_user
 from meterwatch.dashboard.quiet import quiet_closed_sockets
 from meterwatch.dashboard.store import (
     DashboardStore,
     Selection,
 )
+from meterwatch.dashboard.texts import tr
 from meterwatch.dashboard.views.alerts import AlertsView
+from meterwatch.dashboard.views.base import ViewBase
 from meterwatch.dashboard.views.consumption import ConsumptionView
 from meterwatch.dashboard.views.quality import QualityView
 from meterwatch.dashboard.widgets import (
     DatePicker,
-    html,
     pane,
     parse_date,
     spanish_calendars,
@@ -80,8 +80,8 @@ class DashboardState(param.Parameterized):
         )
 
 
-class Dashboard(ConsumptionView, AlertsView, QualityView):
-    """One browser session's dashboard."""
+class Dashboard:
+    """One browser session's dashboard: header, filters and navigation over the views."""
 
     def __init__(
         self, store: DashboardStore, state: DashboardState | None = None, user: str | None = None
@@ -190,53 +190,18 @@ class Dashboard(ConsumptionView, AlertsView, QualityView):
             sizing_mode="stretch_width",
         )
 
-        # consumption tab -------------------------------------------------------------------
-        self.p_alarm = pane("", sizing_mode="stretch_width", visible=False)
-        self.p_cards = pane("", sizing_mode="stretch_width")
-        self.c_bars, self.c_volt, self.c_forecast = LiveFigure(), LiveFigure(), LiveFigure()
-        self.c_heat, self.c_profile = LiveFigure(), LiveFigure()
-        self.p_bars, self.p_volt, self.p_forecast = (
-            self.c_bars.pane,
-            self.c_volt.pane,
-            self.c_forecast.pane,
-        )
-        self.p_heat, self.p_profile = self.c_heat.pane, self.c_profile.pane
-        self.h_bars = pane(sizing_mode="stretch_width")
-        self.h_volt = pane(sizing_mode="stretch_width")
-        self.h_forecast = pane(sizing_mode="stretch_width")
-        self.h_heat = pane(sizing_mode="stretch_width")
-        consumption = pn.Column(
-            self.p_alarm,
-            self.p_cards,
-            pn.Row(
-                self._box(self.h_bars, self.p_bars, "energy_by_customer"),
-                self._box(self.h_volt, self.p_volt, "series"),
-                sizing_mode="stretch_width",
-            ),
-            self._box(self.h_forecast, self.p_forecast, "forecast", wide=True),
-            pn.Row(
-                self._box(self.h_heat, self.p_heat, "heatmap"),
-                self._box(
-                    pane(html(self.t("chart.profile"), "mw-h2"), sizing_mode="stretch_width"),
-                    self.p_profile,
-                    "hour_profile",
-                ),
-                sizing_mode="stretch_width",
-            ),
-            sizing_mode="stretch_width",
-        )
-
-        # alerts tab ---------------------------------------------------------------------------
-        self.alerts_body = pn.Column(sizing_mode="stretch_width")
-        # data-quality tab -----------------------------------------------------------------------
-        self.quality_body = pn.Column(sizing_mode="stretch_width")
+        # the views, each with its own panes; one shows at a time
+        args = (self.store, self.state, self.user, self.frames)
+        self.consumption = ConsumptionView(*args)
+        self.alerts = AlertsView(*args)
+        self.quality = QualityView(*args)
 
         # A button bar and one body instead of pn.Tabs: only the view on screen is in the page.
         # (Responsive plots inside a FlexBox nested in columns render zero wide: rows here.)
-        self.views = {
-            "consumo": consumption,
-            "alertas": self.alerts_body,
-            "calidad": self.quality_body,
+        self.views: dict[str, ViewBase] = {
+            "consumo": self.consumption,
+            "alertas": self.alerts,
+            "calidad": self.quality,
         }
         self.nav = pn.widgets.RadioButtonGroup(
             options={
@@ -251,10 +216,16 @@ class Dashboard(ConsumptionView, AlertsView, QualityView):
             margin=(10, 10, 6, 10),
         )
         self.nav.param.watch(lambda e: setattr(self.state, "tab", e.new), "value")
-        self.body = pn.Column(self.views[self.state.tab], sizing_mode="stretch_width")
+        self.body = pn.Column(self.views[self.state.tab].layout, sizing_mode="stretch_width")
         self.root[:] = [header, filters, self.nav, self.body]
         self._stale = set(TABS)
         self._refresh(self.state.tab)
+
+    def t(self, key: str, **params: Any) -> str:
+        return tr(key, self.state.lang, **params)
+
+    def _all(self) -> str:
+        return self.t("all")
 
     def _client_options(self, customers: pd.DataFrame) -> dict[str, str]:
         if self.state.sector:
@@ -289,7 +260,7 @@ class Dashboard(ConsumptionView, AlertsView, QualityView):
     def _on_tab(self, event: param.parameterized.Event) -> None:
         if self.nav.value != event.new:
             self.nav.value = event.new
-        self.body[:] = [self.views[event.new]]
+        self.body[:] = [self.views[event.new].layout]
         if event.new in self._stale:
             self._refresh(event.new)
 
@@ -321,7 +292,7 @@ class Dashboard(ConsumptionView, AlertsView, QualityView):
             finally:
                 self._syncing = False
         self._stale = set(TABS)
-        if self.body.objects and self.body.objects[0] is self.views[self.state.tab]:
+        if self.body.objects and self.body.objects[0] is self.views[self.state.tab].layout:
             self._refresh(self.state.tab)
         # else the tab changes in the same update ("Ver cliente en Consumo" from an alert):
         # _on_tab refreshes it once it is shown. A chart updated while its view was detached
@@ -350,11 +321,7 @@ class Dashboard(ConsumptionView, AlertsView, QualityView):
         log.debug("refresh %s in %.3f s", tab, time.perf_counter() - started)
 
     def _refresh_now(self, tab: str) -> None:
-        {
-            "consumo": self._refresh_consumption,
-            "alertas": self._refresh_alerts,
-            "calidad": self._refresh_quality,
-        }[tab]()
+        self.views[tab].refresh()
 
     # serving --------------------------------------------------------------------------------------
     def view(self) -> pn.Column:

@@ -54,7 +54,7 @@ def test_switching_language_keeps_the_selection(tmp_path: Path, small_fleet: Pat
     assert dashboard.w_client.value == "Cliente 3"
     assert dashboard.w_client.label == "Customer"
     assert dashboard.w_hours.value == (8, 17)
-    assert "Total active energy" in str(dashboard.p_cards.object)
+    assert "Total active energy" in str(dashboard.consumption.p_cards.object)
 
 
 def test_a_tab_is_refreshed_once_it_is_shown(tmp_path: Path, small_fleet: Path) -> None:
@@ -66,15 +66,15 @@ def test_a_tab_is_refreshed_once_it_is_shown(tmp_path: Path, small_fleet: Path) 
     dashboard = _views(DashboardStore(lake))
     dashboard.state.tab = "alertas"  # type: ignore[attr-defined]
     shown_when_drawn: list[bool] = []
-    draw = dashboard._refresh_consumption  # type: ignore[attr-defined]
+    draw = dashboard.consumption.refresh  # type: ignore[attr-defined]
 
     def spy() -> None:
         body = dashboard.body.objects  # type: ignore[attr-defined]
         views = dashboard.views  # type: ignore[attr-defined]
-        shown_when_drawn.append(bool(body) and body[0] is views["consumo"])
+        shown_when_drawn.append(bool(body) and body[0] is views["consumo"].layout)
         draw()
 
-    dashboard._refresh_consumption = spy  # type: ignore[attr-defined]
+    dashboard.consumption.refresh = spy  # type: ignore[attr-defined]
     dashboard.state.param.update(client="Cliente 2", tab="consumo")  # type: ignore[attr-defined]
     assert shown_when_drawn == [True]
     assert not dashboard.frames["hour_profile"].empty  # type: ignore[attr-defined]

@@ -61,7 +61,7 @@ def _dashboard(store: DashboardStore) -> Any:
 
 
 def _inbox_text(dashboard: Any) -> str:
-    return " ".join(str(getattr(o, "object", "")) for o in dashboard.alerts_body.objects)
+    return " ".join(str(getattr(o, "object", "")) for o in dashboard.alerts.layout.objects)
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ def test_the_inbox_shows_evidence_confidence_and_soles(
     frame = dashboard.frames["alerts"].set_index("client_id")
     assert frame.loc[first, "loss_pen"] == pytest.approx(100.0)  # 200 kWh x 0.50 (default)
     assert frame.loc[second, "loss_pen"] == pytest.approx(40.0)  # 50 kWh x 0.80 (its own)
-    table = next(o for o in dashboard.alerts_body.objects if isinstance(o, pn.widgets.Tabulator))
+    table = next(o for o in dashboard.alerts.layout.objects if isinstance(o, pn.widgets.Tabulator))
     shown = table.value
     assert {"evidence", "confidence", "loss_pen"} <= set(shown.columns)
     assert shown["confidence"].tolist() == [80, 80]
@@ -123,7 +123,7 @@ def test_the_inbox_shows_evidence_confidence_and_soles(
     assert "S/ 140" in _inbox_text(dashboard)
     dashboard.state.lang = "en"
     dashboard.state.tab = "alertas"
-    table = next(o for o in dashboard.alerts_body.objects if isinstance(o, pn.widgets.Tabulator))
+    table = next(o for o in dashboard.alerts.layout.objects if isinstance(o, pn.widgets.Tabulator))
     assert table.value["evidence"].iloc[0].startswith("Reports 40")
 
 
@@ -169,13 +169,13 @@ def test_a_saved_inspection_shows_at_once_in_lima_time(
     dashboard.state.alert = "T001"
     text = _inbox_text(dashboard)
     assert "Inspección: sin revisar" in text
-    _find(dashboard.alerts_body, pn.widgets.TextInput, "mw-fb-author").value = "Rosa"
-    _find(dashboard.alerts_body, pn.widgets.Select, "mw-fb-status").value = "confirmed_loss"
+    _find(dashboard.alerts.layout, pn.widgets.TextInput, "mw-fb-author").value = "Rosa"
+    _find(dashboard.alerts.layout, pn.widgets.Select, "mw-fb-status").value = "confirmed_loss"
     before = pd.Timestamp.now(tz="UTC")
-    _find(dashboard.alerts_body, pn.widgets.Button, "mw-fb-save").clicks += 1
+    _find(dashboard.alerts.layout, pn.widgets.Button, "mw-fb-save").clicks += 1
     text = _inbox_text(dashboard)
     assert "Inspección: pérdida confirmada" in text and "sin revisar" not in text
-    history = _find(dashboard.alerts_body, pn.widgets.Tabulator, "mw-fb-history")
+    history = _find(dashboard.alerts.layout, pn.widgets.Tabulator, "mw-fb-history")
     assert history.titles["created_at"] == "Fecha (hora de Lima)"
     shown = pd.Timestamp(history.value["created_at"].iloc[0])
     lima = before.tz_convert("America/Lima").tz_localize(None)
@@ -196,14 +196,14 @@ def test_the_accuracy_card_shows_the_daily_error_not_the_hourly_mape(lake: Any) 
         tx.overwrite("models", models)
     dashboard = Dashboard(DashboardStore(lake, period_hours=24))
     dashboard.state.client = client
-    cards = str(dashboard.p_cards.object)
+    cards = str(dashboard.consumption.p_cards.object)
     assert "Error del pronóstico por 24 h (MAPE)" in cards
     assert "7,4\u202f%" in cards and "WAPE horario 18,3\u202f%" in cards
     assert "240" not in cards
     dashboard = Dashboard(DashboardStore(lake, period_hours=48))
     dashboard.state.client = client
-    assert "Error del pronóstico por 48 h (MAPE)" in str(dashboard.p_cards.object)
-    assert "5,0\u202f%" in str(dashboard.p_cards.object)
+    assert "Error del pronóstico por 48 h (MAPE)" in str(dashboard.consumption.p_cards.object)
+    assert "5,0\u202f%" in str(dashboard.consumption.p_cards.object)
 
 
 @pytest.mark.parametrize("client", ["Cliente 1", ""])
@@ -223,7 +223,7 @@ def test_the_last_partial_day_is_not_drawn_as_a_fall_to_zero(tmp_path: Path, cli
     series = dashboard.frames["series"]
     assert len(series) == 60 and series["active_kwh"].min() > 100  # daily points, none near 0
     assert pd.Timestamp(series["period"].max()) == pd.Timestamp("2023-04-01")
-    note = str(dashboard.h_volt.object)
+    note = str(dashboard.consumption.h_volt.object)
     assert "Días incompletos, sin dibujar" in note and "02/04/2023" in note
     # a day with no hour inside the hour filter is not a day at 0 either
     dashboard.state.param.update(hour_from=6, hour_to=23)

@@ -29,11 +29,11 @@ class AlertsView(ViewBase):
     """The alerts view: the ranked inbox, one alert's evidence and the inspection form."""
 
     # alerts -------------------------------------------------------------------------------------
-    def _refresh_alerts(self) -> None:
+    def refresh(self) -> None:
         if self.state.alert:
-            self.alerts_body[:] = self._alert_detail(self.state.alert)
+            self.layout[:] = self._alert_detail(self.state.alert)
         else:
-            self.alerts_body[:] = self._inbox()
+            self.layout[:] = self._inbox()
 
     def _inbox(self) -> list[Any]:
         lang = self.state.lang

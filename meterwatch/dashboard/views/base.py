@@ -1,7 +1,8 @@
 """What every view of the dashboard shares: the store, the state, the frames and helpers.
 
-The views (consumption, alerts, data quality) are mixins of :class:`ViewBase`; the
-:class:`~meterwatch.dashboard.app.Dashboard` combines them and builds the widgets they use.
+The views (consumption, alerts, data quality) are Panel ``Viewer`` classes on :class:`ViewBase`,
+each with its own panes; the :class:`~meterwatch.dashboard.app.Dashboard` builds the header,
+the filters and the navigation, and shows one view at a time.
 """
 
 from __future__ import annotations
@@ -25,30 +26,30 @@ if TYPE_CHECKING:
     from meterwatch.dashboard.app import DashboardState
 
 
-class ViewBase:
-    """Attributes the dashboard sets up, and helpers every view uses."""
+class ViewBase(pn.viewable.Viewer):
+    """One view of a session: it builds its own panes, ``refresh()`` redraws them from the
+    store for the state's selection, and it shows as :attr:`layout` wherever it is placed."""
 
-    store: DashboardStore
-    state: DashboardState
-    user: str | None  # the logged-in operator; None when served without accounts (localhost)
-    frames: dict[str, pd.DataFrame]
-    # consumption widgets (built by Dashboard._build)
-    p_alarm: pn.pane.HTML
-    p_cards: pn.pane.HTML
-    p_bars: pn.pane.Bokeh
-    c_bars: LiveFigure
-    c_volt: LiveFigure
-    c_forecast: LiveFigure
-    c_heat: LiveFigure
-    c_profile: LiveFigure
-    p_forecast: pn.pane.Bokeh
-    h_bars: pn.pane.HTML
-    h_volt: pn.pane.HTML
-    h_forecast: pn.pane.HTML
-    h_heat: pn.pane.HTML
-    # alerts and data-quality containers
-    alerts_body: pn.Column
-    quality_body: pn.Column
+    def __init__(
+        self,
+        store: DashboardStore,
+        state: DashboardState,
+        user: str | None,
+        frames: dict[str, pd.DataFrame],
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.state = state
+        self.user = user  # the logged-in operator; None when served without accounts
+        self.frames = frames  # the session's frames behind every chart's CSV download
+        self.layout = pn.Column(sizing_mode="stretch_width")
+
+    def refresh(self) -> None:
+        """Redraw the view for the state's selection and language."""
+        raise NotImplementedError
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self.layout
 
     def t(self, key: str, **params: Any) -> str:
         return tr(key, self.state.lang, **params)

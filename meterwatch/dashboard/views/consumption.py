@@ -3,25 +3,66 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import panel as pn
 
 from meterwatch.dashboard import live
+from meterwatch.dashboard.live import LiveFigure
 from meterwatch.dashboard.store import (
     RECENT_DAYS,
+    DashboardStore,
 )
 from meterwatch.dashboard.texts import TEXTS, fmt_number, fmt_percent
 from meterwatch.dashboard.views.base import ViewBase
-from meterwatch.dashboard.widgets import card, html
+from meterwatch.dashboard.widgets import card, html, pane
 from meterwatch.i18n import fmt_day
+
+if TYPE_CHECKING:
+    from meterwatch.dashboard.app import DashboardState
 
 
 class ConsumptionView(ViewBase):
-    """The consumption view: KPI cards, energy per customer, voltages, forecast, load map."""
+    """The consumption view: KPI cards, energy per customer, voltages, forecast, load map.
 
-    # consumption -----------------------------------------------------------------------------
-    def _refresh_consumption(self) -> None:
+    Its charts are built once per session (:class:`~meterwatch.dashboard.live.LiveFigure`)
+    and a refresh replaces their data."""
+
+    def __init__(
+        self,
+        store: DashboardStore,
+        state: DashboardState,
+        user: str | None,
+        frames: dict[str, pd.DataFrame],
+    ) -> None:
+        super().__init__(store, state, user, frames)
+        self.p_alarm = pane("", sizing_mode="stretch_width", visible=False)
+        self.p_cards = pane("", sizing_mode="stretch_width")
+        self.c_bars, self.c_volt, self.c_forecast = LiveFigure(), LiveFigure(), LiveFigure()
+        self.c_heat, self.c_profile = LiveFigure(), LiveFigure()
+        self.h_bars = pane(sizing_mode="stretch_width")
+        self.h_volt = pane(sizing_mode="stretch_width")
+        self.h_forecast = pane(sizing_mode="stretch_width")
+        self.h_heat = pane(sizing_mode="stretch_width")
+        profile_title = pane(html(self.t("chart.profile"), "mw-h2"), sizing_mode="stretch_width")
+        self.layout[:] = [
+            self.p_alarm,
+            self.p_cards,
+            pn.Row(
+                self._box(self.h_bars, self.c_bars.pane, "energy_by_customer"),
+                self._box(self.h_volt, self.c_volt.pane, "series"),
+                sizing_mode="stretch_width",
+            ),
+            self._box(self.h_forecast, self.c_forecast.pane, "forecast", wide=True),
+            pn.Row(
+                self._box(self.h_heat, self.c_heat.pane, "heatmap"),
+                self._box(profile_title, self.c_profile.pane, "hour_profile"),
+                sizing_mode="stretch_width",
+            ),
+        ]
+
+    def refresh(self) -> None:
         lang = self.state.lang
         sel = self.store.normalise(self.state.selection())
         store = self.store
@@ -122,7 +163,7 @@ class ConsumptionView(ViewBase):
             )
             self.frames["forecast"] = pd.DataFrame()
             self.c_forecast.message(self.t("chart.forecast_hint"))
-            self.p_forecast.visible = False
+            self.c_forecast.pane.visible = False
         else:
             self.h_volt.object = html(self.t("chart.voltage"), "mw-h2") + self._partial_note(series)
             self._draw(self.c_volt, live.Voltages, series)
@@ -135,7 +176,7 @@ class ConsumptionView(ViewBase):
                 self.c_forecast.message(self.t("chart.no_scores"))
             else:
                 self.c_forecast.show(live.Forecast, lang, scores)
-            self.p_forecast.visible = True
+            self.c_forecast.pane.visible = True
         who = sel.client_id or sel.sector or self._all()
         self.h_heat.object = html(f"{self.t('chart.heatmap')} · {who}", "mw-h2")
         self._draw(self.c_heat, live.Heatmap, heat)

@@ -18,7 +18,7 @@ class QualityView(ViewBase):
     """Quality per customer, the findings of the selection, and the rejected rows."""
 
     # data quality ---------------------------------------------------------------------------------
-    def _refresh_quality(self) -> None:
+    def refresh(self) -> None:
         lang = self.state.lang
         store = self.store
         frame = store.quality(self.state.sector or None)
@@ -144,4 +144,4 @@ class QualityView(ViewBase):
                     },
                 )
             )
-        self.quality_body[:] = parts
+        self.layout[:] = parts
