@@ -93,6 +93,9 @@ class Dashboard:
         self._stale: set[str] = set(TABS)
         self._syncing = False
         self.root = pn.Column(sizing_mode="stretch_width")
+        # built by _build, except on an empty lake (a message instead of the filters and views)
+        self.w_client: pn.widgets.Select | None = None
+        self.views: dict[str, ViewBase] = {}
         self._build()
         self.state.param.watch(self._on_lang, ["lang"])
         self.state.param.watch(
@@ -198,7 +201,7 @@ class Dashboard:
 
         # A button bar and one body instead of pn.Tabs: only the view on screen is in the page.
         # (Responsive plots inside a FlexBox nested in columns render zero wide: rows here.)
-        self.views: dict[str, ViewBase] = {
+        self.views = {
             "consumo": self.consumption,
             "alertas": self.alerts,
             "calidad": self.quality,
@@ -265,7 +268,7 @@ class Dashboard:
             self._refresh(event.new)
 
     def _on_filters(self, *_events: param.parameterized.Event) -> None:
-        if hasattr(self, "w_client"):
+        if self.w_client is not None:
             self._syncing = True
             try:
                 # A thousand options are worth sending only when the sector changed.
@@ -311,7 +314,7 @@ class Dashboard:
             self._refresh("alertas")
 
     def _refresh(self, tab: str) -> None:
-        if not hasattr(self, "views"):
+        if tab not in self.views:
             return
         self._stale.discard(tab)
         # One message to the browser for all the panes a refresh changes.
