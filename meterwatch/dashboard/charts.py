@@ -98,6 +98,23 @@ def _empty(text: str) -> hv.Text:
     )
 
 
+def styled(chart: Any, lang: str, *, height: int, ylabel: str, legend_cols: int) -> Any:
+    """The one style of the dashboard's time charts: full width, no toolbar, legend on top,
+    dates and numbers in the operator's language (the consumption view's Bokeh charts take
+    the same from :func:`meterwatch.dashboard.live.styled_figure`)."""
+    return chart.opts(
+        responsive=True,
+        height=height,
+        xlabel="",
+        ylabel=ylabel,
+        legend_position="top",
+        legend_cols=legend_cols,
+        toolbar=None,
+        xformatter=dates(lang),
+        yformatter=numbers(lang),
+    )
+
+
 def voltages(frame: pd.DataFrame, lang: str) -> hv.Element:
     if frame.empty:
         return _empty(tr("chart.no_data", lang))
@@ -120,17 +137,7 @@ def voltages(frame: pd.DataFrame, lang: str) -> hv.Element:
             ("voltage_fc", "alert.voltage_fc", PHASE_C),
         )
     ]
-    return (lines[0] * lines[1]).opts(
-        responsive=True,
-        height=280,
-        xlabel="",
-        ylabel="V",
-        legend_position="top",
-        legend_cols=2,
-        toolbar=None,
-        xformatter=dates(lang),
-        yformatter=numbers(lang),
-    )
+    return styled(lines[0] * lines[1], lang, height=280, ylabel="V", legend_cols=2)
 
 
 def forecast(frame: pd.DataFrame, lang: str, height: int = 300) -> hv.Element:
@@ -184,17 +191,8 @@ def forecast(frame: pd.DataFrame, lang: str, height: int = 300) -> hv.Element:
         label=tr("series.anomaly", lang),
         hover=False,
     )
-    return (band * expected * reported * points).opts(
-        responsive=True,
-        height=height,
-        xlabel="",
-        ylabel="kWh",
-        legend_position="top",
-        legend_cols=4,
-        toolbar=None,
-        xformatter=dates(lang),
-        yformatter=numbers(lang),
-    )
+    return styled(band * expected * reported * points, lang, height=height, ylabel="kWh",
+                  legend_cols=4)  # fmt: skip
 
 
 def peers(frame: pd.DataFrame, lang: str, window_start: pd.Timestamp) -> hv.Element:
@@ -245,17 +243,7 @@ def peers(frame: pd.DataFrame, lang: str, window_start: pd.Timestamp) -> hv.Elem
     overlay = parts[0]
     for part in parts[1:]:
         overlay = overlay * part
-    return (overlay * marker).opts(
-        responsive=True,
-        height=260,
-        xlabel="",
-        ylabel=tr("axis.index", lang),
-        legend_position="top",
-        legend_cols=4,
-        toolbar=None,
-        xformatter=dates(lang),
-        yformatter=numbers(lang),
-    )
+    return styled(overlay * marker, lang, height=260, ylabel=tr("axis.index", lang), legend_cols=4)
 
 
 def confirmed_share(frame: pd.DataFrame, lang: str) -> hv.Element:
