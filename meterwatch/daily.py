@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from meterwatch.storage.base import Transaction
+from meterwatch.storage.base import Lake, Transaction
 from meterwatch.tables import DAILY, HOUR_COLUMNS
 
 DAY_SECONDS = 86_400
@@ -86,3 +86,23 @@ def missing_customers(readings: Iterable[str | None], daily: Iterable[str | None
     """Customers with readings but no ``daily`` rows (a lake written before the table)."""
     have = {c for c in daily if c is not None}
     return sorted(c for c in readings if c is not None and c not in have)
+
+
+# An object in the lake's store, written once every customer with readings had daily rows: from
+# then on each ingest writes the daily rows of the customers it changes, and the check (a listing
+# of both tables' customers: on Iceberg, every data file's customer column) is not made again.
+COMPLETE_KEY = "state/daily-complete"
+
+
+def known_complete(lake: Lake) -> bool:
+    """Whether an earlier ingest found every customer with readings in the ``daily`` table."""
+    try:
+        lake.get_object(COMPLETE_KEY)
+    except KeyError:
+        return False
+    return True
+
+
+def mark_complete(lake: Lake) -> None:
+    """Record, after the commit that made it true, that ``daily`` covers every customer."""
+    lake.put_object(COMPLETE_KEY, b"every customer with readings has daily rows\n")

@@ -321,6 +321,7 @@ class _Run:
         self.series: dict[str, list[Finding]] = {}  # client -> findings on its new series
         self.daily: dict[str, pd.DataFrame] = {}  # client -> its rows of the daily table
         self.sector_updates: dict[str, str] = {}
+        self.backfilled = False  # finish() brought the daily table up to every customer
         known = tx.read("ingestions").select(["sha256", "source_file", "status"]).to_pylist()
         # The same bytes under another name can be another customer's file (customers 12
         # and 30 of ElectroDunas are identical): a repeat is the same content and name.
@@ -450,14 +451,17 @@ class _Run:
     def finish(self) -> None:
         """Write customers, daily sums, data-quality findings, quarantine and the ingestion log."""
         tx = self.tx
-        # A lake from before the daily table gets its other customers' rows now.
-        for client in daily.missing_customers(
-            self.lake.partitions("readings"), self.lake.partitions("daily")
-        ):
-            if client not in self.daily:
-                self.daily[client] = daily.daily_rows(
-                    client, tx.read("readings", partitions=[client])
-                )
+        # A lake from before the daily table gets its other customers' rows now (checked until
+        # an ingest has found them all; see daily.COMPLETE_KEY).
+        self.backfilled = not daily.known_complete(self.lake)
+        if self.backfilled:
+            for client in daily.missing_customers(
+                self.lake.partitions("readings"), self.lake.partitions("daily")
+            ):
+                if client not in self.daily:
+                    self.daily[client] = daily.daily_rows(
+                        client, tx.read("readings", partitions=[client])
+                    )
         daily.write_daily(tx, self.daily)
         customers = tx.read("customers").to_pandas()
         if self.changed or self.sector_updates:
@@ -589,4 +593,6 @@ def ingest_paths(
             if progress:
                 progress(j, total, path.name)
         run.finish()
+    if run.backfilled:
+        daily.mark_complete(lake)  # after the commit: a crash before it leaves the check due
     return report

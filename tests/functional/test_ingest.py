@@ -376,3 +376,42 @@ def test_correction_without_optional_columns_keeps_them(tmp_path: Path) -> None:
     assert frame["voltage_fc"].tolist()[:2] == [461, 463]
     assert pd.isna(frame["voltage_fa"].iloc[0]) and frame["voltage_fa"].iloc[1] == 462
     assert pd.isna(frame["reactive_kvarh"].iloc[2]) and frame["voltage_fa"].iloc[2] == 470
+
+
+def test_daily_backfill_of_an_old_lake_is_checked_until_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lake from before the daily table gets every customer's daily rows at its next ingest;
+    after that, ingest does not list the tables' customers again (on Iceberg a scan of every
+    data file's customer column, issue 13)."""
+    from meterwatch import daily
+
+    lake = open_lake(str(tmp_path / "lake"))
+    first = write_long(
+        tmp_path / "in" / "a.csv", {"A": hourly_frame(48, seed=1), "B": hourly_frame(48, seed=2)}
+    )
+    ingest_paths(lake, [first])
+    assert daily.known_complete(lake)
+    # the lake as it was before the daily table: B's rows and the mark gone
+    with lake.transaction() as tx:
+        tx.overwrite_partitions("daily", daily.DAILY.schema.empty_table(), ["B"])
+    lake.delete_object(daily.COMPLETE_KEY)
+    assert not daily.known_complete(lake)
+    assert set(lake.read("daily")["client_id"]) == {"A"}
+
+    later = hourly_frame(48, seed=3)
+    later["ts"] = later["ts"] + pd.Timedelta(days=2)
+    ingest_paths(lake, [write_long(tmp_path / "in" / "b.csv", {"A": later})])
+    rows = lake.read("daily")
+    assert set(rows["client_id"]) == {"A", "B"}
+    assert rows.loc[rows.client_id == "B", "hours"].sum() == 48
+    assert daily.known_complete(lake)
+
+    def no_listing(table: str) -> list[str | None]:
+        raise AssertionError(f"ingest listed the partitions of {table}")
+
+    monkeypatch.setattr(lake, "partitions", no_listing)
+    more = hourly_frame(24, seed=4)
+    more["ts"] = more["ts"] + pd.Timedelta(days=4)
+    report = ingest_paths(lake, [write_long(tmp_path / "in" / "c.csv", {"B": more})])
+    assert report.errors == [] and report.rows_accepted == 24
