@@ -125,7 +125,7 @@ def normalised_deficit(active: np.ndarray, expected: np.ndarray, level: np.ndarr
     return np.where(np.isfinite(u), u, np.nan)
 
 
-def day_numbers(ts: pd.Series) -> np.ndarray:
+def day_numbers(ts: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     """Whole days since the series' first day, for each hour (one pass, no groupby): the
     key every per-day statistic below sums on with ``np.bincount``."""
     idx = pd.DatetimeIndex(ts)
