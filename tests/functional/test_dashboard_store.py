@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from meterwatch.daily import COMPLETE_KEY
 from meterwatch.dashboard.accounts import UsersFile, add_user, empty_document, save_document
 from meterwatch.dashboard.server import AuthRequiredError, resolve_accounts, users_file
 from meterwatch.dashboard.store import DashboardStore, Selection, peak_window
@@ -277,6 +278,7 @@ def test_ingest_writes_the_daily_table_and_fills_it_for_an_older_lake(tmp_path: 
     # A lake written before the table: the next ingest, of anything, fills it.
     with lake.transaction() as tx:
         tx.overwrite("daily", lake.read("daily").iloc[:0])
+    lake.delete_object(COMPLETE_KEY)  # such a lake has no back-fill mark either
     assert lake.read("daily").empty
     write_electrodunas(tmp_path / "more", 3, hourly_frame(24, start="2022-02-01", seed=3))
     ingest_paths(lake, [tmp_path / "more"])
