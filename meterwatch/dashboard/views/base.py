@@ -43,6 +43,10 @@ class ViewBase(pn.viewable.Viewer):
         self.user = user  # the logged-in operator; None when served without accounts
         self.frames = frames  # the session's frames behind every chart's CSV download
         self.layout = pn.Column(sizing_mode="stretch_width")
+        self._build()
+
+    def _build(self) -> None:
+        """Put the view's panes in :attr:`layout` (once; ``refresh`` fills them)."""
 
     def refresh(self) -> None:
         """Redraw the view for the state's selection and language."""

@@ -12,7 +12,6 @@ from meterwatch.dashboard import live
 from meterwatch.dashboard.live import LiveFigure
 from meterwatch.dashboard.store import (
     RECENT_DAYS,
-    DashboardStore,
 )
 from meterwatch.dashboard.texts import TEXTS, fmt_number, fmt_percent
 from meterwatch.dashboard.views.base import ViewBase
@@ -20,7 +19,7 @@ from meterwatch.dashboard.widgets import card, html, pane
 from meterwatch.i18n import fmt_day
 
 if TYPE_CHECKING:
-    from meterwatch.dashboard.app import DashboardState
+    pass
 
 
 class ConsumptionView(ViewBase):
@@ -29,14 +28,7 @@ class ConsumptionView(ViewBase):
     Its charts are built once per session (:class:`~meterwatch.dashboard.live.LiveFigure`)
     and a refresh replaces their data."""
 
-    def __init__(
-        self,
-        store: DashboardStore,
-        state: DashboardState,
-        user: str | None,
-        frames: dict[str, pd.DataFrame],
-    ) -> None:
-        super().__init__(store, state, user, frames)
+    def _build(self) -> None:
         self.p_alarm = pane("", sizing_mode="stretch_width", visible=False)
         self.p_cards = pane("", sizing_mode="stretch_width")
         self.c_bars, self.c_volt, self.c_forecast = LiveFigure(), LiveFigure(), LiveFigure()
