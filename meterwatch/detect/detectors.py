@@ -141,10 +141,25 @@ def _per_day(day_no: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.bincount(day_no, weights=values)
 
 
-def _day_matrix(ts: pd.Series, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The day rows (``0 .. n_days - 1``) and each hour's column (hour of day) of a days x 24
-    matrix of an hourly series (one reading per hour, as the lake holds them)."""
-    return np.arange(int(day.max()) + 1), pd.DatetimeIndex(ts).hour.to_numpy()
+def _days_and_hours(ts: pd.Series, day: np.ndarray) -> tuple[int, np.ndarray]:
+    """How many day rows, and each hour's column (hour of day), a days x 24 matrix of an
+    hourly series needs (one reading per hour, as the lake holds them)."""
+    return int(day.max()) + 1, pd.DatetimeIndex(ts).hour.to_numpy()
+
+
+def calendar_day_sums(
+    ts: pd.Series | pd.DatetimeIndex, *values: np.ndarray
+) -> tuple[pd.DatetimeIndex, list[np.ndarray]]:
+    """The calendar days with at least one row (midnights, in ``ts``'s unit) and, per such
+    day, the sum of each of ``values`` (missing values count as 0)."""
+    idx = pd.DatetimeIndex(ts)
+    if not len(idx):
+        return pd.DatetimeIndex([]), [np.array([]) for _ in values]
+    day = day_numbers(idx)
+    seen = np.flatnonzero(np.bincount(day) > 0)
+    sums = [_per_day(day, np.nan_to_num(np.asarray(v, dtype=float)))[seen] for v in values]
+    days = pd.DatetimeIndex(idx.min().floor("D") + pd.to_timedelta(seen, unit="D"))
+    return days.as_unit(idx.unit), sums
 
 
 def _row_quantile(m: np.ndarray, q: float) -> np.ndarray:
@@ -195,12 +210,12 @@ def daily_flatness(ts: pd.Series, active: np.ndarray, expected: np.ndarray) -> n
     day = day_numbers(ts)
     if not len(day):
         return np.array([])
-    day_rows, hours = _day_matrix(ts, day)
+    n_days, hours = _days_and_hours(ts, day)
 
     def std(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # per day, over the day's non-missing hours: count, mean and sample std (ddof 1), taken
         # from the day's lowest value so that a constant day has a std of exactly 0
-        m = np.full((len(day_rows), 24), np.nan)
+        m = np.full((n_days, 24), np.nan)
         m[day, hours] = np.asarray(v, dtype=float)
         ok = np.isfinite(m)
         n = ok.sum(axis=1).astype(float)
@@ -419,9 +434,9 @@ def daily_peak_shortfall(ts: pd.Series, active: np.ndarray, expected: np.ndarray
     day = day_numbers(ts)
     if not len(day):
         return np.array([])
-    day_rows, hour = _day_matrix(ts, day)
-    a = np.full((len(day_rows), 24), np.nan)
-    e = np.full((len(day_rows), 24), np.nan)
+    n_days, hour = _days_and_hours(ts, day)
+    a = np.full((n_days, 24), np.nan)
+    e = np.full((n_days, 24), np.nan)
     a[day, hour] = np.clip(np.asarray(active, dtype=float), 0, None)
     e[day, hour] = np.asarray(expected, dtype=float)
     counts = np.isfinite(a).sum(axis=1)

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from meterwatch.detect.detectors import KAPPA
+from meterwatch.detect.detectors import KAPPA, calendar_day_sums
 
 FORMAT_VERSION = 1
 HOURS_PER_DAY = 24
@@ -66,22 +66,11 @@ REQUIRED_COLUMNS = ("ts", "active_kwh", "reactive_kvarh", "voltage_fa", "voltage
 # levels ---------------------------------------------------------------------------------
 def daily_means(ts: pd.Series, active: np.ndarray) -> pd.Series:
     """Mean hourly energy of each calendar day (days with no readings absent)."""
-    from meterwatch.detect.detectors import day_numbers
-
-    idx = pd.DatetimeIndex(ts)
-    if not len(idx):
-        return pd.Series(dtype=float, index=pd.DatetimeIndex([]))
     values = np.asarray(active, dtype=float)
-    day = day_numbers(ts)
     ok = np.isfinite(values)
-    rows = np.bincount(day)
-    n = np.bincount(day, weights=ok.astype(float))
+    days, (total, n) = calendar_day_sums(ts, np.where(ok, values, 0.0), ok.astype(float))
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = np.bincount(day, weights=np.where(ok, values, 0.0)) / n
-    present = np.flatnonzero(rows > 0)
-    first = idx.min().floor("D")
-    index = pd.DatetimeIndex(first + pd.to_timedelta(present, unit="D")).as_unit(idx.unit)
-    return pd.Series(mean[present], index=index)
+        return pd.Series(total / n, index=days)
 
 
 def regime_level(daily: pd.Series) -> pd.Series:

@@ -444,20 +444,14 @@ def score_readings(
 def _daily_ratio(grid: pd.DataFrame) -> pd.Series:
     """Per day with readings: reported over expected energy of its read hours, 0 to 2."""
     present = grid["present"].to_numpy(dtype=bool)
-    if not present.any():
-        return pd.Series(dtype=float, index=pd.DatetimeIndex([]))
-    ts = pd.DatetimeIndex(grid["ts"])[present]
-    day = det.day_numbers(ts)
-    active = np.nan_to_num(grid["active_kwh"].to_numpy(dtype=float)[present])
-    expected = np.nan_to_num(grid["expected_kwh"].to_numpy(dtype=float)[present])
-    seen = np.flatnonzero(np.bincount(day) > 0)
-    sum_a = np.bincount(day, weights=active)[seen]
-    sum_e = np.bincount(day, weights=expected)[seen]
+    days, (sum_a, sum_e) = det.calendar_day_sums(
+        pd.DatetimeIndex(grid["ts"])[present],
+        grid["active_kwh"].to_numpy(dtype=float)[present],
+        grid["expected_kwh"].to_numpy(dtype=float)[present],
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(sum_e > 0, sum_a / sum_e, np.nan)
-    first = ts.min().floor("D")
-    index = pd.DatetimeIndex(first + pd.to_timedelta(seen, unit="D")).as_unit(ts.unit)
-    return pd.Series(ratio, index=index).clip(0, 2)
+    return pd.Series(ratio, index=days, dtype=float).clip(0, 2)
 
 
 def tied_peers(

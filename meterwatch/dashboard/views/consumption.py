@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import panel as pn
@@ -17,9 +17,6 @@ from meterwatch.dashboard.texts import TEXTS, fmt_number, fmt_percent
 from meterwatch.dashboard.views.base import ViewBase
 from meterwatch.dashboard.widgets import card, html, pane
 from meterwatch.i18n import fmt_day
-
-if TYPE_CHECKING:
-    pass
 
 
 class ConsumptionView(ViewBase):
