@@ -6,6 +6,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 
+TABLE_FORMATS = ("iceberg", "snapshot-log")
+
+
 @dataclass(frozen=True)
 class DeploymentConfig:
     """Everything a deployment may vary. Only ``infra/app.py`` builds one (from context).
@@ -25,6 +28,10 @@ class DeploymentConfig:
         Customers per SageMaker training job, and jobs run at once.
     athena_bytes_scanned_limit
         Per-query scan limit of the Athena workgroup, in bytes (Athena cancels beyond it).
+    table_format
+        ``iceberg`` (default): the lake's tables are Apache Iceberg tables in Glue, created by
+        the first writer. ``snapshot-log``: the retired format (Hive tables over symlink
+        manifests), only for a deployment made before it changed.
     """
 
     account: str = ""
@@ -43,6 +50,7 @@ class DeploymentConfig:
     raw_retention_days: int = 3650
     athena_results_days: int = 30
     access_logs_days: int = 365
+    table_format: str = "iceberg"
 
     @classmethod
     def from_context(cls, ctx: dict[str, Any] | None) -> DeploymentConfig:
@@ -58,6 +66,8 @@ class DeploymentConfig:
         config = cls(**ctx)
         if config.athena_bytes_scanned_limit < 10 * 1024**2:
             raise ValueError("athena_bytes_scanned_limit must be at least 10 MB (Athena's minimum)")
+        if config.table_format not in TABLE_FORMATS:
+            raise ValueError(f"table_format must be one of {TABLE_FORMATS}")
         if config.training_shard_size < 1 or config.training_max_parallel < 1:
             raise ValueError("training_shard_size and training_max_parallel must be positive")
         return config

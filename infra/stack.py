@@ -36,6 +36,7 @@ class MeterwatchStack(cdk.Stack):
                 access_logs_days=config.access_logs_days,
                 athena_bytes_scanned_limit=config.athena_bytes_scanned_limit,
                 named_queries=NAMED_QUERIES,
+                table_format=config.table_format,
             ),
         )
         lake_env = {
@@ -44,6 +45,7 @@ class MeterwatchStack(cdk.Stack):
             "METERWATCH_GLUE_DATABASE": storage.database_name,
             "METERWATCH_ATHENA_WORKGROUP": storage.workgroup_name,
             "METERWATCH_LANGUAGE": config.language,
+            "METERWATCH_S3_TABLE_FORMAT": config.table_format,
         }
         alerts = Alerts(self, "Alerts", emails=config.alert_emails)
         dashboard = Dashboard(self, "Dashboard", props=DashboardProps(environment=lake_env))

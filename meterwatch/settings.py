@@ -62,10 +62,10 @@ class Settings(BaseSettings):
     athena_workgroup, glue_database
         AWS backend names (only read when the lake is on S3).
     s3_table_format
-        How an S3 lake keeps its tables: ``snapshot-log`` (Parquet + a commit log, Athena
-        through Hive symlink manifests; the default until the CDK storage construct creates
-        Iceberg Glue tables) or ``iceberg`` (Iceberg tables in Glue,
-        ``docs/decisions/lake-iceberg.md``).
+        How an S3 lake keeps its tables: ``iceberg`` (the default: Iceberg tables in Glue,
+        created by the first writer, ``docs/decisions/lake-iceberg.md``) or ``snapshot-log``
+        (the retired format: Parquet + a commit log, Athena through Hive symlink manifests;
+        kept for deployments made before 2026-12-06, set by the stack's ``table_format``).
     alert_topic_arn
         SNS topic for alerts (AWS only); empty means no SNS sink.
     history_step_days
@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     raw_lake: str = ""
     athena_workgroup: str = "meterwatch"
     glue_database: str = "meterwatch"
-    s3_table_format: str = "snapshot-log"
+    s3_table_format: str = "iceberg"
     alert_topic_arn: str = ""
     history_step_days: int = 91
     readings_from: str = "2000-01-01"

@@ -30,6 +30,7 @@ class StorageProps:
     access_logs_days: int
     athena_bytes_scanned_limit: int
     named_queries: dict[str, str]
+    table_format: str = "iceberg"
 
 
 class Storage(Construct):
@@ -132,8 +133,12 @@ class Storage(Construct):
             ),
         )
         self.database_name = self.database.ref
+        self.table_format = props.table_format
+        # Iceberg tables are created by the lake's first writer (pyiceberg's Glue catalog, with
+        # the partition spec and sort order of meterwatch.storage.iceberg_tables); the retired
+        # snapshot-log format reads Hive tables over symlink manifests, defined here.
         self.tables: dict[str, glue.CfnTable] = {}
-        for name, spec in tables.TABLES.items():
+        for name, spec in () if self.iceberg else tables.TABLES.items():
             table = glue.CfnTable(
                 self,
                 f"Table-{name}",
@@ -202,6 +207,11 @@ class Storage(Construct):
             lifecycle_rules=lifecycle_rules,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+
+    @property
+    def iceberg(self) -> bool:
+        """Whether the lake's tables are Iceberg tables in Glue (the default)."""
+        return self.table_format == "iceberg"
 
     # grants ---------------------------------------------------------------------------------
     def _allow(
@@ -277,6 +287,64 @@ class Storage(Construct):
         self.key.grant_decrypt(grantee)
 
     def grant_feedback_write(self, grantee: iam.IGrantable) -> None:
+        """Append inspection feedback, and nothing else of the lake.
+
+        On Iceberg: the feedback table's own files (data and metadata under
+        ``curated/feedback/``, written by pyarrow without conditional headers), the next commit
+        record create-only (``If-None-Match: *``, condition key ``s3:if-none-match``: no
+        committed record can be overwritten) and ``glue:UpdateTable`` of the feedback table
+        alone (its ``metadata_location`` moves forward for Athena). No delete: the files a
+        feedback commit leaves unreferenced are collected by the next writer that may.
+        """
+        if self.iceberg:
+            self._allow(
+                grantee,
+                ["s3:PutObject"],
+                self.curated,
+                f"{LAKE_PREFIX}/curated/feedback/",
+                "The feedback table's own data and metadata files (uuid-named); no other "
+                "table, no delete.",
+            )
+            grantee.grant_principal.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["s3:PutObject"],
+                    resources=[self.curated.arn_for_objects(f"{LAKE_PREFIX}/_meta/commits/*")],
+                    conditions={"Null": {"s3:if-none-match": "false"}},
+                )
+            )
+            if isinstance(grantee, Construct):
+                acknowledge(
+                    grantee,
+                    {
+                        f"AwsSolutions-IAM5[Resource::{arn_ref(self.curated)}/"
+                        f"{LAKE_PREFIX}/_meta/commits/*]": "The next commit record; IAM "
+                        "condition s3:if-none-match present (If-None-Match: *), so no "
+                        "committed record can be overwritten."
+                    },
+                )
+            stack = cdk.Stack.of(self)
+            grantee.grant_principal.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["glue:UpdateTable"],
+                    resources=[
+                        stack.format_arn(service="glue", resource="catalog"),
+                        stack.format_arn(
+                            service="glue", resource="database", resource_name=self.database_name
+                        ),
+                        stack.format_arn(
+                            service="glue",
+                            resource="table",
+                            resource_name=f"{self.database_name}/feedback",
+                        ),
+                    ],
+                )
+            )
+            self.key.grant_encrypt_decrypt(grantee)
+            acknowledge_kms_grant(grantee)
+            return
+        self._grant_feedback_snapshot_log(grantee)
+
+    def _grant_feedback_snapshot_log(self, grantee: iam.IGrantable) -> None:
         """Append inspection feedback: new feedback files and the next snapshot, create-only.
 
         Create-only is enforced by IAM: ``s3:PutObject`` under those prefixes is allowed only
@@ -345,13 +413,16 @@ class Storage(Construct):
             )
 
     def grant_catalog_write(self, grantee: iam.IGrantable) -> None:
-        """Register new partitions (nothing else in the catalogue changes at run time)."""
+        """Iceberg: create the lake's tables (the first writer) and move their metadata
+        location forward after each commit. Snapshot log: register new partitions."""
         self.grant_catalog_read(grantee)
+        actions = (
+            ["glue:CreateTable", "glue:UpdateTable"]
+            if self.iceberg
+            else ["glue:BatchCreatePartition", "glue:CreatePartition"]
+        )
         grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["glue:BatchCreatePartition", "glue:CreatePartition"],
-                resources=self._catalog_arns(),
-            )
+            iam.PolicyStatement(actions=actions, resources=self._catalog_arns())
         )
 
     def _tables_arn_pattern(self) -> str:

@@ -81,7 +81,15 @@ class GlueLake(IcebergLake):
         self.io = PyArrowFileIO(self._io_properties)
         self._init_states()
         if not self._list_commits():
-            self._create_tables()
+            try:
+                self._create_tables()
+            except Exception as exc:
+                if not _denied(exc):
+                    raise
+                raise EmptyLakeError(
+                    f"{self.uri} has no tables yet and this role may not create them:"
+                    " the first ingest creates them"
+                ) from exc
 
     # commit records ---------------------------------------------------------------------------
     def _list_commits(self) -> list[str]:
@@ -153,25 +161,36 @@ class GlueLake(IcebergLake):
         self._point_glue(new["tables"])
 
     def _point_glue(self, locations: dict[str, str]) -> None:
-        """Move each Glue table's ``metadata_location`` to the committed one (for Athena)."""
+        """Move each Glue table's ``metadata_location`` to the committed one (for Athena).
+
+        After the commit point, so best effort: a table this role may not update (the
+        dashboard updates the feedback table only) is left to the next writer, which repairs
+        any lag."""
         for name, location in locations.items():
-            table = self._glue.get_table(DatabaseName=self.glue_database, Name=name)["Table"]
-            params = dict(table.get("Parameters", {}))
-            if params.get("metadata_location") == location:
-                continue
-            params["previous_metadata_location"] = params.get("metadata_location", "")
-            params["metadata_location"] = location
-            table_input = {
-                k: table[k]
-                for k in ("Name", "Description", "TableType", "StorageDescriptor")
-                if k in table
-            }
-            table_input["Parameters"] = params
-            self._glue.update_table(
-                DatabaseName=self.glue_database,
-                TableInput=table_input,
-                **({"VersionId": table["VersionId"]} if "VersionId" in table else {}),
-            )
+            try:
+                self._point_one(name, location)
+            except self._glue.exceptions.ClientError as exc:
+                if not _denied(exc):
+                    raise
+
+    def _point_one(self, name: str, location: str) -> None:
+        table = self._glue.get_table(DatabaseName=self.glue_database, Name=name)["Table"]
+        params = dict(table.get("Parameters", {}))
+        if params.get("metadata_location") == location:
+            return
+        params["previous_metadata_location"] = params.get("metadata_location", "")
+        params["metadata_location"] = location
+        table_input = {
+            k: table[k]
+            for k in ("Name", "Description", "TableType", "StorageDescriptor")
+            if k in table
+        }
+        table_input["Parameters"] = params
+        self._glue.update_table(
+            DatabaseName=self.glue_database,
+            TableInput=table_input,
+            **({"VersionId": table["VersionId"]} if "VersionId" in table else {}),
+        )
 
     def _recorded(self) -> dict[str, tuple[int, str]]:
         return {p: (int(v[0]), str(v[1])) for p, v in self._newest()["files"].items()}
@@ -188,7 +207,11 @@ class GlueLake(IcebergLake):
                 for o in self._blobs._list(f"curated/{name}/")
                 if (rel := self._blobs._rel(o["Key"])) not in keep and o["LastModified"] < cutoff
             ]
-        self._blobs._delete(stale)
+        try:
+            self._blobs._delete(stale)
+        except self._s3.exceptions.ClientError as exc:
+            if not _denied(exc):  # a role without delete (the dashboard) leaves them
+                raise
 
     # files ------------------------------------------------------------------------------------
     def _filesystem(self) -> Any:
@@ -246,6 +269,25 @@ class GlueLake(IcebergLake):
 
     def list_objects(self, prefix: str) -> list[str]:
         return self._blobs.list_objects(prefix)
+
+
+class EmptyLakeError(RuntimeError):
+    """An S3 lake with no tables yet, opened by a role that may not create them."""
+
+
+def _denied(exc: BaseException) -> bool:
+    """Whether ``exc`` (boto3 or pyiceberg wrapping it) is an access denial."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        response = getattr(seen, "response", None)
+        if isinstance(response, dict):
+            code = response.get("Error", {}).get("Code", "")
+            if code in ("AccessDenied", "AccessDeniedException"):
+                return True
+        if "AccessDenied" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class _S3Folder:

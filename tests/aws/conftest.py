@@ -63,7 +63,17 @@ def bucket(aws_endpoint: str) -> str:
 
 @pytest.fixture
 def glue_database(aws_endpoint: str) -> str:
-    """A Glue database with one table per lake table, as the CDK storage construct makes."""
+    """An empty Glue database, as the CDK storage construct makes it: the lake's first
+    writer creates the Iceberg tables."""
+    name = f"db_{uuid.uuid4().hex[:10]}"
+    boto3.client("glue", region_name=REGION).create_database(DatabaseInput={"Name": name})
+    return name
+
+
+@pytest.fixture
+def hive_glue_database(aws_endpoint: str) -> str:
+    """A Glue database with one Hive table per lake table, as the CDK storage construct makes
+    it for the retired snapshot-log format (``table_format: snapshot-log``)."""
     from meterwatch import tables
     from meterwatch.storage.s3 import glue_table_input
 

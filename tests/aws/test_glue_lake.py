@@ -44,3 +44,81 @@ def test_racing_writers_one_wins_and_the_loser_changes_nothing(bucket: str) -> N
     with pytest.raises(CommitConflict):
         second.commit()
     assert make(bucket).read("readings")["active_kwh"].tolist() == [1.0]
+
+
+def _denied(operation: str) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, operation)
+
+
+def test_a_writer_allowed_one_table_commits_it_and_leaves_the_rest_to_the_next(
+    bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dashboard may update the feedback table's Glue entry only (the stack grants no
+    more): its commit succeeds, and a Glue entry another writer left behind is repaired by the
+    next writer allowed to, never by failing the dashboard's feedback."""
+    lake = make(bucket)
+    with lake.transaction() as tx:
+        tx.overwrite_partitions("readings", readings("A", [1.0]), ["A"])
+    behind = dict(lake._locations())["readings"]
+    with lake.transaction() as tx:  # the Glue entry of readings lags (a writer killed there)
+        tx.overwrite_partitions("readings", readings("A", [2.0]), ["A"])
+        monkeypatch.setattr(lake, "_point_glue", lambda locations: None)
+    monkeypatch.undo()
+    glue = boto3.client("glue", region_name=REGION)
+
+    def entry(name: str) -> str:
+        table = glue.get_table(DatabaseName=lake.glue_database, Name=name)["Table"]
+        return str(table["Parameters"]["metadata_location"])
+
+    assert entry("readings") == behind
+    dashboard = make(bucket)
+    real_update = dashboard._glue.update_table
+
+    def feedback_only(**kwargs: object) -> object:
+        if kwargs["TableInput"]["Name"] != "feedback":  # type: ignore[index]
+            raise _denied("UpdateTable")
+        return real_update(**kwargs)
+
+    monkeypatch.setattr(dashboard._glue, "update_table", feedback_only)
+    monkeypatch.setattr(dashboard._blobs, "_delete", lambda rels: (_ for _ in ()).throw(
+        _denied("DeleteObjects")))  # fmt: skip
+    with dashboard.transaction() as tx:
+        tx.append("feedback", _feedback_row())
+    locations = dict(dashboard._locations())
+    assert entry("feedback") == locations["feedback"]
+    assert entry("readings") == behind  # not the dashboard's to move
+    with make(bucket).transaction() as tx:  # the next full writer repairs the lag
+        tx.overwrite_partitions("readings", readings("B", [3.0]), ["B"])
+    assert entry("readings") == dict(make(bucket)._locations())["readings"]
+    assert len(make(bucket).read("feedback")) == 1
+
+
+def test_a_role_that_may_not_create_the_tables_gets_a_clear_error(
+    bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from meterwatch.storage.glue import EmptyLakeError
+
+    def refuse(self: GlueLake) -> None:
+        raise _denied("CreateTable")
+
+    monkeypatch.setattr(GlueLake, "_create_tables", refuse)
+    with pytest.raises(EmptyLakeError, match="the first ingest creates them"):
+        make(bucket)
+
+
+def _feedback_row() -> object:
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "feedback_id": ["f1"],
+            "alert_id": ["a1"],
+            "client_id": ["A"],
+            "status": ["under_inspection"],
+            "note": ["visita"],
+            "author": ["operador"],
+            "created_at": [pd.Timestamp.now(tz="UTC").floor("ms")],
+        }
+    )

@@ -151,7 +151,7 @@ class RecordingLambda:
         return {"StatusCode": 202}
 
 
-def test_landing_ingests_into_curated_objects_and_glue_partitions(
+def test_landing_ingests_into_the_glue_iceberg_tables(
     deployment: Deployment, glue_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from lambdas.ingest_handler import handler
@@ -172,13 +172,22 @@ def test_landing_ingests_into_curated_objects_and_glue_partitions(
     handler(event)  # a redelivery ingests nothing new
     assert lambda_api.calls == []
     assert out["rows_read"] == out["rows_accepted"] == 2 * 24 * HISTORY_DAYS
-    curated = keys(deployment.curated, "lake/curated/readings/")
-    assert {k.split("/")[3] for k in curated} == {"client_id=Cliente%201", "client_id=Cliente%202"}
     assert keys(deployment.raw, "raw/sha256=")  # the input kept verbatim
-    parts = boto3.client("glue", region_name=REGION).get_partitions(
-        DatabaseName=glue_database, TableName="readings"
-    )["Partitions"]
-    assert sorted(p["Values"][0] for p in parts) == ["Cliente 1", "Cliente 2"]
+    # The first writer created the lake's tables as Iceberg tables in the (empty) database the
+    # stack made, and each points Athena at the committed metadata.
+    from meterwatch import tables
+    from meterwatch.storage.glue import GlueLake
+
+    current = lake()
+    assert isinstance(current, GlueLake)
+    glue = boto3.client("glue", region_name=REGION)
+    listed = glue.get_tables(DatabaseName=glue_database)["TableList"]
+    assert {t["Name"] for t in listed} == set(tables.TABLES)
+    readings = next(t for t in listed if t["Name"] == "readings")
+    assert readings["Parameters"]["table_type"].upper() == "ICEBERG"
+    assert readings["Parameters"]["metadata_location"] == dict(current._locations())["readings"]
+    assert keys(deployment.curated, "lake/curated/readings/data/")
+    assert set(current.read("readings")["client_id"]) == {"Cliente 1", "Cliente 2"}
 
 
 def test_a_record_that_cannot_be_fetched_is_a_batch_item_failure(deployment: Deployment) -> None:

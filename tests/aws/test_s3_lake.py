@@ -12,6 +12,7 @@ import pytest
 
 from meterwatch.ingest.pipeline import ingest_paths
 from meterwatch.integrity import check_lake
+from meterwatch.settings import Settings
 from meterwatch.storage import DamagedLakeError, ReadOnlyQueryError, open_lake
 from meterwatch.storage.local import LocalLake
 from meterwatch.storage.s3 import CommitConflict, DuckDBEngine, S3Lake, to_athena
@@ -52,8 +53,11 @@ def keys(bucket: str, prefix: str) -> list[str]:
     return [o["Key"] for p in pages for o in p.get("Contents", [])]
 
 
-def test_open_lake_selects_the_s3_backend(bucket: str) -> None:
-    assert isinstance(open_lake(f"s3://{bucket}/lake"), S3Lake)
+def test_open_lake_selects_the_snapshot_log_only_when_asked(bucket: str) -> None:
+    settings = Settings.load(s3_table_format="snapshot-log")
+    assert isinstance(open_lake(f"s3://{bucket}/lake", settings), S3Lake)
+    with pytest.raises(ValueError, match="unknown s3_table_format"):
+        open_lake(f"s3://{bucket}/lake", Settings.load(s3_table_format="parquet"))
 
 
 def test_transaction_is_invisible_until_commit_and_overwrites_partitions(bucket: str) -> None:
@@ -93,8 +97,9 @@ def test_racing_writers_one_wins_and_the_loser_changes_nothing(bucket: str) -> N
 
 
 def test_commit_writes_athena_manifests_and_registers_glue_partitions(
-    bucket: str, glue_database: str
+    bucket: str, hive_glue_database: str
 ) -> None:
+    glue_database = hive_glue_database
     lake = make_lake(bucket, glue_database)
     with lake.transaction() as tx:
         tx.append("readings", pd.concat([readings("1", 24), readings("2", 24)]))

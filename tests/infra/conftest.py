@@ -50,15 +50,27 @@ class Synth:
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return synthesize(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def snapshot_log_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The stack of a deployment kept on the retired snapshot-log table format."""
+    return synthesize(tmp_path_factory.mktemp("cdk.out"), table_format="snapshot-log")
+
+
+def synthesize(outdir: Path, **meterwatch: Any) -> Synth:
     import aws_cdk as cdk
 
     from infra.app import build_app
 
-    outdir = tmp_path_factory.mktemp("cdk.out")
     app = cdk.App(
         outdir=str(outdir),
         context=context(
-            alert_emails=ALERT_EMAILS, ops_emails=OPS_EMAILS, athena_bytes_scanned_limit=SCAN_LIMIT
+            alert_emails=ALERT_EMAILS,
+            ops_emails=OPS_EMAILS,
+            athena_bytes_scanned_limit=SCAN_LIMIT,
+            **meterwatch,
         ),
     )
     _, stack = build_app(app)

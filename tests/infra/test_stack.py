@@ -82,7 +82,38 @@ def test_data_buckets_use_the_customer_managed_key_and_raw_is_versioned(synth: S
     assert all(k["EnableKeyRotation"] for k in synth.resources("AWS::KMS::Key"))
 
 
-def test_glue_has_one_table_per_lake_table_reading_the_snapshot_manifests(synth: Synth) -> None:
+def test_iceberg_tables_are_made_by_the_lake_writers_not_the_stack(synth: Synth) -> None:
+    """The default table format: an empty Glue database; the first writer creates the Iceberg
+    tables (pyiceberg, with meterwatch's partition spec and sort order) and every writer moves
+    their metadata location forward. Read-only roles may not change the catalogue."""
+    assert synth.resources("AWS::Glue::Table") == []
+    (db,) = synth.resources("AWS::Glue::Database")
+    lake_functions = [
+        fn["Environment"]["Variables"]
+        for fn in synth.resources("AWS::Lambda::Function")
+        if "METERWATCH_LAKE" in fn.get("Environment", {}).get("Variables", {})
+    ]
+    assert len(lake_functions) >= 4
+    assert all(env["METERWATCH_S3_TABLE_FORMAT"] == "iceberg" for env in lake_functions)
+    writers = ("IngestionFunction", "ScoringFunction", "TrainingRegister")
+    for fragment in writers:
+        actions = {a for s in role_statements(synth, fragment) for a in as_list(s["Action"])}
+        assert {"glue:CreateTable", "glue:UpdateTable"} <= actions, fragment
+        assert "glue:DeleteTable" not in actions
+    for fragment in ("TrainingPlan", "TrainingJobRole"):
+        actions = {a for s in role_statements(synth, fragment) for a in as_list(s["Action"])}
+        assert not {"glue:CreateTable", "glue:UpdateTable"} & actions, fragment
+    creates = [
+        s for s in statements(synth) if "glue:CreateTable" in as_list(s["Action"])
+    ]
+    for s in creates:  # the meterwatch database's tables only
+        assert "table/" in json.dumps(s["Resource"]) and '"*"' not in json.dumps(s["Resource"])
+
+
+def test_snapshot_log_deployments_keep_one_hive_table_per_lake_table(
+    snapshot_log_synth: Synth,
+) -> None:
+    synth = snapshot_log_synth
     glue_tables = {
         t["TableInput"]["Name"]: t["TableInput"] for t in synth.resources("AWS::Glue::Table")
     }
@@ -248,9 +279,31 @@ def test_dashboard_writes_only_feedback_and_gets_its_secret_from_secrets_manager
     assert not any("s3:DeleteObject" in as_list(s["Action"]) for s in stmts)
     actions = {a for s in stmts for a in as_list(s["Action"])}
     assert {"athena:StartQueryExecution", "glue:GetTable"} <= actions
+    # of the catalogue, the dashboard moves the feedback table's metadata location only
+    updates = [s for s in stmts if "glue:UpdateTable" in as_list(s["Action"])]
+    assert updates and "glue:CreateTable" not in actions
+    tables_updated = [r for s in updates for r in as_list(s["Resource"]) if "table/" in json.dumps(r)]
+    assert tables_updated and all("/feedback" in json.dumps(r) for r in tables_updated)
 
 
-def test_dashboard_puts_are_create_only_except_two_exact_keys(synth: Synth) -> None:
+def test_dashboard_commit_records_are_create_only(synth: Synth) -> None:
+    """On Iceberg the dashboard writes its own table's files and the next commit record; the
+    record, the commit point every reader trusts, needs If-None-Match (IAM enforces it)."""
+    stmts = role_statements(synth, "DashboardInstanceRole")
+    puts = [
+        s
+        for s in stmts
+        if "s3:PutObject" in as_list(s["Action"]) and "/lake/" in json.dumps(s["Resource"])
+    ]
+    prefixes = {json.dumps(s["Resource"]): s for s in puts}
+    (commits,) = [s for r, s in prefixes.items() if "/lake/_meta/commits/*" in r]
+    assert commits.get("Condition") == {"Null": {"s3:if-none-match": "false"}}
+    others = [r for r in prefixes if "_meta/commits" not in r]
+    assert others and all("/lake/curated/feedback/*" in r for r in others)
+
+
+def test_dashboard_puts_are_create_only_except_two_exact_keys(snapshot_log_synth: Synth) -> None:
+    synth = snapshot_log_synth
     """Every wildcard PutObject of the dashboard needs If-None-Match (IAM enforces it);
     the only unconditioned ones are the CURRENT hint and the feedback manifest, by exact key."""
     stmts = role_statements(synth, "DashboardInstanceRole")
@@ -294,14 +347,16 @@ def test_the_dashboard_is_behind_waf_with_a_rate_limit(synth: Synth) -> None:
 
 
 def test_nag_acknowledgements_of_dashboard_writes_name_the_enforced_condition(
-    synth: Synth,
+    synth: Synth, snapshot_log_synth: Synth
 ) -> None:
     """The reasons a reviewer reads say which IAM condition makes the write create-only."""
     reasons = " ".join(p.read_text() for p in synth.outdir.glob("*.metadata.json")).lower()
+    assert reasons.count("iam condition s3:if-none-match") >= 1
+    old = " ".join(p.read_text() for p in snapshot_log_synth.outdir.glob("*.metadata.json"))
     assert (
-        "the next snapshot (create-only, if-none-match)" not in reasons
+        "the next snapshot (create-only, if-none-match)" not in old.lower()
     )  # the old claim IAM did not enforce
-    assert reasons.count("iam condition s3:if-none-match") >= 2
+    assert old.lower().count("iam condition s3:if-none-match") >= 2
 
 
 # IAM and nag -------------------------------------------------------------------------------------------
