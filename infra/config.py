@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-
 TABLE_FORMATS = ("iceberg", "snapshot-log")
 
 
