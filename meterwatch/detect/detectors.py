@@ -773,8 +773,11 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     damp = np.where(windowed >= combined, HOUR_WEIGHT_FLOOR + (1 - HOUR_WEIGHT_FLOOR) * own, 1.0)
     combined = combined * damp + TIE_BREAK * np.clip(np.nan_to_num(u) / edge, 0.0, 3.0)
     fired = stacked >= 1.0
-    names = np.array(DETECTORS)
-    labels = [",".join(names[row]) for row in fired]
+    # each distinct combination of detectors joined once (a day repeats a few of them)
+    bits = fired.astype(np.int64) @ (1 << np.arange(len(DETECTORS), dtype=np.int64))
+    combos, where = np.unique(bits, return_inverse=True)
+    text = [",".join(n for i, n in enumerate(DETECTORS) if c >> i & 1) for c in combos]
+    labels = [text[i] for i in where.reshape(-1)]
     out = pd.DataFrame(scores, index=frame.index)
     out["reactive"] = reactive
     out["voltage"] = voltage

@@ -229,13 +229,19 @@ class CustomerModel:
         # levels snap to): the trees run once per distinct (hour, weekday, level), the same
         # numbers as row by row at a fraction of the cost.
         codes, uniques = pd.factorize(np.asarray(level, dtype=float), use_na_sentinel=False)
-        key = (codes.astype(np.int64) * 7 + idx.dayofweek.to_numpy()) * 24 + idx.hour.to_numpy()
+        weekday, hour = idx.dayofweek.to_numpy(), idx.hour.to_numpy()
+        key = (codes.astype(np.int64) * 7 + weekday) * 24 + hour
         _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
         level_of = np.asarray(uniques, dtype=float)[codes[first]]
         # Averaged over neighbouring levels: one odd day learnt at one exact level must not
-        # become the expectation of every later day at that level.
-        rows = pd.Series(idx[first])
-        features = np.vstack([calendar_features(rows, level_of * f) for f in LEVEL_SMOOTHING])
+        # become the expectation of every later day at that level. The features are
+        # calendar_features' (hour, weekday, log level), the calendar part computed once.
+        n = len(first)
+        features = np.empty((len(LEVEL_SMOOTHING) * n, 3))
+        features[:, 0] = np.tile(hour[first].astype(float), len(LEVEL_SMOOTHING))
+        features[:, 1] = np.tile(weekday[first].astype(float), len(LEVEL_SMOOTHING))
+        for k, f in enumerate(LEVEL_SMOOTHING):
+            features[k * n : (k + 1) * n, 2] = np.log(np.maximum(level_of * f, 1e-6))
         raw = self._regressor.inplace_predict(features.astype(np.float32))
         shape = np.maximum(np.asarray(raw, dtype=float), 0.0).reshape(len(LEVEL_SMOOTHING), -1)
         return np.asarray(shape.mean(axis=0)[inverse.reshape(-1)], dtype=float)

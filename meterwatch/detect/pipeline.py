@@ -516,25 +516,39 @@ def sector_factors(
         table = pd.DataFrame({c: ratios[c] for c in members})
         # a peer's stopped meter is its own outage, not a drop of the sector's demand
         table = table.where(table >= PEER_OUTAGE_RATIO)
-        for client in members:
-            peers = table.drop(columns=[client])
-            if sector is None or peers.shape[1] < 1:
+        if sector is None or len(members) < 2:
+            for client in members:
                 out[client] = pd.Series(1.0, index=table.index)
-                continue
-            counts = peers.notna().sum(axis=1)
-            # the second-lowest peer ratio of each day (NaN sorts last), 1 with fewer than two
-            ordered = np.sort(peers.to_numpy(dtype=float), axis=1)
-            second = np.where(counts.to_numpy() >= 2, ordered[:, min(1, ordered.shape[1] - 1)], 1.0)
+            continue
+        values = table.to_numpy(dtype=float)
+        present = np.isfinite(values)
+        total = present.sum(axis=1)
+        # Each customer's second-lowest peer is the sector's second-lowest ratio of the day,
+        # or its third-lowest where the customer itself is one of the two lowest: one sort of
+        # the sector per day, not one per customer (linear in the sector's size).
+        ordered = np.sort(values, axis=1)  # NaN last
+        lowest = [ordered[:, k] if k < ordered.shape[1] else np.full(len(ordered), np.nan)
+                  for k in range(3)]  # fmt: skip
+        for j, client in enumerate(members):
+            own = values[:, j]
+            counts = total - present[:, j]
+            if len(members) == 2:  # the one peer's own ratio (never two peers)
+                second = np.where(counts >= 2, values[:, 1 - j], 1.0)
+            else:
+                among = np.where(present[:, j] & (own <= lowest[1]), lowest[2], lowest[1])
+                second = np.where(counts >= 2, among, 1.0)
             factor = np.where((counts >= MIN_SECTOR_PEERS) & (second < 1 - SECTOR_DROP),
                               np.maximum(second, SECTOR_FLOOR), 1.0)  # fmt: skip
-            mine = [p for p in (tied or {}).get(client, []) if p in peers.columns]
+            mine = [p for p in (tied or {}).get(client, []) if p in table.columns and p != client]
             if mine:
-                shared = peers[mine]
+                shared = table[mine]
                 dropped = (shared.notna().sum(axis=1) >= 1) & (
                     (shared < 1 - SECTOR_DROP) | shared.isna()
                 ).all(axis=1)
-                own = table[client].clip(upper=1.0).fillna(1.0).clip(lower=SECTOR_FLOOR)
-                factor = np.where(dropped.to_numpy(), np.minimum(factor, own.to_numpy()), factor)
+                mine_own = table[client].clip(upper=1.0).fillna(1.0).clip(lower=SECTOR_FLOOR)
+                factor = np.where(
+                    dropped.to_numpy(), np.minimum(factor, mine_own.to_numpy()), factor
+                )
             out[client] = pd.Series(factor, index=table.index)
     return out
 
