@@ -99,3 +99,50 @@ def test_natural_key_sorts_ids_with_unicode_digits() -> None:
         "Cliente 2",
         "Cliente 10",
     ]
+
+
+def _second_lowest_peer(values: dict[str, float | None], client: str) -> float | None:
+    """The definition, one customer at a time: its peers' usable ratios, sorted."""
+    from meterwatch.detect.pipeline import PEER_OUTAGE_RATIO
+
+    peers = sorted(
+        v
+        for c, v in values.items()
+        if c != client and v is not None and v == v and v >= PEER_OUTAGE_RATIO
+    )
+    return peers[1] if len(peers) >= 2 else None
+
+
+def test_factors_follow_the_definition_peer_by_peer_on_random_sectors() -> None:
+    """The factors come from one sort of the sector per day (linear in its size); they must
+    equal the definition applied to each customer's own peers, ties and gaps included."""
+    import numpy as np
+
+    from meterwatch.detect.pipeline import (
+        MIN_SECTOR_PEERS,
+        PEER_OUTAGE_RATIO,
+        SECTOR_DROP,
+        SECTOR_FLOOR,
+    )
+
+    rng = np.random.default_rng(7)
+    days = pd.date_range("2023-01-01", periods=6, freq="D")
+    for _ in range(200):
+        n = int(rng.integers(2, 9))
+        pool = [0.02, 0.5, 0.5, 0.8, 0.9, 1.0, 1.2, np.nan]
+        table = {f"c{i}": rng.choice(pool, size=len(days)) for i in range(n)}
+        out = sector_factors({c: pd.Series(v, index=days) for c, v in table.items()},
+                             {c: "s" for c in table})  # fmt: skip
+        for d in range(len(days)):
+            values = {c: float(v[d]) for c, v in table.items()}
+            for client in table:
+                second = _second_lowest_peer(values, client)
+                peers = sum(
+                    1
+                    for c, v in values.items()
+                    if c != client and v == v and v >= PEER_OUTAGE_RATIO
+                )
+                expected = 1.0
+                if second is not None and peers >= MIN_SECTOR_PEERS and second < 1 - SECTOR_DROP:
+                    expected = max(second, SECTOR_FLOOR)
+                assert out[client].iloc[d] == expected, (values, client)
