@@ -179,6 +179,16 @@ def calendar_features(ts: pd.Series, level: np.ndarray) -> np.ndarray:
     )
 
 
+def _weekday_hour(idx: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Day of week (Monday 0) and hour of day of naive hour starts, by integer arithmetic
+    (pandas' field accessors cost more than the trees they feed); pandas' for aware ones."""
+    if idx.tz is not None:
+        return idx.dayofweek.to_numpy(), idx.hour.to_numpy()
+    seconds = idx.as_unit("s").asi8
+    days = seconds // 86_400  # 1970-01-01 was a Thursday (3)
+    return (days + 3) % 7, (seconds // 3_600) % 24
+
+
 def _hour_level(ts: pd.Series, daily_level: pd.Series) -> np.ndarray:
     days = pd.DatetimeIndex(ts).floor("D")
     return daily_level.reindex(days).to_numpy(dtype=float)
@@ -229,7 +239,7 @@ class CustomerModel:
         # levels snap to): the trees run once per distinct (hour, weekday, level), the same
         # numbers as row by row at a fraction of the cost.
         codes, uniques = pd.factorize(np.asarray(level, dtype=float), use_na_sentinel=False)
-        weekday, hour = idx.dayofweek.to_numpy(), idx.hour.to_numpy()
+        weekday, hour = _weekday_hour(idx)
         key = (codes.astype(np.int64) * 7 + weekday) * 24 + hour
         _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
         level_of = np.asarray(uniques, dtype=float)[codes[first]]
