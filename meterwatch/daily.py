@@ -29,17 +29,19 @@ def daily_rows(client_id: str, readings: pa.Table | pd.DataFrame) -> pd.DataFram
 
     ``readings`` holds the customer's hourly rows (``ts``, ``active_kwh``, ``reactive_kvarh``,
     ``voltage_fa``, ``voltage_fc``). Energy sums leave missing values out; a voltage is the
-    mean of the day's readings that have one.
+    mean of the day's readings that have one. An Arrow table is read column by column (its
+    text columns are never converted: ingest calls this for every customer it touches).
     """
-    frame = readings.to_pandas() if isinstance(readings, pa.Table) else readings
-    if frame.empty:
+    empty = readings.num_rows == 0 if isinstance(readings, pa.Table) else readings.empty
+    if empty:
         return DAILY.schema.empty_table().to_pandas()
-    seconds = pd.to_datetime(frame["ts"]).to_numpy(dtype="datetime64[s]").astype(np.int64)
+    seconds = _seconds(readings)
     day_index = seconds // DAY_SECONDS
     days, inverse = np.unique(day_index, return_inverse=True)
+    inverse = inverse.reshape(-1)
     hours_of_day = (seconds % DAY_SECONDS) // 3600
     n = len(days)
-    active = pd.to_numeric(frame["active_kwh"]).to_numpy(dtype=float)
+    active = _floats(readings, "active_kwh")
     cell = inverse * 24 + hours_of_day
     by_hour = np.bincount(cell, weights=np.nan_to_num(active), minlength=n * 24).reshape(n, 24)
 
@@ -52,22 +54,38 @@ def daily_rows(client_id: str, readings: pa.Table | pd.DataFrame) -> pd.DataFram
         count = np.bincount(inverse, weights=known.astype(float), minlength=n)
         return np.divide(total, count, out=np.full(n, np.nan), where=count > 0)
 
-    def column(name: str) -> np.ndarray:
-        return pd.to_numeric(frame[name]).to_numpy(dtype=float)
+    columns: dict[str, object] = {
+        "client_id": client_id,
+        "day": (days * DAY_SECONDS).astype("datetime64[s]"),
+        "hours": np.bincount(inverse, minlength=n).astype("int64"),
+        "active_kwh": by_hour.sum(axis=1),
+        "reactive_kvarh": day_sum(_floats(readings, "reactive_kvarh")),
+        "voltage_fa": day_mean(_floats(readings, "voltage_fa")),
+        "voltage_fc": day_mean(_floats(readings, "voltage_fc")),
+    }
+    columns.update({name: by_hour[:, h] for h, name in enumerate(HOUR_COLUMNS)})
+    return pd.DataFrame(columns)[DAILY.columns]
 
-    out = pd.DataFrame(
-        {
-            "client_id": client_id,
-            "day": (days * DAY_SECONDS).astype("datetime64[s]"),
-            "hours": np.bincount(inverse, minlength=n).astype("int64"),
-            "active_kwh": by_hour.sum(axis=1),
-            "reactive_kvarh": day_sum(column("reactive_kvarh")),
-            "voltage_fa": day_mean(column("voltage_fa")),
-            "voltage_fc": day_mean(column("voltage_fc")),
-        }
-    )
-    hours = pd.DataFrame(by_hour, columns=list(HOUR_COLUMNS))
-    return pd.concat([out, hours], axis=1)[DAILY.columns]
+
+def _seconds(readings: pa.Table | pd.DataFrame) -> np.ndarray:
+    """The hour starts as whole seconds since the epoch (wall clock)."""
+    if isinstance(readings, pd.DataFrame):
+        ts = pd.to_datetime(readings["ts"]).to_numpy(dtype="datetime64[s]")
+        return np.asarray(ts.astype(np.int64))
+    ts = readings.column("ts")
+    raw = ts.cast(pa.int64()).to_numpy(zero_copy_only=False).astype(np.int64)
+    per_second = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[ts.type.unit]
+    return raw // per_second
+
+
+def _floats(readings: pa.Table | pd.DataFrame, name: str) -> np.ndarray:
+    """A numeric column as floats, missing values as NaN."""
+    if isinstance(readings, pd.DataFrame):
+        return np.asarray(pd.to_numeric(readings[name]).to_numpy(dtype=float))
+    column = readings.column(name)
+    if not pa.types.is_floating(column.type):
+        column = column.cast(pa.float64())
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=float)
 
 
 def write_daily(tx: Transaction, rows: dict[str, pd.DataFrame]) -> None:

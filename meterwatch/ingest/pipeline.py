@@ -497,12 +497,17 @@ class _Run:
         # Rewrite the partitions of the customers whose findings changed, in one call.
         rewritten: list[str | None] = []
         parts = []
+        fresh: list[Finding] = []
+        # each customer's existing findings by one grouping, not one scan of the table per
+        # customer (a daily ingest touches every customer)
+        no_client = existing_dq["client_id"].isna()
+        old_by: dict[str | None, pd.DataFrame] = {
+            str(c): g for c, g in existing_dq[~no_client].groupby("client_id", sort=False)
+        }
+        old_by[None] = existing_dq[no_client]
+        empty_dq = existing_dq.iloc[:0]
         for key in sorted(touched, key=lambda c: (c is None, natural_key(c or ""))):
-            old = (
-                existing_dq[existing_dq["client_id"].isna()]
-                if key is None
-                else existing_dq[existing_dq["client_id"] == key]
-            )
+            old = old_by.get(key, empty_dq)
             keep_scopes = {"ingestion"} if key in self.changed else {"ingestion", "series"}
             old_fleet = old[old["scope"] == "fleet"]
             new_fleet = fleet.get(key, []) if key is not None else []
@@ -515,7 +520,9 @@ class _Run:
             new_findings = list(file_by_client.get(key, [])) + new_fleet
             new_findings += self.series.get(key, []) if key is not None else []
             parts.append(old[old["scope"].isin(keep_scopes)])
-            parts.append(findings_frame(new_findings, self.language))
+            fresh += new_findings
+        if fresh:
+            parts.append(findings_frame(fresh, self.language))
         if rewritten:
             kept = [p for p in parts if len(p)] or [existing_dq.iloc[:0]]
             tx.overwrite_partitions("data_quality", pd.concat(kept, ignore_index=True), rewritten)
