@@ -305,23 +305,12 @@ class Storage(Construct):
                 "The feedback table's own data and metadata files (uuid-named); no other "
                 "table, no delete.",
             )
-            grantee.grant_principal.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["s3:PutObject"],
-                    resources=[self.curated.arn_for_objects(f"{LAKE_PREFIX}/_meta/commits/*")],
-                    conditions={"Null": {"s3:if-none-match": "false"}},
-                )
+            self._allow_create_only(
+                grantee,
+                f"{LAKE_PREFIX}/_meta/commits/",
+                "The next commit record; IAM condition s3:if-none-match present "
+                "(If-None-Match: *), so no committed record can be overwritten.",
             )
-            if isinstance(grantee, Construct):
-                acknowledge(
-                    grantee,
-                    {
-                        f"AwsSolutions-IAM5[Resource::{arn_ref(self.curated)}/"
-                        f"{LAKE_PREFIX}/_meta/commits/*]": "The next commit record; IAM "
-                        "condition s3:if-none-match present (If-None-Match: *), so no "
-                        "committed record can be overwritten."
-                    },
-                )
             stack = cdk.Stack.of(self)
             grantee.grant_principal.add_to_principal_policy(
                 iam.PolicyStatement(
@@ -353,7 +342,6 @@ class Storage(Construct):
         rewrites are granted by exact key: the ``CURRENT`` hint (readers never trust it past
         the snapshots that exist) and the feedback table's Athena manifest.
         """
-        create_only = {"Null": {"s3:if-none-match": "false"}}
         for prefix, why in (
             (
                 f"{LAKE_PREFIX}/curated/feedback/",
@@ -366,18 +354,7 @@ class Storage(Construct):
                 "(If-None-Match: *), so no committed snapshot can be overwritten.",
             ),
         ):
-            grantee.grant_principal.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["s3:PutObject"],
-                    resources=[self.curated.arn_for_objects(f"{prefix}*")],
-                    conditions=create_only,
-                )
-            )
-            if isinstance(grantee, Construct):
-                acknowledge(
-                    grantee,
-                    {f"AwsSolutions-IAM5[Resource::{arn_ref(self.curated)}/{prefix}*]": why},
-                )
+            self._allow_create_only(grantee, prefix, why)
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:PutObject"],
@@ -389,6 +366,22 @@ class Storage(Construct):
         )
         self.key.grant_encrypt_decrypt(grantee)
         acknowledge_kms_grant(grantee)
+
+    def _allow_create_only(self, grantee: iam.IGrantable, prefix: str, why: str) -> None:
+        """``s3:PutObject`` under one prefix of the curated bucket, only with the
+        ``If-None-Match: *`` header (IAM condition key ``s3:if-none-match``): nothing there can
+        be overwritten. Acknowledged with the reason given."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"],
+                resources=[self.curated.arn_for_objects(f"{prefix}*")],
+                conditions={"Null": {"s3:if-none-match": "false"}},
+            )
+        )
+        if isinstance(grantee, Construct):
+            acknowledge(
+                grantee, {f"AwsSolutions-IAM5[Resource::{arn_ref(self.curated)}/{prefix}*]": why}
+            )
 
     def grant_catalog_read(self, grantee: iam.IGrantable) -> None:
         grantee.grant_principal.add_to_principal_policy(
