@@ -24,8 +24,8 @@ from meterwatch.tables import DAILY, HOUR_COLUMNS
 DAY_SECONDS = 86_400
 
 
-def daily_rows(client_id: str, readings: pa.Table | pd.DataFrame) -> pd.DataFrame:
-    """One row per day with readings of ``client_id`` (columns of :data:`~meterwatch.tables.DAILY`).
+def daily_rows(client_id: str, readings: pa.Table | pd.DataFrame) -> pa.Table:
+    """One row per day with readings of ``client_id`` (the schema of :data:`~meterwatch.tables.DAILY`).
 
     ``readings`` holds the customer's hourly rows (``ts``, ``active_kwh``, ``reactive_kvarh``,
     ``voltage_fa``, ``voltage_fc``). Energy sums leave missing values out; a voltage is the
@@ -34,7 +34,7 @@ def daily_rows(client_id: str, readings: pa.Table | pd.DataFrame) -> pd.DataFram
     """
     empty = readings.num_rows == 0 if isinstance(readings, pa.Table) else readings.empty
     if empty:
-        return DAILY.schema.empty_table().to_pandas()
+        return DAILY.schema.empty_table()
     seconds = _seconds(readings)
     day_index = seconds // DAY_SECONDS
     days, inverse = np.unique(day_index, return_inverse=True)
@@ -55,7 +55,7 @@ def daily_rows(client_id: str, readings: pa.Table | pd.DataFrame) -> pd.DataFram
         return np.divide(total, count, out=np.full(n, np.nan), where=count > 0)
 
     columns: dict[str, object] = {
-        "client_id": client_id,
+        "client_id": pa.array([client_id] * n, pa.string()),
         "day": (days * DAY_SECONDS).astype("datetime64[s]"),
         "hours": np.bincount(inverse, minlength=n).astype("int64"),
         "active_kwh": by_hour.sum(axis=1),
@@ -64,7 +64,7 @@ def daily_rows(client_id: str, readings: pa.Table | pd.DataFrame) -> pd.DataFram
         "voltage_fc": day_mean(_floats(readings, "voltage_fc")),
     }
     columns.update({name: by_hour[:, h] for h, name in enumerate(HOUR_COLUMNS)})
-    return pd.DataFrame(columns)[DAILY.columns]
+    return pa.table(columns, schema=DAILY.schema)
 
 
 def _seconds(readings: pa.Table | pd.DataFrame) -> np.ndarray:
@@ -88,15 +88,12 @@ def _floats(readings: pa.Table | pd.DataFrame, name: str) -> np.ndarray:
     return np.asarray(column.to_numpy(zero_copy_only=False), dtype=float)
 
 
-def write_daily(tx: Transaction, rows: dict[str, pd.DataFrame]) -> None:
-    """Replace the ``daily`` partitions of the customers in ``rows`` (one frame each)."""
+def write_daily(tx: Transaction, rows: dict[str, pa.Table]) -> None:
+    """Replace the ``daily`` partitions of the customers in ``rows`` (one table each)."""
     if not rows:
         return
-    frames = [f for f in rows.values() if len(f)]
-    data = (
-        pd.concat(frames, ignore_index=True) if frames else DAILY.schema.empty_table().to_pandas()
-    )
-    table = pa.Table.from_pandas(data[DAILY.columns], schema=DAILY.schema, preserve_index=False)
+    tables = [t for t in rows.values() if t.num_rows]
+    table = pa.concat_tables(tables) if tables else DAILY.schema.empty_table()
     tx.overwrite_partitions("daily", table, sorted(rows))
 
 

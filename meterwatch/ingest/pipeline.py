@@ -319,7 +319,7 @@ class _Run:
         self.file_findings: list[Finding] = []
         self.changed: dict[str, dict[str, object]] = {}  # client -> new customers row values
         self.series: dict[str, list[Finding]] = {}  # client -> findings on its new series
-        self.daily: dict[str, pd.DataFrame] = {}  # client -> its rows of the daily table
+        self.daily: dict[str, pa.Table] = {}  # client -> its rows of the daily table
         self.sector_updates: dict[str, str] = {}
         self.backfilled = False  # finish() brought the daily table up to every customer
         known = tx.read("ingestions").select(["sha256", "source_file", "status"]).to_pylist()
