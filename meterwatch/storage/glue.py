@@ -84,12 +84,10 @@ class GlueLake(IcebergLake):
             try:
                 self._create_tables()
             except Exception as exc:
+                # A role that may not create them (the dashboard, before the first ingest)
+                # reads the lake as empty; the first writer creates the tables.
                 if not _denied(exc):
                     raise
-                raise EmptyLakeError(
-                    f"{self.uri} has no tables yet and this role may not create them:"
-                    " the first ingest creates them"
-                ) from exc
 
     # commit records ---------------------------------------------------------------------------
     def _list_commits(self) -> list[str]:
@@ -269,10 +267,6 @@ class GlueLake(IcebergLake):
 
     def list_objects(self, prefix: str) -> list[str]:
         return self._blobs.list_objects(prefix)
-
-
-class EmptyLakeError(RuntimeError):
-    """An S3 lake with no tables yet, opened by a role that may not create them."""
 
 
 def _denied(exc: BaseException) -> bool:

@@ -238,6 +238,12 @@ class IcebergTransaction(Transaction):
         self._check_open()
         try:
             changes: list[TableChange] = []
+            missing = sorted(set(self._pending) - set(self._base.tables))
+            if missing:
+                raise RuntimeError(
+                    f"the lake has no tables {missing} yet and this role may not create them:"
+                    " the first ingest creates them"
+                )
             for name, pending in self._pending.items():
                 change = plan_change(
                     self._base[name].table,
@@ -387,6 +393,10 @@ class IcebergLake(Lake):
         columns: Sequence[str] | None,
         ts_from: datetime | None = None,
     ) -> pa.Table:
+        if table not in state.tables:  # no writer has created the lake's tables yet
+            spec = tables.spec(table)
+            cols = list(columns) if columns is not None else list(spec.schema.names)
+            return pa.schema([spec.schema.field(c) for c in cols]).empty_table()
         files = state[table].select(partitions)
         row_filter = _row_filter(table, partitions)
         if ts_from is not None:
@@ -437,6 +447,8 @@ class IcebergLake(Lake):
         if column is None:
             raise ValueError(f"table {table!r} is not partitioned")
         state = self.state()
+        if table not in state.tables:  # no writer has created the lake's tables yet
+            return []
         files = state[table].files
         values: set[str | None] = set()
         try:

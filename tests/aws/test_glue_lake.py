@@ -95,17 +95,33 @@ def test_a_writer_allowed_one_table_commits_it_and_leaves_the_rest_to_the_next(
     assert len(make(bucket).read("feedback")) == 1
 
 
-def test_a_role_that_may_not_create_the_tables_gets_a_clear_error(
+def test_a_role_that_may_not_create_the_tables_reads_an_empty_lake_until_a_writer_does(
     bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from meterwatch.storage.glue import EmptyLakeError
+    """The dashboard starts on a fresh deployment before the first ingest (App Runner must see
+    it healthy): the lake reads as empty, a write says why it cannot be done, and the tables
+    the first writer creates are seen without a restart."""
 
     def refuse(self: GlueLake) -> None:
         raise _denied("CreateTable")
 
-    monkeypatch.setattr(GlueLake, "_create_tables", refuse)
-    with pytest.raises(EmptyLakeError, match="the first ingest creates them"):
-        make(bucket)
+    with monkeypatch.context() as m:
+        m.setattr(GlueLake, "_create_tables", refuse)
+        dashboard = make(bucket)
+    assert dashboard.read("alerts").empty
+    assert list(dashboard.read("readings", columns=["client_id", "ts"]).columns) == [
+        "client_id",
+        "ts",
+    ]
+    assert dashboard.partitions("readings") == []
+    with (
+        pytest.raises(RuntimeError, match="the first ingest creates them"),
+        dashboard.transaction() as tx,
+    ):
+        tx.append("feedback", _feedback_row())
+    with make(bucket).transaction() as tx:  # the first writer creates the tables
+        tx.overwrite_partitions("readings", readings("A", [1.0]), ["A"])
+    assert dashboard.read("readings")["active_kwh"].tolist() == [1.0]
 
 
 def _feedback_row() -> object:
