@@ -311,21 +311,9 @@ class Storage(Construct):
                 "The next commit record; IAM condition s3:if-none-match present "
                 "(If-None-Match: *), so no committed record can be overwritten.",
             )
-            stack = cdk.Stack.of(self)
             grantee.grant_principal.add_to_principal_policy(
                 iam.PolicyStatement(
-                    actions=["glue:UpdateTable"],
-                    resources=[
-                        stack.format_arn(service="glue", resource="catalog"),
-                        stack.format_arn(
-                            service="glue", resource="database", resource_name=self.database_name
-                        ),
-                        stack.format_arn(
-                            service="glue",
-                            resource="table",
-                            resource_name=f"{self.database_name}/feedback",
-                        ),
-                    ],
+                    actions=["glue:UpdateTable"], resources=self._catalog_arns("feedback")
                 )
             )
             self.key.grant_encrypt_decrypt(grantee)
@@ -424,13 +412,14 @@ class Storage(Construct):
             f"{arn_ref(self.database, '')}/*"
         )
 
-    def _catalog_arns(self) -> list[str]:
+    def _catalog_arns(self, table: str = "*") -> list[str]:
+        """The catalogue, the meterwatch database and its ``table`` (every table: ``*``)."""
         stack = cdk.Stack.of(self)
         return [
             stack.format_arn(service="glue", resource="catalog"),
             stack.format_arn(service="glue", resource="database", resource_name=self.database_name),
             stack.format_arn(
-                service="glue", resource="table", resource_name=f"{self.database_name}/*"
+                service="glue", resource="table", resource_name=f"{self.database_name}/{table}"
             ),
         ]
 

@@ -532,11 +532,8 @@ def sector_factors(
         for j, client in enumerate(members):
             own = values[:, j]
             counts = total - present[:, j]
-            if len(members) == 2:  # the one peer's own ratio (never two peers)
-                second = np.where(counts >= 2, values[:, 1 - j], 1.0)
-            else:
-                among = np.where(present[:, j] & (own <= lowest[1]), lowest[2], lowest[1])
-                second = np.where(counts >= 2, among, 1.0)
+            among = np.where(present[:, j] & (own <= lowest[1]), lowest[2], lowest[1])
+            second = np.where(counts >= 2, among, 1.0)
             factor = np.where((counts >= MIN_SECTOR_PEERS) & (second < 1 - SECTOR_DROP),
                               np.maximum(second, SECTOR_FLOOR), 1.0)  # fmt: skip
             mine = [p for p in (tied or {}).get(client, []) if p in table.columns and p != client]

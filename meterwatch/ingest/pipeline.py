@@ -524,7 +524,7 @@ class _Run:
         if fresh:
             parts.append(findings_frame(fresh, self.language))
         if rewritten:
-            kept = [p for p in parts if len(p)] or [existing_dq.iloc[:0]]
+            kept = [p for p in parts if len(p)] or [empty_dq]
             tx.overwrite_partitions("data_quality", pd.concat(kept, ignore_index=True), rewritten)
         if self.quarantine:
             tx.append("quarantine", pd.concat(self.quarantine, ignore_index=True))

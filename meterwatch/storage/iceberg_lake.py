@@ -393,11 +393,8 @@ class IcebergLake(Lake):
         columns: Sequence[str] | None,
         ts_from: datetime | None = None,
     ) -> pa.Table:
-        if table not in state.tables:  # no writer has created the lake's tables yet
-            spec = tables.spec(table)
-            cols = list(columns) if columns is not None else list(spec.schema.names)
-            return pa.schema([spec.schema.field(c) for c in cols]).empty_table()
-        files = state[table].select(partitions)
+        # no files (an empty table) where no writer has created the lake's tables yet
+        files = state[table].select(partitions) if table in state.tables else []
         row_filter = _row_filter(table, partitions)
         if ts_from is not None:
             ts_type = tables.spec(table).schema.field("ts").type
@@ -447,9 +444,7 @@ class IcebergLake(Lake):
         if column is None:
             raise ValueError(f"table {table!r} is not partitioned")
         state = self.state()
-        if table not in state.tables:  # no writer has created the lake's tables yet
-            return []
-        files = state[table].files
+        files = state[table].files if table in state.tables else []  # none: no tables yet
         values: set[str | None] = set()
         try:
             for f in files:
