@@ -12,7 +12,7 @@ existed gets the rows of its other customers at its next ingest (:func:`missing_
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -88,13 +88,17 @@ def _floats(readings: pa.Table | pd.DataFrame, name: str) -> np.ndarray:
     return np.asarray(column.to_numpy(zero_copy_only=False), dtype=float)
 
 
-def write_daily(tx: Transaction, rows: dict[str, pa.Table]) -> None:
-    """Replace the ``daily`` partitions of the customers in ``rows`` (one table each)."""
+def write_daily(
+    tx: Transaction, rows: dict[str, pa.Table], since: Mapping[str, pd.Timestamp] | None = None
+) -> None:
+    """Replace the ``daily`` rows of the customers in ``rows`` (one table each): from the day
+    in ``since`` on where it names the customer (its rows start there), else all of them."""
     if not rows:
         return
+    since = since or {}
     tables = [t for t in rows.values() if t.num_rows]
     table = pa.concat_tables(tables) if tables else DAILY.schema.empty_table()
-    tx.overwrite_partitions("daily", table, sorted(rows))
+    tx.replace_since("daily", table, {c: since.get(c) for c in sorted(rows)})
 
 
 def missing_customers(readings: Iterable[str | None], daily: Iterable[str | None]) -> list[str]:

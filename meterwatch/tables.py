@@ -31,12 +31,20 @@ class TableSpec:
         Column whose value selects a partition (one folder per value), or ``None``.
     description
         One line for the catalogue and the docs.
+    time_column
+        For a partitioned table, its hour or day column: a write that replaces a customer's
+        rows from an hour on rewrites only the files that reach that hour.
+    by_month
+        Whether the lake also partitions the table by month of ``time_column`` (tables whose
+        recent rows are rewritten every run and whose reads are bounded by a period).
     """
 
     name: str
     schema: pa.Schema
     partition_by: str | None
     description: str
+    time_column: str | None = None
+    by_month: bool = False
 
     @property
     def columns(self) -> list[str]:
@@ -58,6 +66,7 @@ READINGS = TableSpec(
     ),
     "client_id",
     "Hourly readings, one row per customer and hour (upserted).",
+    time_column="ts",
 )
 
 CUSTOMERS = TableSpec(
@@ -189,6 +198,8 @@ SCORES = TableSpec(
     ),
     "client_id",
     "One row per scored customer-hour: reported, expected, band, score, flags.",
+    time_column="ts",
+    by_month=True,
 )
 
 ALERTS = TableSpec(
@@ -258,6 +269,8 @@ DAILY = TableSpec(
     "client_id",
     "Readings summed per customer and day (one column per hour of day), written by ingest;"
     " the dashboard's views read it so a scan is bounded by the view, not by the history.",
+    time_column="day",
+    by_month=True,
 )
 
 TABLES: dict[str, TableSpec] = {

@@ -165,7 +165,7 @@ def discover(
 
 def _merge(
     old: pa.Table, new: pa.Table, ingestion_id: str, columns: Sequence[str] = NUMERIC
-) -> tuple[pa.Table | None, int, int, int]:
+) -> tuple[pa.Table | None, int, int, int, int]:
     """Upsert ``new`` rows (one customer) into ``old``.
 
     A measure the file does not have (``columns`` lacks it) keeps its stored value on the
@@ -174,8 +174,9 @@ def _merge(
 
     Returns
     -------
-    merged, inserted, updated, unchanged
-        ``merged`` is ``None`` when nothing changed.
+    merged, inserted, updated, unchanged, first_changed
+        ``merged`` is ``None`` when nothing changed; ``first_changed`` is the first hour
+        (epoch seconds) that differs from ``old``: the rows before it are ``old``'s.
     """
     new = new.sort_by("ts")
     new_ts = new.column("ts").cast(pa.int64()).to_numpy()
@@ -204,7 +205,7 @@ def _merge(
     unchanged = int(same.sum())
     updated = int(found.sum()) - unchanged
     if inserted == 0 and updated == 0:
-        return None, 0, 0, unchanged
+        return None, 0, 0, unchanged, 0
     changed = ~same
     incoming = new.filter(pa.array(changed)).drop_columns(["line"])
     incoming = incoming.append_column(
@@ -215,7 +216,7 @@ def _merge(
     merged = pa.concat_tables(
         [kept_old.select(incoming.column_names), incoming.cast(kept_old.schema)]
     )
-    return merged.sort_by("ts"), inserted, updated, unchanged
+    return merged.sort_by("ts"), inserted, updated, unchanged, int(new_ts[changed].min())
 
 
 def _quarantine_frame(parsed: ParsedFile, ingestion_id: str, source: str) -> pd.DataFrame:
@@ -320,6 +321,8 @@ class _Run:
         self.changed: dict[str, dict[str, object]] = {}  # client -> new customers row values
         self.series: dict[str, list[Finding]] = {}  # client -> findings on its new series
         self.daily: dict[str, pa.Table] = {}  # client -> its rows of the daily table
+        # client -> the first day its ``daily`` rows replace (absent: all of them)
+        self.daily_since: dict[str, pd.Timestamp] = {}
         self.sector_updates: dict[str, str] = {}
         self.backfilled = False  # finish() brought the daily table up to every customer
         known = tx.read("ingestions").select(["sha256", "source_file", "status"]).to_pylist()
@@ -388,17 +391,26 @@ class _Run:
                 else rows.filter(pa.compute.equal(rows.column("client_id"), client))
             )
             old = self.tx.read("readings", partitions=[client])
-            merged, inserted, updated, unchanged = _merge(old, new, ingestion_id, parsed.columns)
+            merged, inserted, updated, unchanged, first = _merge(
+                old, new, ingestion_id, parsed.columns
+            )
             result.rows_inserted += inserted
             result.rows_updated += updated
             result.rows_unchanged += unchanged
             if merged is None:
                 continue
-            self.tx.overwrite_partitions("readings", merged, [client])
             seconds = merged.column("ts").cast(pa.int64()).to_numpy()
+            # Only the hours from the first changed one are written again: the lake rewrites
+            # the files that hold them, not the customer's history (issue 13).
+            start = int(np.searchsorted(seconds, first))
+            since = pd.Timestamp(first, unit="s")
+            self.tx.replace_since("readings", merged.slice(start), {client: since})
             values = {c: merged.column(c).to_numpy(zero_copy_only=False) for c in NUMERIC}
             self.series[client] = series_findings(client, seconds, values)
-            self.daily[client] = daily.daily_rows(client, merged)
+            day = min(self.daily_since.get(client, since.floor("D")), since.floor("D"))
+            self.daily_since[client] = day
+            day_start = int(np.searchsorted(seconds, int(day.value // 10**9)))
+            self.daily[client] = daily.daily_rows(client, merged.slice(day_start))
             self.changed[client] = {
                 "first_ts": pd.Timestamp(int(seconds[0]), unit="s"),
                 "last_ts": pd.Timestamp(int(seconds[-1]), unit="s"),
@@ -462,7 +474,7 @@ class _Run:
                     self.daily[client] = daily.daily_rows(
                         client, tx.read("readings", partitions=[client])
                     )
-        daily.write_daily(tx, self.daily)
+        daily.write_daily(tx, self.daily, self.daily_since)
         customers = tx.read("customers").to_pandas()
         if self.changed or self.sector_updates:
             rows = {r["client_id"]: r for r in customers.to_dict("records")}

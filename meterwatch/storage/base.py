@@ -99,7 +99,7 @@ class Transaction(ABC):
             self.abort()
 
     def replace_since(
-        self, table: str, data: pa.Table | pd.DataFrame, since: Mapping[str, datetime]
+        self, table: str, data: pa.Table | pd.DataFrame, since: Mapping[str, datetime | None]
     ) -> None:
         """In each partition named in ``since``, replace the rows whose ``ts`` is at or after
         that partition's hour with ``data``'s rows of the partition; earlier rows are kept.
@@ -113,11 +113,26 @@ class Transaction(ABC):
         spec = tables.spec(table)
         if spec.partition_by is None:
             raise ValueError(f"table {table!r} is not partitioned")
+        time = spec.time_column or "ts"
         old = self.read(table, partitions=list(since)).to_pandas()
         if not old.empty:
             bounds = ts_bounds(old[spec.partition_by], since)
-            old = old[~(old["ts"].to_numpy(dtype="datetime64[s]") >= bounds)]
+            old = old[~(old[time].to_numpy(dtype="datetime64[s]") >= bounds)]
         new = data.to_pandas() if isinstance(data, pa.Table) else data
+        if not new.empty:
+            stray = set(
+                new[spec.partition_by].astype(object).where(new[spec.partition_by].notna(), None)
+            )
+            if stray - set(since):
+                raise ValueError(
+                    f"{table}: rows for partitions not being replaced: "
+                    f"{sorted(map(str, stray - set(since)))[:5]}"
+                )
+            early = new[time].to_numpy(dtype="datetime64[s]") < ts_bounds(
+                new[spec.partition_by], since
+            )
+            if early.any():
+                raise ValueError(f"{table}: rows before the hour their partition is replaced from")
         parts = [f for f in (old, new) if not f.empty]
         merged = pd.concat(parts, ignore_index=True) if parts else new
         self.overwrite_partitions(table, merged, list(since))
@@ -245,7 +260,7 @@ class Lake(ABC):
         raise NotImplementedError
 
 
-def ts_bounds(keys: pd.Series, since: Mapping[str, datetime]) -> Any:
+def ts_bounds(keys: pd.Series, since: Mapping[str, datetime | None]) -> Any:
     """Per row, the hour of its partition in ``since`` (numpy datetime64[s])."""
     lowest = pd.Timestamp("1677-09-22")
     hours = {str(k): pd.Timestamp(v) if v is not None else lowest for k, v in since.items()}

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import uuid
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -48,9 +48,11 @@ from meterwatch.storage.iceberg_tables import (
     bucket_of,
     data_file_refs,
     materialize,
+    micros,
     new_metadata_location,
     partition_mask,
     plan_change,
+    since_mask,
     split_by,
     to_arrow,
 )
@@ -71,12 +73,19 @@ class TableState:
     table: Any  # pyiceberg.table.Table
     files: list[DataFileRef]
 
-    def select(self, partitions: Sequence[str | None] | None) -> list[DataFileRef]:
-        """The files that can hold rows of ``partitions`` (all files when None)."""
-        if partitions is None or tables.spec(self.name).partition_by is None:
-            return list(self.files)
-        buckets = {bucket_of(p) for p in partitions}
-        return [f for f in self.files if f.bucket in buckets]
+    def select(
+        self, partitions: Sequence[str | None] | None, ts_from: datetime | None = None
+    ) -> list[DataFileRef]:
+        """The files that can hold rows of ``partitions`` (all files when None) at or after
+        ``ts_from`` (a file whose last hour is before it is not opened)."""
+        files = self.files
+        if partitions is not None and tables.spec(self.name).partition_by is not None:
+            buckets = {bucket_of(p) for p in partitions}
+            files = [f for f in files if f.bucket in buckets]
+        if ts_from is not None and tables.spec(self.name).time_column is not None:
+            first = micros(ts_from)
+            files = [f for f in files if f.last is None or f.last >= first]
+        return list(files)
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,8 @@ class _Pending:
 
     overwritten: bool = False  # the whole table is replaced by ``rows``
     replaced: set[str | None] = field(default_factory=set)  # partitions replaced
+    # partitions whose stored rows are replaced from an hour on (``replace_since``)
+    since: dict[str | None, datetime] = field(default_factory=dict)
     by_partition: dict[str | None, list[PendingRows]] = field(default_factory=dict)
     appended: list[pa.Table] = field(default_factory=list)
 
@@ -168,10 +179,65 @@ class IcebergTransaction(Transaction):
         pending.replaced |= replaced
         for value in replaced:
             pending.by_partition[value] = []
+            pending.since.pop(value, None)
         if pending.appended:
             pending.appended = [
                 t.filter(pc.invert(partition_mask(t, column, replaced))) for t in pending.appended
             ]
+        self._hold(pending, arrow, column, values)
+
+    def replace_since(
+        self, table: str, data: pa.Table | pd.DataFrame, since: Mapping[str, datetime | None]
+    ) -> None:
+        """Recorded, not read: at commit only the files that hold a partition's rows from its
+        hour on are rewritten (``plan_change``). ``data``'s rows must be at or after their
+        partition's hour (earlier ones would duplicate the rows that are kept)."""
+        self._check_open()
+        spec = tables.spec(table)
+        column = spec.partition_by
+        if column is None:
+            raise ValueError(f"table {table!r} is not partitioned")
+        time = spec.time_column or "ts"
+        arrow = to_arrow(table, data)
+        hours = {
+            k: (pd.Timestamp("1677-09-22") if v is None else pd.Timestamp(v))
+            for k, v in since.items()
+        }
+        values = arrow.column(column).unique().to_pylist()
+        stray = set(values) - set(hours)
+        if stray:
+            raise ValueError(
+                f"{table}: rows for partitions not being replaced: {sorted(map(str, stray))[:5]}"
+            )
+        if arrow.num_rows:
+            if len(values) == 1:  # one customer (an ingest's upsert): its first hour suffices
+                first = pc.min(arrow.column(time)).as_py()
+                early = first is not None and pd.Timestamp(first) < hours[values[0]]
+            else:
+                early = not pc.all(since_mask(arrow, column, time, hours)).as_py()
+            if early:
+                raise ValueError(f"{table}: rows before the hour their partition is replaced from")
+        pending = self._pending.setdefault(table, _Pending())
+        for value, hour in hours.items():
+            held = pending.by_partition.get(value)
+            if held:  # rows this transaction wrote for it: keep those before the hour
+                schema = spec.schema
+                rows = [materialize(r, schema) for r in held]
+                joined = pa.concat_tables(rows)
+                kept = joined.filter(pc.invert(since_mask(joined, column, time, {value: hour})))
+                held[:] = [_compact(kept)] if kept.num_rows else []
+            if value not in pending.replaced:
+                previous = pending.since.get(value)
+                pending.since[value] = hour if previous is None else min(previous, hour)
+                pending.by_partition.setdefault(value, [])
+        if pending.appended:
+            pending.appended = [
+                t.filter(pc.invert(since_mask(t, column, time, hours))) for t in pending.appended
+            ]
+        self._hold(pending, arrow, column, values)
+
+    def _hold(self, pending: _Pending, arrow: pa.Table, column: str, values: list[Any]) -> None:
+        """Keep ``arrow``'s rows by partition until the commit (spilled beyond the budget)."""
         if arrow.num_rows == 0:
             return
         pieces = [(values[0], arrow)] if len(values) == 1 else list(split_by(arrow, column))
@@ -211,10 +277,22 @@ class IcebergTransaction(Transaction):
         parts: list[pa.Table] = []
         if pending is None or not pending.overwritten:
             base = self._lake._read_state(self._base, table, partitions, None)
-            if pending is not None and pending.replaced:
-                column = spec.partition_by
+            # only the read partitions' own replacements: a run that upserts customer after
+            # customer does not match each read against every customer written before
+            wanted = set(partitions) if partitions is not None else None
+            replaced = pending.replaced if pending is not None else set()
+            since = pending.since if pending is not None else {}
+            if wanted is not None:
+                replaced = replaced & wanted
+                since = {p: since[p] for p in wanted if p in since}
+            column = spec.partition_by
+            if replaced:
                 assert column is not None
-                base = base.filter(pc.invert(partition_mask(base, column, pending.replaced)))
+                base = base.filter(pc.invert(partition_mask(base, column, replaced)))
+            if since:
+                assert column is not None
+                late = since_mask(base, column, spec.time_column or "ts", since)
+                base = base.filter(pc.invert(late))
             parts.append(base)
         if pending is not None:
             row_filter = _row_filter(table, partitions)
@@ -253,6 +331,7 @@ class IcebergTransaction(Transaction):
                     pending.rows(),
                     read=functools.partial(self._lake._read_files, name, columns=None),
                     snapshots_kept=SNAPSHOTS_KEPT,
+                    since=dict(pending.since),
                 )
                 if change is not None:
                     changes.append(change)
@@ -394,7 +473,7 @@ class IcebergLake(Lake):
         ts_from: datetime | None = None,
     ) -> pa.Table:
         # no files (an empty table) where no writer has created the lake's tables yet
-        files = state[table].select(partitions) if table in state.tables else []
+        files = state[table].select(partitions, ts_from) if table in state.tables else []
         row_filter = _row_filter(table, partitions)
         if ts_from is not None:
             ts_type = tables.spec(table).schema.field("ts").type

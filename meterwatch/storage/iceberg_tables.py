@@ -6,12 +6,17 @@ Shared by the backends that keep their tables in Iceberg. What this module decid
   its columns are the spec's, widened where Iceberg has no narrower type (``int8`` is an
   Iceberg ``int``, timestamps are microseconds); reads cast back to the spec's schema;
 - a table with a partition column (the customer) is partitioned by
-  ``bucket(BUCKETS, client_id)`` and sorted by customer and hour, with row groups small
-  enough that a customer's read skips most of its bucket's file;
-- an upsert by customer (``overwrite_partitions``) is copy-on-write per bucket: the bucket's
-  live files are read, the replaced customers' rows dropped, the new rows added, and the
-  bucket written back as one sorted file in one Iceberg ``overwrite`` snapshot. Readers never
-  need delete files, so a table's content is exactly its live data files.
+  ``bucket(BUCKETS, client_id)`` and, where ``TableSpec.by_month`` says so (scores, daily:
+  their recent rows are rewritten every run, their reads are bounded by a period), by
+  ``month`` of its time column too; files are sorted by customer and hour, with row groups
+  small enough that a customer's read skips most of its file;
+- writes are copy-on-write, and touch only the files that hold rows they replace: replacing
+  a customer (``overwrite_partitions``) rewrites its bucket's files, replacing its rows from
+  an hour on (``replace_since``) only the files whose last hour is at or after it (Iceberg
+  keeps each column's bounds per file), and new hours after every stored one are a new file
+  beside the others (a day's ingest or score writes the day, not the history). A month
+  partition that collects ``COMPACT_FILES`` files is rewritten as one. Readers never need
+  delete files, so a table's content is exactly its live data files.
 
 pyiceberg builds the manifests, snapshots and metadata (:func:`plan_change`); the caller
 publishes the new metadata location of every changed table at once (the lake's commit).
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -40,6 +45,10 @@ NAMESPACE = "meterwatch"
 BUCKETS = 16
 ROW_GROUP_ROWS = 32_768  # about two customer-years of hours: a customer's read skips the rest
 COMPACT_AT = 16  # an unpartitioned table with more live files than this is rewritten as one
+# A customer bucket's month (or a bucket, for a table without a time column) that a write adds
+# a file to is rewritten as one file once it would hold this many: a month of daily appends
+# is rewritten about four times (each row written about twice) instead of every day.
+COMPACT_FILES = 8
 SORT_COLUMNS = ("client_id", "ts")
 HOME_PROPERTY = "meterwatch.home"
 ROOT_PROPERTY = "meterwatch.root"
@@ -52,7 +61,9 @@ def table_properties(metadata_kept: int) -> dict[str, str]:
         "write.parquet.compression-codec": "zstd",
         "commit.manifest-merge.enabled": "true",
         "write.metadata.previous-versions-max": str(metadata_kept),
-        "meterwatch.partitioning": f"bucket({BUCKETS}, client_id), sorted by client_id, ts",
+        "meterwatch.partitioning": (
+            f"bucket({BUCKETS}, client_id) and month of the time column, sorted by client_id, ts"
+        ),
     }
 
 
@@ -179,7 +190,7 @@ def create_tables(catalog: Any, curated: Any, namespace: str = NAMESPACE) -> Non
     from pyiceberg.exceptions import NamespaceAlreadyExistsError
     from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
     from pyiceberg.table.sorting import UNSORTED_SORT_ORDER, SortField, SortOrder
-    from pyiceberg.transforms import BucketTransform, IdentityTransform
+    from pyiceberg.transforms import BucketTransform, IdentityTransform, MonthTransform
 
     existing = set()
     try:
@@ -194,14 +205,24 @@ def create_tables(catalog: Any, curated: Any, namespace: str = NAMESPACE) -> Non
         sort_order = UNSORTED_SORT_ORDER
         if spec.partition_by is not None:
             source = schema.find_field(spec.partition_by).field_id
-            partition_spec = PartitionSpec(
+            fields = [
                 PartitionField(
                     source_id=source,
                     field_id=1000,
                     transform=BucketTransform(BUCKETS),
                     name=f"{spec.partition_by}_bucket",
                 )
-            )
+            ]
+            if spec.time_column is not None and spec.by_month:
+                fields.append(
+                    PartitionField(
+                        source_id=schema.find_field(spec.time_column).field_id,
+                        field_id=1001,
+                        transform=MonthTransform(),
+                        name=f"{spec.time_column}_month",
+                    )
+                )
+            partition_spec = PartitionSpec(*fields)
         sort_fields = [c for c in SORT_COLUMNS if c in spec.schema.names]
         if spec.partition_by is not None and sort_fields:
             sort_order = SortOrder(
@@ -231,6 +252,47 @@ class DataFileRef:
     size: int
     rows: int
     data_file: Any = field(compare=False, repr=False)  # pyiceberg DataFile
+    month: int | None = None  # months since 1970-01 of its rows (None: not partitioned by it)
+    last: int | None = None  # its latest time-column value, microseconds (None: unknown)
+
+
+def _month_of(micros: np.ndarray) -> np.ndarray:
+    """Iceberg's month transform: months since 1970-01 of microsecond timestamps."""
+    return (micros.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)).astype(
+        np.int64
+    )
+
+
+def micros(value: Any) -> int:
+    """A naive timestamp as microseconds since 1970 (what Iceberg's bounds hold)."""
+    return int(pd.Timestamp(value).value // 1000)
+
+
+def file_ref(metadata: Any, name: str, df: Any) -> DataFileRef:
+    """A data file's reference: its bucket and month (whatever spec wrote it) and last hour."""
+    from pyiceberg.conversions import from_bytes
+    from pyiceberg.transforms import BucketTransform, MonthTransform
+
+    # a file just written has no spec id yet: the current spec wrote it
+    spec_id = getattr(df, "_spec_id", None)
+    spec = metadata.specs().get(spec_id) if spec_id is not None else None
+    spec = spec or metadata.spec()
+    bucket = month = None
+    for i, pf in enumerate(spec.fields):
+        if isinstance(pf.transform, BucketTransform):
+            bucket = df.partition[i]
+        elif isinstance(pf.transform, MonthTransform):
+            month = df.partition[i]
+    last = None
+    column = tables.spec(name).time_column
+    if column is not None and df.upper_bounds:
+        ts_field = metadata.schema().find_field(column)
+        bound = df.upper_bounds.get(ts_field.field_id)
+        if bound is not None:
+            last = int(from_bytes(ts_field.field_type, bound))
+    return DataFileRef(
+        df.file_path, bucket, df.file_size_in_bytes, df.record_count, df, month, last
+    )
 
 
 def data_file_refs(table: Any) -> list[DataFileRef]:
@@ -238,15 +300,11 @@ def data_file_refs(table: Any) -> list[DataFileRef]:
     snapshot = table.metadata.current_snapshot()
     if snapshot is None:
         return []
-    partitioned = bool(table.metadata.spec().fields)
+    name = table.name()[-1]
     refs = []
     for manifest in snapshot.manifests(table.io):
         for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
-            df = entry.data_file
-            bucket = df.partition[0] if partitioned else None
-            refs.append(
-                DataFileRef(df.file_path, bucket, df.file_size_in_bytes, df.record_count, df)
-            )
+            refs.append(file_ref(table.metadata, name, entry.data_file))
     return refs
 
 
@@ -301,14 +359,12 @@ def new_metadata_location(change: TableChange) -> str:
     return f"{change.metadata.location}/metadata/{version:05d}-{uuid.uuid4()}.metadata.json"
 
 
-def _bucket_groups(spec: tables.TableSpec, content: list[PendingRows]) -> Iterator[pa.Table]:
-    """``content``'s rows grouped by customer bucket (all together for an unpartitioned table)."""
-    if not content:
-        return
+def _bucket_pieces(
+    spec: tables.TableSpec, content: list[PendingRows]
+) -> dict[int | None, list[PendingRows]]:
+    """``content``'s rows by customer bucket (spilled rows stay on disk until they are written)."""
     column = spec.partition_by
-    if column is None:  # text columns a transaction kept dictionary-encoded are decoded here
-        yield pa.concat_tables([materialize(c, spec.schema) for c in content])
-        return
+    assert column is not None
     groups: dict[int | None, list[PendingRows]] = {}
     while content:
         rows = content.pop(0)  # released once split: the caller's list empties as it goes
@@ -327,8 +383,27 @@ def _bucket_groups(spec: tables.TableSpec, content: list[PendingRows]) -> Iterat
         for code in np.unique(codes):
             bucket = None if code < 0 else int(code)
             groups.setdefault(bucket, []).append(rows.filter(pa.array(codes == code)))
-    for bucket in sorted(groups, key=lambda b: (b is None, b)):
-        yield pa.concat_tables([materialize(p, spec.schema) for p in groups.pop(bucket)])
+    return groups
+
+
+def since_mask(
+    data: pa.Table, column: str, time: str, since: Mapping[Any, Any]
+) -> pa.ChunkedArray | pa.Array:
+    """True for the rows of ``data`` whose partition ``column`` is in ``since`` and whose
+    ``time`` is at or after that partition's hour (the rows a ``replace_since`` replaces)."""
+    keys = [k for k in since if k is not None]
+    present = pa.array(keys, type=data.schema.field(column).type)
+    bounds = pa.array([micros(since[k]) for k in keys], pa.int64())
+    at = data.column(time).cast(pa.timestamp("us")).cast(pa.int64())
+    mask = pc.greater_equal(
+        at, pc.take(bounds, pc.index_in(data.column(column), value_set=present))
+    )
+    if None in since:
+        missing = pc.and_(
+            pc.is_null(data.column(column)), pc.greater_equal(at, micros(since[None]))
+        )
+        mask = pc.or_(pc.fill_null(mask, False), missing)
+    return pc.fill_null(mask, False)
 
 
 def _sorted_for_storage(table: str, rows: pa.Table) -> pa.Table:
@@ -396,12 +471,16 @@ def plan_change(
     *,
     read: Callable[[Sequence[DataFileRef]], pa.Table],
     snapshots_kept: int,
+    since: dict[str | None, Any] | None = None,
 ) -> TableChange | None:
     """Write a table's new data files and build its next metadata (None: nothing changes).
 
     ``rows`` are the rows the transaction adds (spec schema). With ``overwritten`` they are
-    the whole table; else the rows of the ``replaced`` partitions are dropped first. ``read``
-    reads live files (spec schema).
+    the whole table; else the rows of the ``replaced`` partitions are dropped first, and the
+    rows of the partitions in ``since`` from that partition's hour on. ``read`` reads live
+    files (spec schema). Only files that may hold dropped rows are rewritten (a bucket's files
+    for a replaced customer; for ``since``, the files whose last hour is at or after it), plus
+    the files of a month the new rows go to once it would hold ``COMPACT_FILES`` files.
     """
     from pyiceberg.io.pyarrow import _dataframe_to_data_files
     from pyiceberg.table.update import update_table_metadata
@@ -410,49 +489,38 @@ def plan_change(
     name = table.name()[-1]
     spec = tables.spec(name)
     new = [r for r in rows if r.num_rows]
-    deleted: list[DataFileRef]
+    since = dict(since or {})
+    deleted: list[DataFileRef] = []
+    parts: Iterator[pa.Table]
     if overwritten:
         deleted = list(files)
-        content = new
+        parts = _overwritten_parts(spec, new)
     elif spec.partition_by is not None:
-        column = spec.partition_by
-        buckets = {bucket_of(v) for v in replaced}
-        for r in new:
-            if isinstance(r, SpilledRows):
-                buckets.add(bucket_of(r.partition))
-            else:
-                buckets |= {bucket_of(v) for v in r.column(column).unique().to_pylist()}
-        deleted = [f for f in files if f.bucket in buckets]
-        content = list(new)
-        if deleted:
-            kept = read(deleted)
-            if replaced:
-                kept = kept.filter(pc.invert(partition_mask(kept, column, replaced)))
-            content.insert(0, kept)
+        parts = _partitioned_parts(spec, files, replaced, since, new, read, deleted)
     else:
         if not new:
             return None
         deleted = list(files) if len(files) >= COMPACT_AT else []
         content = ([read(deleted)] if deleted else []) + list(new)
-    content = [c for c in content if c.num_rows]
-    if not deleted and not content:
-        return None
+        parts = iter([pa.concat_tables([materialize(c, spec.schema) for c in content])])
 
     txn = table.transaction()
     added_files = []
     # A few buckets at a time: the rows are sorted and written in slices of about
     # WRITE_BATCH_ROWS instead of concatenated, sorted and split whole (a 1,000-customer ingest
-    # held four copies of it); a small commit is still one write.
+    # held four copies of it); a small commit is still one write. A bucket's old rows are read
+    # only when its turn comes, so a commit holds one bucket's files at a time.
     batch: list[pa.Table] = []
-    parts: Iterable[pa.Table | None] = itertools.chain(_bucket_groups(spec, content), [None])
-    for part in parts:
-        if part is not None:
+    for part in itertools.chain(parts, [None]):
+        if part is not None and part.num_rows:
             batch.append(part)
         if batch and (part is None or sum(b.num_rows for b in batch) >= WRITE_BATCH_ROWS):
             data = _sorted_for_storage(name, pa.concat_tables(batch))
             batch = []
             added_files += list(_dataframe_to_data_files(txn.table_metadata, data, table.io))
             del data
+    if not deleted and not added_files:
+        return None
     producer = (
         txn.update_snapshot().overwrite() if deleted else txn.update_snapshot().merge_append()
     )
@@ -471,12 +539,71 @@ def plan_change(
         enforce_validation=True,
         metadata_location=table.metadata_location,
     )
-    partitioned = bool(metadata.spec().fields)
-    added = [
-        DataFileRef(
-            df.file_path, df.partition[0] if partitioned else None, df.file_size_in_bytes,
-            df.record_count, df,
-        )
-        for df in added_files
-    ]  # fmt: skip
+    added = [file_ref(metadata, name, df) for df in added_files]
     return TableChange(name, table, metadata, added, base_location=table.metadata_location)
+
+
+def _overwritten_parts(spec: tables.TableSpec, new: list[PendingRows]) -> Iterator[pa.Table]:
+    """A replaced table's new rows, a bucket at a time (all together when unpartitioned)."""
+    if not new:
+        return
+    if spec.partition_by is None:  # text columns a transaction kept dictionary-encoded
+        yield pa.concat_tables([materialize(c, spec.schema) for c in new])
+        return
+    groups = _bucket_pieces(spec, new)
+    for bucket in sorted(groups, key=lambda b: (b is None, b)):
+        yield pa.concat_tables([materialize(p, spec.schema) for p in groups.pop(bucket)])
+
+
+def _partitioned_parts(
+    spec: tables.TableSpec,
+    files: Sequence[DataFileRef],
+    replaced: set[str | None],
+    since: dict[str | None, Any],
+    new: list[PendingRows],
+    read: Callable[[Sequence[DataFileRef]], pa.Table],
+    deleted: list[DataFileRef],
+) -> Iterator[pa.Table]:
+    """Per touched bucket: the rows kept from the files it rewrites, then its new rows; the
+    rewritten files are added to ``deleted`` as their bucket is reached."""
+    column = spec.partition_by
+    assert column is not None
+    time = spec.time_column or "ts"
+    lowest = -(2**63)
+    # per bucket, the earliest hour (microseconds) from which its stored rows may be replaced
+    floor: dict[int | None, int] = {}
+    for value in replaced:
+        floor[bucket_of(value)] = lowest
+    for value, hour in since.items():
+        b = bucket_of(value)
+        floor[b] = min(floor.get(b, 2**63 - 1), lowest if hour is None else micros(hour))
+    groups = _bucket_pieces(spec, new)
+    by_bucket: dict[int | None, list[DataFileRef]] = {}
+    for f in files:
+        by_bucket.setdefault(f.bucket, []).append(f)
+    for bucket in sorted(set(groups) | set(floor), key=lambda b: (b is None, b)):
+        live = by_bucket.get(bucket, [])
+        lo = floor.get(bucket)
+        rewrite = [f for f in live if lo is not None and (f.last is None or f.last >= lo)]
+        pieces = groups.pop(bucket, [])
+        fresh = pa.concat_tables([materialize(p, spec.schema) for p in pieces]) if pieces else None
+        if fresh is not None and fresh.num_rows:
+            others = [f for f in live if f not in rewrite]
+            if spec.time_column is not None and others and any(f.month is not None for f in others):
+                at = fresh.column(spec.time_column).cast(pa.timestamp("us")).cast(pa.int64())
+                months = set(np.unique(_month_of(at.to_numpy())).tolist())
+                others = [f for f in others if f.month is None or f.month in months]
+            if len(others) + 1 >= COMPACT_FILES:
+                rewrite += others
+        if rewrite:
+            kept = read(rewrite)
+            drop = partition_mask(kept, column, replaced) if replaced else None
+            if since:
+                late = since_mask(kept, column, time, since)
+                drop = late if drop is None else pc.or_(drop, late)
+            if drop is not None:
+                kept = kept.filter(pc.invert(drop))
+            deleted += rewrite
+            yield kept
+        if fresh is not None:
+            yield fresh

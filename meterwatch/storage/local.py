@@ -7,14 +7,15 @@ Layout of a lake folder (``docs/decisions/lake-iceberg.md``):
   a commit published, for ``meterwatch check``);
 - ``curated/<table>/metadata/``, ``curated/<table>/data/[client_id_bucket=<n>/]``: each
   table's Iceberg metadata and Parquet data files. Tables with a customer column are
-  partitioned by ``bucket(16, client_id)`` and every file is sorted by customer and hour,
-  so a customer's read opens one bucket's files and skips the row groups of the others;
+  partitioned by ``bucket(16, client_id)`` (and by month of their hour or day where they have
+  one) and every file is sorted by customer and hour, so a customer's read opens one bucket's
+  files and skips the row groups of the others;
 - ``raw/``, ``objects/``, ``_meta/`` as before (raw input, models and reports, users, lock).
 
-A transaction keeps its writes in memory and, at commit, rewrites each touched bucket as
-one sorted file (copy-on-write upsert by customer), writes each table's new Iceberg
-snapshot and metadata file, fsyncs them, and publishes every table's new metadata location
-in ONE SQLite transaction: that is the commit point. pyiceberg commits one table at a time,
+A transaction keeps its writes in memory and, at commit, rewrites the files that hold the
+rows it replaces (copy-on-write; new hours after the stored ones are a new file), writes
+each table's new Iceberg snapshot and metadata file, fsyncs them, and publishes every
+table's new metadata location in ONE SQLite transaction: that is the commit point. pyiceberg commits one table at a time,
 so meterwatch does the catalog swap itself; a process killed before it leaves the catalog as
 it was (the files it wrote are collected at the next commit), one killed after it has
 committed everything. Writers are serialised by an exclusive lock on ``_meta/lock``.

@@ -146,6 +146,54 @@ def test_a_run_may_replace_many_customers_and_the_missing_one(make_lake: MakeLak
     assert make_lake().read("readings", partitions=[None])["active_kwh"].tolist() == [4.0, 4.0]
 
 
+def test_replace_since_keeps_the_earlier_rows_and_reads_its_own_writes(
+    make_lake: MakeLake,
+) -> None:
+    """``replace_since`` replaces a customer's rows from an hour on (across a month's end),
+    twice in one run, after a whole-customer replacement, and refuses rows before the hour."""
+    lake = make_lake()
+    with lake.transaction() as tx:
+        tx.overwrite_partitions(
+            "readings",
+            pd.concat([readings("A", [1.0] * 72, "2024-01-30"), readings("B", [2.0] * 48)]),
+            ["A", "B"],
+        )
+    feb = pd.Timestamp("2024-02-01")
+    with lake.transaction() as tx:
+        tx.replace_since("readings", readings("A", [9.0] * 30, "2024-02-01"), {"A": feb})
+        tx.replace_since(
+            "readings",
+            readings("A", [7.0] * 12, "2024-02-01 12:00"),
+            {"A": feb + pd.Timedelta("12h")},
+        )
+        own = tx.read("readings", partitions=["A"]).to_pandas().sort_values("ts")
+        assert own["active_kwh"].tolist() == [1.0] * 48 + [9.0] * 12 + [7.0] * 12
+    got = make_lake().read("readings", partitions=["A"]).sort_values("ts")
+    assert got["active_kwh"].tolist() == [1.0] * 48 + [9.0] * 12 + [7.0] * 12
+    assert got["ts"].is_unique and kwh_by_client(make_lake())["B"] == 96.0
+    recent = make_lake().read_since("readings", {"A": feb, "B": pd.Timestamp("2024-01-02")})
+    assert len(recent[recent["client_id"] == "A"]) == 24
+    assert len(recent[recent["client_id"] == "B"]) == 24
+    with lake.transaction() as tx:
+        tx.overwrite_partitions("readings", readings("B", [3.0] * 5), ["B"])
+        tx.replace_since(
+            "readings",
+            readings("B", [4.0] * 2, "2024-01-01 03:00"),
+            {"B": pd.Timestamp("2024-01-01 03:00")},
+        )
+    assert (
+        make_lake().read("readings", partitions=["B"])["active_kwh"].tolist()
+        == [3.0] * 3 + [4.0] * 2
+    )
+    with pytest.raises(ValueError, match="before the hour"), lake.transaction() as tx:
+        tx.replace_since("readings", readings("A", [5.0] * 2, "2024-01-31 23:00"), {"A": feb})
+    with pytest.raises(ValueError, match="not being replaced"), lake.transaction() as tx:
+        tx.replace_since("readings", readings("C", [5.0], "2024-02-02"), {"A": feb})
+    assert (
+        make_lake().read("readings", partitions=["A"])["active_kwh"].sum() == 48 + 9 * 12 + 7 * 12
+    )
+
+
 def test_sql_binds_values_and_is_read_only(make_lake: MakeLake) -> None:
     lake = make_lake()
     assert lake.query("SELECT count(*) AS n FROM readings")["n"].item() == 0  # empty lake

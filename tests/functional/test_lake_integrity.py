@@ -30,7 +30,7 @@ def lake_dir(tmp_path: Path) -> Path:
 
 def data_file(lake_dir: Path, client: str) -> Path:
     bucket = lake_dir / "curated" / "readings" / "data" / f"client_id_bucket={bucket_of(client)}"
-    (path,) = bucket.glob("*.parquet")
+    (path,) = bucket.rglob("*.parquet")
     return path
 
 

@@ -107,15 +107,102 @@ def test_a_customers_read_opens_only_its_own_bucket(tmp_path: Path) -> None:
     probe = clients[0]
     data = tmp_path / "curated" / "readings" / "data"
     others = [
-        p
-        for p in data.rglob("*.parquet")
-        if p.parent.name != f"client_id_bucket={bucket_of(probe)}"
+        p for p in data.rglob("*.parquet") if f"client_id_bucket={bucket_of(probe)}" not in p.parts
     ]
     assert len({p.parent for p in others}) > 5  # the fleet is spread over the buckets
     for path in others:  # damage every other bucket: the customer's read does not notice
         path.unlink()
     got = open_lake(str(tmp_path)).read("readings", partitions=[probe])
     assert set(got["client_id"]) == {probe} and len(got) == 24
+
+
+def _live_files(lake_dir: Path, table: str) -> dict[str, set[str]]:
+    """Live data files of ``table`` by folder (bucket, or month within a bucket)."""
+    out: dict[str, set[str]] = {}
+    for f in open_lake(str(lake_dir)).state()[table].files:  # type: ignore[attr-defined]
+        path = Path(f.path.removeprefix("file://"))
+        out.setdefault(path.parent.name, set()).add(path.name)
+    return out
+
+
+def test_a_day_after_the_history_is_written_beside_it_not_over_it(tmp_path: Path) -> None:
+    """Issue 13: a day's new hours (``replace_since`` from after every stored hour) are a new
+    file per bucket and leave the history's files as they are, until a bucket would hold
+    ``COMPACT_FILES`` files and is rewritten as one; a read from an hour on does not open the
+    files that end before it."""
+    import shutil
+
+    from meterwatch.storage.iceberg_tables import COMPACT_FILES
+
+    clients = [f"Cliente {n}" for n in range(1, 41)]
+    lake = open_lake(str(tmp_path / "lake"))
+    with lake.transaction() as tx:  # January
+        tx.overwrite_partitions(
+            "readings", pd.concat([frame(c, [1.0] * 24 * 31) for c in clients]), clients
+        )
+    january = {
+        name for names in _live_files(tmp_path / "lake", "readings").values() for name in names
+    }
+    buckets = len(january)
+    for day in range(COMPACT_FILES + 2):  # February, a day at a time
+        start = pd.Timestamp("2022-02-01") + pd.Timedelta(days=day)
+        rows = frame("x", [2.0] * 24)
+        rows["ts"] = pd.date_range(start, periods=24, freq="h")
+        with lake.transaction() as tx:
+            tx.replace_since(
+                "readings",
+                pd.concat([rows.assign(client_id=c) for c in clients]),
+                dict.fromkeys(clients, start),
+            )
+        live = _live_files(tmp_path / "lake", "readings")
+        assert all(len(names) < COMPACT_FILES for names in live.values())
+        names = {name for names in live.values() for name in names}
+        if day == 0:
+            first_day = names - january
+        kept = january <= names
+        assert kept == (day + 2 < COMPACT_FILES), day  # the history untouched until compaction
+        if day == 2:  # January and 01/02 gone: a read from 03/02 does not notice
+            shutil.copytree(tmp_path / "lake", tmp_path / "copy")
+            for name in january | first_day:
+                next((tmp_path / "copy").rglob(name)).unlink()
+            recent = open_lake(str(tmp_path / "copy")).read_since(
+                "readings", dict.fromkeys(clients[:3], pd.Timestamp("2022-02-03"))
+            )
+            assert len(recent) == 3 * 24 and set(recent["active_kwh"]) == {2.0}
+    got = open_lake(str(tmp_path / "lake")).read("readings")
+    assert len(got) == 40 * 24 * (31 + COMPACT_FILES + 2)
+    assert not got.duplicated(["client_id", "ts"]).any()
+    assert sum(len(n) for n in _live_files(tmp_path / "lake", "readings").values()) <= 4 * buckets
+
+
+def test_a_correction_rewrites_only_the_months_it_reaches(tmp_path: Path) -> None:
+    """A table partitioned by month too (``daily``): replacing a customer's days from 10/02 on
+    rewrites its bucket's February files; January's stay as they are."""
+    from meterwatch import daily
+
+    clients = [f"Cliente {n}" for n in range(1, 21)]
+    lake = open_lake(str(tmp_path))
+    rows = {c: daily.daily_rows(c, frame(c, [1.0] * 24 * 59)) for c in clients}
+    with lake.transaction() as tx:
+        daily.write_daily(tx, rows)
+    before = _live_files(tmp_path, "daily")
+    assert {"day_month=2022-01", "day_month=2022-02"} == set(before)
+    fix = frame("Cliente 1", [3.0] * 24 * 19)
+    fix["ts"] = pd.date_range("2022-02-10", periods=len(fix), freq="h")
+    with lake.transaction() as tx:
+        daily.write_daily(
+            tx,
+            {"Cliente 1": daily.daily_rows("Cliente 1", fix)},
+            {"Cliente 1": pd.Timestamp("2022-02-10")},
+        )
+    after = _live_files(tmp_path, "daily")
+    assert after["day_month=2022-01"] == before["day_month=2022-01"]
+    assert (
+        len(after["day_month=2022-02"] & before["day_month=2022-02"])
+        == len(before["day_month=2022-02"]) - 1
+    )
+    got = open_lake(str(tmp_path)).read("daily", partitions=["Cliente 1"]).set_index("day")
+    assert len(got) == 59 and got["active_kwh"].sum() == 24 * 40 + 72 * 19
 
 
 def test_a_transaction_beyond_its_memory_budget_spills_and_commits_the_same(
