@@ -34,9 +34,6 @@ class TableSpec:
     time_column
         For a partitioned table, its hour or day column: a write that replaces a customer's
         rows from an hour on rewrites only the files that reach that hour.
-    by_month
-        Whether the lake also partitions the table by month of ``time_column`` (tables whose
-        recent rows are rewritten every run and whose reads are bounded by a period).
     """
 
     name: str
@@ -44,7 +41,6 @@ class TableSpec:
     partition_by: str | None
     description: str
     time_column: str | None = None
-    by_month: bool = False
 
     @property
     def columns(self) -> list[str]:
@@ -199,7 +195,6 @@ SCORES = TableSpec(
     "client_id",
     "One row per scored customer-hour: reported, expected, band, score, flags.",
     time_column="ts",
-    by_month=True,
 )
 
 ALERTS = TableSpec(
@@ -270,7 +265,6 @@ DAILY = TableSpec(
     "Readings summed per customer and day (one column per hour of day), written by ingest;"
     " the dashboard's views read it so a scan is bounded by the view, not by the history.",
     time_column="day",
-    by_month=True,
 )
 
 TABLES: dict[str, TableSpec] = {

@@ -6,17 +6,17 @@ Shared by the backends that keep their tables in Iceberg. What this module decid
   its columns are the spec's, widened where Iceberg has no narrower type (``int8`` is an
   Iceberg ``int``, timestamps are microseconds); reads cast back to the spec's schema;
 - a table with a partition column (the customer) is partitioned by
-  ``bucket(BUCKETS, client_id)`` and, where ``TableSpec.by_month`` says so (scores, daily:
-  their recent rows are rewritten every run, their reads are bounded by a period), by
-  ``month`` of its time column too; files are sorted by customer and hour, with row groups
+  ``bucket(BUCKETS, client_id)``; files are sorted by customer and hour, with row groups
   small enough that a customer's read skips most of its file;
 - writes are copy-on-write, and touch only the files that hold rows they replace: replacing
   a customer (``overwrite_partitions``) rewrites its bucket's files, replacing its rows from
-  an hour on (``replace_since``) only the files whose last hour is at or after it (Iceberg
-  keeps each column's bounds per file), and new hours after every stored one are a new file
-  beside the others (a day's ingest or score writes the day, not the history). A month
-  partition that collects ``COMPACT_FILES`` files is rewritten as one. Readers never need
-  delete files, so a table's content is exactly its live data files.
+  an hour on (``replace_since``, on a table with a ``TableSpec.time_column``) only the files
+  whose last hour is at or after it (Iceberg keeps each column's bounds per file), and new
+  hours after every stored one are a new file beside the others (a day's ingest or score
+  writes the day, not the history). A bucket that would hold ``COMPACT_FILES`` files has its
+  small files merged (tiered: the largest, the history, is rewritten with them only once
+  they add up to a quarter of it). Readers never need delete files, so a table's content is
+  exactly its live data files.
 
 pyiceberg builds the manifests, snapshots and metadata (:func:`plan_change`); the caller
 publishes the new metadata location of every changed table at once (the lake's commit).
@@ -45,10 +45,11 @@ NAMESPACE = "meterwatch"
 BUCKETS = 16
 ROW_GROUP_ROWS = 32_768  # about two customer-years of hours: a customer's read skips the rest
 COMPACT_AT = 16  # an unpartitioned table with more live files than this is rewritten as one
-# A customer bucket's month (or a bucket, for a table without a time column) that a write adds
-# a file to is rewritten as one file once it would hold this many: a month of daily appends
-# is rewritten about four times (each row written about twice) instead of every day.
+# A bucket that a write adds a file to has its files merged once it would hold this many: the
+# smaller ones alone while their rows add up to less than a quarter of the largest's (the
+# bucket's history is not rewritten for a week of daily files), all of them after that.
 COMPACT_FILES = 8
+COMPACT_SHARE = 0.25
 SORT_COLUMNS = ("client_id", "ts")
 HOME_PROPERTY = "meterwatch.home"
 ROOT_PROPERTY = "meterwatch.root"
@@ -61,9 +62,7 @@ def table_properties(metadata_kept: int) -> dict[str, str]:
         "write.parquet.compression-codec": "zstd",
         "commit.manifest-merge.enabled": "true",
         "write.metadata.previous-versions-max": str(metadata_kept),
-        "meterwatch.partitioning": (
-            f"bucket({BUCKETS}, client_id) and month of the time column, sorted by client_id, ts"
-        ),
+        "meterwatch.partitioning": f"bucket({BUCKETS}, client_id), sorted by client_id, ts",
     }
 
 
@@ -190,7 +189,7 @@ def create_tables(catalog: Any, curated: Any, namespace: str = NAMESPACE) -> Non
     from pyiceberg.exceptions import NamespaceAlreadyExistsError
     from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionField, PartitionSpec
     from pyiceberg.table.sorting import UNSORTED_SORT_ORDER, SortField, SortOrder
-    from pyiceberg.transforms import BucketTransform, IdentityTransform, MonthTransform
+    from pyiceberg.transforms import BucketTransform, IdentityTransform
 
     existing = set()
     try:
@@ -205,24 +204,14 @@ def create_tables(catalog: Any, curated: Any, namespace: str = NAMESPACE) -> Non
         sort_order = UNSORTED_SORT_ORDER
         if spec.partition_by is not None:
             source = schema.find_field(spec.partition_by).field_id
-            fields = [
+            partition_spec = PartitionSpec(
                 PartitionField(
                     source_id=source,
                     field_id=1000,
                     transform=BucketTransform(BUCKETS),
                     name=f"{spec.partition_by}_bucket",
                 )
-            ]
-            if spec.time_column is not None and spec.by_month:
-                fields.append(
-                    PartitionField(
-                        source_id=schema.find_field(spec.time_column).field_id,
-                        field_id=1001,
-                        transform=MonthTransform(),
-                        name=f"{spec.time_column}_month",
-                    )
-                )
-            partition_spec = PartitionSpec(*fields)
+            )
         sort_fields = [c for c in SORT_COLUMNS if c in spec.schema.names]
         if spec.partition_by is not None and sort_fields:
             sort_order = SortOrder(
@@ -252,15 +241,7 @@ class DataFileRef:
     size: int
     rows: int
     data_file: Any = field(compare=False, repr=False)  # pyiceberg DataFile
-    month: int | None = None  # months since 1970-01 of its rows (None: not partitioned by it)
     last: int | None = None  # its latest time-column value, microseconds (None: unknown)
-
-
-def _month_of(micros: np.ndarray) -> np.ndarray:
-    """Iceberg's month transform: months since 1970-01 of microsecond timestamps."""
-    return (micros.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)).astype(
-        np.int64
-    )
 
 
 def micros(value: Any) -> int:
@@ -269,20 +250,18 @@ def micros(value: Any) -> int:
 
 
 def file_ref(metadata: Any, name: str, df: Any) -> DataFileRef:
-    """A data file's reference: its bucket and month (whatever spec wrote it) and last hour."""
+    """A data file's reference: its bucket (whatever spec wrote it) and last hour."""
     from pyiceberg.conversions import from_bytes
-    from pyiceberg.transforms import BucketTransform, MonthTransform
+    from pyiceberg.transforms import BucketTransform
 
     # a file just written has no spec id yet: the current spec wrote it
     spec_id = getattr(df, "_spec_id", None)
     spec = metadata.specs().get(spec_id) if spec_id is not None else None
     spec = spec or metadata.spec()
-    bucket = month = None
+    bucket = None
     for i, pf in enumerate(spec.fields):
         if isinstance(pf.transform, BucketTransform):
             bucket = df.partition[i]
-        elif isinstance(pf.transform, MonthTransform):
-            month = df.partition[i]
     last = None
     column = tables.spec(name).time_column
     if column is not None and df.upper_bounds:
@@ -290,9 +269,7 @@ def file_ref(metadata: Any, name: str, df: Any) -> DataFileRef:
         bound = df.upper_bounds.get(ts_field.field_id)
         if bound is not None:
             last = int(from_bytes(ts_field.field_type, bound))
-    return DataFileRef(
-        df.file_path, bucket, df.file_size_in_bytes, df.record_count, df, month, last
-    )
+    return DataFileRef(df.file_path, bucket, df.file_size_in_bytes, df.record_count, df, last)
 
 
 def data_file_refs(table: Any) -> list[DataFileRef]:
@@ -480,7 +457,8 @@ def plan_change(
     rows of the partitions in ``since`` from that partition's hour on. ``read`` reads live
     files (spec schema). Only files that may hold dropped rows are rewritten (a bucket's files
     for a replaced customer; for ``since``, the files whose last hour is at or after it), plus
-    the files of a month the new rows go to once it would hold ``COMPACT_FILES`` files.
+    a bucket's smaller files once it would hold ``COMPACT_FILES`` files (all of them once
+    those add up to ``COMPACT_SHARE`` of its largest).
     """
     from pyiceberg.io.pyarrow import _dataframe_to_data_files
     from pyiceberg.table.update import update_table_metadata
@@ -589,12 +567,11 @@ def _partitioned_parts(
         fresh = pa.concat_tables([materialize(p, spec.schema) for p in pieces]) if pieces else None
         if fresh is not None and fresh.num_rows:
             others = [f for f in live if f not in rewrite]
-            if spec.time_column is not None and others and any(f.month is not None for f in others):
-                at = fresh.column(spec.time_column).cast(pa.timestamp("us")).cast(pa.int64())
-                months = set(np.unique(_month_of(at.to_numpy())).tolist())
-                others = [f for f in others if f.month is None or f.month in months]
             if len(others) + 1 >= COMPACT_FILES:
-                rewrite += others
+                largest = max(others, key=lambda f: f.rows)
+                rest = [f for f in others if f is not largest]
+                small = sum(f.rows for f in rest) < COMPACT_SHARE * largest.rows
+                rewrite += rest if small else others
         if rewrite:
             kept = read(rewrite)
             drop = partition_mask(kept, column, replaced) if replaced else None

@@ -127,40 +127,39 @@ def _live_files(lake_dir: Path, table: str) -> dict[str, set[str]]:
 
 def test_a_day_after_the_history_is_written_beside_it_not_over_it(tmp_path: Path) -> None:
     """Issue 13: a day's new hours (``replace_since`` from after every stored hour) are a new
-    file per bucket and leave the history's files as they are, until a bucket would hold
-    ``COMPACT_FILES`` files and is rewritten as one; a read from an hour on does not open the
-    files that end before it."""
+    file per bucket and leave the history's files as they are; a bucket that would hold
+    ``COMPACT_FILES`` files has its small files merged, its history kept while they are less
+    than a quarter of it, merged too after; a read from an hour on does not open the files
+    that end before it; a correction rewrites only the files that reach its hour."""
     import shutil
+
+    import numpy as np
 
     from meterwatch.storage.iceberg_tables import COMPACT_FILES
 
+    rng = np.random.default_rng(7)  # varied values: file sizes follow the rows they hold
     clients = [f"Cliente {n}" for n in range(1, 41)]
     lake = open_lake(str(tmp_path / "lake"))
     with lake.transaction() as tx:  # January
         tx.overwrite_partitions(
-            "readings", pd.concat([frame(c, [1.0] * 24 * 31) for c in clients]), clients
+            "readings",
+            pd.concat([frame(c, list(rng.random(24 * 31))) for c in clients]),
+            clients,
         )
-    january = {
-        name for names in _live_files(tmp_path / "lake", "readings").values() for name in names
-    }
-    buckets = len(january)
-    for day in range(COMPACT_FILES + 2):  # February, a day at a time
+    january = {n for names in _live_files(tmp_path / "lake", "readings").values() for n in names}
+    history_kept = []
+    for day in range(3 * COMPACT_FILES):  # February, a day at a time
         start = pd.Timestamp("2022-02-01") + pd.Timedelta(days=day)
-        rows = frame("x", [2.0] * 24)
-        rows["ts"] = pd.date_range(start, periods=24, freq="h")
+        rows = pd.concat([frame(c, list(rng.random(24) + 2)) for c in clients])
+        rows["ts"] = rows["ts"] - pd.Timestamp("2022-01-01") + start
         with lake.transaction() as tx:
-            tx.replace_since(
-                "readings",
-                pd.concat([rows.assign(client_id=c) for c in clients]),
-                dict.fromkeys(clients, start),
-            )
+            tx.replace_since("readings", rows, dict.fromkeys(clients, start))
         live = _live_files(tmp_path / "lake", "readings")
         assert all(len(names) < COMPACT_FILES for names in live.values())
-        names = {name for names in live.values() for name in names}
+        names = {n for names in live.values() for n in names}
         if day == 0:
             first_day = names - january
-        kept = january <= names
-        assert kept == (day + 2 < COMPACT_FILES), day  # the history untouched until compaction
+        history_kept.append(january <= names)
         if day == 2:  # January and 01/02 gone: a read from 03/02 does not notice
             shutil.copytree(tmp_path / "lake", tmp_path / "copy")
             for name in january | first_day:
@@ -168,41 +167,24 @@ def test_a_day_after_the_history_is_written_beside_it_not_over_it(tmp_path: Path
             recent = open_lake(str(tmp_path / "copy")).read_since(
                 "readings", dict.fromkeys(clients[:3], pd.Timestamp("2022-02-03"))
             )
-            assert len(recent) == 3 * 24 and set(recent["active_kwh"]) == {2.0}
+            assert len(recent) == 3 * 24 and (recent["active_kwh"] >= 2).all()
+    # the first merges leave January as it is; once February's files pass a quarter of it,
+    # the bucket is merged whole
+    assert all(history_kept[:COMPACT_FILES]) and not history_kept[-1]
     got = open_lake(str(tmp_path / "lake")).read("readings")
-    assert len(got) == 40 * 24 * (31 + COMPACT_FILES + 2)
+    assert got.groupby("client_id")["ts"].apply(lambda t: t.is_monotonic_increasing).all()
+    assert len(got) == 40 * 24 * (31 + 3 * COMPACT_FILES)
     assert not got.duplicated(["client_id", "ts"]).any()
-    assert sum(len(n) for n in _live_files(tmp_path / "lake", "readings").values()) <= 4 * buckets
-
-
-def test_a_correction_rewrites_only_the_months_it_reaches(tmp_path: Path) -> None:
-    """A table partitioned by month too (``daily``): replacing a customer's days from 10/02 on
-    rewrites its bucket's February files; January's stay as they are."""
-    from meterwatch import daily
-
-    clients = [f"Cliente {n}" for n in range(1, 21)]
-    lake = open_lake(str(tmp_path))
-    rows = {c: daily.daily_rows(c, frame(c, [1.0] * 24 * 59)) for c in clients}
-    with lake.transaction() as tx:
-        daily.write_daily(tx, rows)
-    before = _live_files(tmp_path, "daily")
-    assert {"day_month=2022-01", "day_month=2022-02"} == set(before)
-    fix = frame("Cliente 1", [3.0] * 24 * 19)
-    fix["ts"] = pd.date_range("2022-02-10", periods=len(fix), freq="h")
-    with lake.transaction() as tx:
-        daily.write_daily(
-            tx,
-            {"Cliente 1": daily.daily_rows("Cliente 1", fix)},
-            {"Cliente 1": pd.Timestamp("2022-02-10")},
-        )
-    after = _live_files(tmp_path, "daily")
-    assert after["day_month=2022-01"] == before["day_month=2022-01"]
-    assert (
-        len(after["day_month=2022-02"] & before["day_month=2022-02"])
-        == len(before["day_month=2022-02"]) - 1
-    )
-    got = open_lake(str(tmp_path)).read("daily", partitions=["Cliente 1"]).set_index("day")
-    assert len(got) == 59 and got["active_kwh"].sum() == 24 * 40 + 72 * 19
+    before = {n for names in _live_files(tmp_path / "lake", "readings").values() for n in names}
+    fix = frame("Cliente 1", [5.0] * 24)
+    fix["ts"] = pd.date_range("2022-02-24", periods=24, freq="h")
+    with open_lake(str(tmp_path / "lake")).transaction() as tx:
+        tx.replace_since("readings", fix, {"Cliente 1": pd.Timestamp("2022-02-24")})
+    after = {n for names in _live_files(tmp_path / "lake", "readings").values() for n in names}
+    assert len(before - after) == 1 and len(after - before) == 1  # its bucket's last file only
+    got = open_lake(str(tmp_path / "lake")).read("readings", partitions=["Cliente 1"])
+    assert got["ts"].is_monotonic_increasing  # in time order across its files
+    assert len(got) == 24 * (31 + 3 * COMPACT_FILES) and (got["active_kwh"].tail(24) == 5).all()
 
 
 def test_a_transaction_beyond_its_memory_budget_spills_and_commits_the_same(
