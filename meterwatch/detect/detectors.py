@@ -535,18 +535,11 @@ def calibrate(
     expected = pred["expected_kwh"].to_numpy()
     level = pred["level_kwh"].to_numpy()
     u = np.where(clean, np.clip(normalised_deficit(active, expected, level), -1, 1), np.nan)
-    # a short tail holds few independent days or weeks: its 99th percentile is too low
-    days = max(float(np.asarray(clean).sum()) / 24, 1.0)
-    margin = max(1.0, float(np.sqrt(CALIBRATION_FULL_DAYS / days)))
+    margin = _margin(clean)
     for name, hours in (("deficit_day", 24), ("deficit_week", 168)):
         med, spread = _spread(_rolling_mean(u, hours), MIN_SPREAD[name], margin)
         stats[f"{name}_med"], stats[f"{name}_spread"] = med, spread
-    shape = np.where(clean, daily_shape_distance(ts, active, expected), np.nan)
-    stats["shape_med"], stats["shape_spread"] = _spread(shape, MIN_SPREAD["shape"], margin)
-    shape_week = np.where(clean, weekly_shape_distance(ts, active, expected), np.nan)
-    stats["shape_week_med"], stats["shape_week_spread"] = _spread(
-        shape_week, MIN_SPREAD["shape_week"], margin
-    )
+    stats.update(_shape_stats(ts, active, expected, clean, margin))
     peak = np.where(clean, daily_peak_shortfall(ts, active, expected), np.nan)
     stats["peak_day_med"], stats["peak_day_spread"] = _spread(peak, MIN_SPREAD["peak_day"], margin)
     peak_week = _rolling_mean(peak, 168)
@@ -555,9 +548,6 @@ def calibrate(
     )
     flat_day = np.where(clean, daily_flatness(ts, active, expected), np.nan)
     stats["flat_med"], stats["flat_spread"] = _spread(flat_day, MIN_SPREAD["flat"], margin)
-    for name, n_days in (("reversal_day", 1), ("reversal_week", 7)):
-        contrast = np.where(clean, reversal_contrast(ts, active, expected, n_days), np.nan)
-        stats[f"{name}_med"], stats[f"{name}_spread"] = _spread(contrast, MIN_SPREAD[name], margin)
     # how much energy a flat or a reversed day would move (nothing to check below a floor)
     flat = np.full(len(expected), np.nanmean(expected) if len(expected) else 0.0)
     strength = daily_shape_distance(ts, flat, expected)
@@ -585,6 +575,46 @@ def calibrate(
     stats["short_zero_share"] = short_zero_share(active)
     stats["hour_deficit_edge"] = max(-band[0], 0.05)
     return stats
+
+
+def _margin(clean: np.ndarray) -> float:
+    """How much wider a spread is taken: a short tail holds few independent days or weeks,
+    so its 99th percentile is too low (1 from ``CALIBRATION_FULL_DAYS`` clean days on)."""
+    days = max(float(np.asarray(clean).sum()) / 24, 1.0)
+    return max(1.0, float(np.sqrt(CALIBRATION_FULL_DAYS / days)))
+
+
+def _shape_stats(
+    ts: pd.Series, active: np.ndarray, expected: np.ndarray, clean: np.ndarray, margin: float
+) -> dict[str, float]:
+    """The shape and reversal detectors' clean-period medians and spreads."""
+    out: dict[str, float] = {}
+    shape = np.where(clean, daily_shape_distance(ts, active, expected), np.nan)
+    out["shape_med"], out["shape_spread"] = _spread(shape, MIN_SPREAD["shape"], margin)
+    shape_week = np.where(clean, weekly_shape_distance(ts, active, expected), np.nan)
+    out["shape_week_med"], out["shape_week_spread"] = _spread(
+        shape_week, MIN_SPREAD["shape_week"], margin
+    )
+    for name, n_days in (("reversal_day", 1), ("reversal_week", 7)):
+        contrast = np.where(clean, reversal_contrast(ts, active, expected, n_days), np.nan)
+        out[f"{name}_med"], out[f"{name}_spread"] = _spread(contrast, MIN_SPREAD[name], margin)
+    return out
+
+
+def shape_calibration(
+    frame: pd.DataFrame, pred: pd.DataFrame, clean: np.ndarray
+) -> dict[str, float]:
+    """:func:`calibrate`'s shape and reversal statistics alone (the same values), for a model
+    that takes the wider of its tail's and its whole history's shape spreads."""
+    if frame.empty:
+        return {}
+    return _shape_stats(
+        frame["ts"],
+        frame["active_kwh"].to_numpy(dtype=float),
+        pred["expected_kwh"].to_numpy(),
+        clean,
+        _margin(clean),
+    )
 
 
 def recent_profile_stats(

@@ -588,10 +588,8 @@ def fit_customer(
     )
     final._regressor = booster
     whole = final.predict(frame)
-    whole_stats = detectors.calibrate(frame, whole, band, mask_all)
-    for key, value in whole_stats.items():
-        if key.startswith(("shape_", "reversal_")) and not key.startswith("reversal_strength"):
-            stats[key] = max(stats[key], value)
+    for key, value in detectors.shape_calibration(frame, whole, mask_all).items():
+        stats[key] = max(stats[key], value)
     stats["reversal_strength"] = reversed_share(frame["ts"][mask_all], active[mask_all])
     stats.update(
         detectors.recent_profile_stats(
