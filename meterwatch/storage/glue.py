@@ -30,6 +30,7 @@ from meterwatch.storage.s3 import (
     GC_MIN_AGE,
     AthenaEngine,
     CommitConflict,
+    DuckDBEngine,
     QueryEngine,
     S3Lake,
     split_uri,
@@ -245,6 +246,11 @@ class GlueLake(IcebergLake):
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
         athena_sql, values = to_athena(sql, params)
+        if not self.state().tables:
+            # No writer has created the tables yet (a fresh deployment before its first
+            # ingest): Athena would fail on a missing table; the same SQL on DuckDB over the
+            # empty tables answers with the query's columns and no rows.
+            return DuckDBEngine(self).run(athena_sql, values)
         return self.engine.run(athena_sql, values)
 
     def put_raw(self, source: Path, sha256: str, data: bytes | None = None) -> str:

@@ -124,6 +124,36 @@ def test_a_role_that_may_not_create_the_tables_reads_an_empty_lake_until_a_write
     assert dashboard.read("readings")["active_kwh"].tolist() == [1.0]
 
 
+def test_the_dashboards_queries_answer_empty_before_the_first_ingest(bucket: str) -> None:
+    """On a fresh deployment Athena has no table to plan against: the dashboard's named
+    queries answer with their columns and no rows instead of failing, without calling Athena;
+    once a writer has created the tables, they go to Athena."""
+    from meterwatch import queries
+    from meterwatch.storage.s3 import DuckDBEngine
+
+    class NoAthena:
+        def run(self, sql: str, params: list[object]) -> object:
+            raise AssertionError("Athena was called on a lake without tables")
+
+    class Lazy(GlueLake):
+        def _create_tables(self) -> None:  # the dashboard's role may not create them
+            raise _denied("CreateTable")
+
+    dashboard = Lazy(f"s3://{bucket}/lake", glue_database=f"db_{bucket.replace('-', '_')}")
+    dashboard.engine = NoAthena()  # type: ignore[assignment]
+    bounds = queries.run_query(dashboard, "data_bounds")
+    assert list(bounds.columns) == ["first_ts", "last_ts", "customers"]
+    assert bounds["customers"].tolist() == [0]
+    listed = queries.run_query(dashboard, "customers")
+    assert listed.empty and "sector" in listed.columns
+    with make(bucket).transaction() as tx:  # the first ingest
+        tx.overwrite_partitions("readings", readings("A", [1.0]), ["A"])
+    with pytest.raises(AssertionError, match="Athena was called"):
+        queries.run_query(dashboard, "data_bounds")
+    dashboard.engine = DuckDBEngine(dashboard)  # Athena's stand-in
+    assert len(queries.run_query(dashboard, "customers")) == 0  # readings only, no customers row
+
+
 def _feedback_row() -> object:
     import pandas as pd
 
