@@ -289,8 +289,7 @@ class CustomerModel:
         """
         if frame.empty:
             return pd.DataFrame({"expected_kwh": [], "lower_kwh": [], "upper_kwh": []}, dtype=float)
-        level = self.levels(frame, gated=gated)
-        expected = level * self._shape(frame["ts"], self.nearest_known(level))
+        expected, level = self.expectation(frame, gated=gated)
         scale = expected + KAPPA * level
         widen = self.band_widening(frame["active_kwh"].to_numpy(dtype=float), expected, scale)
         lo, hi = self.band
@@ -304,6 +303,14 @@ class CustomerModel:
             },
             index=frame.index,
         )
+
+    def expectation(
+        self, frame: pd.DataFrame, *, gated: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``predict``'s expected energy and regime level alone (no band): what a calibration
+        of the shape detectors needs from a whole history."""
+        level = self.levels(frame, gated=gated)
+        return level * self._shape(frame["ts"], self.nearest_known(level)), level
 
     def band_widening(
         self, active: np.ndarray, expected: np.ndarray, scale: np.ndarray
@@ -587,7 +594,7 @@ def fit_customer(
         kind="xgboost", known_log_levels=known_levels(level_all), band=band, profile=profile
     )
     final._regressor = booster
-    whole = final.predict(frame)
+    whole = pd.DataFrame({"expected_kwh": final.expectation(frame)[0]})
     for key, value in detectors.shape_calibration(frame, whole, mask_all).items():
         stats[key] = max(stats[key], value)
     stats["reversal_strength"] = reversed_share(frame["ts"][mask_all], active[mask_all])
