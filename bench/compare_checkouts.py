@@ -74,19 +74,22 @@ def main() -> None:
             shutil.rmtree(folder / "lake", ignore_errors=True)
             folder.mkdir(exist_ok=True)
             run(version, "ingest", folder)
-    for version in codes:
-        folder = work / f"{version}-trained"
+
+    def copy(version: str, source: str, target: str) -> Path:
+        """A fresh folder holding a copy of another stage's lake."""
+        folder = work / f"{version}-{target}"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
-        shutil.copytree(work / f"{version}-ingest" / "lake", folder / "lake")
+        shutil.copytree(work / f"{version}-{source}" / "lake", folder / "lake")
+        return folder
+
+    for version in codes:
+        folder = copy(version, "ingest", "trained")
         run(version, "train", folder)
         run(version, "score_first", folder)
     for _ in range(args.repeats):
         for version in codes:
-            folder = work / f"{version}-day"
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir()
-            shutil.copytree(work / f"{version}-trained" / "lake", folder / "lake")
+            folder = copy(version, "trained", "day")
             run(version, "ingest_day", folder)
             run(version, "score_daily", folder)
     if args.work is None:
