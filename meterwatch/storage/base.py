@@ -260,10 +260,13 @@ class Lake(ABC):
         raise NotImplementedError
 
 
+# The hour a ``replace_since`` of None stands for: before any reading (pandas' earliest day).
+EARLIEST = pd.Timestamp("1677-09-22")
+
+
 def ts_bounds(keys: pd.Series, since: Mapping[str, datetime | None]) -> Any:
     """Per row, the hour of its partition in ``since`` (numpy datetime64[s])."""
-    lowest = pd.Timestamp("1677-09-22")
-    hours = {str(k): pd.Timestamp(v) if v is not None else lowest for k, v in since.items()}
+    hours = {str(k): pd.Timestamp(v) if v is not None else EARLIEST for k, v in since.items()}
     return pd.to_datetime(keys.astype(str).map(hours)).to_numpy(dtype="datetime64[s]")
 
 

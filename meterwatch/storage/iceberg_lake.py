@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 
 from meterwatch import tables
 from meterwatch.storage.base import (
+    EARLIEST,
     DamagedFile,
     DamagedLakeError,
     Lake,
@@ -163,18 +164,8 @@ class IcebergTransaction(Transaction):
     def overwrite_partitions(
         self, table: str, data: pa.Table | pd.DataFrame, partitions: Iterable[str | None]
     ) -> None:
-        self._check_open()
-        column = tables.spec(table).partition_by
-        if column is None:
-            raise ValueError(f"table {table!r} is not partitioned")
-        arrow = to_arrow(table, data)
         replaced = set(partitions)
-        values = arrow.column(column).unique().to_pylist()
-        stray = set(values) - replaced
-        if stray:
-            raise ValueError(
-                f"{table}: rows for partitions not being replaced: {sorted(map(str, stray))[:5]}"
-            )
+        arrow, column, values = self._partition_rows(table, data, replaced)
         pending = self._pending.setdefault(table, _Pending())
         pending.replaced |= replaced
         for value in replaced:
@@ -192,23 +183,10 @@ class IcebergTransaction(Transaction):
         """Recorded, not read: at commit only the files that hold a partition's rows from its
         hour on are rewritten (``plan_change``). ``data``'s rows must be at or after their
         partition's hour (earlier ones would duplicate the rows that are kept)."""
-        self._check_open()
+        hours = {k: EARLIEST if v is None else pd.Timestamp(v) for k, v in since.items()}
+        arrow, column, values = self._partition_rows(table, data, set(hours))
         spec = tables.spec(table)
-        column = spec.partition_by
-        if column is None:
-            raise ValueError(f"table {table!r} is not partitioned")
         time = spec.time_column or "ts"
-        arrow = to_arrow(table, data)
-        hours = {
-            k: (pd.Timestamp("1677-09-22") if v is None else pd.Timestamp(v))
-            for k, v in since.items()
-        }
-        values = arrow.column(column).unique().to_pylist()
-        stray = set(values) - set(hours)
-        if stray:
-            raise ValueError(
-                f"{table}: rows for partitions not being replaced: {sorted(map(str, stray))[:5]}"
-            )
         if arrow.num_rows:
             if len(values) == 1:  # one customer (an ingest's upsert): its first hour suffices
                 first = pc.min(arrow.column(time)).as_py()
@@ -235,6 +213,24 @@ class IcebergTransaction(Transaction):
                 t.filter(pc.invert(since_mask(t, column, time, hours))) for t in pending.appended
             ]
         self._hold(pending, arrow, column, values)
+
+    def _partition_rows(
+        self, table: str, data: pa.Table | pd.DataFrame, partitions: set[str | None]
+    ) -> tuple[pa.Table, str, list[Any]]:
+        """``data`` in the table's schema, its partition column and the partition values it
+        holds, refusing rows of partitions the write does not replace."""
+        self._check_open()
+        column = tables.spec(table).partition_by
+        if column is None:
+            raise ValueError(f"table {table!r} is not partitioned")
+        arrow = to_arrow(table, data)
+        values = arrow.column(column).unique().to_pylist()
+        stray = set(values) - partitions
+        if stray:
+            raise ValueError(
+                f"{table}: rows for partitions not being replaced: {sorted(map(str, stray))[:5]}"
+            )
+        return arrow, column, values
 
     def _hold(self, pending: _Pending, arrow: pa.Table, column: str, values: list[Any]) -> None:
         """Keep ``arrow``'s rows by partition until the commit (spilled beyond the budget)."""
@@ -475,9 +471,11 @@ class IcebergLake(Lake):
         # no files (an empty table) where no writer has created the lake's tables yet
         files = state[table].select(partitions, ts_from) if table in state.tables else []
         row_filter = _row_filter(table, partitions)
+        spec = tables.spec(table)
         if ts_from is not None:
-            ts_type = tables.spec(table).schema.field("ts").type
-            since = pc.field("ts") >= pa.scalar(pd.Timestamp(ts_from).to_pydatetime(), ts_type)
+            time = spec.time_column or "ts"
+            ts_type = spec.schema.field(time).type
+            since = pc.field(time) >= pa.scalar(pd.Timestamp(ts_from).to_pydatetime(), ts_type)
             row_filter = since if row_filter is None else row_filter & since
         try:
             data = self._read_files(table, files, columns, row_filter)
@@ -485,7 +483,6 @@ class IcebergLake(Lake):
             raise self._damage_behind(state, exc) from exc
         # A bucket with more than one file (a day appended beside its history): rows come back
         # in file order; readers get each customer's rows in time order, as from one file.
-        spec = tables.spec(table)
         keys = [c for c in (spec.partition_by, spec.time_column) if c and c in data.column_names]
         if len(keys) == 2 and len({f.bucket for f in files}) < len(files):
             data = data.sort_by([(k, "ascending") for k in keys])
