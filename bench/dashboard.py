@@ -62,8 +62,8 @@ def prepare(name: str) -> Path:
         fleet = generate_fleet(WORK / "fleet1000", n_customers=1000, days=730)
         ingest_paths(open_lake(str(lake_dir)), [fleet.data_dir])
     lake = open_lake(str(lake_dir))
-    if lake.read("daily", columns=["client_id"]).empty:
-        # a lake from before the daily table: any ingest fills it (the same files again)
+    if lake.read("daily", columns=["client_id"]).empty or lake.read("fleet_daily").empty:
+        # a lake from before the daily tables: any ingest fills them (the same files again)
         from meterwatch.ingest import ingest_paths
 
         ingest_paths(lake, [SHARED if name == "lake30" else WORK / "fleet1000" / "data"])

@@ -8,6 +8,9 @@ energy column per hour of day, so an hour-of-day filter needs no hourly row eith
 Ingest computes a customer's rows from the readings it has just merged, in the same
 transaction, so ``daily`` and ``readings`` never disagree; a lake written before this table
 existed gets the rows of its other customers at its next ingest (:func:`missing_customers`).
+
+Views of the whole fleet or of a sector read one level up, ``fleet_daily`` (sector x day,
+:func:`update_fleet`): at 264,000 customers a day of the fleet is a few rows, not 264,000.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from meterwatch.storage.base import Lake, Transaction
-from meterwatch.tables import DAILY, HOUR_COLUMNS
+from meterwatch.tables import DAILY, FLEET_DAILY, HOUR_COLUMNS
 
 DAY_SECONDS = 86_400
 
@@ -115,13 +118,160 @@ COMPLETE_KEY = "state/daily-complete"
 
 def known_complete(lake: Lake) -> bool:
     """Whether an earlier ingest found every customer with readings in the ``daily`` table."""
-    try:
-        lake.get_object(COMPLETE_KEY)
-    except KeyError:
-        return False
-    return True
+    return known(lake, COMPLETE_KEY)
 
 
 def mark_complete(lake: Lake) -> None:
     """Record, after the commit that made it true, that ``daily`` covers every customer."""
     lake.put_object(COMPLETE_KEY, b"every customer with readings has daily rows\n")
+
+
+# --- fleet_daily: the daily table summed per sector and day --------------------------------------
+
+#: The columns of ``fleet_daily`` that are sums of ``daily`` columns.
+FLEET_SUMS = ("hours", "active_kwh", "reactive_kvarh", *HOUR_COLUMNS)
+# Written once ``fleet_daily`` was built from every customer's daily rows (a new lake's first
+# ingest, or the first ingest of a lake from before the table): later ingests add differences.
+FLEET_COMPLETE_KEY = "state/fleet-daily-complete"
+# customers read at a time when fleet_daily is built from the whole daily table
+REBUILD_CHUNK = 2_000
+
+
+def sector_name(value: object) -> str:
+    """A customer's sector as ``fleet_daily`` keys it: ``""`` for none (None or NaN)."""
+    return value if isinstance(value, str) else ""
+
+
+def fleet_sums(rows: pd.DataFrame, sector_of: Mapping[str, str | None]) -> pd.DataFrame:
+    """``daily`` rows summed per sector (``""`` for none) and day, with the customers counted.
+
+    A ``sign`` column, where present, weighs each row (-1 takes a row out of the sums).
+    """
+    if rows.empty:
+        return FLEET_DAILY.schema.empty_table().to_pandas()
+    sign = rows["sign"].to_numpy(dtype=float) if "sign" in rows else np.ones(len(rows))
+    sector = rows["client_id"].astype(str).map(lambda c: sector_name(sector_of.get(c)))
+    work = pd.DataFrame(
+        {
+            "sector": sector.to_numpy(dtype=object),
+            "day": pd.to_datetime(rows["day"]).to_numpy(dtype="datetime64[s]"),
+            "customers": sign,
+            **{c: np.nan_to_num(rows[c].to_numpy(dtype=float)) * sign for c in FLEET_SUMS},
+        }
+    )
+    return work.groupby(["sector", "day"], as_index=False, sort=True).sum()
+
+
+def _typed_fleet(frame: pd.DataFrame) -> pa.Table:
+    """Summed rows as ``fleet_daily`` stores them: customer-days left, counts as integers."""
+    frame = frame[frame["customers"].round() > 0].reset_index(drop=True)
+    out = frame.assign(
+        customers=frame["customers"].round().astype("int64"),
+        hours=frame["hours"].round().astype("int64"),
+        day=pd.to_datetime(frame["day"]).astype("datetime64[s]"),
+    )
+    return pa.Table.from_pandas(out[FLEET_DAILY.columns], schema=FLEET_DAILY.schema,
+                                preserve_index=False)  # fmt: skip
+
+
+def update_fleet(
+    tx: Transaction,
+    lake: Lake,
+    rows: Mapping[str, pa.Table],
+    since: Mapping[str, pd.Timestamp],
+    sector_before: Mapping[str, str | None],
+    sector_after: Mapping[str, str | None],
+) -> None:
+    """Bring ``fleet_daily`` up to the ``daily`` rows an ingest writes, in its transaction.
+
+    ``rows`` and ``since`` are what :func:`write_daily` is given (each customer's new rows from
+    its day in ``since``, all of them where it has none); ``sector_before`` and
+    ``sector_after`` the customers' sectors at the last commit and after this ingest. The
+    sums change by the new rows less the rows they replace (read from the last commit, from
+    the same day on): a daily ingest reads one day per customer, never the history. A
+    customer whose sector changed moves its whole history from one sector's sums to the
+    other's. Until a first ingest has built the table from every customer (a lake from before
+    it), it is built whole (:func:`_rebuild_fleet`).
+    """
+    if not known(lake, FLEET_COMPLETE_KEY):
+        _rebuild_fleet(tx, lake, rows, since, sector_after)
+        return
+    moved = {
+        c for c in sector_after if sector_name(sector_before.get(c)) != sector_name(sector_after[c])
+    }
+    clients = sorted(set(rows) | moved)
+    if not clients:
+        return
+    # (customers without stored rows read as none: no listing of the table's customers)
+    old = lake.read_since("daily", {c: None if c in moved else since.get(c) for c in clients})
+    parts = [old.assign(sign=-1.0)] if not old.empty else []
+    for client in clients:
+        kept = old[old["client_id"] == client] if client in moved and not old.empty else None
+        if client in rows:
+            new = rows[client].to_pandas()
+            start = since.get(client)
+            if kept is not None and start is not None:  # moved: its untouched days move too
+                parts.append(kept[pd.to_datetime(kept["day"]) < start].assign(sign=1.0))
+            parts.append(new.assign(sign=1.0))
+        elif kept is not None:
+            parts.append(kept.assign(sign=1.0))
+    if not parts:
+        return
+    changes = pd.concat(parts, ignore_index=True)
+    removed = fleet_sums(changes[changes["sign"] < 0], sector_before)  # negative sums
+    added = fleet_sums(changes[changes["sign"] > 0], sector_after)
+    current = tx.read("fleet_daily").to_pandas()
+    frames = [f for f in (current, removed, added) if not f.empty]
+    total = pd.concat(frames, ignore_index=True).groupby(["sector", "day"], as_index=False).sum()
+    tx.overwrite("fleet_daily", _typed_fleet(total))
+
+
+def _rebuild_fleet(
+    tx: Transaction,
+    lake: Lake,
+    rows: Mapping[str, pa.Table],
+    since: Mapping[str, pd.Timestamp],
+    sector_of: Mapping[str, str | None],
+) -> None:
+    """``fleet_daily`` from every customer's daily rows as this ingest leaves them, read
+    ``REBUILD_CHUNK`` customers at a time (memory bounded by a chunk, not by the fleet)."""
+    stored = [c for c in lake.partitions("daily") if c is not None]
+    clients = sorted(set(stored) | set(rows))
+    sums: list[pd.DataFrame] = []
+    for k in range(0, len(clients), REBUILD_CHUNK):
+        chunk = clients[k : k + REBUILD_CHUNK]
+        on_disk = [c for c in chunk if c in set(stored)]
+        old = lake.read("daily", partitions=on_disk) if on_disk else pd.DataFrame()
+        parts = []
+        if not old.empty:
+            day = pd.to_datetime(old["day"])
+            replaced = np.zeros(len(old), dtype=bool)
+            for client in set(chunk) & set(rows):
+                start = since.get(client)
+                mine = (old["client_id"] == client).to_numpy()
+                replaced |= mine if start is None else mine & (day >= start).to_numpy()
+            parts.append(old[~replaced])
+        parts += [rows[c].to_pandas() for c in chunk if c in rows]
+        parts = [p for p in parts if not p.empty]
+        if parts:
+            sums.append(fleet_sums(pd.concat(parts, ignore_index=True), sector_of))
+    total = (
+        pd.concat(sums, ignore_index=True).groupby(["sector", "day"], as_index=False).sum()
+        if sums
+        else FLEET_DAILY.schema.empty_table().to_pandas()
+    )
+    tx.overwrite("fleet_daily", _typed_fleet(total))
+
+
+def mark_fleet_complete(lake: Lake) -> None:
+    """Record, after the commit that built it, that ``fleet_daily`` sums every customer."""
+    lake.put_object(FLEET_COMPLETE_KEY, b"fleet_daily sums every customer's daily rows\n")
+
+
+def known(lake: Lake, key: str) -> bool:
+    """Whether the marker object ``key`` was written (after the commit that made it true)."""
+    try:
+        lake.get_object(key)
+    except KeyError:
+        return False
+    return True

@@ -147,14 +147,13 @@ _QUERIES = [
         f"""
         SELECT d.day AS day, sum(d.hours) AS hours,
                {_HOUR_SUMS}
-        FROM daily d
-        LEFT JOIN customers c ON c.client_id = d.client_id
-        WHERE d.day >= $start AND d.day < $end AND ($sector IS NULL OR c.sector = $sector)
+        FROM fleet_daily d
+        WHERE d.day >= $start AND d.day < $end AND ($sector IS NULL OR d.sector = $sector)
         GROUP BY d.day
         ORDER BY d.day
         """,  # noqa: S608 (generated from range(24))
         "Energy of all customers (or a sector) per day of a period, one column per hour of"
-        " day (the daily table).",
+        " day (the fleet_daily table: sectors x days rows, whatever the number of customers).",
     ),
     NamedQuery(
         "alert_bounds",

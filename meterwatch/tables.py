@@ -46,6 +46,11 @@ class TableSpec:
     def columns(self) -> list[str]:
         return list(self.schema.names)
 
+    @property
+    def time(self) -> str:
+        """The column a write or read "from an hour on" compares (``ts`` unless named)."""
+        return self.time_column or "ts"
+
 
 READINGS = TableSpec(
     "readings",
@@ -267,6 +272,24 @@ DAILY = TableSpec(
     time_column="day",
 )
 
+FLEET_DAILY = TableSpec(
+    "fleet_daily",
+    pa.schema(
+        [
+            ("sector", pa.string()),  # "" for customers without a sector
+            ("day", TS),  # midnight, local time
+            ("customers", pa.int64()),  # customers with readings that day
+            ("hours", pa.int64()),
+            ("active_kwh", pa.float64()),
+            ("reactive_kvarh", pa.float64()),
+            *((h, pa.float64()) for h in HOUR_COLUMNS),
+        ]
+    ),
+    None,
+    "The daily table summed per sector and day, kept by ingest in the same commit: views of"
+    " the whole fleet or a sector read sectors x days rows, whatever the number of customers.",
+)
+
 TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in (
@@ -280,6 +303,7 @@ TABLES: dict[str, TableSpec] = {
         ALERTS,
         FEEDBACK,
         DAILY,
+        FLEET_DAILY,
     )
 }
 

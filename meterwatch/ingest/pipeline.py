@@ -325,6 +325,7 @@ class _Run:
         self.daily_since: dict[str, pd.Timestamp] = {}
         self.sector_updates: dict[str, str] = {}
         self.backfilled = False  # finish() brought the daily table up to every customer
+        self.fleet_built = False  # finish() built fleet_daily from every customer's rows
         known = tx.read("ingestions").select(["sha256", "source_file", "status"]).to_pylist()
         # The same bytes under another name can be another customer's file (customers 12
         # and 30 of ElectroDunas are identical): a repeat is the same content and name.
@@ -476,6 +477,7 @@ class _Run:
                     )
         daily.write_daily(tx, self.daily, self.daily_since)
         customers = tx.read("customers").to_pandas()
+        sector_before = dict(zip(customers["client_id"], customers["sector"], strict=True))
         if self.changed or self.sector_updates:
             rows = {r["client_id"]: r for r in customers.to_dict("records")}
             for client, state in self.changed.items():
@@ -495,6 +497,15 @@ class _Run:
             customers["updated_at"] = pd.to_datetime(customers["updated_at"], utc=True)
             tx.overwrite("customers", customers)
         self.report.customers_total = len(customers)
+        self.fleet_built = not daily.known(self.lake, daily.FLEET_COMPLETE_KEY)
+        daily.update_fleet(
+            tx,
+            self.lake,
+            self.daily,
+            self.daily_since,
+            sector_before,
+            dict(zip(customers["client_id"], customers["sector"], strict=True)),
+        )
         self.report.customers_with_sector = (
             int(customers["sector"].notna().sum()) if len(customers) else 0
         )
@@ -614,4 +625,6 @@ def ingest_paths(
         run.finish()
     if run.backfilled:
         daily.mark_complete(lake)  # after the commit: a crash before it leaves the check due
+    if run.fleet_built:
+        daily.mark_fleet_complete(lake)  # likewise: until then every ingest builds it whole
     return report

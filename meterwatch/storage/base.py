@@ -113,7 +113,7 @@ class Transaction(ABC):
         spec = tables.spec(table)
         if spec.partition_by is None:
             raise ValueError(f"table {table!r} is not partitioned")
-        time = spec.time_column or "ts"
+        time = spec.time
         old = self.read(table, partitions=list(since)).to_pandas()
         if not old.empty:
             bounds = ts_bounds(old[spec.partition_by], since)
@@ -185,12 +185,13 @@ class Lake(ABC):
     def read_since(
         self,
         table: str,
-        since: Mapping[str, datetime],
+        since: Mapping[str, datetime | None],
         *,
         columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
-        """The rows of the partitions named in ``since`` whose ``ts`` is at or after that
-        partition's hour, in one read (a scoring shard reads its customers' recent windows).
+        """The rows of the partitions named in ``since`` whose time column (``ts``; ``day`` for
+        ``daily``) is at or after that partition's hour, in one read (a scoring shard reads its
+        customers' recent windows; ingest the ``daily`` rows it replaces).
 
         It reads the partitions from the earliest of those hours (:meth:`_read_window`) and
         keeps each partition's rows from its own hour on.
@@ -200,14 +201,14 @@ class Lake(ABC):
         spec = tables.spec(table)
         if spec.partition_by is None:
             raise ValueError(f"table {table!r} is not partitioned")
-        key = spec.partition_by
-        wanted = None if columns is None else list(dict.fromkeys([*columns, key, "ts"]))
+        key, time = spec.partition_by, spec.time
+        wanted = None if columns is None else list(dict.fromkeys([*columns, key, time]))
         hours = [pd.Timestamp(t) for t in since.values() if t is not None]
         earliest = min(hours) if hours and len(hours) == len(since) else None
         frame = self._read_window(table, list(since), wanted, earliest)
         if frame.empty:
             return frame if columns is None else frame[list(columns)]
-        keep = frame["ts"].to_numpy(dtype="datetime64[s]") >= ts_bounds(frame[key], since)
+        keep = frame[time].to_numpy(dtype="datetime64[s]") >= ts_bounds(frame[key], since)
         out = frame[keep].reset_index(drop=True)
         return out if columns is None else out[list(columns)]
 

@@ -81,14 +81,17 @@ class GlueLake(IcebergLake):
             self._io_properties["s3.endpoint"] = endpoint
         self.io = PyArrowFileIO(self._io_properties)
         self._init_states()
-        if not self._list_commits():
+        newest = self._newest()
+        if newest["seq"] == 0 or set(newest["tables"]) != set(tables.TABLES):
             try:
-                self._create_tables()
+                self._create_tables(newest)
             except Exception as exc:
                 # A role that may not create them (the dashboard, before the first ingest)
-                # reads the lake as empty; the first writer creates the tables.
+                # reads the lake (or a table a newer release added) as empty; the first writer
+                # creates the tables.
                 if not _denied(exc):
                     raise
+            self._init_states()
 
     # commit records ---------------------------------------------------------------------------
     def _list_commits(self) -> list[str]:
@@ -123,23 +126,28 @@ class GlueLake(IcebergLake):
             props["glue.endpoint"] = self._io_properties["s3.endpoint"]
         return GlueCatalog(self.glue_database, **props)
 
-    def _create_tables(self) -> None:
-        """Create the Glue database's Iceberg tables and the first commit record."""
+    def _create_tables(self, newest: dict[str, Any]) -> None:
+        """Create the Glue database's missing Iceberg tables and record them in a commit: the
+        first commit of a new lake, or the tables a newer release added to an existing one
+        (their committed tables are kept as they are)."""
         from meterwatch.storage.iceberg_tables import create_tables
 
         catalog = self._catalog()
         create_tables(
             catalog, _S3Folder(f"s3://{self.bucket}/{self.prefix}/curated"), self.glue_database
         )
-        doc = {
-            "seq": 1,
-            "tables": {
-                name: catalog.load_table((self.glue_database, name)).metadata_location
-                for name in tables.TABLES
-            },
-            "files": {},
+        added = {
+            name: catalog.load_table((self.glue_database, name)).metadata_location
+            for name in tables.TABLES
+            if name not in newest["tables"]
         }
-        with contextlib.suppress(CommitConflict):  # another process created the lake first
+        doc = {
+            "seq": newest["seq"] + 1,
+            **({"created_at": datetime.now(UTC).isoformat()} if newest["seq"] else {}),
+            "tables": {**newest["tables"], **added},
+            "files": newest["files"],
+        }
+        with contextlib.suppress(CommitConflict):  # another process created them first
             self._put_commit(doc)
 
     def _locations(self) -> tuple[tuple[str, str], ...]:

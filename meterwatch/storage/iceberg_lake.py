@@ -186,7 +186,7 @@ class IcebergTransaction(Transaction):
         hours = {k: EARLIEST if v is None else pd.Timestamp(v) for k, v in since.items()}
         arrow, column, values = self._partition_rows(table, data, set(hours))
         spec = tables.spec(table)
-        time = spec.time_column or "ts"
+        time = spec.time
         if arrow.num_rows:
             if len(values) == 1:  # one customer (an ingest's upsert): its first hour suffices
                 first = pc.min(arrow.column(time)).as_py()
@@ -287,7 +287,7 @@ class IcebergTransaction(Transaction):
                 base = base.filter(pc.invert(partition_mask(base, column, replaced)))
             if since:
                 assert column is not None
-                late = since_mask(base, column, spec.time_column or "ts", since)
+                late = since_mask(base, column, spec.time, since)
                 base = base.filter(pc.invert(late))
             parts.append(base)
         if pending is not None:
@@ -473,7 +473,7 @@ class IcebergLake(Lake):
         row_filter = _row_filter(table, partitions)
         spec = tables.spec(table)
         if ts_from is not None:
-            time = spec.time_column or "ts"
+            time = spec.time
             ts_type = spec.schema.field(time).type
             since = pc.field(time) >= pa.scalar(pd.Timestamp(ts_from).to_pydatetime(), ts_type)
             row_filter = since if row_filter is None else row_filter & since

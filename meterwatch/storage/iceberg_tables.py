@@ -546,7 +546,7 @@ def _partitioned_parts(
     rewritten files are added to ``deleted`` as their bucket is reached."""
     column = spec.partition_by
     assert column is not None
-    time = spec.time_column or "ts"
+    time = spec.time
     lowest = -(2**63)
     # per bucket, the earliest hour (microseconds) from which its stored rows may be replaced
     floor: dict[int | None, int] = {}

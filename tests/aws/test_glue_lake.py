@@ -102,7 +102,7 @@ def test_a_role_that_may_not_create_the_tables_reads_an_empty_lake_until_a_write
     it healthy): the lake reads as empty, a write says why it cannot be done, and the tables
     the first writer creates are seen without a restart."""
 
-    def refuse(self: GlueLake) -> None:
+    def refuse(self: GlueLake, newest: object) -> None:
         raise _denied("CreateTable")
 
     with monkeypatch.context() as m:
@@ -136,7 +136,7 @@ def test_the_dashboards_queries_answer_empty_before_the_first_ingest(bucket: str
             raise AssertionError("Athena was called on a lake without tables")
 
     class Lazy(GlueLake):
-        def _create_tables(self) -> None:  # the dashboard's role may not create them
+        def _create_tables(self, newest: object) -> None:  # the dashboard's role may not
             raise _denied("CreateTable")
 
     dashboard = Lazy(f"s3://{bucket}/lake", glue_database=f"db_{bucket.replace('-', '_')}")
@@ -168,3 +168,40 @@ def _feedback_row() -> object:
             "created_at": [pd.Timestamp.now(tz="UTC").floor("ms")],
         }
     )
+
+
+def test_a_table_a_newer_release_adds_is_created_beside_the_committed_ones(bucket: str) -> None:
+    """A deployment whose lake was written by a release without ``fleet_daily`` gets the table
+    on its next start, in a new commit that keeps every committed table as it was."""
+    lake = make(bucket)
+    with lake.transaction() as tx:
+        tx.overwrite_partitions("readings", readings("A", [1.0, 2.0]), ["A"])
+    # the lake as the older release left it: its newest commit names no fleet_daily table
+    doc = lake._newest()
+    doc["tables"].pop("fleet_daily")
+    doc["seq"] += 1
+    lake._put_commit(doc)
+    boto3.client("glue", region_name=REGION).delete_table(
+        DatabaseName=lake.glue_database, Name="fleet_daily"
+    )
+
+    again = make(bucket)
+    assert "fleet_daily" in again._newest()["tables"]
+    assert again._newest()["tables"]["readings"] == doc["tables"]["readings"]
+    assert again.read("readings")["active_kwh"].tolist() == [1.0, 2.0]
+    assert again.read("fleet_daily").empty
+    with again.transaction() as tx:
+        tx.overwrite("fleet_daily", _fleet_row())
+    assert make(bucket).read("fleet_daily")["customers"].tolist() == [1]
+
+
+def _fleet_row() -> object:
+    import pandas as pd
+
+    from meterwatch.tables import FLEET_DAILY
+
+    row = {name: 1.0 for name in FLEET_DAILY.columns}
+    row.update(sector="", day=pd.Timestamp("2024-01-01"), customers=1, hours=24)
+    frame = pd.DataFrame([row])
+    frame["day"] = frame["day"].astype("datetime64[s]")
+    return frame

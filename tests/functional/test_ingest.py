@@ -415,3 +415,80 @@ def test_daily_backfill_of_an_old_lake_is_checked_until_done(
     more["ts"] = more["ts"] + pd.Timedelta(days=4)
     report = ingest_paths(lake, [write_long(tmp_path / "in" / "c.csv", {"B": more})])
     assert report.errors == [] and report.rows_accepted == 24
+
+
+def _fleet_from_daily(lake) -> pd.DataFrame:
+    """fleet_daily as it must be: the daily table summed per sector and day, from scratch."""
+    from meterwatch.daily import FLEET_SUMS
+
+    rows = lake.read("daily")
+    sector = lake.read("customers").set_index("client_id")["sector"]
+    rows["sector"] = rows["client_id"].map(sector).fillna("")
+    rows["customers"] = 1
+    out = rows.groupby(["sector", "day"], as_index=False)[["customers", *FLEET_SUMS]].sum()
+    return out.sort_values(["sector", "day"]).reset_index(drop=True)
+
+
+def _assert_fleet_matches(lake) -> None:
+    from meterwatch.daily import FLEET_SUMS
+
+    got = lake.read("fleet_daily").sort_values(["sector", "day"]).reset_index(drop=True)
+    want = _fleet_from_daily(lake)
+    assert (
+        got[["sector", "day", "customers", "hours"]]
+        .astype(str)
+        .equals(want[["sector", "day", "customers", "hours"]].astype(str))
+    )
+    for column in FLEET_SUMS:
+        assert got[column].to_numpy() == pytest.approx(want[column].to_numpy(), rel=1e-9)
+
+
+def test_fleet_daily_follows_every_kind_of_ingest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fleet_daily`` (sector x day) equals the daily table summed from scratch after a
+    history, a new day, a late correction of an old day, a sector map that moves a customer
+    (its whole history changes sector), and on a lake from before the table (built whole);
+    a new day reads only the daily rows it replaces, never a listing of the customers."""
+    from meterwatch import daily
+
+    lake = open_lake(str(tmp_path / "lake"))
+    sectors = tmp_path / "map.csv"
+    sectors.write_text("client_id,sector\nA,Agua\nB,Agua\n")
+    history = {name: hourly_frame(24 * 6, seed=k) for k, name in enumerate("ABC")}
+    ingest_paths(lake, [write_long(tmp_path / "in" / "h.csv", history)], sectors=[sectors])
+    assert daily.known(lake, daily.FLEET_COMPLETE_KEY)
+    assert set(lake.read("fleet_daily")["sector"]) == {"Agua", ""}
+    _assert_fleet_matches(lake)
+
+    def no_listing(table: str) -> list[str | None]:
+        raise AssertionError(f"ingest listed the partitions of {table}")
+
+    with monkeypatch.context() as m:
+        m.setattr(lake, "partitions", no_listing)
+        day = {n: f.iloc[:24].assign(ts=f["ts"].iloc[:24] + pd.Timedelta(days=6))
+               for n, f in history.items()}  # fmt: skip
+        ingest_paths(lake, [write_long(tmp_path / "in" / "d.csv", day)])
+        _assert_fleet_matches(lake)
+        late = history["B"].iloc[30:40].assign(active=99.0)  # an old day of B corrected
+        report = ingest_paths(lake, [write_long(tmp_path / "in" / "late.csv", {"B": late})])
+        assert report.total("rows_updated") == 10
+        _assert_fleet_matches(lake)
+        moved = tmp_path / "map2.csv"
+        moved.write_text("client_id,sector\nA,Riego\nC,Agua\n")  # A moves, C gets a sector
+        ingest_paths(lake, [], sectors=[moved])
+        _assert_fleet_matches(lake)
+    fleet = lake.read("fleet_daily")
+    assert set(fleet["sector"]) == {"Agua", "Riego"}
+    assert fleet.loc[fleet["sector"] == "Agua", "customers"].max() == 2
+
+    # a lake from before the table: no mark, an empty table; the next ingest builds it whole
+    with lake.transaction() as tx:
+        tx.overwrite("fleet_daily", daily.FLEET_DAILY.schema.empty_table())
+    lake.delete_object(daily.FLEET_COMPLETE_KEY)
+    more = {
+        "C": history["C"].iloc[:24].assign(ts=history["C"]["ts"].iloc[:24] + pd.Timedelta(days=7))
+    }
+    ingest_paths(lake, [write_long(tmp_path / "in" / "m.csv", more)])
+    assert daily.known(lake, daily.FLEET_COMPLETE_KEY)
+    _assert_fleet_matches(lake)
