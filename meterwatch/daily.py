@@ -15,14 +15,14 @@ Views of the whole fleet or of a sector read one level up, ``fleet_daily`` (sect
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from meterwatch.storage.base import Lake, Transaction
-from meterwatch.tables import DAILY, FLEET_DAILY, HOUR_COLUMNS
+from meterwatch.tables import DAILY, FLEET_DAILY, HOUR_COLUMNS, MONTHLY
 
 DAY_SECONDS = 86_400
 
@@ -70,6 +70,38 @@ def daily_rows(client_id: str, readings: pa.Table | pd.DataFrame) -> pa.Table:
     return pa.table(columns, schema=DAILY.schema)
 
 
+def month_start(day: pd.Timestamp) -> pd.Timestamp:
+    """Midnight of the first day of ``day``'s month."""
+    return pd.Timestamp(day).normalize().replace(day=1)
+
+
+def monthly_rows(client_id: str, days: pa.Table) -> pa.Table:
+    """One row per month of ``client_id``'s ``daily`` rows ``days`` (MONTHLY's schema): its
+    sums, and the days with readings. Only whole months give whole sums: ``days`` starts on
+    the first of its first month (ingest gives it so)."""
+    if days.num_rows == 0:
+        return MONTHLY.schema.empty_table()
+    day = days.column("day").to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    month = day.astype("datetime64[M]")
+    months, inverse = np.unique(month, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    n = len(months)
+
+    def total(name: str) -> np.ndarray:
+        return np.bincount(inverse, weights=_floats(days, name), minlength=n)
+
+    columns: dict[str, object] = {
+        "client_id": pa.array([client_id] * n, pa.string()),
+        "month": months.astype("datetime64[s]"),
+        "days": np.bincount(inverse, minlength=n).astype("int64"),
+        "hours": total("hours").round().astype("int64"),
+        "active_kwh": total("active_kwh"),
+        "reactive_kvarh": total("reactive_kvarh"),
+    }
+    columns.update({name: total(name) for name in HOUR_COLUMNS})
+    return pa.table(columns, schema=MONTHLY.schema)
+
+
 def _seconds(readings: pa.Table | pd.DataFrame) -> np.ndarray:
     """The hour starts as whole seconds since the epoch (wall clock)."""
     if isinstance(readings, pd.DataFrame):
@@ -104,6 +136,19 @@ def write_daily(
     tx.replace_since("daily", table, {c: since.get(c) for c in sorted(rows)})
 
 
+def write_monthly(
+    tx: Transaction, rows: dict[str, pa.Table], since: Mapping[str, pd.Timestamp] | None = None
+) -> None:
+    """Replace the ``monthly`` rows of the customers in ``rows`` from the month in ``since``
+    on (all of them where it does not name the customer)."""
+    if not rows:
+        return
+    since = since or {}
+    tables = [t for t in rows.values() if t.num_rows]
+    table = pa.concat_tables(tables) if tables else MONTHLY.schema.empty_table()
+    tx.replace_since("monthly", table, {c: since.get(c) for c in sorted(rows)})
+
+
 def missing_customers(readings: Iterable[str | None], daily: Iterable[str | None]) -> list[str]:
     """Customers with readings but no ``daily`` rows (a lake written before the table)."""
     have = {c for c in daily if c is not None}
@@ -133,7 +178,9 @@ FLEET_SUMS = ("hours", "active_kwh", "reactive_kvarh", *HOUR_COLUMNS)
 # Written once ``fleet_daily`` was built from every customer's daily rows (a new lake's first
 # ingest, or the first ingest of a lake from before the table): later ingests add differences.
 FLEET_COMPLETE_KEY = "state/fleet-daily-complete"
-# customers read at a time when fleet_daily is built from the whole daily table
+# Likewise for ``monthly``: written once every customer's months were.
+MONTHLY_COMPLETE_KEY = "state/monthly-complete"
+# customers read at a time when a table is built from the whole daily table
 REBUILD_CHUNK = 2_000
 
 
@@ -233,14 +280,27 @@ def _rebuild_fleet(
     since: Mapping[str, pd.Timestamp],
     sector_of: Mapping[str, str | None],
 ) -> None:
-    """``fleet_daily`` from every customer's daily rows as this ingest leaves them, read
-    ``REBUILD_CHUNK`` customers at a time (memory bounded by a chunk, not by the fleet)."""
-    stored = [c for c in lake.partitions("daily") if c is not None]
-    clients = sorted(set(stored) | set(rows))
-    sums: list[pd.DataFrame] = []
+    """``fleet_daily`` from every customer's daily rows as this ingest leaves them."""
+    sums = [fleet_sums(chunk, sector_of) for chunk in final_daily(lake, rows, since)]
+    total = (
+        pd.concat(sums, ignore_index=True).groupby(["sector", "day"], as_index=False).sum()
+        if sums
+        else FLEET_DAILY.schema.empty_table().to_pandas()
+    )
+    tx.overwrite("fleet_daily", _typed_fleet(total))
+
+
+def final_daily(
+    lake: Lake, rows: Mapping[str, pa.Table], since: Mapping[str, pd.Timestamp]
+) -> Iterator[pd.DataFrame]:
+    """Every customer's ``daily`` rows as an ingest leaves them (the stored ones, those from
+    each customer's day in ``since`` replaced by its ``rows``), ``REBUILD_CHUNK`` customers at
+    a time: what a table built from the whole daily table is built from, in bounded memory."""
+    stored = {c for c in lake.partitions("daily") if c is not None}
+    clients = sorted(stored | set(rows))
     for k in range(0, len(clients), REBUILD_CHUNK):
         chunk = clients[k : k + REBUILD_CHUNK]
-        on_disk = [c for c in chunk if c in set(stored)]
+        on_disk = [c for c in chunk if c in stored]
         old = lake.read("daily", partitions=on_disk) if on_disk else pd.DataFrame()
         parts = []
         if not old.empty:
@@ -254,13 +314,39 @@ def _rebuild_fleet(
         parts += [rows[c].to_pandas() for c in chunk if c in rows]
         parts = [p for p in parts if not p.empty]
         if parts:
-            sums.append(fleet_sums(pd.concat(parts, ignore_index=True), sector_of))
-    total = (
-        pd.concat(sums, ignore_index=True).groupby(["sector", "day"], as_index=False).sum()
-        if sums
-        else FLEET_DAILY.schema.empty_table().to_pandas()
-    )
-    tx.overwrite("fleet_daily", _typed_fleet(total))
+            yield pd.concat(parts, ignore_index=True)
+
+
+def update_monthly(
+    tx: Transaction,
+    lake: Lake,
+    rows: Mapping[str, pa.Table],
+    months: Mapping[str, pa.Table],
+    since: Mapping[str, pd.Timestamp],
+    month_since: Mapping[str, pd.Timestamp],
+) -> None:
+    """Write an ingest's ``monthly`` rows (``months``: each customer's from the month in
+    ``month_since``), or, until a first ingest has (a lake from before the table), every
+    customer's months from its whole daily rows as this ingest leaves them (``rows`` and
+    ``since`` as given to :func:`write_daily`)."""
+    if known(lake, MONTHLY_COMPLETE_KEY):
+        # a customer whose daily rows are written whole (a backfill) gets its months whole
+        whole = {c: monthly_rows(c, t) for c, t in rows.items() if c not in months}
+        write_monthly(tx, {**dict(months), **whole}, month_since)
+        return
+    for chunk in final_daily(lake, rows, since):
+        tables = [
+            monthly_rows(str(client), pa.Table.from_pandas(group, preserve_index=False))
+            for client, group in chunk.sort_values(["client_id", "day"]).groupby(
+                "client_id", sort=False
+            )
+        ]
+        write_monthly(tx, {str(t.column("client_id")[0]): t for t in tables if t.num_rows})
+
+
+def mark_monthly_complete(lake: Lake) -> None:
+    """Record, after the commit that wrote them, that ``monthly`` has every customer's months."""
+    lake.put_object(MONTHLY_COMPLETE_KEY, b"monthly has every customer's months\n")
 
 
 def mark_fleet_complete(lake: Lake) -> None:

@@ -143,6 +143,44 @@ _QUERIES = [
         " the period's days are read, not the hourly readings).",
     ),
     NamedQuery(
+        "daily_total_by_customer",
+        """
+        SELECT d.client_id, COALESCE(c.sector, '') AS sector, sum(d.hours) AS hours,
+               sum(d.active_kwh) AS active_kwh
+        FROM daily d
+        LEFT JOIN customers c ON c.client_id = d.client_id
+        WHERE d.day >= $start AND d.day < $end AND ($sector IS NULL OR c.sector = $sector)
+        GROUP BY d.client_id, COALESCE(c.sector, '')
+        """,
+        "Energy per customer over a period, every hour of the day (reads one energy column of"
+        " the daily table, not 24).",
+    ),
+    NamedQuery(
+        "monthly_by_customer",
+        f"""
+        SELECT d.client_id, COALESCE(c.sector, '') AS sector, sum(d.hours) AS hours,
+               {_HOUR_SUMS}
+        FROM monthly d
+        LEFT JOIN customers c ON c.client_id = d.client_id
+        WHERE d.month >= $start AND d.month < $end AND ($sector IS NULL OR c.sector = $sector)
+        GROUP BY d.client_id, COALESCE(c.sector, '')
+        """,  # noqa: S608 (generated from range(24))
+        "Energy per customer over whole months, one column per hour of day (the monthly table:"
+        " one row per customer and month).",
+    ),
+    NamedQuery(
+        "monthly_total_by_customer",
+        """
+        SELECT d.client_id, COALESCE(c.sector, '') AS sector, sum(d.hours) AS hours,
+               sum(d.active_kwh) AS active_kwh
+        FROM monthly d
+        LEFT JOIN customers c ON c.client_id = d.client_id
+        WHERE d.month >= $start AND d.month < $end AND ($sector IS NULL OR c.sector = $sector)
+        GROUP BY d.client_id, COALESCE(c.sector, '')
+        """,
+        "Energy per customer over whole months, every hour of the day.",
+    ),
+    NamedQuery(
         "daily_fleet",
         f"""
         SELECT d.day AS day, sum(d.hours) AS hours,
@@ -304,13 +342,14 @@ _QUERIES = [
     NamedQuery(
         "sector_daily",
         """
-        SELECT client_id, CAST(ts AS DATE) AS day, sum(active_kwh) AS active_kwh
-        FROM readings
-        WHERE sector = $sector AND ts >= $start AND ts < $end
-        GROUP BY client_id, CAST(ts AS DATE)
-        ORDER BY client_id, day
+        SELECT d.client_id, d.day AS day, d.active_kwh AS active_kwh
+        FROM daily d
+        JOIN customers c ON c.client_id = d.client_id
+        WHERE c.sector = $sector AND d.day >= $start AND d.day < $end
+        ORDER BY d.client_id, d.day
         """,
-        "Daily energy of every customer of a sector in a period (peer comparison).",
+        "Daily energy of every customer of a sector in a period of whole days (peer"
+        " comparison; the daily table, not the hourly readings).",
     ),
     NamedQuery(
         "quality_by_customer",

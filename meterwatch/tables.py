@@ -272,6 +272,25 @@ DAILY = TableSpec(
     time_column="day",
 )
 
+MONTHLY = TableSpec(
+    "monthly",
+    pa.schema(
+        [
+            ("client_id", pa.string()),
+            ("month", TS),  # first day of the month, midnight, local time
+            ("days", pa.int64()),  # days with readings
+            ("hours", pa.int64()),
+            ("active_kwh", pa.float64()),
+            ("reactive_kvarh", pa.float64()),
+            *((h, pa.float64()) for h in HOUR_COLUMNS),
+        ]
+    ),
+    "client_id",
+    "The daily table summed per customer and month, written with it: energy per customer over"
+    " a long period reads one row per customer and whole month, not one per day.",
+    time_column="month",
+)
+
 FLEET_DAILY = TableSpec(
     "fleet_daily",
     pa.schema(
@@ -303,6 +322,7 @@ TABLES: dict[str, TableSpec] = {
         ALERTS,
         FEEDBACK,
         DAILY,
+        MONTHLY,
         FLEET_DAILY,
     )
 }

@@ -252,6 +252,21 @@ def daily_scores(scores: pd.DataFrame) -> pd.DataFrame:
     return without_partial_days(out, "ts")
 
 
+def period_pieces(sel: Selection) -> list[tuple[str, dt.datetime, dt.datetime]]:
+    """A normalised selection's period as the tables that sum it: the whole months inside it
+    from ``monthly``, the days before and after them from ``daily`` (table, start, end)."""
+    params = sel.params()
+    start, end = params["start"], params["end"]
+    first = (
+        start if start.day == 1 else (start.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    )
+    last = end.replace(day=1)
+    if first >= last:
+        return [("daily", start, end)]
+    pieces = [("daily", start, first), ("monthly", first, last), ("daily", last, end)]
+    return [(table, a, b) for table, a, b in pieces if a < b]
+
+
 class DashboardStore:
     """Frames for the dashboard's views, with a small cache per lake version.
 
@@ -424,7 +439,7 @@ class DashboardStore:
         h1 = min(max(int(selection.hour_to), h0), 23)
         return replace(selection, start=start, end=end, hour_from=h0, hour_to=h1)
 
-    # fleet-wide views, from the daily table -----------------------------------------------------
+    # fleet-wide views, from the daily tables ----------------------------------------------------
     def warm(self) -> None:
         """Load what every page needs (bounds, customers); call at server start."""
         self.bounds()
@@ -464,19 +479,29 @@ class DashboardStore:
         sel = self.normalise(selection)
         if sel.client_id is not None:
             return self._query("energy_by_customer", **sel.params())
-        params = sel.params()
-        days = self._query(
-            "daily_by_customer", start=params["start"], end=params["end"], sector=sel.sector
-        )
         columns = self._hour_columns(sel)
-        out = pd.DataFrame(
-            {
-                "client_id": days["client_id"].astype(str),
-                "sector": days["sector"].astype(str),
-                "active_kwh": days[columns].sum(axis=1).astype(float),
-                # readings in the hour range, assuming complete days (gaps are rare and small)
-                "hours": pd.to_numeric(days["hours"]).astype("int64") * len(columns) // 24,
-            }
+        every_hour = len(columns) == 24
+        parts = []
+        for table, start, end in period_pieces(sel):
+            name = f"{table}_{'total_' if every_hour else ''}by_customer"
+            part = self._query(name, start=start, end=end, sector=sel.sector)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "client_id": part["client_id"].astype(str),
+                        "sector": part["sector"].astype(str),
+                        "active_kwh": (
+                            part["active_kwh"] if every_hour else part[columns].sum(axis=1)
+                        ).astype(float),
+                        # readings in the hour range, assuming complete days (gaps are rare)
+                        "hours": pd.to_numeric(part["hours"]).astype("int64") * len(columns) // 24,
+                    }
+                )
+            )
+        out = (
+            pd.concat(parts, ignore_index=True)
+            .groupby(["client_id", "sector"], as_index=False)[["active_kwh", "hours"]]
+            .sum()
         )
         return out.sort_values(
             ["active_kwh", "client_id"], ascending=[False, True], kind="stable"
@@ -720,8 +745,8 @@ class DashboardStore:
             self.lake,
             "sector_daily",
             sector=sector,
-            start=before.to_pydatetime(),
-            end=end.to_pydatetime(),
+            start=before.floor("D").to_pydatetime(),
+            end=end.ceil("D").to_pydatetime(),
         )
         if frame.empty:
             return pd.DataFrame(columns=columns)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from meterwatch import daily
 from meterwatch.ids import natural_key
@@ -47,7 +48,7 @@ from meterwatch.quality import (
     series_hash,
 )
 from meterwatch.storage.base import Lake, Transaction
-from meterwatch.tables import now_utc
+from meterwatch.tables import TS, now_utc
 
 DATA_SUFFIXES = (".csv", ".csv.gz")
 Progress = Callable[[int, int, str], None]
@@ -326,6 +327,9 @@ class _Run:
         self.sector_updates: dict[str, str] = {}
         self.backfilled = False  # finish() brought the daily table up to every customer
         self.fleet_built = False  # finish() built fleet_daily from every customer's rows
+        self.monthly: dict[str, pa.Table] = {}  # client -> its rows of the monthly table
+        self.monthly_since: dict[str, pd.Timestamp] = {}  # client -> the first month replaced
+        self.monthly_built = False  # finish() wrote every customer's months
         known = tx.read("ingestions").select(["sha256", "source_file", "status"]).to_pylist()
         # The same bytes under another name can be another customer's file (customers 12
         # and 30 of ElectroDunas are identical): a repeat is the same content and name.
@@ -410,8 +414,14 @@ class _Run:
             self.series[client] = series_findings(client, seconds, values)
             day = min(self.daily_since.get(client, since.floor("D")), since.floor("D"))
             self.daily_since[client] = day
-            day_start = int(np.searchsorted(seconds, int(day.value // 10**9)))
-            self.daily[client] = daily.daily_rows(client, merged.slice(day_start))
+            # from the first of the month: the monthly sums of the changed months whole
+            month = daily.month_start(day)
+            month_start = int(np.searchsorted(seconds, int(month.value // 10**9)))
+            days = daily.daily_rows(client, merged.slice(month_start))
+            recent = pc.greater_equal(days.column("day"), pa.scalar(day.to_pydatetime(), TS))
+            self.daily[client] = days.filter(recent)
+            self.monthly[client] = daily.monthly_rows(client, days)
+            self.monthly_since[client] = month
             self.changed[client] = {
                 "first_ts": pd.Timestamp(int(seconds[0]), unit="s"),
                 "last_ts": pd.Timestamp(int(seconds[-1]), unit="s"),
@@ -476,6 +486,10 @@ class _Run:
                         client, tx.read("readings", partitions=[client])
                     )
         daily.write_daily(tx, self.daily, self.daily_since)
+        self.monthly_built = not daily.known(self.lake, daily.MONTHLY_COMPLETE_KEY)
+        daily.update_monthly(
+            tx, self.lake, self.daily, self.monthly, self.daily_since, self.monthly_since
+        )
         customers = tx.read("customers").to_pandas()
         sector_before = dict(zip(customers["client_id"], customers["sector"], strict=True))
         if self.changed or self.sector_updates:
@@ -627,4 +641,6 @@ def ingest_paths(
         daily.mark_complete(lake)  # after the commit: a crash before it leaves the check due
     if run.fleet_built:
         daily.mark_fleet_complete(lake)  # likewise: until then every ingest builds it whole
+    if run.monthly_built:
+        daily.mark_monthly_complete(lake)
     return report

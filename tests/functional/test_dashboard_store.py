@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -317,3 +318,50 @@ def test_a_verdict_keeps_the_cached_readings_and_new_readings_do_not(tmp_path: P
     write_electrodunas(extra, 40, hourly_frame(48, start="2021-02-01", seed=4))
     ingest_paths(store.lake, [extra])
     assert store.version() != before
+
+
+def test_energy_per_customer_reads_whole_months_from_the_monthly_table(tmp_path: Path) -> None:
+    """A period with whole months inside sums them from ``monthly`` and its edges from
+    ``daily``: the same figures as the readings, with and without an hour filter."""
+    from meterwatch.dashboard.store import period_pieces
+
+    store = DashboardStore(build_lake(tmp_path, n_customers=6, days=80))
+    bounds = store.bounds()
+    assert bounds is not None
+    start, end = bounds.first + dt.timedelta(days=3), bounds.last - dt.timedelta(days=2)
+    for hours in ((0, 23), (7, 19)):
+        fresh = DashboardStore(store.lake)
+        called: list[str] = []
+        query = fresh._query
+
+        def recording(
+            name: str, _query: Any = query, _called: list[str] = called, **params: Any
+        ) -> pd.DataFrame:
+            _called.append(name)
+            return _query(name, **params)
+
+        fresh._query = recording  # type: ignore[method-assign]
+        sel = fresh.normalise(Selection(start=start, end=end, hour_from=hours[0], hour_to=hours[1]))
+        pieces = period_pieces(sel)
+        assert [p[0] for p in pieces] == ["daily", "monthly", "daily"]
+        assert pieces[0][1] == dt.datetime.combine(start, dt.time())
+        assert pieces[1][1].day == 1 and pieces[2][1].day == 1
+        frame = fresh.energy_by_customer(sel)
+        direct = store.lake.query(
+            "SELECT client_id, sum(active_kwh) AS kwh, count(*) AS n FROM readings "
+            "WHERE ts >= $s AND ts < $e AND extract(hour from ts) BETWEEN $a AND $b "
+            "GROUP BY client_id",
+            {"s": dt.datetime.combine(start, dt.time()),
+             "e": dt.datetime.combine(end + dt.timedelta(days=1), dt.time()),
+             "a": hours[0], "b": hours[1]},
+        ).set_index("client_id")  # fmt: skip
+        got = frame.set_index("client_id")
+        assert got["active_kwh"].sort_index().to_numpy() == pytest.approx(
+            direct["kwh"].sort_index().to_numpy(), rel=1e-9
+        )
+        if hours == (0, 23):
+            assert (got["hours"].sort_index() == direct["n"].sort_index()).all()
+        assert [n for n in called if n.endswith("by_customer")] == [
+            f"{t}_{'total_' if hours == (0, 23) else ''}by_customer"
+            for t in ("daily", "monthly", "daily")
+        ]

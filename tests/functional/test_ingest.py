@@ -429,9 +429,29 @@ def _fleet_from_daily(lake) -> pd.DataFrame:
     return out.sort_values(["sector", "day"]).reset_index(drop=True)
 
 
+def _assert_monthly_matches(lake) -> None:
+    """``monthly`` equals the daily table summed per customer and month, from scratch."""
+    from meterwatch.tables import HOUR_COLUMNS
+
+    rows = lake.read("daily")
+    rows["month"] = pd.to_datetime(rows["day"]).dt.to_period("M").dt.to_timestamp()
+    rows["days"] = 1
+    sums = ["days", "hours", "active_kwh", "reactive_kvarh", *HOUR_COLUMNS]
+    want = rows.groupby(["client_id", "month"], as_index=False)[sums].sum()
+    got = lake.read("monthly").sort_values(["client_id", "month"]).reset_index(drop=True)
+    assert (
+        got[["client_id", "month", "days", "hours"]]
+        .astype(str)
+        .equals(want[["client_id", "month", "days", "hours"]].astype(str))
+    )
+    for column in sums[2:]:
+        assert got[column].to_numpy() == pytest.approx(want[column].to_numpy(), rel=1e-9)
+
+
 def _assert_fleet_matches(lake) -> None:
     from meterwatch.daily import FLEET_SUMS
 
+    _assert_monthly_matches(lake)
     got = lake.read("fleet_daily").sort_values(["sector", "day"]).reset_index(drop=True)
     want = _fleet_from_daily(lake)
     assert (
@@ -455,7 +475,8 @@ def test_fleet_daily_follows_every_kind_of_ingest(
     lake = open_lake(str(tmp_path / "lake"))
     sectors = tmp_path / "map.csv"
     sectors.write_text("client_id,sector\nA,Agua\nB,Agua\n")
-    history = {name: hourly_frame(24 * 6, seed=k) for k, name in enumerate("ABC")}
+    # 40 days from 2022-01-01: two months, so a new day and a late fix change one of them
+    history = {name: hourly_frame(24 * 40, seed=k) for k, name in enumerate("ABC")}
     ingest_paths(lake, [write_long(tmp_path / "in" / "h.csv", history)], sectors=[sectors])
     assert daily.known(lake, daily.FLEET_COMPLETE_KEY)
     assert set(lake.read("fleet_daily")["sector"]) == {"Agua", ""}
@@ -466,7 +487,7 @@ def test_fleet_daily_follows_every_kind_of_ingest(
 
     with monkeypatch.context() as m:
         m.setattr(lake, "partitions", no_listing)
-        day = {n: f.iloc[:24].assign(ts=f["ts"].iloc[:24] + pd.Timedelta(days=6))
+        day = {n: f.iloc[:24].assign(ts=f["ts"].iloc[:24] + pd.Timedelta(days=40))
                for n, f in history.items()}  # fmt: skip
         ingest_paths(lake, [write_long(tmp_path / "in" / "d.csv", day)])
         _assert_fleet_matches(lake)
@@ -491,4 +512,5 @@ def test_fleet_daily_follows_every_kind_of_ingest(
     }
     ingest_paths(lake, [write_long(tmp_path / "in" / "m.csv", more)])
     assert daily.known(lake, daily.FLEET_COMPLETE_KEY)
+    assert daily.known(lake, daily.MONTHLY_COMPLETE_KEY)
     _assert_fleet_matches(lake)
