@@ -197,7 +197,8 @@ def fleet_sums(rows: pd.DataFrame, sector_of: Mapping[str, str | None]) -> pd.Da
     if rows.empty:
         return FLEET_DAILY.schema.empty_table().to_pandas()
     sign = rows["sign"].to_numpy(dtype=float) if "sign" in rows else np.ones(len(rows))
-    sector = rows["client_id"].astype(str).map(lambda c: sector_name(sector_of.get(c)))
+    names = {str(c): sector_name(v) for c, v in sector_of.items()}
+    sector = rows["client_id"].astype(str).map(names).fillna("")
     work = pd.DataFrame(
         {
             "sector": sector.to_numpy(dtype=object),
@@ -252,16 +253,18 @@ def update_fleet(
     # (customers without stored rows read as none: no listing of the table's customers)
     old = lake.read_since("daily", {c: None if c in moved else since.get(c) for c in clients})
     parts = [old.assign(sign=-1.0)] if not old.empty else []
-    for client in clients:
-        kept = old[old["client_id"] == client] if client in moved and not old.empty else None
-        if client in rows:
-            new = rows[client].to_pandas()
-            start = since.get(client)
-            if kept is not None and start is not None:  # moved: its untouched days move too
-                parts.append(kept[pd.to_datetime(kept["day"]) < start].assign(sign=1.0))
-            parts.append(new.assign(sign=1.0))
-        elif kept is not None:
+    new = [rows[c] for c in clients if c in rows and rows[c].num_rows]
+    if new:  # one conversion for every customer (a day's ingest touches them all)
+        parts.append(pa.concat_tables(new).to_pandas().assign(sign=1.0))
+    for client in sorted(moved):  # their days before this ingest's rows move too
+        if old.empty:
+            break
+        kept = old[old["client_id"] == client]
+        start = since.get(client) if client in rows else None
+        if client not in rows:
             parts.append(kept.assign(sign=1.0))
+        elif start is not None:
+            parts.append(kept[pd.to_datetime(kept["day"]) < start].assign(sign=1.0))
     if not parts:
         return
     changes = pd.concat(parts, ignore_index=True)
@@ -291,13 +294,18 @@ def _rebuild_fleet(
 
 
 def final_daily(
-    lake: Lake, rows: Mapping[str, pa.Table], since: Mapping[str, pd.Timestamp]
+    lake: Lake,
+    rows: Mapping[str, pa.Table],
+    since: Mapping[str, pd.Timestamp],
+    *,
+    stored_only: bool = False,
 ) -> Iterator[pd.DataFrame]:
     """Every customer's ``daily`` rows as an ingest leaves them (the stored ones, those from
     each customer's day in ``since`` replaced by its ``rows``), ``REBUILD_CHUNK`` customers at
-    a time: what a table built from the whole daily table is built from, in bounded memory."""
+    a time: what a table built from the whole daily table is built from, in bounded memory.
+    ``stored_only``: only the customers with stored rows (the others' rows are all new)."""
     stored = {c for c in lake.partitions("daily") if c is not None}
-    clients = sorted(stored | set(rows))
+    clients = sorted(stored if stored_only else stored | set(rows))
     for k in range(0, len(clients), REBUILD_CHUNK):
         chunk = clients[k : k + REBUILD_CHUNK]
         on_disk = [c for c in chunk if c in stored]
@@ -311,7 +319,9 @@ def final_daily(
                 mine = (old["client_id"] == client).to_numpy()
                 replaced |= mine if start is None else mine & (day >= start).to_numpy()
             parts.append(old[~replaced])
-        parts += [rows[c].to_pandas() for c in chunk if c in rows]
+        new = [rows[c] for c in chunk if c in rows and rows[c].num_rows]
+        if new:
+            parts.append(pa.concat_tables(new).to_pandas())
         parts = [p for p in parts if not p.empty]
         if parts:
             yield pd.concat(parts, ignore_index=True)
@@ -329,19 +339,30 @@ def update_monthly(
     ``month_since``), or, until a first ingest has (a lake from before the table), every
     customer's months from its whole daily rows as this ingest leaves them (``rows`` and
     ``since`` as given to :func:`write_daily`)."""
+    # a customer whose daily rows are written whole (a backfill) gets its months whole
+    whole = {c: monthly_rows(c, t) for c, t in rows.items() if c not in months}
     if known(lake, MONTHLY_COMPLETE_KEY):
-        # a customer whose daily rows are written whole (a backfill) gets its months whole
-        whole = {c: monthly_rows(c, t) for c, t in rows.items() if c not in months}
         write_monthly(tx, {**dict(months), **whole}, month_since)
         return
-    for chunk in final_daily(lake, rows, since):
+    # A lake from before the table: the customers with stored daily rows get every month from
+    # them (and this ingest's rows); a customer new to the lake has all its months in ``months``.
+    rebuilt: dict[str, pa.Table] = {}
+    done: set[str] = set()
+    for chunk in final_daily(lake, rows, since, stored_only=True):
         tables = [
             monthly_rows(str(client), pa.Table.from_pandas(group, preserve_index=False))
             for client, group in chunk.sort_values(["client_id", "day"]).groupby(
                 "client_id", sort=False
             )
         ]
-        write_monthly(tx, {str(t.column("client_id")[0]): t for t in tables if t.num_rows})
+        rebuilt.update({str(t.column("client_id")[0]): t for t in tables if t.num_rows})
+        done |= set(rebuilt)
+        if len(rebuilt) >= REBUILD_CHUNK:
+            write_monthly(tx, rebuilt)
+            rebuilt = {}
+    write_monthly(tx, rebuilt)
+    fresh = {c: t for c, t in {**dict(months), **whole}.items() if c not in done}
+    write_monthly(tx, fresh, {c: month_since.get(c) for c in fresh})
 
 
 def mark_monthly_complete(lake: Lake) -> None:
