@@ -362,7 +362,7 @@ def update_monthly(
             rebuilt = {}
     write_monthly(tx, rebuilt)
     fresh = {c: t for c, t in {**dict(months), **whole}.items() if c not in done}
-    write_monthly(tx, fresh, {c: month_since.get(c) for c in fresh})
+    write_monthly(tx, fresh, month_since)
 
 
 def mark_monthly_complete(lake: Lake) -> None:
