@@ -130,19 +130,6 @@ _QUERIES = [
         "Total active energy per customer for the selection.",
     ),
     NamedQuery(
-        "daily_by_customer",
-        f"""
-        SELECT d.client_id, COALESCE(c.sector, '') AS sector, sum(d.hours) AS hours,
-               {_HOUR_SUMS}
-        FROM daily d
-        LEFT JOIN customers c ON c.client_id = d.client_id
-        WHERE d.day >= $start AND d.day < $end AND ($sector IS NULL OR c.sector = $sector)
-        GROUP BY d.client_id, COALESCE(c.sector, '')
-        """,  # noqa: S608 (generated from range(24))
-        "Energy per customer over a period, one column per hour of day (the daily table:"
-        " the period's days are read, not the hourly readings).",
-    ),
-    NamedQuery(
         "daily_total_by_customer",
         """
         SELECT d.client_id, COALESCE(c.sector, '') AS sector, sum(d.hours) AS hours,
@@ -154,19 +141,6 @@ _QUERIES = [
         """,
         "Energy per customer over a period, every hour of the day (reads one energy column of"
         " the daily table, not 24).",
-    ),
-    NamedQuery(
-        "monthly_by_customer",
-        f"""
-        SELECT d.client_id, COALESCE(c.sector, '') AS sector, sum(d.hours) AS hours,
-               {_HOUR_SUMS}
-        FROM monthly d
-        LEFT JOIN customers c ON c.client_id = d.client_id
-        WHERE d.month >= $start AND d.month < $end AND ($sector IS NULL OR c.sector = $sector)
-        GROUP BY d.client_id, COALESCE(c.sector, '')
-        """,  # noqa: S608 (generated from range(24))
-        "Energy per customer over whole months, one column per hour of day (the monthly table:"
-        " one row per customer and month).",
     ),
     NamedQuery(
         "monthly_total_by_customer",
@@ -412,6 +386,44 @@ _QUERIES = [
 QUERIES: dict[str, NamedQuery] = {q.name: q for q in _QUERIES}
 
 
+# Energy per customer in an hour-of-day range: one query text per table and range, generated
+# from fixed whitelists (the tables, the hour columns), so a scan reads only the range's columns.
+_HOURS_BY_CUSTOMER = re.compile(r"^(daily|monthly)_h(\d\d)_(\d\d)_by_customer$")
+_PERIOD_COLUMN = {"daily": "day", "monthly": "month"}
+
+
+def hours_by_customer(table: str, hour_from: int, hour_to: int) -> NamedQuery:
+    """Energy per customer over a period, in the hours ``hour_from`` to ``hour_to`` of the day,
+    from ``daily`` or ``monthly``: only those hours' columns are read."""
+    if table not in _PERIOD_COLUMN or not 0 <= hour_from <= hour_to <= 23:
+        raise ValueError(f"no hour query for {table!r}, hours {hour_from}-{hour_to}")
+    energy = " + ".join(f"d.{h}" for h in HOUR_COLUMNS[hour_from : hour_to + 1])
+    period = _PERIOD_COLUMN[table]
+    return NamedQuery(
+        f"{table}_h{hour_from:02d}_{hour_to:02d}_by_customer",
+        f"""
+        SELECT d.client_id, COALESCE(c.sector, '') AS sector, sum(d.hours) AS hours,
+               sum({energy}) AS active_kwh
+        FROM {table} d
+        LEFT JOIN customers c ON c.client_id = d.client_id
+        WHERE d.{period} >= $start AND d.{period} < $end
+              AND ($sector IS NULL OR c.sector = $sector)
+        GROUP BY d.client_id, COALESCE(c.sector, '')
+        """,  # noqa: S608 (table and columns from whitelists)
+        f"Energy per customer over a period in hours {hour_from}-{hour_to} ({table} table).",
+    )
+
+
+def named_query(name: str) -> NamedQuery:
+    """The query of a name: one of :data:`QUERIES` or a generated hour-range query."""
+    if name in QUERIES:
+        return QUERIES[name]
+    match = _HOURS_BY_CUSTOMER.match(name)
+    if match:
+        return hours_by_customer(match[1], int(match[2]), int(match[3]))
+    raise KeyError(f"unknown query {name!r}; known: {', '.join(sorted(QUERIES))}")
+
+
 def run_query(lake: Lake, name: str, **params: Any) -> pd.DataFrame:
     """Run a named query with bound parameters.
 
@@ -431,10 +443,7 @@ def run_query(lake: Lake, name: str, **params: Any) -> pd.DataFrame:
     ValueError
         When parameters are missing or unexpected.
     """
-    try:
-        query = QUERIES[name]
-    except KeyError:
-        raise KeyError(f"unknown query {name!r}; known: {', '.join(sorted(QUERIES))}") from None
+    query = named_query(name)
     given = set(params)
     if given != query.params:
         missing = sorted(query.params - given)

@@ -483,16 +483,18 @@ class DashboardStore:
         every_hour = len(columns) == 24
         parts = []
         for table, start, end in period_pieces(sel):
-            name = f"{table}_{'total_' if every_hour else ''}by_customer"
+            name = (
+                f"{table}_total_by_customer"
+                if every_hour
+                else f"{table}_h{sel.hour_from:02d}_{sel.hour_to:02d}_by_customer"
+            )
             part = self._query(name, start=start, end=end, sector=sel.sector)
             parts.append(
                 pd.DataFrame(
                     {
                         "client_id": part["client_id"].astype(str),
                         "sector": part["sector"].astype(str),
-                        "active_kwh": (
-                            part["active_kwh"] if every_hour else part[columns].sum(axis=1)
-                        ).astype(float),
+                        "active_kwh": part["active_kwh"].astype(float),
                         # readings in the hour range, assuming complete days (gaps are rare)
                         "hours": pd.to_numeric(part["hours"]).astype("int64") * len(columns) // 24,
                     }

@@ -14,7 +14,7 @@ from meterwatch.dashboard.accounts import UsersFile, add_user, empty_document, s
 from meterwatch.dashboard.server import AuthRequiredError, resolve_accounts, users_file
 from meterwatch.dashboard.store import DashboardStore, Selection, peak_window
 from meterwatch.feedback import record_feedback
-from meterwatch.queries import QUERIES, run_query
+from meterwatch.queries import QUERIES, hours_by_customer, run_query
 from meterwatch.settings import Settings
 from tests.dashboard_lake import build_lake
 
@@ -195,7 +195,8 @@ def test_every_query_survives_a_round_trip_through_athena_sql(store: DashboardSt
         "hour_from": 0, "hour_to": 23, "client_id": client, "sector": None,
         "kind": None, "inspection": None, "alert_id": alert_id,
     }  # fmt: skip
-    for name, query in QUERIES.items():
+    generated = [hours_by_customer(t, 7, 19) for t in ("daily", "monthly")]
+    for name, query in [*QUERIES.items(), *((q.name, q) for q in generated)]:
         trino = sqlglot.transpile(query.sql, read="duckdb", write="trino")[0]
         back = sqlglot.transpile(trino, read="trino", write="duckdb")[0]
         params = {p: values[p] for p in query.params}
@@ -361,7 +362,7 @@ def test_energy_per_customer_reads_whole_months_from_the_monthly_table(tmp_path:
         )
         if hours == (0, 23):
             assert (got["hours"].sort_index() == direct["n"].sort_index()).all()
+        middle = "total" if hours == (0, 23) else "h07_19"
         assert [n for n in called if n.endswith("by_customer")] == [
-            f"{t}_{'total_' if hours == (0, 23) else ''}by_customer"
-            for t in ("daily", "monthly", "daily")
+            f"{t}_{middle}_by_customer" for t in ("daily", "monthly", "daily")
         ]
