@@ -34,6 +34,10 @@ class TableSpec:
     time_column
         For a partitioned table, its hour or day column: a write that replaces a customer's
         rows from an hour on rewrites only the files that reach that hour.
+    time_major
+        Whether its files are sorted by time, then customer (the tables views across customers
+        read for a period: a scan skips the row groups of other periods), instead of by
+        customer, then time (a customer's read skips the other customers' row groups).
     """
 
     name: str
@@ -41,6 +45,7 @@ class TableSpec:
     partition_by: str | None
     description: str
     time_column: str | None = None
+    time_major: bool = False
 
     @property
     def columns(self) -> list[str]:
@@ -50,6 +55,14 @@ class TableSpec:
     def time(self) -> str:
         """The column a write or read "from an hour on" compares (``ts`` unless named)."""
         return self.time_column or "ts"
+
+    @property
+    def sort_columns(self) -> tuple[str, ...]:
+        """The columns its data files are sorted by (a partitioned table's; see time_major)."""
+        if self.partition_by is None:
+            return ()
+        keys = (self.time, self.partition_by) if self.time_major else (self.partition_by, self.time)
+        return tuple(c for c in keys if c in self.schema.names)
 
 
 READINGS = TableSpec(
@@ -270,6 +283,7 @@ DAILY = TableSpec(
     "Readings summed per customer and day (one column per hour of day), written by ingest;"
     " the dashboard's views read it so a scan is bounded by the view, not by the history.",
     time_column="day",
+    time_major=True,
 )
 
 MONTHLY = TableSpec(
@@ -289,6 +303,7 @@ MONTHLY = TableSpec(
     "The daily table summed per customer and month, written with it: energy per customer over"
     " a long period reads one row per customer and whole month, not one per day.",
     time_column="month",
+    time_major=True,
 )
 
 FLEET_DAILY = TableSpec(

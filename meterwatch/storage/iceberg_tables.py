@@ -50,7 +50,6 @@ COMPACT_AT = 16  # an unpartitioned table with more live files than this is rewr
 # bucket's history is not rewritten for a week of daily files), all of them after that.
 COMPACT_FILES = 8
 COMPACT_SHARE = 0.25
-SORT_COLUMNS = ("client_id", "ts")
 HOME_PROPERTY = "meterwatch.home"
 ROOT_PROPERTY = "meterwatch.root"
 
@@ -212,8 +211,8 @@ def create_tables(catalog: Any, curated: Any, namespace: str = NAMESPACE) -> Non
                     name=f"{spec.partition_by}_bucket",
                 )
             )
-        sort_fields = [c for c in SORT_COLUMNS if c in spec.schema.names]
-        if spec.partition_by is not None and sort_fields:
+        sort_fields = spec.sort_columns
+        if sort_fields:
             sort_order = SortOrder(
                 *(
                     SortField(
@@ -384,8 +383,8 @@ def since_mask(
 
 
 def _sorted_for_storage(table: str, rows: pa.Table) -> pa.Table:
-    keys = [(c, "ascending") for c in SORT_COLUMNS if c in rows.column_names]
-    if tables.spec(table).partition_by is not None and keys and rows.num_rows > 1:
+    keys = [(c, "ascending") for c in tables.spec(table).sort_columns if c in rows.column_names]
+    if keys and rows.num_rows > 1:
         rows = rows.sort_by(keys)
     return rows.cast(stored_schema(table))
 
