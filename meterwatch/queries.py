@@ -78,6 +78,30 @@ _ALERT_COLUMNS = """
 _HOUR_SUMS = ",\n               ".join(f"sum(d.{h}) AS {h}" for h in HOUR_COLUMNS)
 
 
+def _period_by_customer(energy: str) -> str:
+    """Energy per customer over [$start, $end): the whole months [$first, $last) from
+    ``monthly``, the days before and after them from ``daily`` (``$first = $last = $end``
+    for a period without a whole month), in one query: one scan of each table, one round trip
+    (Athena answers in a second or more whatever the size). ``energy``: an expression of the
+    hour columns (or the total) of a row ``d``, from a whitelist."""
+    return f"""
+        SELECT p.client_id, COALESCE(c.sector, '') AS sector, sum(p.hours) AS hours,
+               sum(p.active_kwh) AS active_kwh
+        FROM (
+            SELECT d.client_id, d.hours, {energy} AS active_kwh
+            FROM daily d
+            WHERE (d.day >= $start AND d.day < $first) OR (d.day >= $last AND d.day < $end)
+            UNION ALL
+            SELECT d.client_id, d.hours, {energy} AS active_kwh
+            FROM monthly d
+            WHERE d.month >= $first AND d.month < $last
+        ) p
+        LEFT JOIN customers c ON c.client_id = p.client_id
+        WHERE $sector IS NULL OR c.sector = $sector
+        GROUP BY p.client_id, COALESCE(c.sector, '')
+        """  # noqa: S608 (energy from the hour columns' whitelist)
+
+
 def _series(grain: str) -> NamedQuery:
     if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}; expected one of {GRAINS}")
@@ -130,29 +154,10 @@ _QUERIES = [
         "Total active energy per customer for the selection.",
     ),
     NamedQuery(
-        "daily_total_by_customer",
-        """
-        SELECT d.client_id, COALESCE(c.sector, '') AS sector, sum(d.hours) AS hours,
-               sum(d.active_kwh) AS active_kwh
-        FROM daily d
-        LEFT JOIN customers c ON c.client_id = d.client_id
-        WHERE d.day >= $start AND d.day < $end AND ($sector IS NULL OR c.sector = $sector)
-        GROUP BY d.client_id, COALESCE(c.sector, '')
-        """,
-        "Energy per customer over a period, every hour of the day (reads one energy column of"
-        " the daily table, not 24).",
-    ),
-    NamedQuery(
-        "monthly_total_by_customer",
-        """
-        SELECT d.client_id, COALESCE(c.sector, '') AS sector, sum(d.hours) AS hours,
-               sum(d.active_kwh) AS active_kwh
-        FROM monthly d
-        LEFT JOIN customers c ON c.client_id = d.client_id
-        WHERE d.month >= $start AND d.month < $end AND ($sector IS NULL OR c.sector = $sector)
-        GROUP BY d.client_id, COALESCE(c.sector, '')
-        """,
-        "Energy per customer over whole months, every hour of the day.",
+        "period_total_by_customer",
+        _period_by_customer("d.active_kwh"),
+        "Energy per customer over a period, every hour of the day: its whole months from the"
+        " monthly table, the days before and after them from daily, one energy column read.",
     ),
     NamedQuery(
         "daily_fleet",
@@ -386,31 +391,21 @@ _QUERIES = [
 QUERIES: dict[str, NamedQuery] = {q.name: q for q in _QUERIES}
 
 
-# Energy per customer in an hour-of-day range: one query text per table and range, generated
-# from fixed whitelists (the tables, the hour columns), so a scan reads only the range's columns.
-_HOURS_BY_CUSTOMER = re.compile(r"^(daily|monthly)_h(\d\d)_(\d\d)_by_customer$")
-_PERIOD_COLUMN = {"daily": "day", "monthly": "month"}
+# Energy per customer in an hour-of-day range: one query text per range, generated from the
+# hour columns' whitelist, so a scan reads only the range's columns.
+_HOURS_BY_CUSTOMER = re.compile(r"^period_h(\d\d)_(\d\d)_by_customer$")
 
 
-def hours_by_customer(table: str, hour_from: int, hour_to: int) -> NamedQuery:
-    """Energy per customer over a period, in the hours ``hour_from`` to ``hour_to`` of the day,
-    from ``daily`` or ``monthly``: only those hours' columns are read."""
-    if table not in _PERIOD_COLUMN or not 0 <= hour_from <= hour_to <= 23:
-        raise ValueError(f"no hour query for {table!r}, hours {hour_from}-{hour_to}")
+def hours_by_customer(hour_from: int, hour_to: int) -> NamedQuery:
+    """Energy per customer over a period in the hours ``hour_from`` to ``hour_to`` of the day
+    (``period_total_by_customer`` with only those hours' columns read)."""
+    if not 0 <= hour_from <= hour_to <= 23:
+        raise ValueError(f"no hour query for hours {hour_from}-{hour_to}")
     energy = " + ".join(f"d.{h}" for h in HOUR_COLUMNS[hour_from : hour_to + 1])
-    period = _PERIOD_COLUMN[table]
     return NamedQuery(
-        f"{table}_h{hour_from:02d}_{hour_to:02d}_by_customer",
-        f"""
-        SELECT d.client_id, COALESCE(c.sector, '') AS sector, sum(d.hours) AS hours,
-               sum({energy}) AS active_kwh
-        FROM {table} d
-        LEFT JOIN customers c ON c.client_id = d.client_id
-        WHERE d.{period} >= $start AND d.{period} < $end
-              AND ($sector IS NULL OR c.sector = $sector)
-        GROUP BY d.client_id, COALESCE(c.sector, '')
-        """,  # noqa: S608 (table and columns from whitelists)
-        f"Energy per customer over a period in hours {hour_from}-{hour_to} ({table} table).",
+        f"period_h{hour_from:02d}_{hour_to:02d}_by_customer",
+        _period_by_customer(energy),
+        f"Energy per customer over a period in hours {hour_from} to {hour_to} of the day.",
     )
 
 
@@ -420,7 +415,7 @@ def named_query(name: str) -> NamedQuery:
         return QUERIES[name]
     match = _HOURS_BY_CUSTOMER.match(name)
     if match:
-        return hours_by_customer(match[1], int(match[2]), int(match[3]))
+        return hours_by_customer(int(match[1]), int(match[2]))
     raise KeyError(f"unknown query {name!r}; known: {', '.join(sorted(QUERIES))}")
 
 

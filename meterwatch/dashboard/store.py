@@ -252,9 +252,10 @@ def daily_scores(scores: pd.DataFrame) -> pd.DataFrame:
     return without_partial_days(out, "ts")
 
 
-def period_pieces(sel: Selection) -> list[tuple[str, dt.datetime, dt.datetime]]:
-    """A normalised selection's period as the tables that sum it: the whole months inside it
-    from ``monthly``, the days before and after them from ``daily`` (table, start, end)."""
+def period_bounds(sel: Selection) -> tuple[dt.datetime, dt.datetime, dt.datetime, dt.datetime]:
+    """A normalised selection's period [start, end) and the whole months [first, last) inside
+    it (``first = last = end`` where there are none): the months are summed from ``monthly``,
+    the days before and after them from ``daily``."""
     params = sel.params()
     start, end = params["start"], params["end"]
     first = (
@@ -262,9 +263,8 @@ def period_pieces(sel: Selection) -> list[tuple[str, dt.datetime, dt.datetime]]:
     )
     last = end.replace(day=1)
     if first >= last:
-        return [("daily", start, end)]
-    pieces = [("daily", start, first), ("monthly", first, last), ("daily", last, end)]
-    return [(table, a, b) for table, a, b in pieces if a < b]
+        return start, end, end, end
+    return start, first, last, end
 
 
 class DashboardStore:
@@ -479,31 +479,23 @@ class DashboardStore:
         sel = self.normalise(selection)
         if sel.client_id is not None:
             return self._query("energy_by_customer", **sel.params())
-        columns = self._hour_columns(sel)
-        every_hour = len(columns) == 24
-        parts = []
-        for table, start, end in period_pieces(sel):
-            name = (
-                f"{table}_total_by_customer"
-                if every_hour
-                else f"{table}_h{sel.hour_from:02d}_{sel.hour_to:02d}_by_customer"
-            )
-            part = self._query(name, start=start, end=end, sector=sel.sector)
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "client_id": part["client_id"].astype(str),
-                        "sector": part["sector"].astype(str),
-                        "active_kwh": part["active_kwh"].astype(float),
-                        # readings in the hour range, assuming complete days (gaps are rare)
-                        "hours": pd.to_numeric(part["hours"]).astype("int64") * len(columns) // 24,
-                    }
-                )
-            )
-        out = (
-            pd.concat(parts, ignore_index=True)
-            .groupby(["client_id", "sector"], as_index=False)[["active_kwh", "hours"]]
-            .sum()
+        every_hour = (sel.hour_from, sel.hour_to) == (0, 23)
+        name = (
+            "period_total_by_customer"
+            if every_hour
+            else f"period_h{sel.hour_from:02d}_{sel.hour_to:02d}_by_customer"
+        )
+        start, first, last, end = period_bounds(sel)
+        part = self._query(name, start=start, first=first, last=last, end=end, sector=sel.sector)
+        hours = len(self._hour_columns(sel))
+        out = pd.DataFrame(
+            {
+                "client_id": part["client_id"].astype(str),
+                "sector": part["sector"].astype(str),
+                "active_kwh": part["active_kwh"].astype(float),
+                # readings in the hour range, assuming complete days (gaps are rare and small)
+                "hours": pd.to_numeric(part["hours"]).astype("int64") * hours // 24,
+            }
         )
         return out.sort_values(
             ["active_kwh", "client_id"], ascending=[False, True], kind="stable"

@@ -194,8 +194,9 @@ def test_every_query_survives_a_round_trip_through_athena_sql(store: DashboardSt
         "before": dt.datetime(2020, 12, 1), "since": dt.datetime(2021, 1, 15),
         "hour_from": 0, "hour_to": 23, "client_id": client, "sector": None,
         "kind": None, "inspection": None, "alert_id": alert_id,
+        "first": dt.datetime(2021, 1, 10), "last": dt.datetime(2021, 1, 20),
     }  # fmt: skip
-    generated = [hours_by_customer(t, 7, 19) for t in ("daily", "monthly")]
+    generated = [hours_by_customer(7, 19)]
     for name, query in [*QUERIES.items(), *((q.name, q) for q in generated)]:
         trino = sqlglot.transpile(query.sql, read="duckdb", write="trino")[0]
         back = sqlglot.transpile(trino, read="trino", write="duckdb")[0]
@@ -324,7 +325,7 @@ def test_a_verdict_keeps_the_cached_readings_and_new_readings_do_not(tmp_path: P
 def test_energy_per_customer_reads_whole_months_from_the_monthly_table(tmp_path: Path) -> None:
     """A period with whole months inside sums them from ``monthly`` and its edges from
     ``daily``: the same figures as the readings, with and without an hour filter."""
-    from meterwatch.dashboard.store import period_pieces
+    from meterwatch.dashboard.store import period_bounds
 
     store = DashboardStore(build_lake(tmp_path, n_customers=6, days=80))
     bounds = store.bounds()
@@ -343,10 +344,9 @@ def test_energy_per_customer_reads_whole_months_from_the_monthly_table(tmp_path:
 
         fresh._query = recording  # type: ignore[method-assign]
         sel = fresh.normalise(Selection(start=start, end=end, hour_from=hours[0], hour_to=hours[1]))
-        pieces = period_pieces(sel)
-        assert [p[0] for p in pieces] == ["daily", "monthly", "daily"]
-        assert pieces[0][1] == dt.datetime.combine(start, dt.time())
-        assert pieces[1][1].day == 1 and pieces[2][1].day == 1
+        first_day, first, last, end_day = period_bounds(sel)
+        assert first_day == dt.datetime.combine(start, dt.time()) < first < last < end_day
+        assert first.day == 1 and last.day == 1  # whole months inside, days on either side
         frame = fresh.energy_by_customer(sel)
         direct = store.lake.query(
             "SELECT client_id, sum(active_kwh) AS kwh, count(*) AS n FROM readings "
@@ -364,5 +364,5 @@ def test_energy_per_customer_reads_whole_months_from_the_monthly_table(tmp_path:
             assert (got["hours"].sort_index() == direct["n"].sort_index()).all()
         middle = "total" if hours == (0, 23) else "h07_19"
         assert [n for n in called if n.endswith("by_customer")] == [
-            f"{t}_{middle}_by_customer" for t in ("daily", "monthly", "daily")
-        ]
+            f"period_{middle}_by_customer"
+        ]  # one query: one round trip to Athena
