@@ -399,11 +399,25 @@ class DashboardStore:
 
     def customers(self) -> pd.DataFrame:
         """Customers in natural order (client_id, sector, first_ts, last_ts, n_readings)."""
-        frame = self._query("customers")
-        order = sorted(
-            range(len(frame)), key=lambda i: natural_key(str(frame["client_id"].iloc[i]))
-        )
-        return frame.iloc[order].reset_index(drop=True)
+
+        def ordered() -> pd.DataFrame:
+            frame = self._query("customers")
+            ids = [str(c) for c in frame["client_id"]]
+            order = sorted(range(len(ids)), key=lambda i: natural_key(ids[i]))
+            return frame.iloc[order].reset_index(drop=True)
+
+        # sorted once per lake version: every selection is normalised against it
+        return self._cached(("customers", "natural order"), ordered)
+
+    def _customer_days(self) -> dict[str, tuple[Any, Any]]:
+        """Each customer's first and last reading (cached: a lookup per selection)."""
+
+        def days() -> dict[str, tuple[Any, Any]]:
+            frame = self._query("customers")
+            columns = (frame["client_id"], frame["first_ts"], frame["last_ts"])
+            return {str(c): (a, b) for c, a, b in zip(*columns, strict=True)}
+
+        return self._cached(("customers", "days"), days)
 
     def sectors(self) -> list[str]:
         return sorted(s for s in self.customers()["sector"].unique() if s)
@@ -412,15 +426,10 @@ class DashboardStore:
         """Days with data of one customer (its own first and last reading), or of the lake."""
         if client_id is None:
             return self.bounds()
-        customers = self.customers()
-        row = customers[customers["client_id"] == client_id]
-        if row.empty or pd.isna(row["first_ts"].iloc[0]):
+        first, last = self._customer_days().get(client_id, (None, None))
+        if first is None or pd.isna(first):
             return self.bounds()
-        return Bounds(
-            first=pd.Timestamp(row["first_ts"].iloc[0]).date(),
-            last=pd.Timestamp(row["last_ts"].iloc[0]).date(),
-            customers=1,
-        )
+        return Bounds(first=pd.Timestamp(first).date(), last=pd.Timestamp(last).date(), customers=1)
 
     def normalise(self, selection: Selection) -> Selection:
         """Clamp the selection to days with data (the customer's, when one is chosen).
