@@ -160,6 +160,20 @@ _QUERIES = [
         " monthly table, the days before and after them from daily, one energy column read.",
     ),
     NamedQuery(
+        "daily_fleet_by_customer_rows",
+        f"""
+        SELECT d.day AS day, sum(d.hours) AS hours,
+               {_HOUR_SUMS}
+        FROM daily d
+        LEFT JOIN customers c ON c.client_id = d.client_id
+        WHERE d.day >= $start AND d.day < $end AND ($sector IS NULL OR c.sector = $sector)
+        GROUP BY d.day
+        ORDER BY d.day
+        """,  # noqa: S608 (generated from range(24))
+        "daily_fleet from the customers' daily rows: for a lake whose fleet_daily table its next"
+        " ingest has not built yet.",
+    ),
+    NamedQuery(
         "daily_fleet",
         f"""
         SELECT d.day AS day, sum(d.hours) AS hours,

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from meterwatch import daily
 from meterwatch import feedback as feedback_core
 from meterwatch.i18n import t
 from meterwatch.queries import HOUR_COLUMNS, run_query
@@ -454,12 +455,23 @@ class DashboardStore:
         self.bounds()
         self.customers()
 
+    def _built(self) -> tuple[bool, bool]:
+        """Whether ingest has built ``fleet_daily`` and ``monthly`` (a lake from before them
+        gets them at its next ingest; until then the views sum the ``daily`` rows)."""
+
+        def check() -> tuple[bool, bool]:
+            return (
+                daily.known(self.lake, daily.FLEET_COMPLETE_KEY),
+                daily.known(self.lake, daily.MONTHLY_COMPLETE_KEY),
+            )
+
+        return self._cached(("aggregates built",), check)
+
     def _fleet_days(self, sel: Selection) -> pd.DataFrame:
         """The selection's days, all customers or a sector: day, hours, h00..h23 (cached)."""
         params = sel.params()
-        return self._query(
-            "daily_fleet", start=params["start"], end=params["end"], sector=sel.sector
-        )
+        name = "daily_fleet" if self._built()[0] else "daily_fleet_by_customer_rows"
+        return self._query(name, start=params["start"], end=params["end"], sector=sel.sector)
 
     @staticmethod
     def _hour_columns(sel: Selection) -> list[str]:
@@ -495,6 +507,8 @@ class DashboardStore:
             else f"period_h{sel.hour_from:02d}_{sel.hour_to:02d}_by_customer"
         )
         start, first, last, end = period_bounds(sel)
+        if not self._built()[1]:  # no monthly rows yet: every day from daily
+            first = last = end
         part = self._query(name, start=start, first=first, last=last, end=end, sector=sel.sector)
         hours = len(self._hour_columns(sel))
         out = pd.DataFrame(

@@ -366,3 +366,28 @@ def test_energy_per_customer_reads_whole_months_from_the_monthly_table(tmp_path:
         assert [n for n in called if n.endswith("by_customer")] == [
             f"period_{middle}_by_customer"
         ]  # one query: one round trip to Athena
+
+
+def test_a_lake_from_before_the_aggregates_shows_the_same_figures(tmp_path: Path) -> None:
+    """Until its next ingest builds ``fleet_daily`` and ``monthly``, a lake from before them
+    (no marks, empty tables) shows the same fleet and per-customer figures, summed from the
+    ``daily`` rows."""
+    from meterwatch import daily
+
+    lake = build_lake(tmp_path, n_customers=6, days=80)
+    built = DashboardStore(lake)
+    bounds = built.bounds()
+    assert bounds is not None
+    sel = Selection(start=bounds.first + dt.timedelta(days=3), end=bounds.last)
+    before = (built.energy_by_customer(sel), built.series(sel)[0], built.total_kwh(sel))
+    with lake.transaction() as tx:
+        tx.overwrite("fleet_daily", daily.FLEET_DAILY.schema.empty_table())
+        tx.overwrite_partitions(
+            "monthly", daily.MONTHLY.schema.empty_table(), list(lake.partitions("monthly"))
+        )
+    lake.delete_object(daily.FLEET_COMPLETE_KEY)
+    lake.delete_object(daily.MONTHLY_COMPLETE_KEY)
+    old = DashboardStore(lake)
+    assert old.total_kwh(sel) == pytest.approx(before[2], rel=1e-9) and before[2] > 0
+    pd.testing.assert_frame_equal(old.series(sel)[0], before[1], rtol=1e-9)
+    pd.testing.assert_frame_equal(old.energy_by_customer(sel), before[0], rtol=1e-9)
