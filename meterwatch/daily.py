@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from meterwatch.storage.base import Lake, Transaction
-from meterwatch.tables import DAILY, FLEET_DAILY, HOUR_COLUMNS, MONTHLY
+from meterwatch.tables import DAILY, FLEET_DAILY, HOUR_COLUMNS, MONTHLY, TableSpec
 
 DAY_SECONDS = 86_400
 
@@ -128,12 +128,7 @@ def write_daily(
 ) -> None:
     """Replace the ``daily`` rows of the customers in ``rows`` (one table each): from the day
     in ``since`` on where it names the customer (its rows start there), else all of them."""
-    if not rows:
-        return
-    since = since or {}
-    tables = [t for t in rows.values() if t.num_rows]
-    table = pa.concat_tables(tables) if tables else DAILY.schema.empty_table()
-    tx.replace_since("daily", table, {c: since.get(c) for c in sorted(rows)})
+    _replace_rows(tx, DAILY, rows, since)
 
 
 def write_monthly(
@@ -141,12 +136,21 @@ def write_monthly(
 ) -> None:
     """Replace the ``monthly`` rows of the customers in ``rows`` from the month in ``since``
     on (all of them where it does not name the customer)."""
+    _replace_rows(tx, MONTHLY, rows, since)
+
+
+def _replace_rows(
+    tx: Transaction,
+    spec: TableSpec,
+    rows: dict[str, pa.Table],
+    since: Mapping[str, pd.Timestamp] | None,
+) -> None:
     if not rows:
         return
     since = since or {}
     tables = [t for t in rows.values() if t.num_rows]
-    table = pa.concat_tables(tables) if tables else MONTHLY.schema.empty_table()
-    tx.replace_since("monthly", table, {c: since.get(c) for c in sorted(rows)})
+    table = pa.concat_tables(tables) if tables else spec.schema.empty_table()
+    tx.replace_since(spec.name, table, {c: since.get(c) for c in sorted(rows)})
 
 
 def missing_customers(readings: Iterable[str | None], daily: Iterable[str | None]) -> list[str]:
