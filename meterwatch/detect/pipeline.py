@@ -723,11 +723,12 @@ def score(
     sinks: Sequence[Any] = (),
     settings: Settings | None = None,
     progress: Progress | None = None,
+    clients: Iterable[str] | None = None,
 ) -> ScoreResult:
     """Score new hours (:func:`score_new`), then deliver every pending alert
     (:func:`deliver_pending`); ``result.alerts`` are the alerts delivered."""
     settings = settings or Settings()  # the defaults: an entry point passes its own
-    result = score_new(lake, settings=settings, progress=progress)
+    result = score_new(lake, settings=settings, progress=progress, clients=clients)
     result.alerts = deliver_pending(lake, sinks, settings.language)
     return result
 
@@ -737,8 +738,14 @@ def score_new(
     *,
     settings: Settings | None = None,
     progress: Progress | None = None,
+    clients: Iterable[str] | None = None,
 ) -> ScoreResult:
     """Score every customer's new hours, write ``scores`` and ``alerts``, queue the alerts.
+
+    ``clients``, when given, limits the run to those customers: a shard of whole sectors
+    (:func:`scoring_shards`; the sector factors and tied peers compare a customer with its
+    sector's customers of the same run), so that shards scored one after the other give the
+    scores and alerts of one run over all of them.
 
     New hours are the readings after the model's ``trained_until`` and after the last hour
     already in ``scores``, so running it twice scores nothing twice. When a customer has new
@@ -764,6 +771,8 @@ def score_new(
     if models.empty:
         return result
     available = set(customers_with_readings(lake))
+    if clients is not None:
+        available &= {str(c) for c in clients}
     rows = [r for _, r in models.iterrows() if r["client_id"] in available]
     result.skipped = sorted(available - {str(r["client_id"]) for r in rows})
     customers = lake.read("customers", columns=["client_id", "sector", "last_ts"])
@@ -788,6 +797,43 @@ def score_new(
                              last_reading, alert_windows, Path(spill.name))  # fmt: skip
     finally:
         spill.cleanup()
+
+
+def scoring_shards(lake: Lake, max_customers: int) -> list[list[str]]:
+    """The customers with a model, in shards of whole sectors of at most ``max_customers``
+    where a sector allows (a larger sector is one shard of its own), for runs of
+    :func:`score_new` one shard at a time: a customer is compared with its sector's
+    customers of the same run, so a sector is never split. Customers without a sector have
+    no peers and fill the shards' room. Largest sectors first, each into the first shard
+    with room (first-fit decreasing): few shards, each under the bound."""
+    if max_customers < 1:
+        raise ValueError("max_customers must be at least 1")
+    modelled = {str(c) for c in lake.read("models", columns=["client_id"])["client_id"]}
+    customers = lake.read("customers", columns=["client_id", "sector"])
+    groups: dict[str, list[str]] = {}
+    alone: list[str] = []
+    for client, sector in zip(customers["client_id"], customers["sector"], strict=True):
+        if str(client) not in modelled:
+            continue
+        if isinstance(sector, str) and sector:
+            groups.setdefault(sector, []).append(str(client))
+        else:
+            alone.append(str(client))
+    units = sorted(groups.values(), key=lambda g: (-len(g), g[0]))
+    shards: list[list[str]] = []
+    for unit in units:
+        room = next((s for s in shards if len(s) + len(unit) <= max_customers), None)
+        if room is None:
+            shards.append(list(unit))
+        else:
+            room.extend(unit)
+    for client in sorted(alone):
+        room = next((s for s in shards if len(s) < max_customers), None)
+        if room is None:
+            shards.append([client])
+        else:
+            room.append(client)
+    return shards
 
 
 def _score_shards(

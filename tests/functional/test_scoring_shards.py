@@ -1,0 +1,97 @@
+"""Scoring in shards of whole sectors, one after the other (the AWS run's Distributed Map),
+gives the scores and alerts of one run over every customer."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from meterwatch.detect import model as model_mod
+from meterwatch.detect import pipeline
+from meterwatch.ingest import ingest_paths
+from meterwatch.settings import Settings
+from meterwatch.storage.local import LocalLake
+from tests.scenarios import hourly_frame, write_electrodunas
+
+
+@pytest.fixture(autouse=True)
+def few_trees(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model_mod, "XGB_ROUNDS", 25)
+
+
+SECTORS = {1: "Agua", 2: "Agua", 3: "Agua", 4: "Cacao", 5: "Cacao", 6: None, 7: None}
+
+
+def _fleet(folder: Path, cut: pd.Timestamp, start: pd.Timestamp | None = None) -> None:
+    for number in SECTORS:
+        frame = hourly_frame(150 * 24, seed=number, level=2.0 + number)
+        if number == 2:  # a stopped meter after the training
+            stop = (frame["ts"] >= "2022-05-12") & (frame["ts"] < "2022-05-16")
+            frame.loc[stop, ["active", "reactive"]] = 0.0
+        if SECTORS[number] == "Agua":  # the whole sector at half its level for three days
+            dry = (frame["ts"] >= "2022-05-17") & (frame["ts"] < "2022-05-20")
+            frame.loc[dry, ["active", "reactive"]] *= 0.5
+        if number == 4:  # a week at 60 % in the history
+            low = (frame["ts"] >= "2022-03-01") & (frame["ts"] < "2022-03-08")
+            frame.loc[low, "active"] *= 0.6
+        keep = frame["ts"] < cut
+        if start is not None:
+            keep &= frame["ts"] >= start
+        write_electrodunas(folder, number, frame[keep])
+    names = [f"Cliente {n}" for n, s in SECTORS.items() if s]
+    pd.DataFrame(
+        {"Cliente": names, "Sector Económico": [s for s in SECTORS.values() if s]}
+    ).to_excel(folder / "sector_economico_clientes.xlsx", index=False)
+
+
+def _tables(lake: LocalLake) -> tuple[pd.DataFrame, pd.DataFrame]:
+    scores = lake.read("scores").drop(columns=["scored_at"])
+    scores = scores.sort_values(["client_id", "ts"]).reset_index(drop=True)
+    alerts = lake.read("alerts")
+    keep = ["client_id", "kind", "severity", "status", "window_start", "window_end",
+            "n_hours", "lost_kwh_estimate", "rank"]  # fmt: skip
+    alerts = alerts[keep].sort_values(["client_id", "window_start"]).reset_index(drop=True)
+    return scores, alerts
+
+
+def test_shards_of_whole_sectors_score_as_one_run(tmp_path: Path) -> None:
+    cut = pd.Timestamp("2022-05-10")
+    _fleet(tmp_path / "history", cut)
+    whole = LocalLake(tmp_path / "whole")
+    ingest_paths(whole, [tmp_path / "history"])
+    settings = Settings.load(lake=str(tmp_path / "whole"), workers=1, history_step_days=30)
+    pipeline.train(whole, settings=settings)
+    shutil.copytree(tmp_path / "whole", tmp_path / "sharded")
+    sharded = LocalLake(tmp_path / "sharded")
+
+    shards = pipeline.scoring_shards(sharded, max_customers=3)
+    # whole sectors, sector-less customers filling the room, nobody twice or left out
+    assert sorted(c for s in shards for c in s) == sorted(f"Cliente {n}" for n in SECTORS)
+    assert ["Cliente 1", "Cliente 2", "Cliente 3"] in shards
+    assert any({"Cliente 4", "Cliente 5"} <= set(s) for s in shards)
+    assert all(len(s) <= 3 for s in shards)
+    assert pipeline.scoring_shards(sharded, max_customers=2)[0] == [
+        "Cliente 1",
+        "Cliente 2",
+        "Cliente 3",
+    ]  # a sector larger than the bound is one shard of its own
+
+    def both(step: str) -> None:
+        pipeline.score(whole, settings=settings)
+        for shard in pipeline.scoring_shards(sharded, max_customers=3):
+            pipeline.score(sharded, settings=settings, clients=shard)
+        got, want = _tables(sharded), _tables(whole)
+        assert len(want[0]) > 0 and len(want[1]) > 0, step
+        pd.testing.assert_frame_equal(got[0], want[0], obj=f"scores after {step}")
+        pd.testing.assert_frame_equal(got[1], want[1], obj=f"alerts after {step}")
+
+    both("the history (walk-forward)")
+    _fleet(tmp_path / "days", pd.Timestamp("2022-05-20"), start=cut)
+    for lake in (whole, sharded):
+        ingest_paths(lake, [tmp_path / "days"])
+    both("ten new days")
+    alerts = _tables(whole)[1]
+    assert ((alerts["client_id"] == "Cliente 2") & (alerts["kind"] == "stopped_meter")).any()
