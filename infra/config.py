@@ -25,6 +25,8 @@ class DeploymentConfig:
         EventBridge schedule expressions (``cron(...)`` or ``rate(...)``), UTC.
     training_shard_size, training_max_parallel
         Customers per SageMaker training job, and jobs run at once.
+    scoring_shard_size
+        Customers per scoring step (whole sectors; steps run one after the other).
     athena_bytes_scanned_limit
         Per-query scan limit of the Athena workgroup, in bytes (Athena cancels beyond it).
     table_format
@@ -44,6 +46,7 @@ class DeploymentConfig:
     training_schedule: str = "cron(0 8 ? * SUN *)"
     training_shard_size: int = 100
     training_max_parallel: int = 10
+    scoring_shard_size: int = 5_000
     training_instance_type: str = "ml.m5.xlarge"
     athena_bytes_scanned_limit: int = 10 * 1024**3
     raw_retention_days: int = 3650
@@ -67,6 +70,9 @@ class DeploymentConfig:
             raise ValueError("athena_bytes_scanned_limit must be at least 10 MB (Athena's minimum)")
         if config.table_format not in TABLE_FORMATS:
             raise ValueError(f"table_format must be one of {TABLE_FORMATS}")
-        if config.training_shard_size < 1 or config.training_max_parallel < 1:
-            raise ValueError("training_shard_size and training_max_parallel must be positive")
+        if min(config.training_shard_size, config.training_max_parallel,
+               config.scoring_shard_size) < 1:  # fmt: skip
+            raise ValueError(
+                "training_shard_size, training_max_parallel and scoring_shard_size must be positive"
+            )
         return config

@@ -59,6 +59,9 @@ class MeterwatchStack(cdk.Stack):
                     "METERWATCH_ALERT_TOPIC_ARN": alerts.topic.topic_arn,
                     "METERWATCH_DASHBOARD_URL": dashboard.url,
                 },
+                shard_size=config.scoring_shard_size,
+                manifest_bucket=storage.curated,
+                key=storage.key,
             ),
         )
         ingestion = Ingestion(
@@ -113,6 +116,12 @@ class MeterwatchStack(cdk.Stack):
         operations.on_errors("IngestErrors", ingestion.function, "the ingest function")
         operations.on_errors("ScoringErrors", scoring.function, "the scoring function")
         operations.on_failed_executions("TrainingFailed", training.state_machine, "training")
+        operations.on_failed_executions(
+            "ScoringFailed",
+            scoring.state_machine,
+            "scoring",
+            "some customers' new hours were not scored and their alerts not sent",
+        )
 
         cdk.CfnOutput(self, "LandingUri", value=f"s3://{storage.raw.bucket_name}/{LANDING_PREFIX}")
         cdk.CfnOutput(self, "LakeUri", value=storage.lake_uri)

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
         Lambda function the ingest function starts after a change (AWS only).
     training_shard_size
         Customers per SageMaker training job (AWS only).
+    scoring_shard_size
+        Customers per scoring step of the AWS scoring state machine (whole sectors: a larger
+        sector is one step of its own). Bounds a step's memory and time (docs/deploy.md).
     """
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
@@ -128,6 +131,7 @@ class Settings(BaseSettings):
     dashboard_password: str = Field(default="", repr=False)
     score_function: str = ""
     training_shard_size: int = 100
+    scoring_shard_size: int = 5_000
 
     @field_validator("language")
     @classmethod

@@ -77,10 +77,16 @@ class Operations(Construct):
             f"meterwatch: {what} raised an error (it is retried; see its logs).",
         )
 
-    def on_failed_executions(self, id: str, machine: sfn.IStateMachine, what: str) -> cw.Alarm:
+    def on_failed_executions(
+        self,
+        id: str,
+        machine: sfn.IStateMachine,
+        what: str,
+        consequence: str = "models were not refreshed",
+    ) -> cw.Alarm:
         """A failed state machine execution (e.g. a training shard that did not finish)."""
         return self._alarm(
             id,
             machine.metric_failed(period=cdk.Duration.minutes(60), statistic="Sum"),
-            f"meterwatch: {what} failed; models were not refreshed. See the execution's history.",
+            f"meterwatch: {what} failed; {consequence}. See the execution's history.",
         )

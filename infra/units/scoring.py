@@ -1,4 +1,5 @@
-"""Scoring: a Lambda run on an EventBridge schedule (daily by default), never per ingest batch."""
+"""Scoring: a state machine on an EventBridge schedule (daily by default), never per ingest
+batch: plan the shards of whole sectors, then score them one after the other."""
 
 from __future__ import annotations
 
@@ -7,24 +8,40 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.units.images import container_function
+from infra.units.nag import acknowledge, arn_ref
 from infra.units.queues import dead_letter_queue
+
+MANIFEST_PREFIX = "scoring/manifests/"  # lambdas.score_handler.MANIFEST_PREFIX
 
 
 @dataclass(frozen=True)
 class ScoringProps:
     schedule: str
     environment: dict[str, str]
+    shard_size: int
+    manifest_bucket: s3.IBucket
+    key: kms.IKey
 
 
 class Scoring(Construct):
-    """The scoring function: writes scores and alerts, publishes new alerts to SNS.
+    """The scoring function and the state machine that runs it over shards of customers.
 
-    It is invoked asynchronously by the schedule (not by ingestion: one run scores every
-    customer with new hours, however many files landed); failed
-    invocations are retried twice and then kept in a dead-letter queue.
+    The schedule starts the state machine: the function plans shards of whole sectors
+    (``scoring_shard_size`` customers at most where a sector allows) into an S3 manifest, a
+    Distributed Map reads it and runs the function on each shard **one at a time** (each
+    shard commits its scores and alerts; shards of whole sectors give one run's results, so
+    no customer's sector peers are missing, and one at a time means no commit races). A
+    step's memory and time grow with its shard, not with the fleet (docs/deploy.md). A
+    failed shard is retried twice, then the execution fails (an operations alarm).
     """
 
     def __init__(self, scope: Construct, id: str, *, props: ScoringProps) -> None:
@@ -34,19 +51,105 @@ class Scoring(Construct):
             self,
             "Function",
             handler="lambdas.score_handler.handler",
-            description="meterwatch: score new readings, update alerts, notify",
+            description="meterwatch: plan scoring shards, score a shard, update alerts, notify",
             memory_mb=4096,
             timeout=cdk.Duration.minutes(15),
-            environment=props.environment,
+            environment={
+                **props.environment,
+                "METERWATCH_SCORING_SHARD_SIZE": str(props.shard_size),
+            },
             ephemeral_storage_size=cdk.Size.gibibytes(2),
             reserved_concurrent_executions=1,
             dead_letter_queue=self.dead_letters,
             retry_attempts=2,
+        )
+        plan = tasks.LambdaInvoke(
+            self,
+            "PlanShards",
+            lambda_function=self.function,
+            payload=sfn.TaskInput.from_object({"plan": True}),
+            payload_response_only=True,
+            result_path="$.plan",
+        )
+        score = tasks.LambdaInvoke(
+            self,
+            "ScoreShard",
+            lambda_function=self.function,
+            payload=sfn.TaskInput.from_object({"clients": sfn.JsonPath.string_at("$.clients")}),
+            payload_response_only=True,
+        )
+        score.add_retry(
+            errors=["States.TaskFailed"],
+            interval=cdk.Duration.minutes(1),
+            max_attempts=2,
+            backoff_rate=2,
+        )
+        # The shard list is an S3 object the plan step writes (ItemReader): the state payload
+        # carries its location only, whatever the number of customers.
+        shards = sfn.DistributedMap(
+            self,
+            "Shards",
+            item_reader=sfn.S3JsonItemReader(
+                bucket=props.manifest_bucket,
+                key=sfn.JsonPath.string_at("$.plan.key"),
+            ),
+            max_concurrency=1,
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        shards.item_processor(score)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(plan.next(shards)),
+            timeout=cdk.Duration.hours(23),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL),
+        )
+        props.key.grant_decrypt(self.state_machine)
+        # the plan step writes the shard manifest the Distributed Map reads
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"],
+                resources=[props.manifest_bucket.arn_for_objects(f"{MANIFEST_PREFIX}*")],
+            )
+        )
+        machine = arn_ref(self.state_machine, "")
+        name = f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine[1:-1]}"}}]}}]}}'
+        executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}"
+        acknowledge(
+            self.state_machine,
+            {
+                "AwsSolutions-IAM5[Resource::*]": "X-Ray tracing and CloudWatch Logs delivery "
+                "(logs:CreateLogDelivery and friends) support no resource-level permissions.",
+                f"AwsSolutions-IAM5[Resource::{arn_ref(self.function)}:*]": "Invoke the "
+                "scoring function (any version of that one function).",
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::"
+                f"{arn_ref(props.manifest_bucket, '')}/*]": "The Distributed Map's ItemReader "
+                "reads the run's shard manifest, whose key is known at run time only.",
+                f"AwsSolutions-IAM5[Resource::{executions}:*]": "The Distributed Map runs each "
+                "shard as a child execution of this one state machine.",
+                f"AwsSolutions-IAM5[Resource::{executions}/*:*]": "The Distributed Map's child "
+                "executions of this one state machine.",
+            },
+        )
+        acknowledge(
+            self.function,
+            {
+                f"AwsSolutions-IAM5[Resource::{arn_ref(props.manifest_bucket)}/{MANIFEST_PREFIX}*]": (
+                    "Write one shard manifest per run under scoring/manifests/."
+                )
+            },
         )
         self.schedule = events.Rule(
             self,
             "Daily",
             description="meterwatch: daily scoring",
             schedule=events.Schedule.expression(props.schedule),
-            targets=[targets.LambdaFunction(self.function, retry_attempts=2)],
+            targets=[targets.SfnStateMachine(self.state_machine)],
         )

@@ -267,9 +267,17 @@ def test_train_register_score_and_alert_by_sns(deployment: Deployment, tmp_path:
     assert registered == {"artifacts": 2, "models": 2}
 
     ingest_handler.handler(deployment.land("new"))
-    out = score_handler.handler({"source": "schedule"})
-    assert out["hours_scored"] == 2 * 24 * NEW_DAYS
-    assert out["alerts_new"] >= 1
+    # the scoring state machine: plan the shards into S3, then score each one in turn
+    plan = score_handler.handler({"plan": True, "shard_size": 1})
+    assert plan["shards"] == 2 and plan["customers"] == 2 and plan["bucket"] == deployment.curated
+    assert plan["key"].startswith("scoring/manifests/")
+    body = boto3.client("s3", region_name=REGION).get_object(Bucket=plan["bucket"], Key=plan["key"])
+    shards = json.loads(body["Body"].read())
+    assert sorted(s["clients"] for s in shards) == ["Cliente 1", "Cliente 2"]
+    outs = [score_handler.handler({"clients": s["clients"]}) for s in shards]
+    assert [o["customers"] for o in outs] == [1, 1]
+    assert sum(o["hours_scored"] for o in outs) == 2 * 24 * NEW_DAYS
+    assert sum(o["alerts_new"] for o in outs) >= 1
     alerts = lake().read("alerts")
     assert "Cliente 2" in set(alerts["client_id"])
     assert set(lake().partitions("scores")) == {"Cliente 1", "Cliente 2"}

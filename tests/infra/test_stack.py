@@ -156,11 +156,21 @@ def test_landing_files_reach_the_ingest_function_through_a_queue_with_a_dlq(synt
 # scoring and alerts ------------------------------------------------------------------------------------
 def test_scoring_runs_daily_with_retries_and_a_dead_letter_queue(synth: Synth) -> None:
     fn = synth.find("AWS::Lambda::Function", "lambdas.score_handler.handler")
+    scoring = _scoring_machine(synth)
+    definition = scoring["DefinitionString"]
+    text = json.dumps(definition)
+    # plan into an S3 manifest, then one shard at a time (no commit races), failed shards retried
+    assert '\\"MaxConcurrency\\":1' in text.replace(" ", "")
+    assert "ItemReader" in text and "States.TaskFailed" in text
     assert "TargetArn" in fn["DeadLetterConfig"]
     env = fn["Environment"]["Variables"]
     assert {"METERWATCH_LAKE", "METERWATCH_ALERT_TOPIC_ARN", "METERWATCH_DASHBOARD_URL"} <= set(env)
     rule = synth.find("AWS::Events::Rule", "daily scoring")
     assert rule["ScheduleExpression"] == context()["meterwatch"]["scoring_schedule"]
+    assert "ScoringStateMachine" in json.dumps(rule["Targets"])  # the schedule starts it
+    assert env["METERWATCH_SCORING_SHARD_SIZE"] == str(
+        context()["meterwatch"]["scoring_shard_size"]
+    )
     actions = {
         a
         for s in role_statements(synth, "ScoringFunctionServiceRole")
@@ -170,6 +180,16 @@ def test_scoring_runs_daily_with_retries_and_a_dead_letter_queue(synth: Synth) -
     assert "s3:DeleteBucket" not in actions
     (invoke,) = synth.resources("AWS::Lambda::EventInvokeConfig")
     assert invoke["MaximumRetryAttempts"] == 2
+
+
+def _scoring_machine(synth: Synth) -> dict[str, Any]:
+    machines = [
+        m
+        for m in synth.resources("AWS::StepFunctions::StateMachine")
+        if "ScoreShard" in json.dumps(m["DefinitionString"])
+    ]
+    assert len(machines) == 1
+    return machines[0]
 
 
 def test_alert_topic_is_encrypted_tls_only_and_subscribes_the_configured_emails(
@@ -215,7 +235,7 @@ def test_dead_letters_errors_and_failed_training_raise_alarms_on_the_operations_
     }
     assert {next(iter(dlq_ids & set(q.split('"')))) for q in queues} == dlq_ids
     assert len(by_metric["Errors"]) == 2  # ingest and scoring functions
-    assert len(by_metric["ExecutionsFailed"]) == 1  # training
+    assert len(by_metric["ExecutionsFailed"]) == 2  # training and scoring
     # CloudWatch may use the topic's key
     keys = [
         r["Properties"]["KeyPolicy"]
@@ -228,7 +248,11 @@ def test_dead_letters_errors_and_failed_training_raise_alarms_on_the_operations_
 
 # training ------------------------------------------------------------------------------------------
 def test_training_runs_sagemaker_shards_in_parallel_on_a_schedule(synth: Synth) -> None:
-    (sm,) = synth.resources("AWS::StepFunctions::StateMachine")
+    (sm,) = [
+        m
+        for m in synth.resources("AWS::StepFunctions::StateMachine")
+        if "TrainShard" in json.dumps(m["DefinitionString"])
+    ]
     definition = json.dumps(sm["DefinitionString"])
     assert "sagemaker:createTrainingJob.sync" in definition
     assert f'\\"MaxConcurrency\\":{context()["meterwatch"]["training_max_parallel"]}' in definition
@@ -450,11 +474,13 @@ def test_training_shards_come_from_an_s3_manifest_and_scoring_from_a_schedule(
     synth: Synth,
 ) -> None:
     """Issue 13: no customer list in the state payload, no scoring run per ingest batch."""
-    (sm,) = synth.resources("AWS::StepFunctions::StateMachine")
-    definition = json.dumps(sm["DefinitionString"])
-    assert "DISTRIBUTED" in definition
-    assert "ItemReader" in definition and "s3:getObject" in definition  # the plan's manifest
-    assert "plan.shards" not in definition
+    machines = synth.resources("AWS::StepFunctions::StateMachine")
+    assert len(machines) == 2  # training and scoring
+    for sm in machines:
+        definition = json.dumps(sm["DefinitionString"])
+        assert "DISTRIBUTED" in definition
+        assert "ItemReader" in definition and "s3:getObject" in definition  # the plan's manifest
+        assert "plan.shards" not in definition
     ingest = synth.find("AWS::Lambda::Function", "lambdas.ingest_handler.handler")
     assert "METERWATCH_SCORE_FUNCTION" not in json.dumps(ingest)
     for s in role_statements(synth, "IngestionFunction"):
