@@ -46,7 +46,7 @@ class DeploymentConfig:
     training_schedule: str = "cron(0 8 ? * SUN *)"
     training_shard_size: int = 100
     training_max_parallel: int = 10
-    scoring_shard_size: int = 5_000
+    scoring_shard_size: int = 2_500
     training_instance_type: str = "ml.m5.xlarge"
     athena_bytes_scanned_limit: int = 10 * 1024**3
     raw_retention_days: int = 3650

@@ -102,8 +102,9 @@ class Settings(BaseSettings):
     training_shard_size
         Customers per SageMaker training job (AWS only).
     scoring_shard_size
-        Customers per scoring step of the AWS scoring state machine (whole sectors: a larger
-        sector is one step of its own). Bounds a step's memory and time (docs/deploy.md).
+        Customers scored together (whole sectors: a larger sector is one shard of its own):
+        a local run scores larger fleets shard after shard, the AWS state machine one shard
+        per step. Bounds a process's memory (~0.37 MiB per customer of the shard).
     """
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
@@ -131,7 +132,7 @@ class Settings(BaseSettings):
     dashboard_password: str = Field(default="", repr=False)
     score_function: str = ""
     training_shard_size: int = 100
-    scoring_shard_size: int = 5_000
+    scoring_shard_size: int = 2_500
 
     @field_validator("language")
     @classmethod

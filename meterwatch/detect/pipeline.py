@@ -726,9 +726,28 @@ def score(
     clients: Iterable[str] | None = None,
 ) -> ScoreResult:
     """Score new hours (:func:`score_new`), then deliver every pending alert
-    (:func:`deliver_pending`); ``result.alerts`` are the alerts delivered."""
+    (:func:`deliver_pending`); ``result.alerts`` are the alerts delivered.
+
+    Without ``clients``, a fleet larger than ``settings.scoring_shard_size`` is scored in
+    shards of whole sectors one after the other (:func:`scoring_shards`; the same scores and
+    alerts as one run, each shard its own commit): the process holds one shard, not the fleet.
+    A run killed between two shards leaves the shards before it committed; the next run scores
+    the rest.
+    """
     settings = settings or Settings()  # the defaults: an entry point passes its own
-    result = score_new(lake, settings=settings, progress=progress, clients=clients)
+    shards = scoring_shards(lake, settings.scoring_shard_size) if clients is None else []
+    if len(shards) > 1:
+        started = time.perf_counter()
+        parts = [
+            score_new(lake, settings=settings, progress=progress, clients=shard)
+            for shard in shards
+        ]
+        result = _combined(parts)
+        modelled = {c for shard in shards for c in shard}
+        result.skipped = sorted(set(customers_with_readings(lake)) - modelled)
+        result.seconds = time.perf_counter() - started
+    else:
+        result = score_new(lake, settings=settings, progress=progress, clients=clients)
     result.alerts = deliver_pending(lake, sinks, settings.language)
     return result
 
@@ -797,6 +816,21 @@ def score_new(
                              last_reading, alert_windows, Path(spill.name))  # fmt: skip
     finally:
         spill.cleanup()
+
+
+def _combined(parts: Sequence[ScoreResult]) -> ScoreResult:
+    """The counts of several shards' runs added up."""
+    out = ScoreResult()
+    for part in parts:
+        out.hours_scored += part.hours_scored
+        out.hours_revised += part.hours_revised
+        out.history_hours += part.history_hours
+        out.anomalies += part.anomalies
+        out.alerts_new += part.alerts_new
+        out.alerts_updated += part.alerts_updated
+        out.alerts_withdrawn += part.alerts_withdrawn
+        out.customers += part.customers
+    return out
 
 
 def scoring_shards(lake: Lake, max_customers: int) -> list[list[str]]:

@@ -66,6 +66,11 @@ def test_shards_of_whole_sectors_score_as_one_run(tmp_path: Path) -> None:
     pipeline.train(whole, settings=settings)
     shutil.copytree(tmp_path / "whole", tmp_path / "sharded")
     sharded = LocalLake(tmp_path / "sharded")
+    shutil.copytree(tmp_path / "whole", tmp_path / "local")
+    local = LocalLake(tmp_path / "local")  # `meterwatch score`: shard after shard, one call
+    small = Settings.load(
+        lake=str(tmp_path / "local"), workers=1, history_step_days=30, scoring_shard_size=3
+    )
 
     shards = pipeline.scoring_shards(sharded, max_customers=3)
     # whole sectors, sector-less customers filling the room, nobody twice or left out
@@ -80,17 +85,25 @@ def test_shards_of_whole_sectors_score_as_one_run(tmp_path: Path) -> None:
     ]  # a sector larger than the bound is one shard of its own
 
     def both(step: str) -> None:
-        pipeline.score(whole, settings=settings)
+        one = pipeline.score(whole, settings=settings)
         for shard in pipeline.scoring_shards(sharded, max_customers=3):
             pipeline.score(sharded, settings=settings, clients=shard)
-        got, want = _tables(sharded), _tables(whole)
+        in_turn = pipeline.score(local, settings=small)
+        assert (in_turn.customers, in_turn.hours_scored, in_turn.alerts_new) == (
+            one.customers,
+            one.hours_scored,
+            one.alerts_new,
+        ), step
+        want = _tables(whole)
         assert len(want[0]) > 0 and len(want[1]) > 0, step
-        pd.testing.assert_frame_equal(got[0], want[0], obj=f"scores after {step}")
-        pd.testing.assert_frame_equal(got[1], want[1], obj=f"alerts after {step}")
+        for lake in (sharded, local):
+            got = _tables(lake)
+            pd.testing.assert_frame_equal(got[0], want[0], obj=f"scores after {step}")
+            pd.testing.assert_frame_equal(got[1], want[1], obj=f"alerts after {step}")
 
     both("the history (walk-forward)")
     _fleet(tmp_path / "days", pd.Timestamp("2022-05-20"), start=cut)
-    for lake in (whole, sharded):
+    for lake in (whole, sharded, local):
         ingest_paths(lake, [tmp_path / "days"])
     both("ten new days")
     alerts = _tables(whole)[1]
