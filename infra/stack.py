@@ -134,7 +134,5 @@ class MeterwatchStack(cdk.Stack):
         )
         cdk.CfnOutput(self, "AthenaWorkGroup", value=storage.workgroup_name)
         cdk.CfnOutput(self, "ScoringFunctionName", value=scoring.function.function_name)
-        cdk.CfnOutput(
-            self, "ScoringStateMachineArn", value=scoring.state_machine.state_machine_arn
-        )
+        cdk.CfnOutput(self, "ScoringStateMachineArn", value=scoring.state_machine.state_machine_arn)
         cdk.CfnOutput(self, "IngestDeadLetterQueueUrl", value=ingestion.dead_letters.queue_url)

@@ -8,16 +8,15 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.units.images import container_function
-from infra.units.nag import acknowledge, arn_ref
+from infra.units.machines import sharded_state_machine
+from infra.units.nag import arn_ref
 from infra.units.queues import dead_letter_queue
 
 MANIFEST_PREFIX = "scoring/manifests/"  # lambdas.score_handler.MANIFEST_PREFIX
@@ -97,53 +96,19 @@ class Scoring(Construct):
             result_path=sfn.JsonPath.DISCARD,
         )
         shards.item_processor(score)
-        self.log_group = logs.LogGroup(
+        self.state_machine, self.log_group = sharded_state_machine(
             self,
-            "Logs",
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            definition_body=sfn.DefinitionBody.from_chainable(plan.next(shards)),
+            plan.next(shards),
             timeout=cdk.Duration.hours(23),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL),
-        )
-        props.key.grant_decrypt(self.state_machine)
-        # the plan step writes the shard manifest the Distributed Map reads
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"],
-                resources=[props.manifest_bucket.arn_for_objects(f"{MANIFEST_PREFIX}*")],
-            )
-        )
-        machine = arn_ref(self.state_machine, "")
-        name = f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine[1:-1]}"}}]}}]}}'
-        executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}"
-        acknowledge(
-            self.state_machine,
-            {
+            manifest_bucket=props.manifest_bucket,
+            manifest_prefix=MANIFEST_PREFIX,
+            planner=self.function,
+            key=props.key,
+            reasons={
                 "AwsSolutions-IAM5[Resource::*]": "X-Ray tracing and CloudWatch Logs delivery "
                 "(logs:CreateLogDelivery and friends) support no resource-level permissions.",
                 f"AwsSolutions-IAM5[Resource::{arn_ref(self.function)}:*]": "Invoke the "
                 "scoring function (any version of that one function).",
-                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::"
-                f"{arn_ref(props.manifest_bucket, '')}/*]": "The Distributed Map's ItemReader "
-                "reads the run's shard manifest, whose key is known at run time only.",
-                f"AwsSolutions-IAM5[Resource::{executions}:*]": "The Distributed Map runs each "
-                "shard as a child execution of this one state machine.",
-                f"AwsSolutions-IAM5[Resource::{executions}/*:*]": "The Distributed Map's child "
-                "executions of this one state machine.",
-            },
-        )
-        acknowledge(
-            self.function,
-            {
-                f"AwsSolutions-IAM5[Resource::{arn_ref(props.manifest_bucket)}/{MANIFEST_PREFIX}*]": (
-                    "Write one shard manifest per run under scoring/manifests/."
-                )
             },
         )
         self.schedule = events.Rule(

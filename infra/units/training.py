@@ -10,13 +10,13 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.units.images import EXCLUDE, PLATFORM, ROOT, container_function
+from infra.units.machines import sharded_state_machine
 from infra.units.nag import (
     acknowledge,
     acknowledge_kms_grant,
@@ -186,23 +186,15 @@ class Training(Construct):
             ),
             payload_response_only=True,
         )
-        self.log_group = logs.LogGroup(
+        self.state_machine, self.log_group = sharded_state_machine(
             self,
-            "Logs",
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
-        self.state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            definition_body=sfn.DefinitionBody.from_chainable(plan.next(shards).next(register)),
+            plan.next(shards).next(register),
             timeout=cdk.Duration.hours(12),
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL),
-        )
-        acknowledge(
-            self.state_machine,
-            {
+            manifest_bucket=props.output_bucket,
+            manifest_prefix=MANIFEST_PREFIX,
+            planner=self.plan_function,
+            key=props.key,
+            reasons={
                 "AwsSolutions-IAM5[Resource::*]": "X-Ray tracing and CloudWatch Logs delivery "
                 "(logs:CreateLogDelivery and friends) support no resource-level permissions; "
                 "the .sync integration's events rule is AWS-managed.",
@@ -215,39 +207,8 @@ class Training(Construct):
                 "register function (any version of that one function).",
             },
         )
-        props.key.grant_decrypt(self.state_machine)
-        # the plan step writes the shard manifest the Distributed Map reads
-        self.plan_function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"],
-                resources=[props.output_bucket.arn_for_objects(f"{MANIFEST_PREFIX}*")],
-            )
-        )
         props.key.grant_encrypt(self.plan_function)
         acknowledge_kms_grant(self.plan_function)
-        machine = arn_ref(self.state_machine, "")
-        name = f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine[1:-1]}"}}]}}]}}'
-        executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}"
-        acknowledge(
-            self.state_machine,
-            {
-                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::"
-                f"{arn_ref(props.output_bucket, '')}/*]": "The Distributed Map's ItemReader reads "
-                "the run's shard manifest, whose key is known at run time only (one bucket).",
-                f"AwsSolutions-IAM5[Resource::{executions}:*]": "The Distributed Map runs each "
-                "shard as a child execution of this one state machine.",
-                f"AwsSolutions-IAM5[Resource::{executions}/*:*]": "The Distributed Map's child "
-                "executions of this one state machine.",
-            },
-        )
-        acknowledge(
-            self.plan_function,
-            {
-                f"AwsSolutions-IAM5[Resource::{arn_ref(props.output_bucket)}/{MANIFEST_PREFIX}*]": (
-                    "Write one shard manifest per run under training/manifests/."
-                )
-            },
-        )
         self.schedule = events.Rule(
             self,
             "Weekly",
