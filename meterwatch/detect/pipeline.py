@@ -739,8 +739,7 @@ def score(
     if len(shards) > 1:
         started = time.perf_counter()
         parts = [
-            score_new(lake, settings=settings, progress=progress, clients=shard)
-            for shard in shards
+            score_new(lake, settings=settings, progress=progress, clients=shard) for shard in shards
         ]
         result = _combined(parts)
         modelled = {c for shard in shards for c in shard}
