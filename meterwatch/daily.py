@@ -233,8 +233,9 @@ def update_fleet(
     since: Mapping[str, pd.Timestamp],
     sector_before: Mapping[str, str | None],
     sector_after: Mapping[str, str | None],
-) -> None:
-    """Bring ``fleet_daily`` up to the ``daily`` rows an ingest writes, in its transaction.
+) -> bool:
+    """Bring ``fleet_daily`` up to the ``daily`` rows an ingest writes, in its transaction;
+    whether it was built whole (then :func:`mark_fleet_complete` after the commit).
 
     ``rows`` and ``since`` are what :func:`write_daily` is given (each customer's new rows from
     its day in ``since``, all of them where it has none); ``sector_before`` and
@@ -247,13 +248,13 @@ def update_fleet(
     """
     if not known(lake, FLEET_COMPLETE_KEY):
         _rebuild_fleet(tx, lake, rows, since, sector_after)
-        return
+        return True
     moved = {
         c for c in sector_after if sector_name(sector_before.get(c)) != sector_name(sector_after[c])
     }
     clients = sorted(set(rows) | moved)
     if not clients:
-        return
+        return False
     # (customers without stored rows read as none: no listing of the table's customers)
     old = lake.read_since("daily", {c: None if c in moved else since.get(c) for c in clients})
     parts = [old.assign(sign=-1.0)] if not old.empty else []
@@ -270,7 +271,7 @@ def update_fleet(
         elif start is not None:
             parts.append(kept[pd.to_datetime(kept["day"]) < start].assign(sign=1.0))
     if not parts:
-        return
+        return False
     changes = pd.concat(parts, ignore_index=True)
     removed = fleet_sums(changes[changes["sign"] < 0], sector_before)  # negative sums
     added = fleet_sums(changes[changes["sign"] > 0], sector_after)
@@ -278,6 +279,7 @@ def update_fleet(
     frames = [f for f in (current, removed, added) if not f.empty]
     total = pd.concat(frames, ignore_index=True).groupby(["sector", "day"], as_index=False).sum()
     tx.overwrite("fleet_daily", _typed_fleet(total))
+    return False
 
 
 def _rebuild_fleet(
@@ -338,16 +340,17 @@ def update_monthly(
     months: Mapping[str, pa.Table],
     since: Mapping[str, pd.Timestamp],
     month_since: Mapping[str, pd.Timestamp],
-) -> None:
+) -> bool:
     """Write an ingest's ``monthly`` rows (``months``: each customer's from the month in
     ``month_since``), or, until a first ingest has (a lake from before the table), every
     customer's months from its whole daily rows as this ingest leaves them (``rows`` and
-    ``since`` as given to :func:`write_daily`)."""
+    ``since`` as given to :func:`write_daily`); whether it wrote every customer's months
+    (then :func:`mark_monthly_complete` after the commit)."""
     # a customer whose daily rows are written whole (a backfill) gets its months whole
     whole = {c: monthly_rows(c, t) for c, t in rows.items() if c not in months}
     if known(lake, MONTHLY_COMPLETE_KEY):
         write_monthly(tx, {**dict(months), **whole}, month_since)
-        return
+        return False
     # A lake from before the table: the customers with stored daily rows get every month from
     # them (and this ingest's rows); a customer new to the lake has all its months in ``months``.
     rebuilt: dict[str, pa.Table] = {}
@@ -367,6 +370,7 @@ def update_monthly(
     write_monthly(tx, rebuilt)
     fresh = {c: t for c, t in {**dict(months), **whole}.items() if c not in done}
     write_monthly(tx, fresh, month_since)
+    return True
 
 
 def mark_monthly_complete(lake: Lake) -> None:

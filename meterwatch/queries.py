@@ -102,6 +102,20 @@ def _period_by_customer(energy: str) -> str:
         """  # noqa: S608 (energy from the hour columns' whitelist)
 
 
+def _fleet_days(source: str, sector: str) -> str:
+    """The fleet's (or a sector's) energy per day of [$start, $end), one column per hour of
+    day, from ``source`` (rows ``d`` with a day, hours and hour columns; ``sector`` names
+    their sector column)."""
+    return f"""
+        SELECT d.day AS day, sum(d.hours) AS hours,
+               {_HOUR_SUMS}
+        FROM {source}
+        WHERE d.day >= $start AND d.day < $end AND ($sector IS NULL OR {sector} = $sector)
+        GROUP BY d.day
+        ORDER BY d.day
+        """  # noqa: S608 (constant fragments, hour columns from range(24))
+
+
 def _series(grain: str) -> NamedQuery:
     if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}; expected one of {GRAINS}")
@@ -161,28 +175,13 @@ _QUERIES = [
     ),
     NamedQuery(
         "daily_fleet_by_customer_rows",
-        f"""
-        SELECT d.day AS day, sum(d.hours) AS hours,
-               {_HOUR_SUMS}
-        FROM daily d
-        LEFT JOIN customers c ON c.client_id = d.client_id
-        WHERE d.day >= $start AND d.day < $end AND ($sector IS NULL OR c.sector = $sector)
-        GROUP BY d.day
-        ORDER BY d.day
-        """,  # noqa: S608 (generated from range(24))
+        _fleet_days("daily d LEFT JOIN customers c ON c.client_id = d.client_id", "c.sector"),
         "daily_fleet from the customers' daily rows: for a lake whose fleet_daily table its next"
         " ingest has not built yet.",
     ),
     NamedQuery(
         "daily_fleet",
-        f"""
-        SELECT d.day AS day, sum(d.hours) AS hours,
-               {_HOUR_SUMS}
-        FROM fleet_daily d
-        WHERE d.day >= $start AND d.day < $end AND ($sector IS NULL OR d.sector = $sector)
-        GROUP BY d.day
-        ORDER BY d.day
-        """,  # noqa: S608 (generated from range(24))
+        _fleet_days("fleet_daily d", "d.sector"),
         "Energy of all customers (or a sector) per day of a period, one column per hour of"
         " day (the fleet_daily table: sectors x days rows, whatever the number of customers).",
     ),

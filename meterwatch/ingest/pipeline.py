@@ -486,8 +486,7 @@ class _Run:
                         client, tx.read("readings", partitions=[client])
                     )
         daily.write_daily(tx, self.daily, self.daily_since)
-        self.monthly_built = not daily.known(self.lake, daily.MONTHLY_COMPLETE_KEY)
-        daily.update_monthly(
+        self.monthly_built = daily.update_monthly(
             tx, self.lake, self.daily, self.monthly, self.daily_since, self.monthly_since
         )
         customers = tx.read("customers").to_pandas()
@@ -511,8 +510,7 @@ class _Run:
             customers["updated_at"] = pd.to_datetime(customers["updated_at"], utc=True)
             tx.overwrite("customers", customers)
         self.report.customers_total = len(customers)
-        self.fleet_built = not daily.known(self.lake, daily.FLEET_COMPLETE_KEY)
-        daily.update_fleet(
+        self.fleet_built = daily.update_fleet(
             tx,
             self.lake,
             self.daily,

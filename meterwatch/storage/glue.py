@@ -91,7 +91,6 @@ class GlueLake(IcebergLake):
                 # creates the tables.
                 if not _denied(exc):
                     raise
-            self._init_states()
 
     # commit records ---------------------------------------------------------------------------
     def _list_commits(self) -> list[str]:
