@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from meterwatch.detect.pipeline import sector_factors
 
@@ -66,6 +67,53 @@ def test_peers_that_shared_every_campaign_step_are_tied() -> None:
     )
     assert out["a"] == ["b"] and out["b"] == ["a"]
     assert out["c"] == [] and out["d"] == [] and out["e"] == []
+
+
+def test_tied_peers_are_pandas_pairwise_correlation_in_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The matrix-product correlation gives DataFrame.corr(min_periods)'s ties: gaps, late
+    starters, too few common days, flat series and outage days, whatever the block size."""
+    import numpy as np
+
+    from meterwatch.detect import pipeline
+
+    rng = np.random.default_rng(7)
+    days = 300
+    index = pd.date_range("2022-01-01", periods=days, freq="D")
+    shared = [np.cumsum(rng.normal(0, 0.05, days)) for _ in range(3)]
+    series: dict[str, pd.Series] = {}
+    for i in range(40):
+        if i % 7 == 0:
+            values = np.full(days, 4.0)  # never moved
+        elif i % 3 == 0:
+            values = np.exp(np.cumsum(rng.normal(0, 0.05, days)))  # its own path
+        else:  # one of three lockstep groups, a little noise of its own
+            values = 3 * np.exp(shared[i % 3] + rng.normal(0, 0.01 * (i % 5), days))
+        values = values.copy()
+        gap = int(rng.integers(0, days - 30))
+        values[gap : gap + int(rng.integers(0, 30))] = np.nan
+        values[rng.integers(0, days, 3)] = 0.0  # outage days
+        start = int(rng.integers(0, 260)) if i % 4 == 0 else 0  # a few start late
+        series[f"c{i}"] = pd.Series(values, index=index).iloc[start:]
+    sectors = {c: "ab"[i % 2] for i, c in enumerate(series)}
+
+    expected: dict[str, list[str]] = {}
+    for sector in "ab":
+        logs = {}
+        for c, level in series.items():
+            if sectors[c] != sector:
+                continue
+            median = float(np.nanmedian(level.to_numpy()))
+            logs[c] = np.log(level.where(level > pipeline.OUTAGE_SHARE * median) / median)
+        corr = pd.DataFrame(logs).corr(min_periods=pipeline.TIE_MIN_DAYS)
+        for c in corr.columns:
+            row = corr[c].drop(c)
+            expected[c] = sorted(row.index[(row >= pipeline.TIE_CORRELATION).to_numpy()])
+    assert sum(len(v) for v in expected.values()) >= 20  # the case has ties to find
+    for block_cells in (2_000_000, 40, 1):
+        monkeypatch.setattr(pipeline, "TIE_BLOCK_CELLS", block_cells)
+        assert pipeline.tied_peers(series, sectors) == expected
 
 
 def test_a_drop_the_tied_peers_share_is_the_customers_regime() -> None:
