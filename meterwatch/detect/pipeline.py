@@ -492,7 +492,7 @@ def tied_peers(
     return out
 
 
-TIE_BLOCK_CELLS = 2_000_000  # correlations computed per block of columns: ~16 MB an array
+TIE_BLOCK_CELLS = 500_000  # correlations computed per block of columns: ~4 MB an array
 
 
 def _correlated_columns(values: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:

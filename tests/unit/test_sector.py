@@ -111,7 +111,7 @@ def test_tied_peers_are_pandas_pairwise_correlation_in_blocks(
             row = corr[c].drop(c)
             expected[c] = sorted(row.index[(row >= pipeline.TIE_CORRELATION).to_numpy()])
     assert sum(len(v) for v in expected.values()) >= 20  # the case has ties to find
-    for block_cells in (2_000_000, 40, 1):
+    for block_cells in (500_000, 40, 1):
         monkeypatch.setattr(pipeline, "TIE_BLOCK_CELLS", block_cells)
         assert pipeline.tied_peers(series, sectors) == expected
 
