@@ -219,13 +219,58 @@ class CustomerModel:
     level_days: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     # the history's regime level per calendar day (sector co-movement is learnt from it)
     level_series: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    # The shape at every level it is ever evaluated at (the known levels; a level at or below
+    # 0; a missing level), per weekday and hour: rows of (known levels + 2) x 7 x 24, what the
+    # trees give there. Scoring reads it instead of running (or even loading) the trees.
+    shape_table: np.ndarray = field(default_factory=lambda: np.zeros((0, 7, 24)))
     _regressor: Any = field(default=None, repr=False, compare=False)
 
     # prediction ---------------------------------------------------------------------
+    def _table_rows(self, levels: np.ndarray) -> np.ndarray | None:
+        """Row of :attr:`shape_table` for each of ``levels`` (the snapped levels
+        ``nearest_known`` gives), or None where one of them is not a row: the trees then."""
+        known = np.exp(self.known_log_levels)
+        if len(self.shape_table) != len(known) + 2:
+            return None
+        rows = np.full(len(levels), -1, dtype=np.int64)
+        missing = np.isnan(levels)
+        rows[missing] = len(known) + 1
+        rows[~missing & (levels <= 0)] = len(known)
+        rest = np.flatnonzero(rows < 0)
+        if len(rest):
+            at = np.clip(np.searchsorted(known, levels[rest]), 0, max(len(known) - 1, 0))
+            if not len(known) or not np.array_equal(known[at], levels[rest]):
+                return None
+            rows[rest] = at
+        return rows
+
+    def build_shape_table(self) -> None:
+        """Fill :attr:`shape_table` from the trees (the same numbers :meth:`_shape` computes
+        row by row: the trees see the same features)."""
+        if self.kind != "xgboost" or (self._regressor is None and not self.booster):
+            return
+        levels = np.r_[np.exp(self.known_log_levels), 0.0, np.nan]
+        days = pd.date_range("2024-01-01", periods=7 * 24, freq="h")  # a Monday, 168 hours
+        ts = pd.DatetimeIndex(np.tile(days.to_numpy(), len(levels)))
+        level = np.repeat(levels, len(days))
+        table = np.full((len(levels), 7, 24), np.nan)
+        weekday, hour = _weekday_hour(ts)
+        table[np.repeat(np.arange(len(levels)), len(days)), weekday, hour] = self._trees(ts, level)
+        self.shape_table = table
+
     def _shape(self, ts: pd.Series, level: np.ndarray) -> np.ndarray:
         idx = pd.DatetimeIndex(ts)
         if self.kind != "xgboost" or (self._regressor is None and not self.booster):
             return np.asarray(self.profile[idx.dayofweek, idx.hour], dtype=float)
+        level = np.asarray(level, dtype=float)
+        codes, uniques = pd.factorize(level, use_na_sentinel=False)
+        rows = self._table_rows(np.asarray(uniques, dtype=float))
+        if rows is not None:
+            weekday, hour = _weekday_hour(idx)
+            return np.asarray(self.shape_table[rows[codes], weekday, hour], dtype=float)
+        return self._trees(idx, level)
+
+    def _trees(self, idx: pd.DatetimeIndex, level: np.ndarray) -> np.ndarray:
         if self._regressor is None:
             import xgboost as xgb
 
@@ -386,6 +431,10 @@ class CustomerModel:
             "params": self.params,
             "level_days": self.level_days.tolist(),
             "level_series": _series_doc(self.level_series),
+            # float64 bytes, exact (JSON's decimal floats would be too, at twice the size)
+            "shape_table": base64.b64encode(
+                np.ascontiguousarray(self.shape_table, dtype="<f8").tobytes()
+            ).decode("ascii"),
         }
         return json.dumps(doc).encode("utf-8")
 
@@ -415,6 +464,10 @@ class CustomerModel:
             params=doc["params"],
             level_days=np.asarray(doc.get("level_days", []), dtype=float).reshape(-1, 2),
             level_series=_series_from_doc(doc.get("level_series")),
+            # absent in models written before the table: the trees are run instead
+            shape_table=np.frombuffer(
+                base64.b64decode(doc.get("shape_table", "")), dtype="<f8"
+            ).reshape(-1, 7, 24),
         )
 
 
@@ -594,6 +647,7 @@ def fit_customer(
         kind="xgboost", known_log_levels=known_levels(level_all), band=band, profile=profile
     )
     final._regressor = booster
+    final.build_shape_table()
     whole = pd.DataFrame({"expected_kwh": final.expectation(frame)[0]})
     for key, value in detectors.shape_calibration(frame, whole, mask_all).items():
         stats[key] = max(stats[key], value)
@@ -647,6 +701,7 @@ def fit_customer(
         params={**XGB_PARAMS, "rounds": XGB_ROUNDS, "band": list(band), "held_out": held_out},
         level_days=level_histogram(level_all),
         level_series=level_all,
+        shape_table=final.shape_table,
     )
 
 
