@@ -184,6 +184,42 @@ def test_model_round_trip_and_format_version() -> None:
         CustomerModel.from_bytes(bad)
 
 
+def test_the_shape_table_gives_the_trees_numbers_without_running_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Scoring reads the shape from the model's table (known levels, a level at or below 0, a
+    missing level); the numbers are the trees' to the bit, and a level the table does not
+    hold, or a model stored before the table, runs the trees."""
+    import json
+
+    frame = customer(HISTORY_DAYS, seed=12)
+    step = (frame["ts"] >= frame["ts"].iloc[0] + pd.Timedelta(days=30)).to_numpy()
+    frame["active_kwh"] *= np.where(step, 1.8, 1.0)  # a second regime: several known levels
+    model = CustomerModel.from_bytes(fit_customer(frame).to_bytes())
+    known = len(model.known_log_levels)
+    assert known >= 2 and model.shape_table.shape == (known + 2, 7, 24)
+    ts = frame["ts"]
+    levels = model.nearest_known(model.levels(frame))
+    levels[:30], levels[30:50], levels[50:60] = 0.0, np.nan, -1.0
+    trees = model._trees(pd.DatetimeIndex(ts), levels)
+    np.testing.assert_array_equal(model._shape(ts, levels), trees)
+    # no tree is loaded or run for the tabled levels
+    monkeypatch.setattr(CustomerModel, "_trees", lambda *a: pytest.fail("trees ran"))
+    model._regressor = None
+    model._shape(ts, levels)
+    monkeypatch.undo()
+    # a level between the known ones is not in the table: the trees answer
+    odd = levels.copy()
+    odd[100:110] = np.exp(model.known_log_levels[0]) * 1.01
+    np.testing.assert_array_equal(model._shape(ts, odd), model._trees(pd.DatetimeIndex(ts), odd))
+    # a model written before the table predicts as it did
+    doc = json.loads(model.to_bytes())
+    del doc["shape_table"]
+    older = CustomerModel.from_bytes(json.dumps(doc).encode())
+    assert older.shape_table.shape == (0, 7, 24)
+    pd.testing.assert_frame_equal(older.predict(frame), model.predict(frame))
+
+
 def test_short_history_falls_back_to_the_sector_profile() -> None:
     frame = customer(5, seed=9)
     profile = np.ones((7, 24))
