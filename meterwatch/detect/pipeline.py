@@ -1050,12 +1050,24 @@ def _score_shards(
                 continue
             new_scores: dict[str, pd.DataFrame] = {}
             since: dict[str, pd.Timestamp] = {}
+            raw: list[pd.DataFrame] = []
+            rows_of: dict[str, int] = {}
             for c in shard_clients:
                 parts = [history[c]] if c in history else []
                 w = by_work.get(c)
                 if w is not None:
                     parts.append(_score_rows(w, factors[c], scored_at))
-                new_scores[c] = _typed_scores(pd.concat(parts, ignore_index=True))
+                raw.extend(parts)
+                rows_of[c] = sum(len(p) for p in parts)
+            # typed once for the shard (per customer it is mostly pandas' overhead); each
+            # customer's rows are then its slice, in order
+            typed = _typed_scores(pd.concat(raw, ignore_index=True))
+            del raw
+            start = 0
+            for c in shard_clients:
+                w = by_work.get(c)
+                new_scores[c] = typed.iloc[start : start + rows_of[c]].reset_index(drop=True)
+                start += rows_of[c]
                 since[c] = w.new_from if (w is not None and c not in history) else _EARLIEST
                 scored = new_scores[c]
                 if c in history:
@@ -1064,11 +1076,7 @@ def _score_shards(
                     new = scored[scored["ts"] >= w.first_new]
                     fresh.append(new)
                     revised_total += len(scored) - len(new)
-            tx.replace_since(
-                "scores",
-                pd.concat(new_scores.values(), ignore_index=True),
-                since,
-            )
+            tx.replace_since("scores", typed, since)
             for c in shard_clients:
                 mine, registers = _event_inputs(
                     lake, tx, c, new_scores[c], since[c], recent.get(c), events_from.get(c),
