@@ -1063,11 +1063,11 @@ def _score_shards(
             # customer's rows are then its slice, in order
             typed = _typed_scores(pd.concat(raw, ignore_index=True))
             del raw
-            start = 0
+            offset = 0
             for c in shard_clients:
                 w = by_work.get(c)
-                new_scores[c] = typed.iloc[start : start + rows_of[c]].reset_index(drop=True)
-                start += rows_of[c]
+                new_scores[c] = typed.iloc[offset : offset + rows_of[c]].reset_index(drop=True)
+                offset += rows_of[c]
                 since[c] = w.new_from if (w is not None and c not in history) else _EARLIEST
                 scored = new_scores[c]
                 if c in history:
