@@ -14,6 +14,33 @@ from constructs import Construct
 from infra.units.nag import acknowledge, arn_ref
 
 
+def manifest_map(
+    scope: Construct,
+    manifest_bucket: s3.IBucket,
+    processor: sfn.IChainable,
+    *,
+    max_concurrency: int,
+    result_path: str,
+    result_selector: dict[str, object] | None = None,
+) -> sfn.DistributedMap:
+    """The Distributed Map ``Shards`` that runs ``processor`` on each shard of the manifest the
+    plan step wrote (its key at ``$.plan.key`` in ``manifest_bucket``). The shard list is an S3
+    object (ItemReader): the state payload carries its location only, whatever the number of
+    customers."""
+    shards = sfn.DistributedMap(
+        scope,
+        "Shards",
+        item_reader=sfn.S3JsonItemReader(
+            bucket=manifest_bucket, key=sfn.JsonPath.string_at("$.plan.key")
+        ),
+        max_concurrency=max_concurrency,
+        result_path=result_path,
+        result_selector=result_selector,
+    )
+    shards.item_processor(processor)
+    return shards
+
+
 def sharded_state_machine(
     scope: Construct,
     chain: sfn.IChainable,

@@ -15,7 +15,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.units.images import container_function
-from infra.units.machines import sharded_state_machine
+from infra.units.machines import manifest_map, sharded_state_machine
 from infra.units.nag import arn_ref
 from infra.units.queues import dead_letter_queue
 
@@ -83,19 +83,13 @@ class Scoring(Construct):
             max_attempts=2,
             backoff_rate=2,
         )
-        # The shard list is an S3 object the plan step writes (ItemReader): the state payload
-        # carries its location only, whatever the number of customers.
-        shards = sfn.DistributedMap(
+        shards = manifest_map(
             self,
-            "Shards",
-            item_reader=sfn.S3JsonItemReader(
-                bucket=props.manifest_bucket,
-                key=sfn.JsonPath.string_at("$.plan.key"),
-            ),
+            props.manifest_bucket,
+            score,
             max_concurrency=1,
             result_path=sfn.JsonPath.DISCARD,
         )
-        shards.item_processor(score)
         self.state_machine, self.log_group = sharded_state_machine(
             self,
             plan.next(shards),

@@ -16,7 +16,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.units.images import EXCLUDE, PLATFORM, ROOT, container_function
-from infra.units.machines import sharded_state_machine
+from infra.units.machines import manifest_map, sharded_state_machine
 from infra.units.nag import (
     acknowledge,
     acknowledge_kms_grant,
@@ -163,20 +163,14 @@ class Training(Construct):
                 "artifact": sfn.JsonPath.string_at("$.ModelArtifacts.S3ModelArtifacts")
             },
         )
-        # The shard list is an S3 object the plan step writes (ItemReader): the state payload
-        # carries its location only, so no customer count fills the 256 KiB payload.
-        shards = sfn.DistributedMap(
+        shards = manifest_map(
             self,
-            "Shards",
-            item_reader=sfn.S3JsonItemReader(
-                bucket=props.output_bucket,
-                key=sfn.JsonPath.string_at("$.plan.key"),
-            ),
+            props.output_bucket,
+            train,
             max_concurrency=props.max_parallel,
             result_path="$.trained",
             result_selector={"artifacts": sfn.JsonPath.list_at("$[*].artifact")},
         )
-        shards.item_processor(train)
         register = tasks.LambdaInvoke(
             self,
             "RegisterModels",
