@@ -505,9 +505,8 @@ def _correlated_columns(values: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
     2,000 customers took 10 s with ``DataFrame.corr``)."""
     n = values.shape[1]
     # centred per column first (the correlation does not change; the sums lose less)
-    centre = np.nanmean(np.where(np.isfinite(values), values, np.nan), axis=0)
-    centre = np.where(np.isfinite(centre), centre, 0.0)
     m = np.isfinite(values).astype(float)
+    centre = np.nansum(values, axis=0) / np.maximum(m.sum(axis=0), 1.0)
     x = np.where(m > 0, values - centre, 0.0)
     x2 = x * x
     block = max(1, TIE_BLOCK_CELLS // max(n, 1))
