@@ -35,9 +35,30 @@ def daily_rows(client_id: str, readings: pa.Table | pd.DataFrame) -> pa.Table:
     mean of the day's readings that have one. An Arrow table is read column by column (its
     text columns are never converted: ingest calls this for every customer it touches).
     """
+    return _daily_table(client_id, _day_columns(readings))
+
+
+def daily_and_monthly(client_id: str, readings: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """:func:`daily_rows` and the :func:`monthly_rows` of those days, from one pass over the
+    readings' columns (ingest's path: the months are summed from the day arrays, not read
+    back from the daily table). ``readings`` starts on the first of its first month."""
+    days = _day_columns(readings)
+    return _daily_table(client_id, days), _monthly_table(client_id, days)
+
+
+def _zeroed(values: np.ndarray) -> np.ndarray:
+    """``values`` with missing ones as 0 (``np.nan_to_num`` for the finite values readings
+    hold, without its infinity handling)."""
+    out = np.array(values, dtype=float, copy=True)
+    out[np.isnan(out)] = 0.0
+    return out
+
+
+def _day_columns(readings: pa.Table | pd.DataFrame) -> dict[str, np.ndarray]:
+    """The DAILY columns but the customer id, as arrays (``day`` as int64 seconds)."""
     empty = readings.num_rows == 0 if isinstance(readings, pa.Table) else readings.empty
     if empty:
-        return DAILY.schema.empty_table()
+        return {}
     seconds = _seconds(readings)
     day_index = seconds // DAY_SECONDS
     days, inverse = np.unique(day_index, return_inverse=True)
@@ -46,10 +67,10 @@ def daily_rows(client_id: str, readings: pa.Table | pd.DataFrame) -> pa.Table:
     n = len(days)
     active = _floats(readings, "active_kwh")
     cell = inverse * 24 + hours_of_day
-    by_hour = np.bincount(cell, weights=np.nan_to_num(active), minlength=n * 24).reshape(n, 24)
+    by_hour = np.bincount(cell, weights=_zeroed(active), minlength=n * 24).reshape(n, 24)
 
     def day_sum(values: np.ndarray) -> np.ndarray:  # missing values left out
-        return np.bincount(inverse, weights=np.nan_to_num(values), minlength=n)
+        return np.bincount(inverse, weights=_zeroed(values), minlength=n)
 
     def day_mean(values: np.ndarray) -> np.ndarray:  # of the readings that have one
         known = ~np.isnan(values)
@@ -57,9 +78,8 @@ def daily_rows(client_id: str, readings: pa.Table | pd.DataFrame) -> pa.Table:
         count = np.bincount(inverse, weights=known.astype(float), minlength=n)
         return np.divide(total, count, out=np.full(n, np.nan), where=count > 0)
 
-    columns: dict[str, object] = {
-        "client_id": pa.array([client_id] * n, pa.string()),
-        "day": (days * DAY_SECONDS).astype("datetime64[s]"),
+    columns: dict[str, np.ndarray] = {
+        "day": days * DAY_SECONDS,
         "hours": np.bincount(inverse, minlength=n).astype("int64"),
         "active_kwh": by_hour.sum(axis=1),
         "reactive_kvarh": day_sum(_floats(readings, "reactive_kvarh")),
@@ -67,7 +87,21 @@ def daily_rows(client_id: str, readings: pa.Table | pd.DataFrame) -> pa.Table:
         "voltage_fc": day_mean(_floats(readings, "voltage_fc")),
     }
     columns.update({name: by_hour[:, h] for h, name in enumerate(HOUR_COLUMNS)})
-    return pa.table(columns, schema=DAILY.schema)
+    return columns
+
+
+def _daily_table(client_id: str, columns: Mapping[str, np.ndarray]) -> pa.Table:
+    if not columns:
+        return DAILY.schema.empty_table()
+    n = len(columns["day"])
+    return pa.table(
+        {
+            "client_id": pa.array([client_id] * n, pa.string()),
+            **columns,
+            "day": columns["day"].astype("datetime64[s]"),
+        },
+        schema=DAILY.schema,
+    )
 
 
 def month_start(day: pd.Timestamp) -> pd.Timestamp:
@@ -81,14 +115,23 @@ def monthly_rows(client_id: str, days: pa.Table) -> pa.Table:
     the first of its first month (ingest gives it so)."""
     if days.num_rows == 0:
         return MONTHLY.schema.empty_table()
-    day = days.column("day").to_numpy(zero_copy_only=False).astype("datetime64[D]")
-    month = day.astype("datetime64[M]")
+    day = days.column("day").to_numpy(zero_copy_only=False).astype("datetime64[s]")
+    sums = ("hours", "active_kwh", "reactive_kvarh", *HOUR_COLUMNS)
+    columns = {"day": day.astype(np.int64), **{name: _floats(days, name) for name in sums}}
+    return _monthly_table(client_id, columns)
+
+
+def _monthly_table(client_id: str, days: Mapping[str, np.ndarray]) -> pa.Table:
+    """MONTHLY rows from day columns (``day`` as int64 seconds; the sums as numbers)."""
+    if not days or not len(days["day"]):
+        return MONTHLY.schema.empty_table()
+    month = days["day"].astype("datetime64[s]").astype("datetime64[D]").astype("datetime64[M]")
     months, inverse = np.unique(month, return_inverse=True)
     inverse = inverse.reshape(-1)
     n = len(months)
 
-    def total(name: str) -> np.ndarray:
-        return np.bincount(inverse, weights=_floats(days, name), minlength=n)
+    def total(name: str) -> np.ndarray:  # bincount: the days added in order (reproducible sums)
+        return np.bincount(inverse, weights=np.asarray(days[name], dtype=float), minlength=n)
 
     columns: dict[str, object] = {
         "client_id": pa.array([client_id] * n, pa.string()),

@@ -179,8 +179,18 @@ def _merge(
         ``merged`` is ``None`` when nothing changed; ``first_changed`` is the first hour
         (epoch seconds) that differs from ``old``: the rows before it are ``old``'s.
     """
-    new = new.sort_by("ts")
     new_ts = new.column("ts").cast(pa.int64()).to_numpy()
+    if len(new_ts) > 1 and not bool((new_ts[1:] >= new_ts[:-1]).all()):
+        new = new.sort_by("ts")  # stable: a file in hour order (the usual case) is kept as is
+        new_ts = new.column("ts").cast(pa.int64()).to_numpy()
+    if old.num_rows == 0:  # a customer new to the lake: every row is inserted
+        if not len(new_ts):
+            return None, 0, 0, 0, 0
+        incoming = new.drop_columns(["line"])
+        incoming = incoming.append_column(
+            "ingestion_id", pa.array([ingestion_id] * incoming.num_rows, pa.string())
+        )
+        return incoming.cast(old.schema), len(new_ts), 0, 0, int(new_ts.min())
     old_ts = old.column("ts").cast(pa.int64()).to_numpy()
     pos = np.searchsorted(old_ts, new_ts)
     clipped = np.minimum(pos, max(len(old_ts) - 1, 0))
@@ -417,10 +427,10 @@ class _Run:
             # from the first of the month: the monthly sums of the changed months whole
             month = daily.month_start(day)
             month_start = int(np.searchsorted(seconds, int(month.value // 10**9)))
-            days = daily.daily_rows(client, merged.slice(month_start))
+            days, months = daily.daily_and_monthly(client, merged.slice(month_start))
             recent = pc.greater_equal(days.column("day"), pa.scalar(day.to_pydatetime(), TS))
             self.daily[client] = days.filter(recent)
-            self.monthly[client] = daily.monthly_rows(client, days)
+            self.monthly[client] = months
             self.monthly_since[client] = month
             self.changed[client] = {
                 "first_ts": pd.Timestamp(int(seconds[0]), unit="s"),
