@@ -808,11 +808,16 @@ def detect(frame: pd.DataFrame, stats: dict[str, float]) -> pd.DataFrame:
     combos, where = np.unique(bits, return_inverse=True)
     text = [",".join(n for i, n in enumerate(DETECTORS) if c >> i & 1) for c in combos]
     labels = [text[i] for i in where.reshape(-1)]
-    out = pd.DataFrame(scores, index=frame.index)
-    out["reactive"] = reactive
-    out["voltage"] = voltage
-    out["voltage_collapse"] = collapse
-    out["score"] = combined
-    out["flag"] = flag & present
-    out["detectors"] = labels
-    return out
+    # built in one construction (a column inserted at a time is a block insert each)
+    return pd.DataFrame(
+        {
+            **scores,
+            "reactive": reactive,
+            "voltage": voltage,
+            "voltage_collapse": collapse,
+            "score": combined,
+            "flag": flag & present,
+            "detectors": labels,
+        },
+        index=frame.index,
+    )

@@ -224,6 +224,17 @@ class CustomerModel:
     # trees give there. Scoring reads it instead of running (or even loading) the trees.
     shape_table: np.ndarray = field(default_factory=lambda: np.zeros((0, 7, 24)))
     _regressor: Any = field(default=None, repr=False, compare=False)
+    # the booster as stored (base64), decoded only if the trees are run (``from_bytes`` with
+    # ``trees=False``: scoring reads the shape table, and decoding ~0.5 MB a model was a
+    # twentieth of a daily run)
+    _booster_text: str = field(default="", repr=False, compare=False)
+
+    def _has_trees(self) -> bool:
+        return self._regressor is not None or bool(self.booster) or bool(self._booster_text)
+
+    def drop_trees(self) -> None:
+        """Free the trees (scoring needs the statistics and the shape table, not them)."""
+        self.booster, self._regressor, self._booster_text = b"", None, ""
 
     # prediction ---------------------------------------------------------------------
     def _table_rows(self, levels: np.ndarray) -> np.ndarray | None:
@@ -247,7 +258,7 @@ class CustomerModel:
     def build_shape_table(self) -> None:
         """Fill :attr:`shape_table` from the trees (the same numbers :meth:`_shape` computes
         row by row: the trees see the same features)."""
-        if self.kind != "xgboost" or (self._regressor is None and not self.booster):
+        if self.kind != "xgboost" or not self._has_trees():
             return
         levels = np.r_[np.exp(self.known_log_levels), 0.0, np.nan]
         days = pd.date_range("2024-01-01", periods=7 * 24, freq="h")  # a Monday, 168 hours
@@ -260,7 +271,7 @@ class CustomerModel:
 
     def _shape(self, ts: pd.Series, level: np.ndarray) -> np.ndarray:
         idx = pd.DatetimeIndex(ts)
-        if self.kind != "xgboost" or (self._regressor is None and not self.booster):
+        if self.kind != "xgboost" or not self._has_trees():
             return np.asarray(self.profile[idx.dayofweek, idx.hour], dtype=float)
         level = np.asarray(level, dtype=float)
         codes, uniques = pd.factorize(level, use_na_sentinel=False)
@@ -275,6 +286,9 @@ class CustomerModel:
             import xgboost as xgb
 
             booster = xgb.Booster()
+            if not self.booster and self._booster_text:
+                self.booster = base64.b64decode(self._booster_text)
+                self._booster_text = ""
             booster.load_model(bytearray(self.booster))
             booster.set_param({"nthread": 1})
             self._regressor = booster
@@ -422,7 +436,11 @@ class CustomerModel:
             "known_log_levels": self.known_log_levels.tolist(),
             "band": list(self.band),
             "profile": np.round(self.profile, 6).tolist(),
-            "booster": base64.b64encode(self.booster).decode("ascii"),
+            "booster": (
+                self._booster_text
+                if self._booster_text and not self.booster
+                else base64.b64encode(self.booster).decode("ascii")
+            ),
             "trained_from": None if self.trained_from is None else str(self.trained_from),
             "trained_until": None if self.trained_until is None else str(self.trained_until),
             "n_train": self.n_train,
@@ -439,8 +457,9 @@ class CustomerModel:
         return json.dumps(doc).encode("utf-8")
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> CustomerModel:
-        """Load a model written by :meth:`to_bytes`; refuses an unknown format version."""
+    def from_bytes(cls, data: bytes, *, trees: bool = True) -> CustomerModel:
+        """Load a model written by :meth:`to_bytes`; refuses an unknown format version.
+        ``trees=False`` leaves the booster encoded until the trees are run (if ever)."""
         doc = json.loads(data.decode("utf-8"))
         version = doc.get("format_version")
         if version != FORMAT_VERSION:
@@ -453,7 +472,7 @@ class CustomerModel:
             known_log_levels=np.asarray(doc["known_log_levels"], dtype=float),
             band=(float(doc["band"][0]), float(doc["band"][1])),
             profile=np.asarray(doc["profile"], dtype=float),
-            booster=base64.b64decode(doc["booster"]),
+            booster=base64.b64decode(doc["booster"]) if trees else b"",
             trained_from=None if doc["trained_from"] is None else pd.Timestamp(doc["trained_from"]),
             trained_until=None
             if doc["trained_until"] is None
@@ -468,6 +487,7 @@ class CustomerModel:
             shape_table=np.frombuffer(
                 base64.b64decode(doc.get("shape_table", "")), dtype="<f8"
             ).reshape(-1, 7, 24),
+            _booster_text="" if trees else doc["booster"],
         )
 
 

@@ -340,9 +340,10 @@ def _models_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def load_model(lake: Lake, artifact_key: str) -> CustomerModel:
-    """Load a stored model from the lake's model store."""
-    return CustomerModel.from_bytes(lake.get_object(artifact_key))
+def load_model(lake: Lake, artifact_key: str, *, trees: bool = True) -> CustomerModel:
+    """Load a stored model from the lake's model store (``trees=False``: its booster decoded
+    only if the trees are run; :meth:`CustomerModel.from_bytes`)."""
+    return CustomerModel.from_bytes(lake.get_object(artifact_key), trees=trees)
 
 
 # score -------------------------------------------------------------------------------------------
@@ -410,10 +411,10 @@ def _prepare(
         revise = readings["ts"] > max(trained_until, last_scored - pd.Timedelta(days=REVISE_DAYS))
         start = min(start, readings.loc[revise, "ts"].iloc[0])
     context = readings[readings["ts"] >= start - pd.Timedelta(days=CONTEXT_DAYS)]
-    model = load_model(lake, str(row["artifact_key"]))
+    model = load_model(lake, str(row["artifact_key"]), trees=False)
     grid = prepare_grid(model, context)
     # scoring needs the model's statistics, not its trees: free them while the run goes on
-    model.booster, model._regressor = b"", None
+    model.drop_trees()
     registers = readings[["ts", "active_kwh", "reactive_kvarh"]]
     return _Work(client, model, str(row["model_version"]), grid, start, first_new, registers)
 
@@ -592,7 +593,7 @@ def _score_rows(work: _Work, factor: pd.Series, scored_at: pd.Timestamp) -> pd.D
     grid = work.grid
     day = grid["ts"].dt.floor("D")
     f = factor.reindex(day).fillna(1.0).to_numpy()
-    adjusted = grid.copy()
+    adjusted = grid.copy(deep=False)  # copy-on-write: the grid itself is not changed
     adjusted["expected_kwh"] = grid["expected_kwh"].to_numpy() * f
     hourly = det.detect(adjusted, work.model.stats)
     flagged = hourly["flag"].to_numpy()
@@ -998,8 +999,8 @@ def _score_shards(
                 unscored.append(row)
                 whole[c] = by_client.get(c, empty)
                 if c not in fitted:
-                    fitted[c] = load_model(lake, str(row["artifact_key"]))
-                    fitted[c].booster, fitted[c]._regressor = b"", None
+                    fitted[c] = load_model(lake, str(row["artifact_key"]), trees=False)
+                    fitted[c].drop_trees()
             elif work is None:
                 recent.pop(c, None)
                 events_from.pop(c, None)

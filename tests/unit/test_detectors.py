@@ -218,6 +218,20 @@ def test_the_shape_table_gives_the_trees_numbers_without_running_them(
     older = CustomerModel.from_bytes(json.dumps(doc).encode())
     assert older.shape_table.shape == (0, 7, 24)
     pd.testing.assert_frame_equal(older.predict(frame), model.predict(frame))
+    # loaded without decoding the booster (scoring): the same predictions, the trees decoded
+    # when a level needs them (and an older model's), the same bytes written back
+    stored = model.to_bytes()
+    lazy = CustomerModel.from_bytes(stored, trees=False)
+    assert lazy.booster == b"" and lazy._booster_text
+    pd.testing.assert_frame_equal(lazy.predict(frame), model.predict(frame))
+    assert lazy.booster == b""  # the table answered
+    assert lazy.to_bytes() == stored
+    np.testing.assert_array_equal(lazy._shape(ts, odd), model._shape(ts, odd))
+    assert lazy.booster == model.booster  # decoded once the trees ran
+    older_lazy = CustomerModel.from_bytes(json.dumps(doc).encode(), trees=False)
+    pd.testing.assert_frame_equal(older_lazy.predict(frame), model.predict(frame))
+    older_lazy.drop_trees()
+    assert not older_lazy._has_trees()
 
 
 def test_short_history_falls_back_to_the_sector_profile() -> None:
