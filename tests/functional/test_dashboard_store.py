@@ -391,3 +391,43 @@ def test_a_lake_from_before_the_aggregates_shows_the_same_figures(tmp_path: Path
     assert old.total_kwh(sel) == pytest.approx(before[2], rel=1e-9) and before[2] > 0
     pd.testing.assert_frame_equal(old.series(sel)[0], before[1], rtol=1e-9)
     pd.testing.assert_frame_equal(old.energy_by_customer(sel), before[0], rtol=1e-9)
+
+
+def test_fleet_daily_is_the_daily_rows_summed_whatever_the_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``fleet_daily`` is built from every customer's daily rows a chunk of customers at a time
+    (stored ones a read at a time, this ingest's own in smaller chunks): the sums do not depend
+    on the chunks, a first ingest's or a rebuild over stored and new customers."""
+    from meterwatch import daily
+    from meterwatch.ingest import ingest_paths
+    from meterwatch.storage import open_lake
+    from tests.scenarios import hourly_frame, write_electrodunas
+
+    def expected(lake: Any) -> pd.DataFrame:
+        rows = lake.read("daily")
+        sectors = lake.read("customers").set_index("client_id")["sector"]
+        rows["sector"] = rows["client_id"].map(sectors).map(daily.sector_name)
+        sums = rows.groupby(["sector", "day"], as_index=False).agg(
+            customers=("client_id", "size"), active_kwh=("active_kwh", "sum"), h07=("h07", "sum")
+        )
+        return sums.sort_values(["sector", "day"]).reset_index(drop=True)
+
+    def fleet(lake: Any) -> pd.DataFrame:
+        got = lake.read("fleet_daily")[["sector", "day", "customers", "active_kwh", "h07"]]
+        return got.sort_values(["sector", "day"]).reset_index(drop=True)
+
+    monkeypatch.setattr(daily, "FRESH_CHUNK", 1)
+    monkeypatch.setattr(daily, "REBUILD_CHUNK", 1)
+    folder = tmp_path / "fleet"
+    for k in (1, 2, 3):
+        write_electrodunas(folder, k, hourly_frame(24 * (2 + k), start="2022-01-01", seed=k))
+    lake = open_lake(str(tmp_path / "lake"))
+    ingest_paths(lake, [folder])
+    pd.testing.assert_frame_equal(fleet(lake), expected(lake), check_dtype=False, rtol=1e-12)
+    # a rebuild over stored customers and a new one, one customer a chunk
+    lake.delete_object(daily.FLEET_COMPLETE_KEY)
+    write_electrodunas(tmp_path / "more", 4, hourly_frame(24 * 2, start="2022-01-02", seed=4))
+    ingest_paths(lake, [tmp_path / "more"])
+    assert lake.read("fleet_daily")["customers"].max() == 4
+    pd.testing.assert_frame_equal(fleet(lake), expected(lake), check_dtype=False, rtol=1e-12)
