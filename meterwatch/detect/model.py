@@ -228,6 +228,9 @@ class CustomerModel:
     # ``trees=False``: scoring reads the shape table, and decoding ~0.5 MB a model was a
     # twentieth of a daily run)
     _booster_text: str = field(default="", repr=False, compare=False)
+    # the histogram cuts of the log-level feature the trees were grown on (float32; known at
+    # fit time only): every split on the level is at one of them (``tree_method`` hist)
+    _level_cuts: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def _has_trees(self) -> bool:
         return self._regressor is not None or bool(self.booster) or bool(self._booster_text)
@@ -311,7 +314,7 @@ class CustomerModel:
         features[:, 1] = np.tile(weekday[first].astype(float), len(LEVEL_SMOOTHING))
         for k, f in enumerate(LEVEL_SMOOTHING):
             features[k * n : (k + 1) * n, 2] = np.log(np.maximum(level_of * f, 1e-6))
-        raw = self._regressor.inplace_predict(features.astype(np.float32))
+        raw = _predict_distinct(self._regressor, features.astype(np.float32), self._level_cuts)
         shape = np.maximum(np.asarray(raw, dtype=float), 0.0).reshape(len(LEVEL_SMOOTHING), -1)
         return np.asarray(shape.mean(axis=0)[inverse.reshape(-1)], dtype=float)
 
@@ -567,7 +570,40 @@ def _cross_coverage(z: np.ndarray, clean: np.ndarray) -> float:
     return float(np.concatenate(inside).mean())
 
 
-def _fit_regressor(frame: pd.DataFrame, level: np.ndarray, mask: np.ndarray) -> Any:
+def _predict_distinct(regressor: Any, features: np.ndarray, cuts: np.ndarray | None) -> np.ndarray:
+    """The trees' output for each row of ``features`` (hour, weekday, log level; float32).
+
+    With the level's histogram ``cuts`` (every split on the level is at one of them, and a
+    row goes left where its value is below the split), two rows of the same hour and weekday
+    whose levels have the same cuts at or below them follow the same path in every tree: the
+    trees run once per such group, the same numbers to the bit (the table of a model's known
+    levels times five smoothing factors holds two to three of its levels per group).
+    """
+    if cuts is None or not len(features):
+        return np.asarray(regressor.inplace_predict(features))
+    level = features[:, 2]
+    group = np.searchsorted(cuts, level, side="right").astype(np.int64)
+    group[np.isnan(level)] = -1  # a missing level takes each tree's default branch
+    key = ((group + 1) * 7 + features[:, 1].astype(np.int64)) * 24 + features[:, 0].astype(np.int64)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    out = np.asarray(regressor.inplace_predict(features[first]))
+    return out[inverse.reshape(-1)]
+
+
+def _level_cuts(matrix: Any) -> np.ndarray | None:
+    """The histogram cuts of the log-level feature (column 2) of a matrix trained on; None
+    where XGBoost cannot give them (every row then runs the trees)."""
+    try:
+        indptr, values = matrix.get_quantile_cut()
+    except (AttributeError, ValueError):  # XGBoostError is a ValueError
+        return None
+    return np.asarray(values[int(indptr[2]) : int(indptr[3])], dtype=np.float32)
+
+
+def _fit_regressor(
+    frame: pd.DataFrame, level: np.ndarray, mask: np.ndarray
+) -> tuple[Any, np.ndarray | None]:
+    """The shape's trees, and the level's histogram cuts they split at (``_predict_distinct``)."""
     import xgboost as xgb
 
     x = calendar_features(frame["ts"][mask], level[mask])
@@ -576,7 +612,9 @@ def _fit_regressor(frame: pd.DataFrame, level: np.ndarray, mask: np.ndarray) -> 
     # such spikes must not become a learned pattern.
     if len(y):
         y = np.minimum(y, np.quantile(y, TARGET_CLIP_QUANTILE))
-    return xgb.train(XGB_PARAMS, xgb.DMatrix(x, label=y), num_boost_round=XGB_ROUNDS)
+    matrix = xgb.DMatrix(x, label=y)
+    booster = xgb.train(XGB_PARAMS, matrix, num_boost_round=XGB_ROUNDS)
+    return booster, _level_cuts(matrix)
 
 
 def fit_customer(
@@ -633,7 +671,7 @@ def fit_customer(
         band=(-1.0, 1.0),
         profile=profile,
     )
-    probe._regressor = _fit_regressor(fit_part, hour_level_fit, mask_fit)
+    probe._regressor, probe._level_cuts = _fit_regressor(fit_part, hour_level_fit, mask_fit)
     pred = probe.predict(cal_part)
     cal_level = pred["level_kwh"].to_numpy()
     cal_ok = _clean_mask(cal_part, cal_level)
@@ -658,7 +696,7 @@ def fit_customer(
     level_all = regime_level(daily_all)
     hour_level_all = _hour_level(ts, level_all)
     mask_all = _clean_mask(frame, hour_level_all)
-    booster = _fit_regressor(frame, hour_level_all, mask_all)
+    booster, cuts = _fit_regressor(frame, hour_level_all, mask_all)
     raw = bytes(booster.save_raw("ubj"))
 
     # 3. a customer whose daily profile wandered over its history (shifts moved) may wander
@@ -667,6 +705,7 @@ def fit_customer(
         kind="xgboost", known_log_levels=known_levels(level_all), band=band, profile=profile
     )
     final._regressor = booster
+    final._level_cuts = cuts
     final.build_shape_table()
     whole = pd.DataFrame({"expected_kwh": final.expectation(frame)[0]})
     for key, value in detectors.shape_calibration(frame, whole, mask_all).items():

@@ -234,6 +234,44 @@ def test_the_shape_table_gives_the_trees_numbers_without_running_them(
     assert not older_lazy._has_trees()
 
 
+def test_trees_run_once_per_group_of_levels_between_the_same_cuts() -> None:
+    """At fit time the trees run once per (hour, weekday, interval between the level's
+    histogram cuts): every split on the level is at a cut, so the numbers are the same to the
+    bit as running every row (levels at, between and beyond the cuts, and missing ones)."""
+    from meterwatch.detect.model import _fit_regressor, _predict_distinct
+
+    frame = customer(HISTORY_DAYS, seed=21)
+    frame["active_kwh"] *= np.where(np.arange(len(frame)) > len(frame) // 2, 1.7, 1.0)
+    model = fit_customer(frame)
+    level = model.levels(frame)
+    regressor, cuts = _fit_regressor(frame, level, np.isfinite(level))
+    assert cuts is not None and len(cuts) > 10 and cuts.dtype == np.float32
+    rng = np.random.default_rng(5)
+    # each cut, the float just below it and just above it, at one hour and weekday (a row at a
+    # split goes right, the one just below it left), then random levels, some missing
+    edges = np.concatenate(
+        [np.nextafter(cuts, np.float32(-np.inf)), cuts, np.nextafter(cuts, np.float32(np.inf))]
+    )
+    logs = np.concatenate([edges, rng.uniform(cuts[0] - 1, cuts[-1] + 1, 5000)]).astype(np.float32)
+    logs[len(edges) :][rng.random(5000) < 0.02] = np.nan
+    hour, weekday = rng.integers(0, 24, len(cuts)), rng.integers(0, 7, len(cuts))
+    features = np.column_stack(
+        [
+            np.r_[np.tile(hour, 3), rng.integers(0, 24, 5000)],
+            np.r_[np.tile(weekday, 3), rng.integers(0, 7, 5000)],
+            logs,
+        ]
+    ).astype(np.float32)
+    every = np.asarray(regressor.inplace_predict(features))
+    np.testing.assert_array_equal(_predict_distinct(regressor, features, cuts), every)
+    np.testing.assert_array_equal(_predict_distinct(regressor, features, None), every)
+    # a model's table is the same with and without the grouping
+    table = model.shape_table.copy()
+    model._level_cuts = None
+    model.build_shape_table()
+    np.testing.assert_array_equal(model.shape_table, table)
+
+
 def test_short_history_falls_back_to_the_sector_profile() -> None:
     frame = customer(5, seed=9)
     profile = np.ones((7, 24))
