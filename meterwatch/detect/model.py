@@ -225,8 +225,8 @@ class CustomerModel:
     shape_table: np.ndarray = field(default_factory=lambda: np.zeros((0, 7, 24)))
     _regressor: Any = field(default=None, repr=False, compare=False)
     # the booster as stored (base64), decoded only if the trees are run (``from_bytes`` with
-    # ``trees=False``: scoring reads the shape table, and decoding ~0.5 MB a model was a
-    # twentieth of a daily run)
+    # ``trees=False``: scoring reads the shape table; decoding ~0.5 MB a model, only to drop
+    # it, was about 3 % of a daily run's samples)
     _booster_text: str = field(default="", repr=False, compare=False)
     # the histogram cuts of the log-level feature the trees were grown on (float32; known at
     # fit time only): every split on the level is at one of them (``tree_method`` hist)
@@ -576,8 +576,8 @@ def _predict_distinct(regressor: Any, features: np.ndarray, cuts: np.ndarray | N
     With the level's histogram ``cuts`` (every split on the level is at one of them, and a
     row goes left where its value is below the split), two rows of the same hour and weekday
     whose levels have the same cuts at or below them follow the same path in every tree: the
-    trees run once per such group, the same numbers to the bit (the table of a model's known
-    levels times five smoothing factors holds two to three of its levels per group).
+    trees run once per such group, the same numbers to the bit. The five smoothing factors put
+    neighbouring levels close together, so a table has fewer groups than rows.
     """
     if cuts is None or not len(features):
         return np.asarray(regressor.inplace_predict(features))
