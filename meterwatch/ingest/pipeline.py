@@ -164,6 +164,12 @@ def discover(
     return found
 
 
+def _stamped(rows: pa.Table, ingestion_id: str) -> pa.Table:
+    """A file's rows as stored: without their line number, with the ingestion that wrote them."""
+    rows = rows.drop_columns(["line"])
+    return rows.append_column("ingestion_id", pa.array([ingestion_id] * rows.num_rows, pa.string()))
+
+
 def _merge(
     old: pa.Table, new: pa.Table, ingestion_id: str, columns: Sequence[str] = NUMERIC
 ) -> tuple[pa.Table | None, int, int, int, int]:
@@ -186,10 +192,7 @@ def _merge(
     if old.num_rows == 0:  # a customer new to the lake: every row is inserted
         if not len(new_ts):
             return None, 0, 0, 0, 0
-        incoming = new.drop_columns(["line"])
-        incoming = incoming.append_column(
-            "ingestion_id", pa.array([ingestion_id] * incoming.num_rows, pa.string())
-        )
+        incoming = _stamped(new, ingestion_id)
         # copied into Arrow's own buffers, as the general path's sort does: held on the parse's
         # numpy-allocated ones, a 1,000-customer x 730-day ingest peaked at 1.73 GB against
         # 1.55 GB (measured; the spill accounts for the same bytes either way)
@@ -222,10 +225,7 @@ def _merge(
     if inserted == 0 and updated == 0:
         return None, 0, 0, unchanged, 0
     changed = ~same
-    incoming = new.filter(pa.array(changed)).drop_columns(["line"])
-    incoming = incoming.append_column(
-        "ingestion_id", pa.array([ingestion_id] * incoming.num_rows, pa.string())
-    )
+    incoming = _stamped(new.filter(pa.array(changed)), ingestion_id)
     replaced_ts = new_ts[changed & found]
     kept_old = old.filter(pa.array(~np.isin(old_ts, replaced_ts))) if len(replaced_ts) else old
     merged = pa.concat_tables(

@@ -676,15 +676,12 @@ def _fmt_local(seconds: int) -> str:
     return str(np.datetime64(int(seconds), "s")).replace("T", " ")
 
 
-def _distinct_hours(clients: np.ndarray | None, seconds: np.ndarray) -> bool:
+def _distinct_hours(clients: np.ndarray, seconds: np.ndarray) -> bool:
     """Whether no (customer, hour) repeats: sorted keys with no equal neighbours. A cheap
     screen (a file's hours are nearly always distinct); the rows of a file that repeats one
     are found by pandas, the last line winning."""
     if len(seconds) < 2:
         return True
-    if clients is None:
-        ordered = np.sort(seconds)
-        return not bool((ordered[1:] == ordered[:-1]).any())
     codes = pd.factorize(clients)[0].astype(np.int64)
     offset = seconds - seconds.min()
     if offset.max() >= 2**40:  # not a span of hours this product reads: let pandas decide
@@ -807,7 +804,7 @@ def parse(
         else None
     )
     key_client = client_np[idx_ok] if client_np is not None else np.zeros(len(idx_ok), np.int8)
-    if _distinct_hours(key_client if client_np is not None else None, seconds[idx_ok]):
+    if _distinct_hours(key_client, seconds[idx_ok]):
         dup = np.zeros(len(idx_ok), dtype=bool)  # the usual case, without pandas
     else:
         key = pd.DataFrame({"c": key_client, "t": seconds[idx_ok]})

@@ -49,6 +49,7 @@ from meterwatch.storage.iceberg_tables import (
     bucket_of,
     data_file_refs,
     materialize,
+    materialize_all,
     micros,
     new_metadata_location,
     partition_mask,
@@ -199,9 +200,7 @@ class IcebergTransaction(Transaction):
         for value, hour in hours.items():
             held = pending.by_partition.get(value)
             if held:  # rows this transaction wrote for it: keep those before the hour
-                schema = spec.schema
-                rows = [materialize(r, schema) for r in held]
-                joined = pa.concat_tables(rows)
+                joined = materialize_all(held, spec.schema)
                 kept = joined.filter(pc.invert(since_mask(joined, column, time, {value: hour})))
                 held[:] = [_compact(kept)] if kept.num_rows else []
             if value not in pending.replaced:

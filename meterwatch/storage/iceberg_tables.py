@@ -499,7 +499,7 @@ def plan_change(
             return None
         deleted = list(files) if len(files) >= COMPACT_AT else []
         content = ([read(deleted)] if deleted else []) + list(new)
-        parts = iter([pa.concat_tables([materialize(c, spec.schema) for c in content])])
+        parts = iter([materialize_all(content, spec.schema)])
 
     txn = table.transaction()
     added_files = []
@@ -545,7 +545,7 @@ def _overwritten_parts(spec: tables.TableSpec, new: list[PendingRows]) -> Iterat
     if not new:
         return
     if spec.partition_by is None:  # text columns a transaction kept dictionary-encoded
-        yield pa.concat_tables([materialize(c, spec.schema) for c in new])
+        yield materialize_all(new, spec.schema)
         return
     groups = _bucket_pieces(spec, new)
     for bucket in sorted(groups, key=lambda b: (b is None, b)):

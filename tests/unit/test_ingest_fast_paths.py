@@ -58,14 +58,14 @@ def test_daily_and_monthly_equal_the_daily_rows_and_their_months() -> None:
 
 
 def test_distinct_hours_screens_repeats_per_customer() -> None:
-    hours = np.array([0, 3600, 7200], dtype=np.int64)
-    assert _distinct_hours(None, hours)
-    assert not _distinct_hours(None, np.array([0, 3600, 0], dtype=np.int64))
+    one = np.zeros(3, dtype=np.int8)  # a file of one customer (the ElectroDunas layout)
+    assert _distinct_hours(one, np.array([0, 3600, 7200], dtype=np.int64))
+    assert not _distinct_hours(one, np.array([0, 3600, 0], dtype=np.int64))
     # the same hour for two customers is no repeat; twice for one customer is
     both = np.array(["A", "B", "A"], dtype=object)
     assert _distinct_hours(both, np.array([0, 0, 3600], dtype=np.int64))
     assert not _distinct_hours(both, np.array([0, 0, 0], dtype=np.int64))
-    assert _distinct_hours(None, np.array([5], dtype=np.int64))
+    assert _distinct_hours(one[:1], np.array([5], dtype=np.int64))
 
 
 def _with_line(table: pa.Table) -> pa.Table:
