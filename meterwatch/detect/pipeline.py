@@ -641,6 +641,58 @@ def walk_forward_origins(
     return list(pd.date_range(start.ceil("D"), end, freq=f"{step_days}D"))
 
 
+@dataclass
+class _WalkTask:
+    """One walk-forward model: the readings it is fitted on and the ones it scores."""
+
+    before: pd.DataFrame
+    context: pd.DataFrame
+
+
+def _walk_one(task: _WalkTask) -> tuple[CustomerModel, pd.DataFrame]:
+    """Fit a walk-forward model and put its context on the grid; the trees are dropped (scoring
+    reads the shape table), so what travels back from a worker process is small."""
+    model = fit_customer(task.before.reset_index(drop=True))
+    grid = prepare_grid(model, task.context.reset_index(drop=True))
+    model.drop_trees()
+    return model, grid
+
+
+def _fit_walk(
+    tasks: Sequence[_WalkTask], workers: int, processes_from: int
+) -> Iterator[tuple[CustomerModel, pd.DataFrame]]:
+    """``_walk_one`` of every task, in order.
+
+    The fits hold Python's lock for most of their time (pandas and numpy between the trees), so
+    threads share one core's worth of it: with ``processes_from`` tasks or more and more than
+    one worker they run in worker processes (started fresh: ``spawn`` is safe whatever threads
+    this process holds). Where processes cannot start (AWS Lambda has no ``/dev/shm`` for
+    their locks) the fits fall back to threads.
+    """
+    if workers > 1 and 0 < processes_from <= len(tasks):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        try:
+            pool = ProcessPoolExecutor(
+                max_workers=min(workers, len(tasks)),
+                mp_context=multiprocessing.get_context("spawn"),
+            )
+        except (OSError, NotImplementedError, PermissionError) as exc:
+            warnings.warn(
+                f"walk-forward fits in threads: no worker processes ({exc})", stacklevel=2
+            )
+        else:
+            try:
+                # a few tasks per message: fewer round trips, still balanced across workers
+                yield from pool.map(_walk_one, tasks, chunksize=2)
+            finally:  # a run that fails (or stops reading) does not wait for the other fits
+                pool.shutdown(wait=True, cancel_futures=True)
+            return
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
+        yield from threads.map(_walk_one, tasks)
+
+
 def _history_scores(
     readings: Mapping[str, pd.DataFrame],
     rows: Sequence[pd.Series],
@@ -670,37 +722,54 @@ def _history_scores(
     origins = walk_forward_origins(
         first, {c: until[c] for c in readings}, settings.history_step_days
     )
-    out: dict[str, list[pd.DataFrame]] = {c: [] for c in readings}
     lookahead = pd.Timedelta(days=REVISE_DAYS)
+    context_before = pd.Timedelta(days=CONTEXT_DAYS)
+    # every (origin, customer) model at once, in order: the fits do not depend on each other,
+    # so the workers never wait at an origin while the one before it is scored
+    tasks: list[tuple[int, str, _WalkTask]] = []
     for k, origin in enumerate(origins):
         end = origin + step
-
-        def fit_one(client: str, origin: pd.Timestamp = origin, end: pd.Timestamp = end) -> Any:
-            frame = readings[client]
+        for client in sorted(readings):
             if first[client] + pd.Timedelta(days=WALK_MIN_DAYS) > origin or origin > until[client]:
-                return None
-            before = frame[frame["ts"] < origin]
-            model = fit_customer(before.reset_index(drop=True))
+                continue
+            frame = readings[client]
             ts = frame["ts"]
-            context = frame[
-                (ts >= origin - pd.Timedelta(days=CONTEXT_DAYS)) & (ts < end + lookahead)
-            ]
+            context = frame[(ts >= origin - context_before) & (ts < end + lookahead)]
             if not ((context["ts"] >= origin) & (context["ts"] <= until[client])).any():
-                return None
-            grid = prepare_grid(model, context.reset_index(drop=True))
-            return _Work(client, model, f"walk-{origin:%Y%m%d}", grid, origin, origin)
+                continue
+            tasks.append((k, client, _WalkTask(frame[ts < origin], context)))
+    out: dict[str, list[pd.DataFrame]] = {c: [] for c in readings}
 
-        works = [w for w in _map(fit_one, sorted(readings), settings.worker_count, None, str) if w]
-        if progress:
-            progress(k + 1, len(origins), f"{origin:%Y-%m-%d}")
-        if not works:
-            continue
+    def score_origin(k: int, works: list[_Work]) -> None:
+        origin = origins[k]
+        end = origin + step
         inside = {w.client: w.grid[(w.grid["ts"] >= origin) & (w.grid["ts"] < end)] for w in works}
         factors = sector_factors({c: _daily_ratio(g) for c, g in inside.items()}, sectors, tied)
         for w in works:
             scored = _score_rows(w, factors[w.client], scored_at)
             scored = scored[(scored["ts"] < end) & (scored["ts"] <= until[w.client])]
             out[w.client].append(scored)
+
+    pending: list[_Work] = []
+    current = -1
+    fitted = _fit_walk(
+        [t for _, _, t in tasks], settings.worker_count, settings.walk_processes_from
+    )
+    for (k, client, _), (model, grid) in zip(tasks, fitted, strict=True):
+        if k != current:
+            if pending:
+                score_origin(current, pending)
+            if progress:
+                for j in range(current + 1, k + 1):
+                    progress(j + 1, len(origins), f"{origins[j]:%Y-%m-%d}")
+            pending, current = [], k
+        origin = origins[k]
+        pending.append(_Work(client, model, f"walk-{origin:%Y%m%d}", grid, origin, origin))
+    if pending:
+        score_origin(current, pending)
+    if progress:
+        for j in range(current + 1, len(origins)):
+            progress(j + 1, len(origins), f"{origins[j]:%Y-%m-%d}")
     return {c: pd.concat(parts, ignore_index=True) for c, parts in out.items() if parts}
 
 

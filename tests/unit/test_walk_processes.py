@@ -1,0 +1,64 @@
+"""Walk-forward fits in worker processes give the threads' models and grids, to the byte; where
+processes cannot start (AWS Lambda has no /dev/shm) the fits fall back to threads."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import warnings
+
+import pandas as pd
+import pytest
+
+from meterwatch.detect import pipeline
+from tests.scenarios import hourly_frame
+
+
+def _tasks() -> list[pipeline._WalkTask]:
+    tasks = []
+    for seed in (1, 2, 3):
+        raw = hourly_frame(24 * 100, seed=seed, level=3.0 * seed)
+        frame = pd.DataFrame(
+            {
+                "ts": raw["ts"],
+                "active_kwh": raw["active"],
+                "reactive_kvarh": raw["reactive"],
+                "voltage_fa": raw["va"],
+                "voltage_fc": raw["vc"],
+            }
+        )
+        origin = frame["ts"].iloc[0] + pd.Timedelta(days=70)
+        ts = frame["ts"]
+        context = frame[
+            (ts >= origin - pd.Timedelta(days=18)) & (ts < origin + pd.Timedelta(days=30))
+        ]
+        tasks.append(pipeline._WalkTask(frame[ts < origin], context))
+    return tasks
+
+
+def _same(a: list, b: list) -> None:
+    assert len(a) == len(b) == 3
+    for (model_a, grid_a), (model_b, grid_b) in zip(a, b, strict=True):
+        assert model_a.to_bytes() == model_b.to_bytes()
+        pd.testing.assert_frame_equal(grid_a, grid_b)
+        assert not model_a._has_trees()  # what travels back is the scoring part only
+
+
+def test_processes_fit_what_threads_fit() -> None:
+    tasks = _tasks()
+    threads = list(pipeline._fit_walk(tasks, workers=2, processes_from=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a fallback to threads warns: it must not happen here
+        processes = list(pipeline._fit_walk(tasks, workers=2, processes_from=1))
+    _same(threads, processes)
+
+
+def test_no_worker_processes_falls_back_to_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unavailable(*args: object, **kwargs: object) -> None:
+        raise OSError("[Errno 38] Function not implemented")  # Lambda's SemLock
+
+    tasks = _tasks()
+    threads = list(pipeline._fit_walk(tasks, workers=2, processes_from=0))
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", unavailable)
+    with pytest.warns(UserWarning, match="threads"):
+        fallback = list(pipeline._fit_walk(tasks, workers=2, processes_from=1))
+    _same(threads, fallback)
