@@ -72,10 +72,10 @@ class Settings(BaseSettings):
         On the first ``score`` of a customer, its history before the model's ``trained_until``
         is scored walk-forward: a model fitted only on the readings before each origin scores
         the next ``history_step_days`` days (default 91, a quarter). 0 scores new hours only.
-    walk_processes_from
-        Walk-forward fits run in ``workers`` worker processes when there are at least this
-        many of them (default 64; starting the processes costs about a second, which a few
-        dozen fits repay); fewer, one worker, or 0 here: threads.
+    fit_processes_from
+        Model fits (``train``, and ``score``'s walk-forward history) run in ``workers`` worker
+        processes when a run has at least this many (default 64; starting the processes costs
+        about a second, which a few dozen fits repay); fewer, one worker, or 0 here: threads.
     readings_from, readings_ahead_hours
         Plausible hours of a reading: from this date (``YYYY-MM-DD``, Lima time) to now
         plus this many hours; a row outside is rejected into the quarantine.
@@ -123,7 +123,7 @@ class Settings(BaseSettings):
     s3_table_format: str = "iceberg"
     alert_topic_arn: str = ""
     history_step_days: int = 91
-    walk_processes_from: int = 64
+    fit_processes_from: int = 64
     readings_from: str = "2000-01-01"
     readings_ahead_hours: int = 24
     max_kwh_per_hour: int = 100_000

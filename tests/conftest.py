@@ -13,9 +13,9 @@ from tests.scenarios import SHARED_DATA, hourly_frame, write_electrodunas
 @pytest.fixture(autouse=True)
 def walk_fits_in_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     """Engine constants that tests patch (fewer trees) do not reach spawned worker processes:
-    walk-forward fits stay in threads here; tests/unit/test_walk_processes.py checks that
+    model fits stay in threads here; tests/unit/test_walk_processes.py checks that
     processes give the same models."""
-    monkeypatch.setenv("METERWATCH_WALK_PROCESSES_FROM", "0")
+    monkeypatch.setenv("METERWATCH_FIT_PROCESSES_FROM", "0")
 
 
 @pytest.fixture

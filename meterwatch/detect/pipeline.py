@@ -255,10 +255,14 @@ def train(
     short = [c for c in wanted if 0 < days(frames[c]) < MIN_HISTORY_DAYS]
     total = len(full) + len(short)
 
-    def fit(client: str) -> CustomerModel:
-        return fit_customer(frames[client])
-
-    fitted = dict(zip(full, _map(fit, full, settings.worker_count, progress, str), strict=True))
+    fitted: dict[str, CustomerModel] = {}
+    work = _fits(
+        fit_customer, [frames[c] for c in full], settings.worker_count, settings.fit_processes_from
+    )
+    for i, (client, model) in enumerate(zip(full, work, strict=True), start=1):
+        fitted[client] = model
+        if progress:
+            progress(i, total, client)
     profiles: dict[str | None, list[np.ndarray]] = {}
     for client, model in fitted.items():
         profiles.setdefault(sectors.get(client), []).append(model.profile)
@@ -658,39 +662,38 @@ def _walk_one(task: _WalkTask) -> tuple[CustomerModel, pd.DataFrame]:
     return model, grid
 
 
-def _fit_walk(
-    tasks: Sequence[_WalkTask], workers: int, processes_from: int
-) -> Iterator[tuple[CustomerModel, pd.DataFrame]]:
-    """``_walk_one`` of every task, in order.
+def _fits(
+    fn: Callable[[Any], Any], items: Sequence[Any], workers: int, processes_from: int
+) -> Iterator[Any]:
+    """``fn`` of every item, in order: model fits (``fn`` a module-level function, ``items``
+    what it is fitted on).
 
     The fits hold Python's lock for most of their time (pandas and numpy between the trees), so
-    threads share one core's worth of it: with ``processes_from`` tasks or more and more than
-    one worker they run in worker processes (started fresh: ``spawn`` is safe whatever threads
-    this process holds). Where processes cannot start (AWS Lambda has no ``/dev/shm`` for
-    their locks) the fits fall back to threads.
+    threads share about one core's worth of it: with ``processes_from`` items or more and more
+    than one worker they run in worker processes (started fresh: ``spawn`` is safe whatever
+    threads this process holds). Where processes cannot start (AWS Lambda has no ``/dev/shm``
+    for their locks) the fits fall back to threads.
     """
-    if workers > 1 and 0 < processes_from <= len(tasks):
+    if workers > 1 and 0 < processes_from <= len(items):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         try:
             pool = ProcessPoolExecutor(
-                max_workers=min(workers, len(tasks)),
+                max_workers=min(workers, len(items)),
                 mp_context=multiprocessing.get_context("spawn"),
             )
         except (OSError, NotImplementedError, PermissionError) as exc:
-            warnings.warn(
-                f"walk-forward fits in threads: no worker processes ({exc})", stacklevel=2
-            )
+            warnings.warn(f"model fits in threads: no worker processes ({exc})", stacklevel=2)
         else:
             try:
-                # a few tasks per message: fewer round trips, still balanced across workers
-                yield from pool.map(_walk_one, tasks, chunksize=2)
+                # a few items per message: fewer round trips, still balanced across workers
+                yield from pool.map(fn, items, chunksize=2)
             finally:  # a run that fails (or stops reading) does not wait for the other fits
                 pool.shutdown(wait=True, cancel_futures=True)
             return
     with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
-        yield from threads.map(_walk_one, tasks)
+        yield from threads.map(fn, items)
 
 
 def _history_scores(
@@ -752,8 +755,8 @@ def _history_scores(
 
     pending: list[_Work] = []
     current = -1
-    fitted = _fit_walk(
-        [t for _, _, t in tasks], settings.worker_count, settings.walk_processes_from
+    fitted = _fits(
+        _walk_one, [t for _, _, t in tasks], settings.worker_count, settings.fit_processes_from
     )
     for (k, client, _), (model, grid) in zip(tasks, fitted, strict=True):
         if k != current:

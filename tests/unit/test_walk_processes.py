@@ -45,10 +45,10 @@ def _same(a: list, b: list) -> None:
 
 def test_processes_fit_what_threads_fit() -> None:
     tasks = _tasks()
-    threads = list(pipeline._fit_walk(tasks, workers=2, processes_from=0))
+    threads = list(pipeline._fits(pipeline._walk_one, tasks, workers=2, processes_from=0))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a fallback to threads warns: it must not happen here
-        processes = list(pipeline._fit_walk(tasks, workers=2, processes_from=1))
+        processes = list(pipeline._fits(pipeline._walk_one, tasks, workers=2, processes_from=1))
     _same(threads, processes)
 
 
@@ -57,8 +57,8 @@ def test_no_worker_processes_falls_back_to_threads(monkeypatch: pytest.MonkeyPat
         raise OSError("[Errno 38] Function not implemented")  # Lambda's SemLock
 
     tasks = _tasks()
-    threads = list(pipeline._fit_walk(tasks, workers=2, processes_from=0))
+    threads = list(pipeline._fits(pipeline._walk_one, tasks, workers=2, processes_from=0))
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", unavailable)
     with pytest.warns(UserWarning, match="threads"):
-        fallback = list(pipeline._fit_walk(tasks, workers=2, processes_from=1))
+        fallback = list(pipeline._fits(pipeline._walk_one, tasks, workers=2, processes_from=1))
     _same(threads, fallback)
