@@ -74,8 +74,11 @@ class Settings(BaseSettings):
         the next ``history_step_days`` days (default 91, a quarter). 0 scores new hours only.
     fit_processes_from
         Model fits (``train``, and ``score``'s walk-forward history) run in ``workers`` worker
-        processes when a run has at least this many (default 64; starting the processes costs
-        about a second, which a few dozen fits repay); fewer, one worker, or 0 here: threads.
+        processes when a run has at least this many; fewer, one worker, or 0 (the default):
+        threads. The ``meterwatch`` command uses 64 (starting the processes costs about a
+        second, which a few dozen fits repay); a program calling the library opts in only if
+        its main module is guarded by ``if __name__ == "__main__"`` (each spawned worker
+        imports it).
     readings_from, readings_ahead_hours
         Plausible hours of a reading: from this date (``YYYY-MM-DD``, Lima time) to now
         plus this many hours; a row outside is rejected into the quarantine.
@@ -123,7 +126,7 @@ class Settings(BaseSettings):
     s3_table_format: str = "iceberg"
     alert_topic_arn: str = ""
     history_step_days: int = 91
-    fit_processes_from: int = 64
+    fit_processes_from: int = 0
     readings_from: str = "2000-01-01"
     readings_ahead_hours: int = 24
     max_kwh_per_hour: int = 100_000

@@ -11,10 +11,10 @@ from tests.scenarios import SHARED_DATA, hourly_frame, write_electrodunas
 
 
 @pytest.fixture(autouse=True)
-def walk_fits_in_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+def fits_in_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     """Engine constants that tests patch (fewer trees) do not reach spawned worker processes:
-    model fits stay in threads here; tests/unit/test_walk_processes.py checks that
-    processes give the same models."""
+    model fits stay in threads, also in the ``meterwatch`` commands tests run (which would use
+    processes); tests/unit/test_walk_processes.py checks that processes give the same models."""
     monkeypatch.setenv("METERWATCH_FIT_PROCESSES_FROM", "0")
 
 

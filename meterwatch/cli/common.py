@@ -27,9 +27,22 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: Model fits from which the command's ``train`` and ``score`` use worker processes, unless
+#: ``METERWATCH_FIT_PROCESSES_FROM`` says otherwise (``Settings.fit_processes_from``).
+CLI_FIT_PROCESSES_FROM = 64
+
+
 def settings_for(lake: str | None = None, language: str | None = None) -> Settings:
-    """The command's settings: its options over the ``METERWATCH_*`` environment."""
-    return Settings.load(lake=lake, language=language)
+    """The command's settings: its options over the ``METERWATCH_*`` environment.
+
+    Worker processes for model fits are the command's choice, not the library's default: a
+    spawned worker imports the program's main module, which the ``meterwatch`` command guards
+    and a caller's own script may not (its top level would run again in every worker).
+    """
+    settings = Settings.load(lake=lake, language=language)
+    if "fit_processes_from" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"fit_processes_from": CLI_FIT_PROCESSES_FROM})
+    return settings
 
 
 class NotALakeError(Exception):

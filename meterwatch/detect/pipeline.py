@@ -686,9 +686,17 @@ def _fits(
         except (OSError, NotImplementedError, PermissionError) as exc:
             warnings.warn(f"model fits in threads: no worker processes ({exc})", stacklevel=2)
         else:
+            from concurrent.futures.process import BrokenProcessPool
+
             try:
                 # a few items per message: fewer round trips, still balanced across workers
                 yield from pool.map(fn, items, chunksize=2)
+            except BrokenProcessPool as exc:
+                raise RuntimeError(
+                    "a model-fitting worker process died (a worker imports the program's main "
+                    'module: guard its top level with `if __name__ == "__main__":`, or set '
+                    "fit_processes_from to 0 for threads)"
+                ) from exc
             finally:  # a run that fails (or stops reading) does not wait for the other fits
                 pool.shutdown(wait=True, cancel_futures=True)
             return

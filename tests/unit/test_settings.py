@@ -67,3 +67,18 @@ def test_only_settings_reads_the_environment() -> None:
     ]
     reads = [hit for path in files for hit in _environment_reads(path)]
     assert reads == []
+
+
+def test_model_fits_use_worker_processes_only_where_the_command_opts_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The library fits in threads (a caller's unguarded script would run again in every
+    spawned worker); the ``meterwatch`` command, whose main module is guarded, uses processes
+    from CLI_FIT_PROCESSES_FROM fits unless the environment says otherwise."""
+    from meterwatch.cli.common import CLI_FIT_PROCESSES_FROM, settings_for
+
+    monkeypatch.delenv("METERWATCH_FIT_PROCESSES_FROM", raising=False)
+    assert Settings.load().fit_processes_from == 0
+    assert settings_for("lake").fit_processes_from == CLI_FIT_PROCESSES_FROM > 1
+    monkeypatch.setenv("METERWATCH_FIT_PROCESSES_FROM", "0")
+    assert settings_for("lake").fit_processes_from == 0

@@ -4,7 +4,10 @@ processes cannot start (AWS Lambda has no /dev/shm) the fits fall back to thread
 from __future__ import annotations
 
 import concurrent.futures
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -62,3 +65,23 @@ def test_no_worker_processes_falls_back_to_threads(monkeypatch: pytest.MonkeyPat
     with pytest.warns(UserWarning, match="threads"):
         fallback = list(pipeline._fits(pipeline._walk_one, tasks, workers=2, processes_from=1))
     _same(threads, fallback)
+
+
+def test_an_unguarded_script_gets_a_clear_error(tmp_path: Path) -> None:
+    """A spawned worker imports the caller's main module: an unguarded script that opts in to
+    processes fails with what to do, not with a bare BrokenProcessPool."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import numpy as np, pandas as pd\n"
+        "from meterwatch.detect import pipeline\n"
+        "ts = pd.date_range('2022-01-01', periods=24 * 80, freq='h')\n"
+        "frame = pd.DataFrame({'ts': ts, 'active_kwh': 1.0 + np.arange(len(ts)) % 24,\n"
+        "    'reactive_kvarh': 0.4, 'voltage_fa': 460.0, 'voltage_fc': 460.0})\n"
+        "task = pipeline._WalkTask(frame[:24 * 70], frame[24 * 50:])\n"
+        "list(pipeline._fits(pipeline._walk_one, [task, task], 2, 1))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode != 0
+    assert 'guard its top level with `if __name__ == "__main__":`' in done.stderr
