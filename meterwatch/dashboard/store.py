@@ -478,13 +478,7 @@ class DashboardStore:
         return list(HOUR_COLUMNS[sel.hour_from : sel.hour_to + 1])
 
     def _sector_hours(self, sel: Selection) -> pd.DataFrame:
-        """Energy of the selection per day and hour of day (day, hour, active_kwh, hours);
-        cached: a fleet view reads it five times, and every new session opens on the same
-        selection. Callers do not change it."""
-        key = ("sector hours", tuple(sorted(sel.params().items())))
-        return self._cached(key, lambda: self._long_hours(sel))
-
-    def _long_hours(self, sel: Selection) -> pd.DataFrame:
+        """Energy of the selection per day and hour of day (day, hour, active_kwh, hours)."""
         days = self._fleet_days(sel)
         columns = self._hour_columns(sel)
         per_day = days.assign(day=pd.to_datetime(days["day"])).set_index("day")

@@ -248,33 +248,6 @@ def test_fleet_views_read_the_daily_table_for_the_period_only(store: DashboardSt
     assert len(days) == 7 * 15  # the period's hours in the filter, nothing more
 
 
-def test_a_fleet_view_builds_its_hours_once_per_selection(store: DashboardStore) -> None:
-    """The fleet views (total, series, hour profile, peak window, heatmap) share one day x hour
-    frame per selection, built once for every session of the server that asks for it."""
-    fresh = DashboardStore(store.lake)
-    built: list[Selection] = []
-    build = fresh._long_hours
-
-    def counting(sel: Selection) -> pd.DataFrame:
-        built.append(sel)
-        return build(sel)
-
-    fresh._long_hours = counting  # type: ignore[method-assign]
-    bounds = fresh.bounds()
-    assert bounds is not None
-    sel = Selection(start=bounds.last - dt.timedelta(days=20), hour_from=6, hour_to=18)
-    first = (fresh.total_kwh(sel), fresh.series(sel)[0], fresh.heatmap(sel))
-    fresh.hour_profile(sel)
-    fresh.peak_window(sel)
-    again = (fresh.total_kwh(sel), fresh.series(sel)[0], fresh.heatmap(sel))  # a new session
-    assert len(built) == 1
-    assert first[0] == again[0]
-    pd.testing.assert_frame_equal(first[1], again[1])
-    pd.testing.assert_frame_equal(first[2], again[2])
-    other = fresh.total_kwh(Selection(start=bounds.last - dt.timedelta(days=20)))
-    assert len(built) == 2 and other > first[0]  # every hour of the day: more energy
-
-
 def test_the_cache_is_capped_in_bytes(store: DashboardStore) -> None:
     small = DashboardStore(store.lake, max_bytes=20_000)
     bounds = small.bounds()
