@@ -257,7 +257,11 @@ def train(
 
     fitted: dict[str, CustomerModel] = {}
     work = _fits(
-        fit_customer, [frames[c] for c in full], settings.worker_count, settings.fit_processes_from
+        fit_customer,
+        (frames[c] for c in full),
+        len(full),
+        settings.worker_count,
+        settings.fit_processes_from,
     )
     for i, (client, model) in enumerate(zip(full, work, strict=True), start=1):
         fitted[client] = model
@@ -662,46 +666,59 @@ def _walk_one(task: _WalkTask) -> tuple[CustomerModel, pd.DataFrame]:
     return model, grid
 
 
+#: Fits handed to the workers ahead of the one being read, per worker: enough to keep them
+#: busy, few enough that the readings they are fitted on (sliced when handed over) stay few.
+FITS_AHEAD = 8
+
+
 def _fits(
-    fn: Callable[[Any], Any], items: Sequence[Any], workers: int, processes_from: int
+    fn: Callable[[Any], Any], items: Iterable[Any], n: int, workers: int, processes_from: int
 ) -> Iterator[Any]:
-    """``fn`` of every item, in order: model fits (``fn`` a module-level function, ``items``
-    what it is fitted on).
+    """``fn`` of each of the ``n`` items, in order: model fits (``fn`` a module-level
+    function, ``items`` what it is fitted on, drawn only as the workers need them).
 
     The fits hold Python's lock for most of their time (pandas and numpy between the trees), so
     threads share about one core's worth of it: with ``processes_from`` items or more and more
     than one worker they run in worker processes (started fresh: ``spawn`` is safe whatever
     threads this process holds). Where processes cannot start (AWS Lambda has no ``/dev/shm``
-    for their locks) the fits fall back to threads.
+    for their locks) the fits fall back to threads. At most ``FITS_AHEAD`` items per worker are
+    handed over ahead of the result being read, so an iterator that slices readings keeps
+    memory bounded whatever the number of fits.
     """
-    if workers > 1 and 0 < processes_from <= len(items):
+    from concurrent.futures import Executor, Future
+
+    pool: Executor | None = None
+    if workers > 1 and 0 < processes_from <= n:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         try:
             pool = ProcessPoolExecutor(
-                max_workers=min(workers, len(items)),
-                mp_context=multiprocessing.get_context("spawn"),
+                max_workers=min(workers, n), mp_context=multiprocessing.get_context("spawn")
             )
         except (OSError, NotImplementedError, PermissionError) as exc:
             warnings.warn(f"model fits in threads: no worker processes ({exc})", stacklevel=2)
-        else:
-            from concurrent.futures.process import BrokenProcessPool
+    if pool is None:
+        pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    from collections import deque
+    from concurrent.futures.process import BrokenProcessPool
 
-            try:
-                # a few items per message: fewer round trips, still balanced across workers
-                yield from pool.map(fn, items, chunksize=2)
-            except BrokenProcessPool as exc:
-                raise RuntimeError(
-                    "a model-fitting worker process died (a worker imports the program's main "
-                    'module: guard its top level with `if __name__ == "__main__":`, or set '
-                    "fit_processes_from to 0 for threads)"
-                ) from exc
-            finally:  # a run that fails (or stops reading) does not wait for the other fits
-                pool.shutdown(wait=True, cancel_futures=True)
-            return
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
-        yield from threads.map(fn, items)
+    ahead: deque[Future[Any]] = deque()
+    try:
+        for item in items:
+            ahead.append(pool.submit(fn, item))
+            if len(ahead) >= FITS_AHEAD * max(1, workers):
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
+    except BrokenProcessPool as exc:
+        raise RuntimeError(
+            "a model-fitting worker process died (a worker imports the program's main "
+            'module: guard its top level with `if __name__ == "__main__":`, or set '
+            "fit_processes_from to 0 for threads)"
+        ) from exc
+    finally:  # a run that fails (or stops reading) does not wait for the fits not started
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _history_scores(
@@ -735,20 +752,27 @@ def _history_scores(
     )
     lookahead = pd.Timedelta(days=REVISE_DAYS)
     context_before = pd.Timedelta(days=CONTEXT_DAYS)
-    # every (origin, customer) model at once, in order: the fits do not depend on each other,
-    # so the workers never wait at an origin while the one before it is scored
-    tasks: list[tuple[int, str, _WalkTask]] = []
+    # every (origin, customer) model in one queue, in order: the fits do not depend on each
+    # other, so the workers never wait at an origin while the one before it is scored
+    tasks: list[tuple[int, str]] = []
     for k, origin in enumerate(origins):
         end = origin + step
         for client in sorted(readings):
             if first[client] + pd.Timedelta(days=WALK_MIN_DAYS) > origin or origin > until[client]:
                 continue
-            frame = readings[client]
-            ts = frame["ts"]
-            context = frame[(ts >= origin - context_before) & (ts < end + lookahead)]
-            if not ((context["ts"] >= origin) & (context["ts"] <= until[client])).any():
-                continue
-            tasks.append((k, client, _WalkTask(frame[ts < origin], context)))
+            ts = readings[client]["ts"]
+            if not ((ts >= origin) & (ts < end + lookahead) & (ts <= until[client])).any():
+                continue  # nothing of the origin's quarter to score
+            tasks.append((k, client))
+
+    def walk_task(k: int, client: str) -> _WalkTask:
+        """The readings a walk-forward fit needs, sliced only when it is handed over."""
+        origin = origins[k]
+        frame = readings[client]
+        ts = frame["ts"]
+        context = frame[(ts >= origin - context_before) & (ts < origin + step + lookahead)]
+        return _WalkTask(frame[ts < origin], context)
+
     out: dict[str, list[pd.DataFrame]] = {c: [] for c in readings}
 
     def score_origin(k: int, works: list[_Work]) -> None:
@@ -764,9 +788,13 @@ def _history_scores(
     pending: list[_Work] = []
     current = -1
     fitted = _fits(
-        _walk_one, [t for _, _, t in tasks], settings.worker_count, settings.fit_processes_from
+        _walk_one,
+        (walk_task(k, client) for k, client in tasks),
+        len(tasks),
+        settings.worker_count,
+        settings.fit_processes_from,
     )
-    for (k, client, _), (model, grid) in zip(tasks, fitted, strict=True):
+    for (k, client), (model, grid) in zip(tasks, fitted, strict=True):
         if k != current:
             if pending:
                 score_origin(current, pending)

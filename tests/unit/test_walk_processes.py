@@ -48,10 +48,14 @@ def _same(a: list, b: list) -> None:
 
 def test_processes_fit_what_threads_fit() -> None:
     tasks = _tasks()
-    threads = list(pipeline._fits(pipeline._walk_one, tasks, workers=2, processes_from=0))
+    threads = list(
+        pipeline._fits(pipeline._walk_one, tasks, len(tasks), workers=2, processes_from=0)
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a fallback to threads warns: it must not happen here
-        processes = list(pipeline._fits(pipeline._walk_one, tasks, workers=2, processes_from=1))
+        processes = list(
+            pipeline._fits(pipeline._walk_one, tasks, len(tasks), workers=2, processes_from=1)
+        )
     _same(threads, processes)
 
 
@@ -60,10 +64,14 @@ def test_no_worker_processes_falls_back_to_threads(monkeypatch: pytest.MonkeyPat
         raise OSError("[Errno 38] Function not implemented")  # Lambda's SemLock
 
     tasks = _tasks()
-    threads = list(pipeline._fits(pipeline._walk_one, tasks, workers=2, processes_from=0))
+    threads = list(
+        pipeline._fits(pipeline._walk_one, tasks, len(tasks), workers=2, processes_from=0)
+    )
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", unavailable)
     with pytest.warns(UserWarning, match="threads"):
-        fallback = list(pipeline._fits(pipeline._walk_one, tasks, workers=2, processes_from=1))
+        fallback = list(
+            pipeline._fits(pipeline._walk_one, tasks, len(tasks), workers=2, processes_from=1)
+        )
     _same(threads, fallback)
 
 
@@ -78,10 +86,27 @@ def test_an_unguarded_script_gets_a_clear_error(tmp_path: Path) -> None:
         "frame = pd.DataFrame({'ts': ts, 'active_kwh': 1.0 + np.arange(len(ts)) % 24,\n"
         "    'reactive_kvarh': 0.4, 'voltage_fa': 460.0, 'voltage_fc': 460.0})\n"
         "task = pipeline._WalkTask(frame[:24 * 70], frame[24 * 50:])\n"
-        "list(pipeline._fits(pipeline._walk_one, [task, task], 2, 1))\n"
+        "list(pipeline._fits(pipeline._walk_one, [task, task], 2, 2, 1))\n"
     )
     done = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode != 0
     assert 'guard its top level with `if __name__ == "__main__":`' in done.stderr
+
+
+def test_the_fits_draw_their_items_as_the_workers_need_them() -> None:
+    """The walk-forward slices each fit's readings when it is handed over: at most
+    FITS_AHEAD per worker are drawn ahead of the result being read (memory stays bounded
+    with thousands of fits)."""
+    drawn = []
+
+    def items():
+        for i in range(100):
+            drawn.append(i)
+            yield i
+
+    fits = pipeline._fits(abs, items(), 100, workers=2, processes_from=0)
+    assert next(fits) == 0
+    assert len(drawn) <= pipeline.FITS_AHEAD * 2
+    assert list(fits) == list(range(1, 100))
