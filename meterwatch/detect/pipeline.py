@@ -1141,12 +1141,15 @@ def _score_shards(
     if not touched:
         result.seconds = time.perf_counter() - started
         return result
-    fresh: list[pd.DataFrame] = []
-    revised_total = 0
+    # counted, not kept: a shard's scores are dropped once written (a first score of two years
+    # of history held every customer's scores twice over until the commit)
+    hours_scored = anomalies = revised_total = 0
+    history_hours = int(sum(len(s) for s in history.values()))
+    from_history = set(history)
     events: dict[str, list[Event]] = {}
     with lake.transaction() as tx:
         for path, clients in spilled:
-            shard_clients = [c for c in clients if c in by_work or c in history]
+            shard_clients = [c for c in clients if c in by_work or c in from_history]
             with open(path, "rb") as spilled_file:
                 windows = pickle.load(spilled_file)  # this run's own file
             path.unlink()
@@ -1161,7 +1164,7 @@ def _score_shards(
             raw: list[pd.DataFrame] = []
             rows_of: dict[str, int] = {}
             for c in shard_clients:
-                parts = [history[c]] if c in history else []
+                parts = [history.pop(c)] if c in from_history else []
                 w = by_work.get(c)
                 if w is not None:
                     parts.append(_score_rows(w, factors[c], scored_at))
@@ -1176,14 +1179,14 @@ def _score_shards(
                 w = by_work.get(c)
                 new_scores[c] = typed.iloc[offset : offset + rows_of[c]].reset_index(drop=True)
                 offset += rows_of[c]
-                since[c] = w.new_from if (w is not None and c not in history) else _EARLIEST
+                since[c] = w.new_from if (w is not None and c not in from_history) else _EARLIEST
                 scored = new_scores[c]
-                if c in history:
-                    fresh.append(scored)
-                elif w is not None:
-                    new = scored[scored["ts"] >= w.first_new]
-                    fresh.append(new)
-                    revised_total += len(scored) - len(new)
+                if c not in from_history and w is not None:
+                    scored = scored[scored["ts"] >= w.first_new]
+                    revised_total += len(new_scores[c]) - len(scored)
+                if c in from_history or w is not None:
+                    hours_scored += len(scored)
+                    anomalies += int(scored["is_anomaly"].sum())
             tx.replace_since("scores", typed, since)
             for c in shard_clients:
                 mine, registers = _event_inputs(
@@ -1193,8 +1196,10 @@ def _score_shards(
                 events[c] = extract_events(
                     c, mine, model_quality=_model_quality(fitted[c]), registers=registers
                 )
+            del typed, new_scores
             for c in shard_clients:
                 recent.pop(c, None)
+                whole.pop(c, None)
                 if c in by_work:
                     by_work[c].grid, by_work[c].registers = by_work[c].grid.iloc[:0], None
         events = {c: events[c] for c in sorted(events)}
@@ -1204,10 +1209,10 @@ def _score_shards(
             existing, events, sectors, revised_from=revised
         )
         tx.overwrite("alerts", alerts)
-    result.history_hours = int(sum(len(s) for s in history.values()))
-    result.hours_scored = int(sum(len(s) for s in fresh))
+    result.history_hours = history_hours
+    result.hours_scored = hours_scored
     result.hours_revised = revised_total
-    result.anomalies = int(sum(int(s["is_anomaly"].sum()) for s in fresh))
+    result.anomalies = anomalies
     result.alerts_withdrawn = len(withdrawn_ids)
     result.alerts_new, result.alerts_updated = len(new_ids), len(updated_ids)
     result.customers = len(touched)
