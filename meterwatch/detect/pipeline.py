@@ -80,6 +80,10 @@ EVENT_MARGIN = pd.Timedelta(hours=MERGE_GAP_HOURS + OPEN_WITHIN_HOURS + 24)
 REGISTER_DAYS = TOGETHER_BEFORE_DAYS + TOGETHER_LOOKBACK_DAYS + 1
 # customers prepared, scored and written together: bounds a run's memory, not its reads
 SHARD_SIZE = 250
+# scores typed and handed to the transaction together, at most about this many rows: a daily
+# run's shard goes in one piece, a first score's history (two years are ~17,000 rows a
+# customer) in pieces of a dozen customers or so
+SCORE_ROWS_WRITTEN_TOGETHER = 200_000
 _EARLIEST = pd.Timestamp("1700-01-01")  # "from the start": a whole partition
 # History scored walk-forward starts once a customer has this many days before an origin: the
 # shape is only judged at levels seen for as long (detectors.MIN_SUPPORT_DAYS).
@@ -1159,49 +1163,60 @@ def _score_shards(
                     recent[c] = window
             if not shard_clients:
                 continue
-            new_scores: dict[str, pd.DataFrame] = {}
-            since: dict[str, pd.Timestamp] = {}
-            raw: list[pd.DataFrame] = []
-            rows_of: dict[str, int] = {}
-            for c in shard_clients:
-                parts = [history.pop(c)] if c in from_history else []
-                w = by_work.get(c)
-                if w is not None:
-                    parts.append(_score_rows(w, factors[c], scored_at))
-                raw.extend(parts)
-                rows_of[c] = sum(len(p) for p in parts)
-            # typed once for the shard (per customer it is mostly pandas' overhead); each
-            # customer's rows are then its slice, in order
-            typed = _typed_scores(pd.concat(raw, ignore_index=True))
-            del raw
-            offset = 0
-            for c in shard_clients:
-                w = by_work.get(c)
-                new_scores[c] = typed.iloc[offset : offset + rows_of[c]].reset_index(drop=True)
-                offset += rows_of[c]
-                since[c] = w.new_from if (w is not None and c not in from_history) else _EARLIEST
-                scored = new_scores[c]
-                if c not in from_history and w is not None:
-                    scored = scored[scored["ts"] >= w.first_new]
-                    revised_total += len(new_scores[c]) - len(scored)
-                if c in from_history or w is not None:
-                    hours_scored += len(scored)
-                    anomalies += int(scored["is_anomaly"].sum())
-            tx.replace_since("scores", typed, since)
-            for c in shard_clients:
-                mine, registers = _event_inputs(
-                    lake, tx, c, new_scores[c], since[c], recent.get(c), events_from.get(c),
-                    whole.get(c), by_work.get(c),
-                )  # fmt: skip
-                events[c] = extract_events(
-                    c, mine, model_quality=_model_quality(fitted[c]), registers=registers
-                )
-            del typed, new_scores
-            for c in shard_clients:
-                recent.pop(c, None)
-                whole.pop(c, None)
-                if c in by_work:
-                    by_work[c].grid, by_work[c].registers = by_work[c].grid.iloc[:0], None
+            for chunk in _by_rows(
+                shard_clients,
+                [
+                    len(history[c]) if c in from_history else len(by_work[c].grid)
+                    for c in shard_clients
+                ],
+                SCORE_ROWS_WRITTEN_TOGETHER,
+            ):
+                new_scores: dict[str, pd.DataFrame] = {}
+                since: dict[str, pd.Timestamp] = {}
+                raw: list[pd.DataFrame] = []
+                rows_of: dict[str, int] = {}
+                for c in chunk:
+                    parts = [history.pop(c)] if c in from_history else []
+                    w = by_work.get(c)
+                    if w is not None:
+                        parts.append(_score_rows(w, factors[c], scored_at))
+                    raw.extend(parts)
+                    rows_of[c] = sum(len(p) for p in parts)
+                # typed together (per customer it is mostly pandas' overhead), in pieces (a
+                # shard of whole histories at once peaked at several copies of its scores);
+                # each customer's rows are then its slice, in order
+                typed = _typed_scores(pd.concat(raw, ignore_index=True))
+                del raw
+                offset = 0
+                for c in chunk:
+                    w = by_work.get(c)
+                    new_scores[c] = typed.iloc[offset : offset + rows_of[c]].reset_index(drop=True)
+                    offset += rows_of[c]
+                    since[c] = (
+                        w.new_from if (w is not None and c not in from_history) else _EARLIEST
+                    )
+                    scored = new_scores[c]
+                    if c not in from_history and w is not None:
+                        scored = scored[scored["ts"] >= w.first_new]
+                        revised_total += len(new_scores[c]) - len(scored)
+                    if c in from_history or w is not None:
+                        hours_scored += len(scored)
+                        anomalies += int(scored["is_anomaly"].sum())
+                tx.replace_since("scores", typed, since)
+                for c in chunk:
+                    mine, registers = _event_inputs(
+                        lake, tx, c, new_scores[c], since[c], recent.get(c), events_from.get(c),
+                        whole.get(c), by_work.get(c),
+                    )  # fmt: skip
+                    events[c] = extract_events(
+                        c, mine, model_quality=_model_quality(fitted[c]), registers=registers
+                    )
+                del typed, new_scores
+                for c in chunk:
+                    recent.pop(c, None)
+                    whole.pop(c, None)
+                    if c in by_work:
+                        by_work[c].grid, by_work[c].registers = by_work[c].grid.iloc[:0], None
         events = {c: events[c] for c in sorted(events)}
         existing = tx.read("alerts").to_pandas()
         revised = {w.client: w.new_from for w in works if w.first_new != w.new_from}
@@ -1218,6 +1233,21 @@ def _score_shards(
     result.customers = len(touched)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _by_rows(clients: Sequence[str], rows: Sequence[int], limit: int) -> Iterator[list[str]]:
+    """``clients`` in order, in consecutive groups of at most ``limit`` rows (a customer with
+    more is a group of its own)."""
+    group: list[str] = []
+    total = 0
+    for client, n in zip(clients, rows, strict=True):
+        if group and total + n > limit:
+            yield group
+            group, total = [], 0
+        group.append(client)
+        total += n
+    if group:
+        yield group
 
 
 def _event_inputs(

@@ -57,7 +57,9 @@ def _tables(lake: LocalLake) -> tuple[pd.DataFrame, pd.DataFrame]:
     return scores, alerts
 
 
-def test_shards_of_whole_sectors_score_as_one_run(tmp_path: Path) -> None:
+def test_shards_of_whole_sectors_score_as_one_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cut = pd.Timestamp("2022-05-10")
     _fleet(tmp_path / "history", cut)
     whole = LocalLake(tmp_path / "whole")
@@ -68,6 +70,8 @@ def test_shards_of_whole_sectors_score_as_one_run(tmp_path: Path) -> None:
     sharded = LocalLake(tmp_path / "sharded")
     shutil.copytree(tmp_path / "whole", tmp_path / "local")
     local = LocalLake(tmp_path / "local")  # `meterwatch score`: shard after shard, one call
+    shutil.copytree(tmp_path / "whole", tmp_path / "pieces")
+    pieces = LocalLake(tmp_path / "pieces")  # every customer's scores written on their own
     small = Settings.load(
         lake=str(tmp_path / "local"), workers=1, history_step_days=30, scoring_shard_size=3
     )
@@ -89,22 +93,33 @@ def test_shards_of_whole_sectors_score_as_one_run(tmp_path: Path) -> None:
         for shard in pipeline.scoring_shards(sharded, max_customers=3):
             pipeline.score(sharded, settings=settings, clients=shard)
         in_turn = pipeline.score(local, settings=small)
-        assert (in_turn.customers, in_turn.hours_scored, in_turn.alerts_new) == (
-            one.customers,
-            one.hours_scored,
-            one.alerts_new,
-        ), step
+        with monkeypatch.context() as patched:
+            patched.setattr(pipeline, "SCORE_ROWS_WRITTEN_TOGETHER", 1)
+            in_pieces = pipeline.score(pieces, settings=settings)
+        for run in (in_turn, in_pieces):
+            assert (run.customers, run.hours_scored, run.anomalies, run.alerts_new) == (
+                one.customers,
+                one.hours_scored,
+                one.anomalies,
+                one.alerts_new,
+            ), step
         want = _tables(whole)
         assert len(want[0]) > 0 and len(want[1]) > 0, step
-        for lake in (sharded, local):
+        for lake in (sharded, local, pieces):
             got = _tables(lake)
             pd.testing.assert_frame_equal(got[0], want[0], obj=f"scores after {step}")
             pd.testing.assert_frame_equal(got[1], want[1], obj=f"alerts after {step}")
 
     both("the history (walk-forward)")
     _fleet(tmp_path / "days", pd.Timestamp("2022-05-20"), start=cut)
-    for lake in (whole, sharded, local):
+    for lake in (whole, sharded, local, pieces):
         ingest_paths(lake, [tmp_path / "days"])
     both("ten new days")
     alerts = _tables(whole)[1]
     assert ((alerts["client_id"] == "Cliente 2") & (alerts["kind"] == "stopped_meter")).any()
+
+
+def test_scores_are_written_in_pieces_of_bounded_rows() -> None:
+    groups = list(pipeline._by_rows(["a", "b", "c", "d", "e"], [5, 5, 12, 1, 1], limit=10))
+    assert groups == [["a", "b"], ["c"], ["d", "e"]]  # one larger than the bound: on its own
+    assert list(pipeline._by_rows([], [], limit=10)) == []
