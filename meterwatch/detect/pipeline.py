@@ -8,12 +8,15 @@ transaction and hands new or updated alerts to the sinks.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import pickle
 import tempfile
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -125,22 +128,6 @@ class ScoreResult:
 
 
 # helpers --------------------------------------------------------------------------------------
-def _map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int,
-         progress: Progress | None, label: Callable[[Any], str]) -> list[Any]:  # fmt: skip
-    """Map over items with a thread pool (XGBoost and pandas release the GIL)."""
-    out: list[Any] = [None] * len(items)
-    if not items:
-        return out
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
-        for done, future in enumerate(list(futures), start=1):
-            i = futures[future]
-            out[i] = future.result()
-            if progress:
-                progress(done, len(items), label(items[i]))
-    return out
-
-
 def _readings(lake: Lake, client: str) -> pd.DataFrame:
     frame = lake.read("readings", partitions=[client], columns=READING_COLUMNS)
     return frame.sort_values("ts").reset_index(drop=True)
@@ -678,8 +665,9 @@ FITS_AHEAD = 8
 def _fits(
     fn: Callable[[Any], Any], items: Iterable[Any], n: int, workers: int, processes_from: int
 ) -> Iterator[Any]:
-    """``fn`` of each of the ``n`` items, in order: model fits (``fn`` a module-level
-    function, ``items`` what it is fitted on, drawn only as the workers need them).
+    """``fn`` of each of the ``n`` items, in order, the items drawn only as the workers need
+    them: model fits (``fn`` a module-level function where processes may run it), or any
+    per-customer work in threads (``processes_from`` 0).
 
     The fits hold Python's lock for most of their time (pandas and numpy between the trees), so
     threads share about one core's worth of it: with ``processes_from`` items or more and more
@@ -689,13 +677,8 @@ def _fits(
     handed over ahead of the result being read, so an iterator that slices readings keeps
     memory bounded whatever the number of fits.
     """
-    from concurrent.futures import Executor, Future
-
     pool: Executor | None = None
     if workers > 1 and 0 < processes_from <= n:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         try:
             pool = ProcessPoolExecutor(
                 max_workers=min(workers, n), mp_context=multiprocessing.get_context("spawn")
@@ -704,9 +687,6 @@ def _fits(
             warnings.warn(f"model fits in threads: no worker processes ({exc})", stacklevel=2)
     if pool is None:
         pool = ThreadPoolExecutor(max_workers=max(1, workers))
-    from collections import deque
-    from concurrent.futures.process import BrokenProcessPool
-
     ahead: deque[Future[Any]] = deque()
     try:
         for item in items:
@@ -1101,7 +1081,7 @@ def _score_shards(
             row, frame = job
             return _prepare(lake, row, frame, last.get(str(row["client_id"])))
 
-        prepared = _map(prepare, jobs, settings.worker_count, None, str)
+        prepared = list(_fits(prepare, jobs, len(jobs), settings.worker_count, 0))
         for row, work in zip(shard, prepared, strict=True):
             c = str(row["client_id"])
             if work is not None:
@@ -1199,9 +1179,8 @@ def _score_shards(
                     if c not in from_history and w is not None:
                         scored = scored[scored["ts"] >= w.first_new]
                         revised_total += len(new_scores[c]) - len(scored)
-                    if c in from_history or w is not None:
-                        hours_scored += len(scored)
-                        anomalies += int(scored["is_anomaly"].sum())
+                    hours_scored += len(scored)  # every customer of a shard has one or the other
+                    anomalies += int(scored["is_anomaly"].sum())
                 tx.replace_since("scores", typed, since)
                 for c in chunk:
                     mine, registers = _event_inputs(

@@ -3,7 +3,6 @@ processes cannot start (AWS Lambda has no /dev/shm) the fits fall back to thread
 
 from __future__ import annotations
 
-import concurrent.futures
 import subprocess
 import sys
 import warnings
@@ -67,7 +66,7 @@ def test_no_worker_processes_falls_back_to_threads(monkeypatch: pytest.MonkeyPat
     threads = list(
         pipeline._fits(pipeline._walk_one, tasks, len(tasks), workers=2, processes_from=0)
     )
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", unavailable)
+    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", unavailable)
     with pytest.warns(UserWarning, match="threads"):
         fallback = list(
             pipeline._fits(pipeline._walk_one, tasks, len(tasks), workers=2, processes_from=1)
