@@ -43,11 +43,13 @@ from meterwatch.storage.base import (
 from meterwatch.storage.iceberg_tables import (
     NAMESPACE,
     DataFileRef,
+    HeldRows,
     PendingRows,
     SpilledRows,
     TableChange,
     bucket_of,
     data_file_refs,
+    in_memory,
     materialize,
     materialize_all,
     micros,
@@ -64,6 +66,12 @@ METADATA_KEPT = 5  # metadata files kept per table besides the current one
 # A transaction keeps at most this much of its written partitions in memory; beyond it they go
 # to scratch Parquet files until the commit (a 1,000-customer ingest holds 17.5 million rows).
 SPILL_BYTES = 256 * 2**20
+# A partition's write of fewer rows than GATHER_ROWS is gathered with other partitions' small
+# writes of the same table, GATHER_PIECES of them or GATHER_ROWS rows at a time, into one table
+# (``HeldRows``) instead of being held as a table of its own: Arrow's objects and buffers for a
+# table cost ~30 KB (a customer's daily row has 30 columns), more than a day of its readings.
+GATHER_ROWS = 100_000
+GATHER_PIECES = 256
 
 
 @dataclass(frozen=True)
@@ -152,6 +160,9 @@ class IcebergTransaction(Transaction):
         self._closed = False
         self._held = 0  # bytes of partition rows held in memory
         self._scratch: str | None = None  # folder of the spilled partitions
+        # per table, the small partition writes not gathered yet (held as written meanwhile)
+        self._gathering: dict[str, list[tuple[_Pending, str | None, pa.Table]]] = {}
+        self._gathering_rows: dict[str, int] = {}
 
     # writing --------------------------------------------------------------------------------
     def append(self, table: str, data: pa.Table | pd.DataFrame) -> None:
@@ -176,7 +187,7 @@ class IcebergTransaction(Transaction):
             pending.appended = [
                 t.filter(pc.invert(partition_mask(t, column, replaced))) for t in pending.appended
             ]
-        self._hold(pending, arrow, column, values)
+        self._hold(table, pending, arrow, column, values)
 
     def replace_since(
         self, table: str, data: pa.Table | pd.DataFrame, since: Mapping[str, datetime | None]
@@ -211,7 +222,7 @@ class IcebergTransaction(Transaction):
             pending.appended = [
                 t.filter(pc.invert(since_mask(t, column, time, hours))) for t in pending.appended
             ]
-        self._hold(pending, arrow, column, values)
+        self._hold(table, pending, arrow, column, values)
 
     def _partition_rows(
         self, table: str, data: pa.Table | pd.DataFrame, partitions: set[str | None]
@@ -231,31 +242,66 @@ class IcebergTransaction(Transaction):
             )
         return arrow, column, values
 
-    def _hold(self, pending: _Pending, arrow: pa.Table, column: str, values: list[Any]) -> None:
-        """Keep ``arrow``'s rows by partition until the commit (spilled beyond the budget)."""
+    def _hold(
+        self, table: str, pending: _Pending, arrow: pa.Table, column: str, values: list[Any]
+    ) -> None:
+        """Keep ``arrow``'s rows by partition until the commit (spilled beyond the budget);
+        a partition's few rows are gathered with others' (:meth:`_gather`)."""
         if arrow.num_rows == 0:
             return
         pieces = [(values[0], arrow)] if len(values) == 1 else list(split_by(arrow, column))
         for value, rows in pieces:
-            compact = _compact(rows)
-            pending.by_partition[value].append(compact)
-            self._held += compact.nbytes
+            if rows.num_rows >= GATHER_ROWS:
+                compact = _compact(rows)
+                pending.by_partition[value].append(compact)
+                self._held += compact.nbytes
+                continue
+            pending.by_partition[value].append(rows)  # read back as it is until gathered
+            self._held += rows.nbytes
+            gathering = self._gathering.setdefault(table, [])
+            gathering.append((pending, value, rows))
+            self._gathering_rows[table] = self._gathering_rows.get(table, 0) + rows.num_rows
+            if len(gathering) >= GATHER_PIECES or self._gathering_rows[table] >= GATHER_ROWS:
+                self._gather(table)
         if self._held > SPILL_BYTES:
             self._spill()
+
+    def _gather(self, table: str) -> None:
+        """Copy ``table``'s small partition writes not gathered yet into one compact table and
+        hold each as a range of it. A write since replaced (a later ``replace_since`` or
+        ``overwrite_partitions`` of its partition, an ``overwrite`` of the table) is left out."""
+        live: list[tuple[list[PendingRows], int, str | None, pa.Table]] = []
+        self._gathering_rows.pop(table, None)
+        for pending, value, rows in self._gathering.pop(table, []):
+            self._held -= rows.nbytes  # counted again as part of the gathered table
+            held = pending.by_partition.get(value) if self._pending.get(table) is pending else None
+            at = next((i for i, p in enumerate(held or []) if p is rows), None)
+            if held is not None and at is not None:
+                live.append((held, at, value, rows))
+        if not live:
+            return
+        gathered = _compact(pa.concat_tables([rows for *_, rows in live]).combine_chunks())
+        self._held += gathered.nbytes
+        offset = 0
+        for held, at, value, rows in live:
+            held[at] = HeldRows(gathered, offset, rows.num_rows, value)
+            offset += rows.num_rows
 
     def _spill(self) -> None:
         """Move every partition's rows held in memory to a scratch Parquet file."""
         if self._scratch is None:
             self._scratch = tempfile.mkdtemp(prefix="meterwatch-transaction-")
+        for table in list(self._gathering):  # every piece held compact, in one schema
+            self._gather(table)
         for pending in self._pending.values():
             for value, pieces in pending.by_partition.items():
-                held = [p for p in pieces if isinstance(p, pa.Table)]
+                held = [t for t in map(in_memory, pieces) if t is not None]
                 if not held:
                     continue
                 data = pa.concat_tables(held)
                 path = os.path.join(self._scratch, f"{uuid.uuid4().hex}.parquet")
                 pq.write_table(data, path)
-                kept = [p for p in pieces if not isinstance(p, pa.Table)]
+                kept = [p for p in pieces if in_memory(p) is None]
                 pieces[:] = [*kept, SpilledRows(path, value, data.num_rows)]
         self._held = 0
 
@@ -349,6 +395,7 @@ class IcebergTransaction(Transaction):
 
     def _release(self) -> None:
         self._closed = True
+        self._gathering.clear()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None

@@ -187,6 +187,57 @@ def test_a_day_after_the_history_is_written_beside_it_not_over_it(tmp_path: Path
     assert len(got) == 24 * (31 + 3 * COMPACT_FILES) and (got["active_kwh"].tail(24) == 5).all()
 
 
+def test_small_partition_writes_are_gathered_and_read_and_commit_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A customer's few rows are held as a range of a table gathered from many customers'
+    writes (``GATHER_PIECES`` at a time): read back, replaced before and after the gathering,
+    spilled and committed, the rows are those a transaction holding each write alone gives."""
+    from meterwatch.storage import iceberg_lake
+
+    monkeypatch.setattr(iceberg_lake, "GATHER_PIECES", 3)
+    lake = open_lake(str(tmp_path / "lake"))
+    clients = [f"C{i}" for i in range(8)]
+    with lake.transaction() as tx:
+        for i, client in enumerate(clients):
+            tx.replace_since("readings", frame(client, [i, i + 0.5]), {client: None})
+        assert isinstance(tx, iceberg_lake.IcebergTransaction)
+        held = tx._pending["readings"].by_partition
+        gathered = {
+            id(p.table) for v in held.values() for p in v if isinstance(p, iceberg_lake.HeldRows)
+        }
+        assert (
+            len(gathered) == 2
+            and sum(isinstance(v[0], iceberg_lake.HeldRows) for v in held.values()) == 6
+        )
+        for i, client in enumerate(clients):  # gathered (C0-C5) and not yet (C6, C7)
+            back = tx.read("readings", partitions=[client]).to_pandas()
+            assert back["client_id"].tolist() == [client] * 2
+            assert back["active_kwh"].tolist() == [i, i + 0.5]
+        # replaced after the gathering (C1: from its second hour on) and before it (C7)
+        tx.replace_since(
+            "readings", frame("C1", [9, 9]).iloc[1:], {"C1": pd.Timestamp("2022-01-01 01:00")}
+        )
+        tx.overwrite_partitions("readings", frame("C7", [70]), ["C7"])
+        tx.replace_since(
+            "readings", frame("C8", [80]), {"C8": None}
+        )  # gathers C6, C8 (C7 left out)
+        assert tx.read("readings", partitions=["C1"]).column("active_kwh").to_pylist() == [1, 9]
+        assert tx.read("readings", partitions=["C7"]).column("active_kwh").to_pylist() == [70]
+        monkeypatch.setattr(iceberg_lake, "SPILL_BYTES", 1)
+        tx.replace_since("readings", frame("C9", [90]), {"C9": None})  # spills all of it
+        assert tx.read("readings", partitions=["C6"]).column("active_kwh").to_pylist() == [6, 6.5]
+    out = lake.read("readings").sort_values(["client_id", "ts"])
+    expected = {f"C{i}": [i, i + 0.5] for i in range(7)} | {
+        "C1": [1, 9],
+        "C7": [70],
+        "C8": [80],
+        "C9": [90],
+    }
+    assert out.groupby("client_id")["active_kwh"].apply(list).to_dict() == expected
+    assert set(out["ingestion_id"]) == {"t"}
+
+
 def test_a_transaction_beyond_its_memory_budget_spills_and_commits_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
