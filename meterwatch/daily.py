@@ -167,7 +167,7 @@ def _floats(readings: pa.Table | pd.DataFrame, name: str) -> np.ndarray:
 
 
 def write_daily(
-    tx: Transaction, rows: dict[str, pa.Table], since: Mapping[str, pd.Timestamp] | None = None
+    tx: Transaction, rows: Mapping[str, pa.Table], since: Mapping[str, pd.Timestamp] | None = None
 ) -> None:
     """Replace the ``daily`` rows of the customers in ``rows`` (one table each): from the day
     in ``since`` on where it names the customer (its rows start there), else all of them."""
@@ -175,7 +175,7 @@ def write_daily(
 
 
 def write_monthly(
-    tx: Transaction, rows: dict[str, pa.Table], since: Mapping[str, pd.Timestamp] | None = None
+    tx: Transaction, rows: Mapping[str, pa.Table], since: Mapping[str, pd.Timestamp] | None = None
 ) -> None:
     """Replace the ``monthly`` rows of the customers in ``rows`` from the month in ``since``
     on (all of them where it does not name the customer)."""
@@ -185,7 +185,7 @@ def write_monthly(
 def _replace_rows(
     tx: Transaction,
     spec: TableSpec,
-    rows: dict[str, pa.Table],
+    rows: Mapping[str, pa.Table],
     since: Mapping[str, pd.Timestamp] | None,
 ) -> None:
     if not rows:

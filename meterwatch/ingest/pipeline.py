@@ -48,7 +48,7 @@ from meterwatch.quality import (
     series_hash,
 )
 from meterwatch.storage.base import Lake, Transaction
-from meterwatch.tables import TS, now_utc
+from meterwatch.tables import TS, GatheredTables, now_utc
 
 DATA_SUFFIXES = (".csv", ".csv.gz")
 Progress = Callable[[int, int, str], None]
@@ -335,13 +335,13 @@ class _Run:
         self.file_findings: list[Finding] = []
         self.changed: dict[str, dict[str, object]] = {}  # client -> new customers row values
         self.series: dict[str, list[Finding]] = {}  # client -> findings on its new series
-        self.daily: dict[str, pa.Table] = {}  # client -> its rows of the daily table
+        self.daily = GatheredTables()  # client -> its rows of the daily table
         # client -> the first day its ``daily`` rows replace (absent: all of them)
         self.daily_since: dict[str, pd.Timestamp] = {}
         self.sector_updates: dict[str, str] = {}
         self.backfilled = False  # finish() brought the daily table up to every customer
         self.fleet_built = False  # finish() built fleet_daily from every customer's rows
-        self.monthly: dict[str, pa.Table] = {}  # client -> its rows of the monthly table
+        self.monthly = GatheredTables()  # client -> its rows of the monthly table
         self.monthly_since: dict[str, pd.Timestamp] = {}  # client -> the first month replaced
         self.monthly_built = False  # finish() wrote every customer's months
         known = tx.read("ingestions").select(["sha256", "source_file", "status"]).to_pylist()
