@@ -60,6 +60,8 @@ def main() -> None:
     server = subprocess.Popen(
         [*command, "--port", str(args.port)],
         env=env,
+        # `python -m` puts the working folder first on the path: run in the checkout served
+        cwd=Path(args.code).resolve() if args.code else Path(__file__).resolve().parents[1],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 from pathlib import Path
@@ -119,6 +120,12 @@ def serve(
         kwargs["cookie_secret"] = settings.dashboard_cookie_secret or secrets.token_hex(32)
     if behind_proxy:
         _accept_same_origin_websockets()
+    if "BOKEH_VALIDATE_DOC" not in os.environ:
+        # Bokeh's integrity checks of every new page only log developers' warnings: ~8 % of a
+        # session's cost (bench/serve_sessions.py); BOKEH_VALIDATE_DOC=true brings them back.
+        from bokeh.settings import settings as bokeh_settings
+
+        bokeh_settings.perform_document_validation.set_value(False)
     pn.extension("tabulator", notifications=False)
     pn.serve(
         {"/": lambda: create_app(store)},

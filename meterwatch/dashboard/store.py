@@ -478,7 +478,11 @@ class DashboardStore:
         return list(HOUR_COLUMNS[sel.hour_from : sel.hour_to + 1])
 
     def _sector_hours(self, sel: Selection) -> pd.DataFrame:
-        """Energy of the selection per day and hour of day (day, hour, active_kwh, hours)."""
+        """Energy of the selection per day and hour of day (day, hour, active_kwh, hours);
+        cached: a fleet page's five views start from it (4-5 ms each at 90 days)."""
+        return self._cached(("sector hours", sel), lambda: self._melt_sector_hours(sel))
+
+    def _melt_sector_hours(self, sel: Selection) -> pd.DataFrame:
         days = self._fleet_days(sel)
         columns = self._hour_columns(sel)
         per_day = days.assign(day=pd.to_datetime(days["day"])).set_index("day")
@@ -537,15 +541,17 @@ class DashboardStore:
         if sel.client_id is not None:
             frame = self._query(f"series_{grain}", **sel.params())
             return (without_partial_days(frame, "period") if grain == "day" else frame), grain
+        return self._cached(("fleet series", sel), lambda: self._fleet_series(sel, grain)), grain
+
+    def _fleet_series(self, sel: Selection, grain: str) -> pd.DataFrame:
         frame = self._sector_hours(sel)
-        key = "day" if grain == "day" else None
-        if key is None:
-            frame = frame.assign(period=frame["day"] + pd.to_timedelta(frame["hour"], unit="h"))
-        else:
+        if grain == "day":
             frame = frame.assign(period=frame["day"])
+        else:
+            frame = frame.assign(period=frame["day"] + pd.to_timedelta(frame["hour"], unit="h"))
         out = frame.groupby("period", as_index=False)[["active_kwh", "hours"]].sum()
         out = out.sort_values("period").reset_index(drop=True)
-        return (without_partial_days(out, "period") if grain == "day" else out), grain
+        return without_partial_days(out, "period") if grain == "day" else out
 
     def hour_profile(self, selection: Selection) -> pd.DataFrame:
         """Energy by hour of day (hour, active_kwh, hours, kwh_per_day)."""

@@ -431,3 +431,35 @@ def test_fleet_daily_is_the_daily_rows_summed_whatever_the_chunks(
     ingest_paths(lake, [tmp_path / "more"])
     assert lake.read("fleet_daily")["customers"].max() == 4
     pd.testing.assert_frame_equal(fleet(lake), expected(lake), check_dtype=False, rtol=1e-12)
+
+
+def test_a_fleet_page_melts_its_days_once_per_lake_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fleet views (series, profile, peak, load map, total) start from one day x hour frame,
+    built once per selection and lake version (sessions share it); new readings rebuild it."""
+    from meterwatch.ingest import ingest_paths
+    from tests.scenarios import hourly_frame, write_electrodunas
+
+    store = DashboardStore(build_lake(tmp_path, n_customers=6, days=40), version_seconds=0)
+    melted: list[Selection] = []
+    melt = store._melt_sector_hours
+
+    def counting(sel: Selection) -> pd.DataFrame:
+        melted.append(sel)
+        return melt(sel)
+
+    monkeypatch.setattr(store, "_melt_sector_hours", counting)
+    sel = Selection(start=dt.date(2021, 1, 1), end=dt.date(2021, 3, 31))
+
+    def page() -> tuple[float, pd.DataFrame]:
+        store.hour_profile(sel), store.peak_window(sel), store.heatmap(sel)
+        return store.total_kwh(sel), store.series(sel)[0]
+
+    total, series = page()
+    assert page()[1] is series and len(melted) == 1
+    extra = tmp_path / "more"
+    write_electrodunas(extra, 40, hourly_frame(48, start="2021-02-01", seed=4))
+    ingest_paths(store.lake, [extra])
+    new_total, new_series = page()
+    assert len(melted) == 2 and new_total > total and not new_series.equals(series)
