@@ -70,7 +70,7 @@ SPILL_BYTES = 256 * 2**20
 # writes of the same table, GATHER_PIECES of them or GATHER_ROWS rows at a time, into one table
 # (``HeldRows``) instead of being held as a table of its own: Arrow's objects and buffers for a
 # table cost ~30 KB (a customer's daily row has 30 columns), more than a day of its readings.
-GATHER_ROWS = 100_000
+GATHER_ROWS = 10_000
 GATHER_PIECES = 256
 
 
