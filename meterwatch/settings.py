@@ -104,6 +104,9 @@ class Settings(BaseSettings):
         Key that signs the dashboard's login cookies; empty means a random one per start.
     dashboard_password
         Retired single shared password: the dashboard refuses to start while it is set.
+    dashboard_validate
+        Run Bokeh's integrity checks on every new dashboard page (they only log developers'
+        warnings, at ~8 % of a page's cost: off by default).
     score_function
         Lambda function the ingest function starts after a change (AWS only).
     training_shard_size
@@ -138,6 +141,7 @@ class Settings(BaseSettings):
     dashboard_secret: str = ""
     dashboard_cookie_secret: str = Field(default="", repr=False)
     dashboard_password: str = Field(default="", repr=False)
+    dashboard_validate: bool = False
     score_function: str = ""
     training_shard_size: int = 100
     scoring_shard_size: int = 2_500

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 from pathlib import Path
@@ -120,12 +119,11 @@ def serve(
         kwargs["cookie_secret"] = settings.dashboard_cookie_secret or secrets.token_hex(32)
     if behind_proxy:
         _accept_same_origin_websockets()
-    if "BOKEH_VALIDATE_DOC" not in os.environ:
-        # Bokeh's integrity checks of every new page only log developers' warnings: ~8 % of a
-        # session's cost (bench/serve_sessions.py); BOKEH_VALIDATE_DOC=true brings them back.
-        from bokeh.settings import settings as bokeh_settings
+    # Bokeh's integrity checks of every new page only log developers' warnings: ~8 % of a
+    # session's cost (bench/serve_sessions.py); METERWATCH_DASHBOARD_VALIDATE=1 runs them.
+    from bokeh.settings import settings as bokeh_settings
 
-        bokeh_settings.perform_document_validation.set_value(False)
+    bokeh_settings.perform_document_validation.set_value(settings.dashboard_validate)
     pn.extension("tabulator", notifications=False)
     pn.serve(
         {"/": lambda: create_app(store)},
