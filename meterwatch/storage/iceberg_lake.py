@@ -162,7 +162,6 @@ class IcebergTransaction(Transaction):
         self._scratch: str | None = None  # folder of the spilled partitions
         # per table, the small partition writes not gathered yet (held as written meanwhile)
         self._gathering: dict[str, list[tuple[_Pending, str | None, pa.Table]]] = {}
-        self._gathering_rows: dict[str, int] = {}
 
     # writing --------------------------------------------------------------------------------
     def append(self, table: str, data: pa.Table | pd.DataFrame) -> None:
@@ -260,8 +259,10 @@ class IcebergTransaction(Transaction):
             self._held += rows.nbytes
             gathering = self._gathering.setdefault(table, [])
             gathering.append((pending, value, rows))
-            self._gathering_rows[table] = self._gathering_rows.get(table, 0) + rows.num_rows
-            if len(gathering) >= GATHER_PIECES or self._gathering_rows[table] >= GATHER_ROWS:
+            if (
+                len(gathering) >= GATHER_PIECES
+                or sum(r.num_rows for *_, r in gathering) >= GATHER_ROWS
+            ):
                 self._gather(table)
         if self._held > SPILL_BYTES:
             self._spill()
@@ -271,7 +272,6 @@ class IcebergTransaction(Transaction):
         hold each as a range of it. A write since replaced (a later ``replace_since`` or
         ``overwrite_partitions`` of its partition, an ``overwrite`` of the table) is left out."""
         live: list[tuple[list[PendingRows], int, str | None, pa.Table]] = []
-        self._gathering_rows.pop(table, None)
         for pending, value, rows in self._gathering.pop(table, []):
             self._held -= rows.nbytes  # counted again as part of the gathered table
             held = pending.by_partition.get(value) if self._pending.get(table) is pending else None
