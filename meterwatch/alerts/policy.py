@@ -203,6 +203,8 @@ def extract_events(
             >= 0.5
         )
         sector = bool((_fired(det, "sector") & wflag).mean() >= 0.5)
+        # some peers fell too, not most of them: not absorbed, but named and less confident
+        some_peers = not sector and bool((_fired(det, "sector_some") & wflag).mean() >= 0.5)
         # Tampering with the active register leaves the reactive one alone (the ratio moves);
         # a real step of demand takes both in proportion and keeps the profile. So does a
         # bypassed or shunted current transformer: both registers fall together is evidence
@@ -223,6 +225,7 @@ def extract_events(
         mean_score = float(np.nanmean(window["score"].to_numpy(dtype=float)[wflag]))
         confidence = min(mean_score / 3.0, 1.0) * (0.5 + 0.5 * model_quality)
         confidence = confidence + 0.15 * (reactive or voltage) - 0.15 * together - 0.3 * sector
+        confidence -= 0.15 * some_peers
         if watch is not None:
             confidence *= 0.5  # a watched event is a weaker case than a raised one
         confidence = float(np.clip(confidence, 0.05, 1.0))
@@ -262,6 +265,7 @@ def extract_events(
                     "reactive_change": reactive,
                     "voltage_anomaly": voltage,
                     "sector_shares_drop": sector,
+                    "some_peers_fell": some_peers,
                     "registers_together": together,
                     "watch": watch,
                     "ongoing": bool(

@@ -61,6 +61,8 @@ def evidence_codes(kind: str, params: Mapping[str, Any]) -> list[str]:
         codes.append("alert.evidence.registers_together")
     if params.get("sector_shares_drop"):
         codes.append("alert.evidence.sector")
+    elif params.get("some_peers_fell"):
+        codes.append("alert.evidence.some_peers")
     if params.get("watch"):
         codes.append(f"alert.watch.{params['watch']}")
     return codes

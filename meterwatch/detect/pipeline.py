@@ -537,9 +537,12 @@ def sector_factors(
 ) -> dict[str, pd.Series]:
     """Per customer and day, how far its sector peers fell below their own expectation.
 
-    The factor is the second-lowest ratio reported/expected among the customer's sector peers
-    (so one peer's own theft is not enough; peers near zero are outages and left out), 1 when
-    the peers did not fall by more than ``SECTOR_DROP``, and never below ``SECTOR_FLOOR``.
+    The factor is the ratio reported/expected that a majority of the customer's sector peers
+    fell to: of its n peers present that day, the (n // 2 + 1)-th lowest (the second of two
+    or three, the third of four or five), so that peers in trouble of their own (a theft, an
+    idle spell) are not a sector drop unless they are most of it; peers near zero are outages
+    and left out. It is 1 when that peer did not fall by more than ``SECTOR_DROP``, and never
+    below ``SECTOR_FLOOR``.
 
     A customer with ``tied`` peers (see :func:`tied_peers`) follows them: on a day every tied
     peer present fell by more than ``SECTOR_DROP``, the customer's own ratio is taken as the
@@ -561,19 +564,22 @@ def sector_factors(
         values = table.to_numpy(dtype=float)
         present = np.isfinite(values)
         total = present.sum(axis=1)
-        # Each customer's second-lowest peer is the sector's second-lowest ratio of the day,
-        # or its third-lowest where the customer itself is one of the two lowest: one sort of
-        # the sector per day, not one per customer (linear in the sector's size).
+        # Of a customer's n peers present, the (n // 2 + 1)-th lowest ratio is the sector's
+        # k-th lowest of the day, or its (k + 1)-th where the customer itself is among the k
+        # lowest: one sort of the sector per day, not one per customer (linear in its size).
         ordered = np.sort(values, axis=1)  # NaN last
-        lowest = [ordered[:, k] if k < ordered.shape[1] else np.full(len(ordered), np.nan)
-                  for k in range(3)]  # fmt: skip
+        ordered = np.concatenate([ordered, np.full((len(values), 1), np.nan)], axis=1)
+        day = np.arange(len(values))
+        last = ordered.shape[1] - 1
         for j, client in enumerate(members):
             own = values[:, j]
             counts = total - present[:, j]
-            among = np.where(present[:, j] & (own <= lowest[1]), lowest[2], lowest[1])
-            second = np.where(counts >= 2, among, 1.0)
-            factor = np.where((counts >= MIN_SECTOR_PEERS) & (second < 1 - SECTOR_DROP),
-                              np.maximum(second, SECTOR_FLOOR), 1.0)  # fmt: skip
+            k = counts // 2 + 1  # a majority of the peers present
+            kth = ordered[day, np.clip(k - 1, 0, last)]
+            among = np.where(present[:, j] & (own <= kth), ordered[day, np.clip(k, 0, last)], kth)
+            most = np.where(counts >= 2, among, 1.0)
+            factor = np.where((counts >= MIN_SECTOR_PEERS) & (most < 1 - SECTOR_DROP),
+                              np.maximum(most, SECTOR_FLOOR), 1.0)  # fmt: skip
             mine = [p for p in (tied or {}).get(client, []) if p in table.columns and p != client]
             if mine:
                 shared = table[mine]
@@ -588,10 +594,46 @@ def sector_factors(
     return out
 
 
-def _score_rows(work: _Work, factor: pd.Series, scored_at: pd.Timestamp) -> pd.DataFrame:
+def peers_fallen(
+    ratios: dict[str, pd.Series], sectors: dict[str, str | None]
+) -> dict[str, pd.Series]:
+    """Per customer and day, how many of its sector peers fell by more than ``SECTOR_DROP``
+    (outages under ``PEER_OUTAGE_RATIO`` left out, as in :func:`sector_factors`).
+
+    Where two or more fell but not most of them, the sector factor leaves the expectation
+    alone; the customer's event is still raised, and this count names the peers' partial
+    drop in its evidence and lowers its confidence (a holiday two of four plants share).
+    """
+    out: dict[str, pd.Series] = {}
+    by_sector: dict[str | None, list[str]] = {}
+    for client in ratios:
+        by_sector.setdefault(sectors.get(client), []).append(client)
+    for sector, members in by_sector.items():
+        table = pd.DataFrame({c: ratios[c] for c in members})
+        if sector is None or len(members) < 2:
+            for client in members:
+                out[client] = pd.Series(0, index=table.index)
+            continue
+        values = table.to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            fell = (values >= PEER_OUTAGE_RATIO) & (values < 1 - SECTOR_DROP)
+        total = fell.sum(axis=1)
+        for j, client in enumerate(members):
+            out[client] = pd.Series(total - fell[:, j], index=table.index)
+    return out
+
+
+def _score_rows(
+    work: _Work, factor: pd.Series, scored_at: pd.Timestamp, fallen: pd.Series | None = None
+) -> pd.DataFrame:
     grid = work.grid
     day = grid["ts"].dt.floor("D")
     f = factor.reindex(day).fillna(1.0).to_numpy()
+    some = (
+        (fallen.reindex(day).fillna(0).to_numpy() >= MIN_SECTOR_PEERS) & (f >= 1.0)
+        if fallen is not None
+        else np.zeros(len(f), dtype=bool)
+    )
     adjusted = grid.copy(deep=False)  # copy-on-write: the grid itself is not changed
     adjusted["expected_kwh"] = grid["expected_kwh"].to_numpy() * f
     hourly = det.detect(adjusted, work.model.stats)
@@ -602,6 +644,7 @@ def _score_rows(work: _Work, factor: pd.Series, scored_at: pd.Timestamp) -> pd.D
         "voltage_collapse": hourly["voltage_collapse"].to_numpy(),
         "voltage_divergence": (hourly["voltage"] & ~hourly["voltage_collapse"]).to_numpy(),
         "sector": f < 1.0,
+        "sector_some": some,
     }
     for name, mask in evidence.items():
         add = flagged & mask
@@ -763,9 +806,11 @@ def _history_scores(
         origin = origins[k]
         end = origin + step
         inside = {w.client: w.grid[(w.grid["ts"] >= origin) & (w.grid["ts"] < end)] for w in works}
-        factors = sector_factors({c: _daily_ratio(g) for c, g in inside.items()}, sectors, tied)
+        ratios = {c: _daily_ratio(g) for c, g in inside.items()}
+        factors = sector_factors(ratios, sectors, tied)
+        fallen = peers_fallen(ratios, sectors)
         for w in works:
-            scored = _score_rows(w, factors[w.client], scored_at)
+            scored = _score_rows(w, factors[w.client], scored_at, fallen[w.client])
             scored = scored[(scored["ts"] < end) & (scored["ts"] <= until[w.client])]
             out[w.client].append(scored)
 
@@ -1120,6 +1165,7 @@ def _score_shards(
         else {}
     )
     factors = sector_factors(ratios, sectors, tied)
+    fallen = peers_fallen(ratios, sectors)
     by_work = {w.client: w for w in works}
     touched = sorted(set(by_work) | set(history))
     if not touched:
@@ -1159,7 +1205,7 @@ def _score_shards(
                     parts = [history.pop(c)] if c in from_history else []
                     w = by_work.get(c)
                     if w is not None:
-                        parts.append(_score_rows(w, factors[c], scored_at))
+                        parts.append(_score_rows(w, factors[c], scored_at, fallen[c]))
                     raw.extend(parts)
                     rows_of[c] = sum(len(p) for p in parts)
                 # typed together (per customer it is mostly pandas' overhead), in pieces (a

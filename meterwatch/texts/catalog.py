@@ -178,6 +178,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "Su sector muestra una caída parecida (menos sospechoso).",
         "en": "Its sector shows a similar drop (less suspicious).",
     },
+    "alert.evidence.some_peers": {
+        "es": "Algunos clientes de su sector también bajaron, no la mayoría (algo menos sospechoso).",
+        "en": "Some customers of its sector fell too, not most of them (somewhat less suspicious).",
+    },
     # An alert's severity, event status and inspection outcome
     "severity.high": {"es": "alta", "en": "high"},
     "severity.medium": {"es": "media", "en": "medium"},

@@ -207,3 +207,22 @@ def test_an_older_alert_without_codes_shows_its_stored_sentence() -> None:
     stored = "Registra 20 % menos de lo esperado."
     assert alert_evidence("under_registration", "{}", stored, "en") == stored
     assert alert_evidence("under_registration", None, None, "es") == ""
+
+
+def test_an_event_some_sector_peers_share_is_raised_named_and_less_confident() -> None:
+    """Two of four peers falling is not a sector drop (the expectation is left alone), but
+    it is worth saying: the event stays raised, names the peers' partial drop and ranks
+    below the same event on its own."""
+    from meterwatch.alerts.policy import extract_events
+
+    hours = np.arange(24 * 5)
+    day = 10 + 5 * np.sin(hours * 2 * np.pi / 24)
+    alone = _scored(0.6 * day, day)
+    shared = alone.assign(detectors="deficit_day,sector_some")
+    (event,) = extract_events("c", alone)
+    (named,) = extract_events("c", shared)
+    assert not event.params["some_peers_fell"] and named.params["some_peers_fell"]
+    assert named.params["watch"] is None and named.severity == event.severity
+    assert named.confidence < event.confidence
+    assert "no la mayoría" in evidence_sentence(named.kind, named.params)
+    assert "no la mayoría" not in evidence_sentence(event.kind, event.params)

@@ -12,15 +12,45 @@ def ratios(values: list[float]) -> pd.Series:
     return pd.Series(values, index=pd.date_range("2023-01-01", periods=len(values), freq="D"))
 
 
-def test_a_drop_two_peers_share_scales_the_expectation() -> None:
+def test_a_drop_most_peers_share_scales_the_expectation() -> None:
     sectors = {c: "cacao" for c in "abcd"}
     out = sector_factors(
         {"a": ratios([1, 0.5]), "b": ratios([1, 0.6]), "c": ratios([1, 0.55]), "d": ratios([1, 1])},
         sectors,
     )
     assert out["a"].iloc[0] == 1.0
-    assert out["a"].iloc[1] == 0.6  # second-lowest of its peers (0.55, 0.6, 1.0)
+    assert out["a"].iloc[1] == 0.6  # 2 of its 3 peers fell (0.55, 0.6, 1.0): the 2nd lowest
     assert out["d"].iloc[1] == 0.55
+
+
+def test_two_of_four_peers_falling_is_not_a_sector_drop() -> None:
+    """Two peers in trouble at once (one's own theft, another's idle spell) are not most of
+    the sector: with four peers, three must fall (a 44 % loss of a vegetable grower was hidden
+    by two such peers at 0.1-0.2 of their expectation under the second-lowest rule)."""
+    sectors = {c: "hortalizas" for c in "abcde"}
+    out = sector_factors(
+        {
+            "a": ratios([0.55]),
+            "b": ratios([0.12]),
+            "c": ratios([0.15]),
+            "d": ratios([0.95]),
+            "e": ratios([1.1]),
+        },
+        sectors,
+    )
+    assert out["a"].iloc[0] == 1.0
+    # the third of four falls too: a sector drop, as deep as the third-lowest peer
+    out = sector_factors(
+        {
+            "a": ratios([0.55]),
+            "b": ratios([0.12]),
+            "c": ratios([0.15]),
+            "d": ratios([0.7]),
+            "e": ratios([1.1]),
+        },
+        sectors,
+    )
+    assert out["a"].iloc[0] == 0.7
 
 
 def test_one_peer_theft_or_outage_explains_nothing() -> None:
@@ -149,8 +179,9 @@ def test_natural_key_sorts_ids_with_unicode_digits() -> None:
     ]
 
 
-def _second_lowest_peer(values: dict[str, float | None], client: str) -> float | None:
-    """The definition, one customer at a time: its peers' usable ratios, sorted."""
+def _majority_peer(values: dict[str, float | None], client: str) -> float | None:
+    """The definition, one customer at a time: of its n usable peers' ratios, sorted, the
+    (n // 2 + 1)-th lowest (the highest ratio a majority of the peers are at or below)."""
     from meterwatch.detect.pipeline import PEER_OUTAGE_RATIO
 
     peers = sorted(
@@ -158,7 +189,7 @@ def _second_lowest_peer(values: dict[str, float | None], client: str) -> float |
         for c, v in values.items()
         if c != client and v is not None and v == v and v >= PEER_OUTAGE_RATIO
     )
-    return peers[1] if len(peers) >= 2 else None
+    return peers[len(peers) // 2] if len(peers) >= 2 else None
 
 
 def test_factors_follow_the_definition_peer_by_peer_on_random_sectors() -> None:
@@ -184,7 +215,7 @@ def test_factors_follow_the_definition_peer_by_peer_on_random_sectors() -> None:
         for d in range(len(days)):
             values = {c: float(v[d]) for c, v in table.items()}
             for client in table:
-                second = _second_lowest_peer(values, client)
+                second = _majority_peer(values, client)
                 peers = sum(
                     1
                     for c, v in values.items()
@@ -194,3 +225,23 @@ def test_factors_follow_the_definition_peer_by_peer_on_random_sectors() -> None:
                 if second is not None and peers >= MIN_SECTOR_PEERS and second < 1 - SECTOR_DROP:
                     expected = max(second, SECTOR_FLOOR)
                 assert out[client].iloc[d] == expected, (values, client)
+
+
+def test_peers_fallen_counts_the_peers_that_dropped_outages_left_out() -> None:
+    from meterwatch.detect.pipeline import peers_fallen
+
+    sectors = {c: "hortalizas" for c in "abcde"} | {"z": None}
+    out = peers_fallen(
+        {
+            "a": ratios([0.55, 1.0]),
+            "b": ratios([0.12, 1.0]),
+            "c": ratios([0.05, 0.8]),  # an outage on day 1: not a fall
+            "d": ratios([0.95, 0.7]),
+            "e": ratios([1.1, 1.0]),
+            "z": ratios([0.2, 0.2]),
+        },
+        sectors,
+    )
+    assert out["a"].tolist() == [1, 2]  # b (day 1); c and d (day 2)
+    assert out["e"].tolist() == [2, 2]
+    assert out["z"].tolist() == [0, 0]  # no sector, no peers

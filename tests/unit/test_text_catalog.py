@@ -57,6 +57,7 @@ def _dynamic_codes() -> set[str]:
     flags = ("reactive_change", "voltage_anomaly", "registers_together", "sector_shares_drop")
     for kind, watch, on in itertools.product(KINDS, (None, *WATCH_REASONS), (False, True)):
         codes |= set(evidence_codes(kind, {"watch": watch, **dict.fromkeys(flags, on)}))
+        codes |= set(evidence_codes(kind, {"watch": watch, "some_peers_fell": True}))
     return codes
 
 
