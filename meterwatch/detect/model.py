@@ -1,6 +1,7 @@
 """One forecasting model per customer: expected hourly energy and a calibrated band.
 
-The expected value of an hour is ``level(day) x shape(hour, weekday, level)``:
+The expected value of an hour is ``level(day) x shape(hour, weekday, level)``, where a
+national public holiday's weekday is Sunday:
 
 - ``shape`` is an XGBoost regressor on calendar features and the regime level only. It never
   sees the customer's recent observed values, so it cannot follow a sustained loss down
@@ -21,6 +22,8 @@ regime), never for a step of the level.
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from meterwatch.detect.detectors import KAPPA, calendar_day_sums
+from meterwatch.public_holidays import peru_holidays
 
 FORMAT_VERSION = 1
 HOURS_PER_DAY = 24
@@ -168,25 +172,38 @@ def gate_levels(level: np.ndarray, known_log: np.ndarray) -> np.ndarray:
 
 
 def calendar_features(ts: pd.Series, level: np.ndarray) -> np.ndarray:
-    """Features of the shape model: hour, weekday and the log regime level."""
-    idx = pd.DatetimeIndex(ts)
+    """Features of the shape model: hour, weekday (a public holiday is a Sunday) and the log
+    regime level."""
+    weekday, hour = _weekday_hour(pd.DatetimeIndex(ts))
     return np.column_stack(
-        [
-            idx.hour.to_numpy(dtype=float),
-            idx.dayofweek.to_numpy(dtype=float),
-            np.log(np.maximum(level, 1e-6)),
-        ]
+        [hour.astype(float), weekday.astype(float), np.log(np.maximum(level, 1e-6))]
     )
 
 
+SUNDAY = 6
+
+
+@functools.lru_cache(maxsize=16)
+def _holiday_days(first_year: int, last_year: int) -> np.ndarray:
+    """Days since 1970-01-01 of Peru's national public holidays in those years."""
+    days = peru_holidays(dt.date(first_year, 1, 1), dt.date(last_year, 12, 31))
+    return np.array([(d - dt.date(1970, 1, 1)).days for d, _ in days], dtype=np.int64)
+
+
 def _weekday_hour(idx: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
-    """Day of week (Monday 0) and hour of day of naive hour starts, by integer arithmetic
-    (pandas' field accessors cost more than the trees they feed); pandas' for aware ones."""
+    """Day of week (Monday 0; a public holiday counts as a Sunday: most customers run their
+    Sunday routine on it) and hour of day of hour starts, by integer arithmetic (pandas' field
+    accessors cost more than the trees they feed); an aware index by its wall-clock time."""
     if idx.tz is not None:
-        return idx.dayofweek.to_numpy(), idx.hour.to_numpy()
+        idx = idx.tz_localize(None)
     seconds = idx.as_unit("s").asi8
     days = seconds // 86_400  # 1970-01-01 was a Thursday (3)
-    return (days + 3) % 7, (seconds // 3_600) % 24
+    weekday = (days + 3) % 7
+    if len(days):
+        first = dt.date(1970, 1, 1) + dt.timedelta(days=int(days.min()))
+        last = dt.date(1970, 1, 1) + dt.timedelta(days=int(days.max()))
+        weekday = np.where(np.isin(days, _holiday_days(first.year, last.year)), SUNDAY, weekday)
+    return weekday, (seconds // 3_600) % 24
 
 
 def _hour_level(ts: pd.Series, daily_level: pd.Series) -> np.ndarray:
@@ -264,7 +281,8 @@ class CustomerModel:
         if self.kind != "xgboost" or not self._has_trees():
             return
         levels = np.r_[np.exp(self.known_log_levels), 0.0, np.nan]
-        days = pd.date_range("2024-01-01", periods=7 * 24, freq="h")  # a Monday, 168 hours
+        # a Monday and the week after it, 168 hours without a public holiday
+        days = pd.date_range("2024-01-08", periods=7 * 24, freq="h")
         ts = pd.DatetimeIndex(np.tile(days.to_numpy(), len(levels)))
         level = np.repeat(levels, len(days))
         table = np.full((len(levels), 7, 24), np.nan)
@@ -275,7 +293,8 @@ class CustomerModel:
     def _shape(self, ts: pd.Series, level: np.ndarray) -> np.ndarray:
         idx = pd.DatetimeIndex(ts)
         if self.kind != "xgboost" or not self._has_trees():
-            return np.asarray(self.profile[idx.dayofweek, idx.hour], dtype=float)
+            weekday, hour = _weekday_hour(idx)
+            return np.asarray(self.profile[weekday, hour], dtype=float)
         level = np.asarray(level, dtype=float)
         codes, uniques = pd.factorize(level, use_na_sentinel=False)
         rows = self._table_rows(np.asarray(uniques, dtype=float))
@@ -531,13 +550,9 @@ def profile_of(frame: pd.DataFrame) -> np.ndarray:
     out = np.ones((7, HOURS_PER_DAY))
     if not ok.any():
         return out
-    idx = pd.DatetimeIndex(frame["ts"])[ok]
+    weekday, hour = _weekday_hour(pd.DatetimeIndex(frame["ts"])[ok])
     ratio = frame["active_kwh"].to_numpy(dtype=float)[ok] / level[ok]
-    table = (
-        pd.DataFrame({"d": idx.dayofweek, "h": idx.hour, "r": ratio})
-        .groupby(["d", "h"])["r"]
-        .median()
-    )
+    table = pd.DataFrame({"d": weekday, "h": hour, "r": ratio}).groupby(["d", "h"])["r"].median()
     days = table.index.get_level_values(0).to_numpy(dtype=int)
     hours = table.index.get_level_values(1).to_numpy(dtype=int)
     out[days, hours] = table.to_numpy(dtype=float)

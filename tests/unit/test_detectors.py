@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -445,3 +447,32 @@ def test_trailing_reversal_needs_a_profile_to_reverse() -> None:
 
     ts, active = _profiled_days([np.full(24, 2.0)] * 25)
     assert np.isnan(trailing_reversal(ts, active)).all()
+
+
+def test_a_public_holiday_is_expected_like_a_sunday() -> None:
+    """A plant that runs its Sunday routine on public holidays (8 and 9 December 2022, a
+    Thursday and a Friday) is not an under-registration: the shape model reads a holiday's
+    weekday as Sunday, in its history and in the new hours (without it, two days at a third of
+    a working day's energy were a 48-hour event)."""
+    from meterwatch.detect.model import SUNDAY, _weekday_hour
+    from meterwatch.public_holidays import peru_holidays
+
+    frame = customer(390, seed=4)
+    ts = pd.DatetimeIndex(frame["ts"])
+    holidays = {d for d, _ in peru_holidays(dt.date(2022, 1, 1), dt.date(2023, 1, 31))}
+    rest = (ts.dayofweek == SUNDAY) | np.isin(ts.date, list(holidays))
+    frame.loc[rest, "active_kwh"] *= 0.3
+    cut = pd.Timestamp("2022-11-20")
+    model = fit_customer(frame[frame["ts"] < cut])
+    scores = score_readings(model, frame, cut, client_id="c1")
+    events = extract_events("c1", scores, model_quality=1.0)
+    assert not [e for e in events if e.params.get("watch") is None], events
+    days = scores.assign(day=scores["ts"].dt.floor("D")).groupby("day")["expected_kwh"].sum()
+    sunday = days[pd.Timestamp("2022-12-11")]
+    assert days[pd.Timestamp("2022-12-08")] == pytest.approx(sunday, rel=0.15)
+    assert days[pd.Timestamp("2022-12-07")] > 2 * sunday  # an ordinary Wednesday
+    # the weekday the model sees; the shape table is built on a week without a holiday
+    weekday, _ = _weekday_hour(pd.DatetimeIndex(["2022-12-07", "2022-12-08", "2022-12-09"]))
+    assert weekday.tolist() == [2, SUNDAY, SUNDAY]
+    table_week = pd.date_range("2024-01-08", periods=7 * 24, freq="h")
+    assert _weekday_hour(table_week)[0].reshape(7, 24)[:, 0].tolist() == list(range(7))
