@@ -58,6 +58,7 @@ class MeterwatchStack(cdk.Stack):
                     **lake_env,
                     "METERWATCH_ALERT_TOPIC_ARN": alerts.topic.topic_arn,
                     "METERWATCH_DASHBOARD_URL": dashboard.url,
+                    "METERWATCH_HISTORY_MAX_CUSTOMERS": str(config.scoring_history_customers),
                 },
                 shard_size=config.scoring_shard_size,
                 manifest_bucket=storage.curated,

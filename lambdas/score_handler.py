@@ -45,6 +45,8 @@ def handler(event: dict[str, Any] | None = None, context: Any = None) -> dict[st
         "alerts_updated": result.alerts_updated,
         "alerts_withdrawn": result.alerts_withdrawn,
         "skipped": len(result.skipped),
+        # never-scored customers beyond Settings.history_max_customers: the next run takes them
+        "deferred": len(result.deferred),
         "seconds": round(result.seconds, 2),
     }
     log.info("score %s", json.dumps({**summary, "shard": clients is not None}))

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         On the first ``score`` of a customer, its history before the model's ``trained_until``
         is scored walk-forward: a model fitted only on the readings before each origin scores
         the next ``history_step_days`` days (default 91, a quarter). 0 scores new hours only.
+    history_max_customers
+        At most this many never-scored customers (whose first score walks their whole history)
+        in one ``score`` run; the others are left for the next runs, whole, and counted in
+        its result (``deferred``). 0 (the default): no bound. The scoring Lambda sets 300: a
+        customer's two-year walk-forward takes ~6 MB and ~1.7 CPU s (docs/deploy.md).
     fit_processes_from
         Model fits (``train``, and ``score``'s walk-forward history) run in ``workers`` worker
         processes when a run has at least this many; fewer, one worker, or 0 (the default):
@@ -129,6 +134,7 @@ class Settings(BaseSettings):
     s3_table_format: str = "iceberg"
     alert_topic_arn: str = ""
     history_step_days: int = 91
+    history_max_customers: int = Field(default=0, ge=0)
     fit_processes_from: int = 0
     readings_from: str = "2000-01-01"
     readings_ahead_hours: int = 24

@@ -111,6 +111,11 @@ def cmd_score(lake: str | None, language: str | None) -> int:
         console.print(f"outbox: {key}")
     if result.skipped:
         console.print(f"no model yet (run train): {', '.join(result.skipped)}")
+    if result.deferred:
+        console.print(
+            f"{len(result.deferred)} customers never scored left for the next run"
+            f" (history_max_customers {settings.history_max_customers}): run score again"
+        )
     return 0
 
 

@@ -124,6 +124,8 @@ class ScoreResult:
     customers: int = 0
     alerts: pd.DataFrame = field(default_factory=pd.DataFrame)  # new or updated alerts
     skipped: list[str] = field(default_factory=list)  # customers without a model
+    # never-scored customers left for the next run (Settings.history_max_customers)
+    deferred: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -1073,6 +1075,7 @@ def _score_shards(
     unscored: list[pd.Series] = []
     fitted: dict[str, CustomerModel] = {}
     done = 0
+    fresh_taken = 0  # never-scored customers taken this run (Settings.history_max_customers)
     for shard in [rows[i : i + SHARD_SIZE] for i in range(0, len(rows), SHARD_SIZE)]:
         clients = [str(r["client_id"]) for r in shard]
         lowest = _EARLIEST
@@ -1091,6 +1094,20 @@ def _score_shards(
             old_by.update({str(c): f for c, f in older.groupby("client_id", sort=False)})
         missing = [c for c in unknown if c in old_by]  # scored long ago: read whole
         seen = [c for c in clients if c in old_by]
+        if history_on and settings.history_max_customers:
+            # a first score walks the whole history (~6 MB, ~1.7 CPU s a customer of two
+            # years): beyond the bound, never-scored customers wait for the next run, whole
+            fresh = [c for c in clients if c not in old_by]
+            room = max(settings.history_max_customers - fresh_taken, 0)
+            later = set(fresh[room:])
+            fresh_taken += len(fresh) - len(later)
+            if later:
+                result.deferred.extend(c for c in clients if c in later)
+                shard = [r for r in shard if str(r["client_id"]) not in later]
+                clients = [c for c in clients if c not in later]
+                done += len(later)
+                if not shard:
+                    continue
         last_scored = {c: pd.Timestamp(f["ts"].max()) for c, f in old_by.items()}
         read_from: dict[str, pd.Timestamp] = {}
         for r in shard:

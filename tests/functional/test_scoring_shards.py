@@ -123,3 +123,38 @@ def test_scores_are_written_in_pieces_of_bounded_rows() -> None:
     groups = list(pipeline._by_rows(["a", "b", "c", "d", "e"], [5, 5, 12, 1, 1], limit=10))
     assert groups == [["a", "b"], ["c"], ["d", "e"]]  # one larger than the bound: on its own
     assert list(pipeline._by_rows([], [], limit=10)) == []
+
+
+def test_first_scores_beyond_the_bound_wait_for_the_next_run(tmp_path: Path) -> None:
+    """A first score walks the customer's whole history; a run takes at most
+    ``history_max_customers`` never-scored customers (the scoring Lambda's memory), leaves
+    the others whole for the next runs, and says so. After enough runs every customer's
+    history is scored once, and a customer already scored is never held back."""
+    cut = pd.Timestamp("2022-05-10")
+    _fleet(tmp_path / "history", cut)
+    lake = LocalLake(tmp_path / "lake")
+    ingest_paths(lake, [tmp_path / "history"])
+    settings = Settings.load(
+        lake=str(tmp_path / "lake"), workers=1, history_step_days=30, history_max_customers=3
+    )
+    pipeline.train(lake, settings=settings)
+    everyone = sorted(f"Cliente {n}" for n in SECTORS)
+
+    first = pipeline.score(lake, settings=settings)
+    scored = set(lake.read("scores", columns=["client_id"])["client_id"])
+    assert len(scored) == 3 and first.history_hours > 0
+    assert sorted([*scored, *first.deferred]) == everyone
+    assert not scored & set(first.deferred)
+
+    second = pipeline.score(lake, settings=settings)
+    assert len(second.deferred) == len(everyone) - 6
+    third = pipeline.score(lake, settings=settings)
+    assert third.deferred == [] and third.history_hours > 0
+    scores = lake.read("scores", columns=["client_id", "ts"])
+    assert sorted(scores["client_id"].unique()) == everyone
+    assert not scores.duplicated().any()  # each customer's history scored once
+    # new days: every customer has been scored, nobody waits
+    _fleet(tmp_path / "days", pd.Timestamp("2022-05-20"), start=cut)
+    ingest_paths(lake, [tmp_path / "days"])
+    later = pipeline.score(lake, settings=settings)
+    assert later.deferred == [] and later.hours_scored > 0

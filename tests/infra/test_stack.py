@@ -171,6 +171,10 @@ def test_scoring_runs_daily_with_retries_and_a_dead_letter_queue(synth: Synth) -
     assert env["METERWATCH_SCORING_SHARD_SIZE"] == str(
         context()["meterwatch"]["scoring_shard_size"]
     )
+    # a first score walks each customer's history (~6 MB a customer): bounded per invocation
+    assert env["METERWATCH_HISTORY_MAX_CUSTOMERS"] == str(
+        context()["meterwatch"].get("scoring_history_customers", 300)
+    )
     actions = {
         a
         for s in role_statements(synth, "ScoringFunctionServiceRole")
