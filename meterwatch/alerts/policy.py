@@ -155,10 +155,32 @@ def extract_events(
 
     last_ts = pd.Timestamp(ts[-1])
     events: list[Event] = []
-    for a, b in groups:
+    while groups:
+        a, b = groups.pop(0)
         window = scored.iloc[a : b + 1]
         wflag = flagged[a : b + 1]
         kind = _kind(window, wflag)
+        defining = {"stopped_meter": "stopped", "reverse_energy": "reverse"}.get(kind)
+        if defining:
+            # A stopped meter or reversed wiring is the stretch of its own readings; a day or
+            # more of flagged hours before or after it (a deficit leading into the stop) is a
+            # candidate of its own, not lost when the window is cut to those readings.
+            own = np.flatnonzero(_fired(window["detectors"], defining) & wflag)
+            if len(own):
+                lead, tail = (a, a + own[0] - 1), (a + own[-1] + 1, b)
+                split = [
+                    (lo, hi)
+                    for lo, hi in (lead, tail)
+                    if hi >= lo and flagged[lo : hi + 1].sum() >= MIN_CANDIDATE_HOURS
+                ]
+                if split:
+                    for lo, hi in split:
+                        part = lo + np.flatnonzero(flagged[lo : hi + 1])
+                        groups.append((int(part[0]), int(part[-1])))
+                    core_a = a + own[0] if lead in split else a
+                    core_b = a + own[-1] if tail in split else b
+                    groups.insert(0, (int(core_a), int(core_b)))
+                    continue
         n_flagged = int(wflag.sum())
         zero_days = pd.DatetimeIndex(ts[a : b + 1][_fired(window["detectors"], "zero_hours")])
         recurring_zeros = zero_days.floor("D").nunique() >= 2
@@ -233,7 +255,6 @@ def extract_events(
         window_end = pd.Timestamp(ts[b]) + pd.Timedelta(hours=1)
         # a stopped meter or reversed wiring starts and ends with its own readings (the
         # day's windows around it flag a few hours on either side)
-        defining = {"stopped_meter": "stopped", "reverse_energy": "reverse"}.get(kind)
         if defining:
             own = np.flatnonzero(_fired(det, defining) & wflag)
             if len(own):
@@ -277,7 +298,7 @@ def extract_events(
                 },
             )
         )
-    return events
+    return sorted(events, key=lambda e: e.window_start)
 
 
 def registers_stepped_together(

@@ -116,3 +116,38 @@ def test_no_flagged_run_of_a_day_or_more_disappears_without_an_alert_candidate()
                 for e in events
             )
             assert inside, f"seed {seed}: {b - a} flagged hours from {ts[a]} left no candidate"
+
+
+def test_a_deficit_leading_into_a_stopped_meter_keeps_its_own_candidate() -> None:
+    """A stopped meter's alert is the stretch of its zeros; a day or more of flagged hours
+    before it (the same event to the merge, less than a day apart) must not vanish when the
+    window is cut to the zeros: it becomes a candidate of its own (found on the real history:
+    customers 22, 26 and 29 had 25-31 flagged hours before a stop that no alert covered)."""
+    n = 24 * 6
+    ts = pd.date_range("2023-01-01", periods=n, freq="h")
+    expected = np.full(n, 10.0)
+    active = expected.copy()
+    active[24:60] = 5.0  # a deficit of 36 hours
+    active[66:120] = 0.0  # six hours later, the meter stops for 54 hours
+    flagged = np.zeros(n, dtype=int)
+    flagged[24:60] = 1
+    flagged[66:120] = 1
+    detectors = np.where(active == 0, "deficit_day,stopped", "deficit_day").astype(object)
+    detectors[flagged == 0] = ""
+    scored = pd.DataFrame(
+        {
+            "ts": ts,
+            "active_kwh": active,
+            "expected_kwh": expected,
+            "score": np.where(flagged > 0, 3.0, 0.1),
+            "is_anomaly": flagged,
+            "detectors": detectors,
+        }
+    )
+    events = extract_events("c", scored)
+    kinds = [(e.kind, e.window_start, e.window_end) for e in events]
+    assert kinds == [
+        ("under_registration", ts[24], ts[59] + pd.Timedelta(hours=1)),
+        ("stopped_meter", ts[66], ts[119] + pd.Timedelta(hours=1)),
+    ], kinds
+    assert events[1].params["lost_kwh"] == pytest.approx(540.0)  # the stop's own hours
