@@ -532,6 +532,18 @@ def _correlated_columns(values: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
             yield lo + k, np.flatnonzero(row >= TIE_CORRELATION)
 
 
+def _sector_tables(
+    ratios: dict[str, pd.Series], sectors: dict[str, str | None]
+) -> Iterator[tuple[str | None, list[str], pd.DataFrame]]:
+    """Per sector (``None``: customers without one), its customers and their daily ratios
+    side by side (days x customers)."""
+    by_sector: dict[str | None, list[str]] = {}
+    for client in ratios:
+        by_sector.setdefault(sectors.get(client), []).append(client)
+    for sector, members in by_sector.items():
+        yield sector, members, pd.DataFrame({c: ratios[c] for c in members})
+
+
 def sector_factors(
     ratios: dict[str, pd.Series],
     sectors: dict[str, str | None],
@@ -552,11 +564,7 @@ def sector_factors(
     the peers that shared every earlier regime change share too is a regime, not a loss.
     """
     out: dict[str, pd.Series] = {}
-    by_sector: dict[str | None, list[str]] = {}
-    for client in ratios:
-        by_sector.setdefault(sectors.get(client), []).append(client)
-    for sector, members in by_sector.items():
-        table = pd.DataFrame({c: ratios[c] for c in members})
+    for sector, members, table in _sector_tables(ratios, sectors):
         # a peer's stopped meter is its own outage, not a drop of the sector's demand
         table = table.where(table >= PEER_OUTAGE_RATIO)
         if sector is None or len(members) < 2:
@@ -607,11 +615,7 @@ def peers_fallen(
     drop in its evidence and lowers its confidence (a holiday two of four plants share).
     """
     out: dict[str, pd.Series] = {}
-    by_sector: dict[str | None, list[str]] = {}
-    for client in ratios:
-        by_sector.setdefault(sectors.get(client), []).append(client)
-    for sector, members in by_sector.items():
-        table = pd.DataFrame({c: ratios[c] for c in members})
+    for sector, members, table in _sector_tables(ratios, sectors):
         if sector is None or len(members) < 2:
             for client in members:
                 out[client] = pd.Series(0, index=table.index)
