@@ -161,26 +161,29 @@ def extract_events(
         wflag = flagged[a : b + 1]
         kind = _kind(window, wflag)
         defining = {"stopped_meter": "stopped", "reverse_energy": "reverse"}.get(kind)
-        if defining:
-            # A stopped meter or reversed wiring is the stretch of its own readings; a day or
-            # more of flagged hours before or after it (a deficit leading into the stop) is a
-            # candidate of its own, not lost when the window is cut to those readings.
-            own = np.flatnonzero(_fired(window["detectors"], defining) & wflag)
-            if len(own):
-                lead, tail = (a, a + own[0] - 1), (a + own[-1] + 1, b)
-                split = [
-                    (lo, hi)
-                    for lo, hi in (lead, tail)
-                    if hi >= lo and flagged[lo : hi + 1].sum() >= MIN_CANDIDATE_HOURS
-                ]
-                if split:
-                    for lo, hi in split:
+        # a stopped meter's or reversed wiring's own readings (its window, below)
+        own = (
+            np.flatnonzero(_fired(window["detectors"], defining) & wflag)
+            if defining
+            else np.empty(0, dtype=np.intp)
+        )
+        if len(own):
+            # A day or more of flagged hours before or after them (a deficit leading into the
+            # stop) is a candidate of its own, not lost when the window is cut to them: the
+            # group is split, in time order, and its pieces taken in turn.
+            lead, tail = (a, a + own[0] - 1), (a + own[-1] + 1, b)
+            big = [
+                hi >= lo and flagged[lo : hi + 1].sum() >= MIN_CANDIDATE_HOURS
+                for lo, hi in (lead, tail)
+            ]
+            if any(big):
+                pieces = [(a + int(own[0]) if big[0] else a, a + int(own[-1]) if big[1] else b)]
+                for (lo, hi), cut in zip((lead, tail), big, strict=True):
+                    if cut:
                         part = lo + np.flatnonzero(flagged[lo : hi + 1])
-                        groups.append((int(part[0]), int(part[-1])))
-                    core_a = a + own[0] if lead in split else a
-                    core_b = a + own[-1] if tail in split else b
-                    groups.insert(0, (int(core_a), int(core_b)))
-                    continue
+                        pieces.append((int(part[0]), int(part[-1])))
+                groups[:0] = sorted(pieces)
+                continue
         n_flagged = int(wflag.sum())
         zero_days = pd.DatetimeIndex(ts[a : b + 1][_fired(window["detectors"], "zero_hours")])
         recurring_zeros = zero_days.floor("D").nunique() >= 2
@@ -255,11 +258,9 @@ def extract_events(
         window_end = pd.Timestamp(ts[b]) + pd.Timedelta(hours=1)
         # a stopped meter or reversed wiring starts and ends with its own readings (the
         # day's windows around it flag a few hours on either side)
-        if defining:
-            own = np.flatnonzero(_fired(det, defining) & wflag)
-            if len(own):
-                window_start = pd.Timestamp(ts[a + own[0]])
-                window_end = pd.Timestamp(ts[a + own[-1]]) + pd.Timedelta(hours=1)
+        if len(own):
+            window_start = pd.Timestamp(ts[a + own[0]])
+            window_end = pd.Timestamp(ts[a + own[-1]]) + pd.Timedelta(hours=1)
         zero_hours = int(((active == 0) & wflag).sum())
         events.append(
             Event(
@@ -298,7 +299,7 @@ def extract_events(
                 },
             )
         )
-    return sorted(events, key=lambda e: e.window_start)
+    return events
 
 
 def registers_stepped_together(
