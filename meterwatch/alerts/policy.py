@@ -44,7 +44,15 @@ MIN_REVERSE_HOURS = 3  # fewer negative hours are a glitch, not reversed wiring
 # alert, ranked after every raised alert with the reason in its evidence, and not e-mailed.
 MIN_CANDIDATE_HOURS = 24
 # Why an event is only watched (``params.watch``), in the order they are checked:
-WATCH_REASONS = ("short", "no_net_loss", "small_loss", "registers_together")
+WATCH_REASONS = ("short", "no_net_loss", "small_loss", "registers_together", "weekly_routine")
+# A deficit at the same hours of the week in each of this many weeks before is a weekly routine
+# (days of the week shifted), not a loss: once is a coincidence, twice in a row a pattern.
+ROUTINE_WEEKS = 2
+ROUTINE_LOOKBACK = pd.Timedelta(days=7 * ROUTINE_WEEKS + 1)  # scores the check reads before
+# ... provided as many days of other weekdays, each expected to use at least half as much as the
+# shortfall's days (working days: idle days run far lower), were normal: not a loss of every
+# working day that idle days split into weekly pieces.
+ROUTINE_DAY_SHARE = 0.5
 OPEN_WITHIN_HOURS = 24  # an event flagged in the last day of data is still open
 # An event that ended this long before the customer's latest reading (the history scored on
 # day one) goes to the inbox, not to the recipients' mail: it is news to nobody.
@@ -117,6 +125,7 @@ def extract_events(
     *,
     model_quality: float = 1.0,
     registers: pd.DataFrame | None = None,
+    earlier: pd.DataFrame | None = None,
 ) -> list[Event]:
     """Group a customer's flagged hours into alert-worthy events.
 
@@ -134,10 +143,15 @@ def extract_events(
         an under-registration of less than ``HIGH_LOSS_SHARE`` where both registers stepped
         down together (:func:`registers_stepped_together`) is a change of demand, not raised;
         a larger one is raised with that named in its evidence and a lower confidence.
+    earlier
+        Its scores (``ts``, ``is_anomaly``, ``expected_kwh``) of the ``ROUTINE_LOOKBACK`` before
+        ``scored`` (a daily run's scored window starts a few days back): what a deficit is
+        compared with to recognise a weekly routine (:func:`weekly_routine`).
     """
     if scored.empty:
         return []
     scored = scored.sort_values("ts").reset_index(drop=True)
+    book: pd.DataFrame | None = None  # scores a weekly routine is looked up in (built once)
     flagged = scored["is_anomaly"].to_numpy(dtype=bool)
     if not flagged.any():
         return []
@@ -245,6 +259,11 @@ def extract_events(
         )
         if together and share < HIGH_LOSS_SHARE and watch is None:
             watch = "registers_together"
+        if watch is None and kind == "under_registration" and not recurring_zeros:
+            if book is None:
+                book = _routine_book(scored, earlier)
+            if weekly_routine(book, ts[a : b + 1][wflag]):
+                watch = "weekly_routine"
         if watch is not None:
             severity = "low"
         mean_score = float(np.nanmean(window["score"].to_numpy(dtype=float)[wflag]))
@@ -300,6 +319,71 @@ def extract_events(
             )
         )
     return events
+
+
+def _routine_book(scored: pd.DataFrame, earlier: pd.DataFrame | None) -> pd.DataFrame:
+    """Flags, expected and reported energy by hour (a ``DatetimeIndex``), ``earlier`` before
+    ``scored``."""
+    cols = ["ts", "is_anomaly", "expected_kwh", "active_kwh"]
+    parts = [scored[cols]]
+    if earlier is not None and len(earlier):
+        parts.insert(0, earlier.loc[earlier["ts"] < scored["ts"].iloc[0], cols])
+    book = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return pd.DataFrame(
+        {
+            "flag": book["is_anomaly"].to_numpy(dtype=bool),
+            "expected": pd.to_numeric(book["expected_kwh"], errors="coerce").to_numpy(dtype=float),
+            "active": pd.to_numeric(book["active_kwh"], errors="coerce").to_numpy(dtype=float),
+        },
+        index=pd.DatetimeIndex(pd.to_datetime(book["ts"])),
+    )
+
+
+def weekly_routine(book: pd.DataFrame, hours: np.ndarray) -> bool:
+    """Whether a deficit whose flagged hours are ``hours`` repeats a weekly routine.
+
+    Two things must hold, both read from the customer's own scores (``book``,
+    :func:`_routine_book`): at least half of the same hours of the week were flagged in each
+    of the ``ROUTINE_WEEKS`` weeks before (the shortfall comes back every week at the same
+    days and hours), and in the week before the event at least as many days of other
+    weekdays, each expected to use at least ``ROUTINE_DAY_SHARE`` of the event's lightest day,
+    had no flagged hour as the event has days that fell short (by ``MIN_LOSS_SHARE`` of their
+    expected energy): the shortfall takes a few days of the week, the rest of the customer's
+    working week is normal. A loss of every working day recurs weekly
+    too wherever idle days split it (a drop on a customer idle at weekends, a loss cut by
+    Sundays into six-day events); it fails the second: its normal days are fewer than its own. A changed weekly routine (the days of work shifted since the model was
+    fitted) passes both; it is watched, not raised, from its third week on.
+    """
+    if not len(hours) or book.empty:
+        return False
+    at = pd.DatetimeIndex(hours)
+    flags = book["flag"]
+    if not flags.index.is_unique:
+        flags = flags[~flags.index.duplicated(keep="last")]
+    for k in range(1, ROUTINE_WEEKS + 1):
+        back = flags.reindex(at - pd.Timedelta(days=7 * k))
+        if float(back.fillna(False).astype(bool).mean()) < 0.5:
+            return False
+    days = pd.DatetimeIndex(book.index).floor("D")
+    expected = book["expected"].groupby(days).sum(min_count=1)
+    active = book["active"].groupby(days).sum(min_count=1)
+    flagged_day = book["flag"].groupby(days).any()
+    own = at.floor("D").unique()
+    lightest = expected.reindex(own).min()
+    if not np.isfinite(lightest):
+        return False
+    # the days that themselves fell short (the centred windows flag hours of the days around)
+    short = int((active.reindex(own) < (1 - MIN_LOSS_SHARE) * expected.reindex(own)).sum())
+    first = own.min()
+    weekdays = set(own.dayofweek)
+    normal = 0
+    for k in range(1, 8):
+        day = first - pd.Timedelta(days=k)
+        if day.dayofweek in weekdays or day not in expected.index:
+            continue
+        if expected[day] >= ROUTINE_DAY_SHARE * lightest and not flagged_day[day]:
+            normal += 1
+    return normal >= max(short, 1)
 
 
 def registers_stepped_together(

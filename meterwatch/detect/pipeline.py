@@ -29,6 +29,7 @@ from meterwatch.alerts.policy import (
     MERGE_GAP_HOURS,
     OPEN_WITHIN_HOURS,
     PENDING,
+    ROUTINE_LOOKBACK,
     SENT,
     TOGETHER_BEFORE_DAYS,
     TOGETHER_LOOKBACK_DAYS,
@@ -1130,7 +1131,8 @@ def _score_shards(
                 read_from[c] = lowest
                 continue
             events_from[c] = start
-            recent[c] = frame[frame["ts"] >= start]
+            # and the weeks before, where a weekly routine is recognised (policy.weekly_routine)
+            recent[c] = frame[frame["ts"] >= start - ROUTINE_LOOKBACK]
             read_from[c] = min(
                 start - pd.Timedelta(days=REGISTER_DAYS), base - pd.Timedelta(days=CONTEXT_DAYS)
             )
@@ -1250,13 +1252,14 @@ def _score_shards(
                     anomalies += int(scored["is_anomaly"].sum())
                 tx.replace_since("scores", typed, since)
                 for c in chunk:
-                    mine, registers = _event_inputs(
+                    mine, registers, earlier = _event_inputs(
                         lake, tx, c, new_scores[c], since[c], recent.get(c), events_from.get(c),
                         whole.get(c), by_work.get(c),
                     )  # fmt: skip
                     events[c] = extract_events(
-                        c, mine, model_quality=_model_quality(fitted[c]), registers=registers
-                    )
+                        c, mine, model_quality=_model_quality(fitted[c]), registers=registers,
+                        earlier=earlier,
+                    )  # fmt: skip
                 del typed, new_scores
                 for c in chunk:
                     recent.pop(c, None)
@@ -1306,8 +1309,9 @@ def _event_inputs(
     events_from: pd.Timestamp | None,
     whole: pd.DataFrame | None,
     work: _Work | None,
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The scores a customer's events are rebuilt from, and its readings around them.
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    """The scores a customer's events are rebuilt from, its readings around them, and the
+    scores just before (``extract_events``' ``earlier``; ``None`` when the first hold them).
 
     The recent window gives the events of the whole history that can still change, exactly:
     unless a flagged stretch runs across the window's first day, then (rare) the customer's
@@ -1315,15 +1319,17 @@ def _event_inputs(
     """
     register_cols = ["ts", "active_kwh", "reactive_kvarh"]
     if whole is not None:
-        return new_scores, whole[register_cols]
+        return new_scores, whole[register_cols], None
     if recent is not None and events_from is not None and work is not None:
         before = recent[recent["ts"] < new_from]
         mine = pd.concat([before, new_scores], ignore_index=True) if len(before) else new_scores
+        earlier = mine[mine["ts"] < events_from]
+        mine = mine[mine["ts"] >= events_from]
         edge = mine[mine["ts"] <= events_from + pd.Timedelta(hours=MERGE_GAP_HOURS)]
         if not edge["is_anomaly"].astype(bool).any():
-            return mine, work.registers
+            return mine, work.registers, earlier
     mine = tx.read("scores", partitions=[client]).to_pandas()
     if work is not None and events_from is None:
-        return mine, work.registers  # its readings were read whole
+        return mine, work.registers, None  # its readings were read whole
     readings = lake.read("readings", partitions=[client], columns=register_cols)
-    return mine, readings.sort_values("ts").reset_index(drop=True)
+    return mine, readings.sort_values("ts").reset_index(drop=True), None

@@ -174,6 +174,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "En observación: activa y reactiva bajaron juntas (cambio de demanda o transformador de corriente puenteado).",
         "en": "Watch: active and reactive energy fell together (a change of demand or a bypassed current transformer).",
     },
+    "alert.watch.weekly_routine": {
+        "es": "En observación: la misma caída se repite a la misma hora de la semana desde hace dos semanas y otros días iguales estuvieron normales: parece un cambio de rutina semanal.",
+        "en": "Watch: the same shortfall has come back at the same hours of the week for two weeks while other days as busy were normal: it looks like a changed weekly routine.",
+    },
     "alert.evidence.sector": {
         "es": "Su sector muestra una caída parecida (menos sospechoso).",
         "en": "Its sector shows a similar drop (less suspicious).",

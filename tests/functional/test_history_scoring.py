@@ -4,6 +4,7 @@ scored incrementally as before."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -79,3 +80,35 @@ def test_history_events_reach_the_inbox_at_their_true_start(tmp_path: Path) -> N
     late_alerts = new[(new["client_id"] == "Cliente 3") & (new["kind"] == "stopped_meter")]
     assert late_alerts["window_start"].min() == late_stop
     assert second.alerts["client_id"].eq("Cliente 3").any()  # a new event is mailed
+
+
+def test_a_changed_weekly_routine_is_watched_in_the_daily_runs_too(tmp_path: Path) -> None:
+    # After training, the customer's Mondays drop to 30 % and every other day stays: its third
+    # week is watched as a weekly routine. A daily run rebuilds events from a few days back
+    # only; the weeks before come from the scores it read (pipeline._event_inputs' `earlier`).
+    folder = tmp_path / "files"
+    frame = hourly_frame(200 * 24, start="2022-01-03", seed=4)  # a Monday
+    cut = pd.Timestamp("2022-05-30")  # a Monday: training ends here
+    routine = (frame["ts"] >= cut) & (frame["ts"].dt.dayofweek == 0)
+    frame.loc[routine, "active"] *= 0.3
+    write_electrodunas(folder, 1, frame[frame["ts"] < cut])
+    lake = LocalLake(tmp_path / "lake")
+    ingest_paths(lake, [folder])
+    settings = Settings.load(lake=str(tmp_path / "lake"), workers=1, history_step_days=0)
+    pipeline.train(lake, settings=settings)
+
+    def upto(end: pd.Timestamp) -> None:
+        write_electrodunas(folder, 1, frame[frame["ts"] < end])
+        ingest_paths(lake, [folder])
+        pipeline.score(lake, settings=settings)
+
+    for week in (1, 2):
+        upto(cut + pd.Timedelta(days=7 * week))
+    for day in range(15, 22):  # the third week a day at a time, as in production
+        upto(cut + pd.Timedelta(days=day))
+    alerts = lake.read("alerts").sort_values("window_start")
+    # one event a week (the centred day windows flag a few hours either side of it)
+    assert len(alerts) == 3 and (alerts["kind"] == "under_registration").all()
+    watch = [json.loads(p).get("watch") for p in alerts["params"]]
+    # the first is short (it starts with the new hours), the second raised, the third watched
+    assert watch == ["short", None, "weekly_routine"]
