@@ -49,9 +49,9 @@ WATCH_REASONS = ("short", "no_net_loss", "small_loss", "registers_together", "we
 # (days of the week shifted), not a loss: once is a coincidence, twice in a row a pattern.
 ROUTINE_WEEKS = 2
 ROUTINE_LOOKBACK = pd.Timedelta(days=7 * ROUTINE_WEEKS + 1)  # scores the check reads before
-# ... provided as many days of other weekdays, each expected to use at least half as much as the
-# shortfall's days (working days: idle days run far lower), were normal: not a loss of every
-# working day that idle days split into weekly pieces.
+# ... provided the week's other working days (expected to use at least half as much as the
+# shortfall's days: idle days run far lower) were normal, and at least as many as its short
+# days: not a loss of every working day that idle days split into weekly pieces.
 ROUTINE_DAY_SHARE = 0.5
 OPEN_WITHIN_HOURS = 24  # an event flagged in the last day of data is still open
 # An event that ended this long before the customer's latest reading (the history scored on
@@ -345,11 +345,11 @@ def weekly_routine(book: pd.DataFrame, hours: np.ndarray) -> bool:
     Two things must hold, both read from the customer's own scores (``book``,
     :func:`_routine_book`): at least half of the same hours of the week were flagged in each
     of the ``ROUTINE_WEEKS`` weeks before (the shortfall comes back every week at the same
-    days and hours), and in the week before the event at least as many days of other
-    weekdays, each expected to use at least ``ROUTINE_DAY_SHARE`` of the event's lightest day,
-    had no flagged hour as the event has days that fell short (by ``MIN_LOSS_SHARE`` of their
-    expected energy): the shortfall takes a few days of the week, the rest of the customer's
-    working week is normal. A loss of every working day recurs weekly
+    days and hours), and in the week before the event every working day of another weekday
+    (expected to use at least ``ROUTINE_DAY_SHARE`` of the event's lightest day) had no flagged
+    hour, and there were at least as many of them as the event has days that fell short (by
+    ``MIN_LOSS_SHARE`` of their expected energy): the shortfall takes a few days of the week,
+    the rest of the customer's working week is normal. A loss of every working day recurs weekly
     too wherever idle days split it (a drop on a customer idle at weekends, a loss cut by
     Sundays into six-day events); it fails the second: its normal days are fewer than its own. A changed weekly routine (the days of work shifted since the model was
     fitted) passes both; it is watched, not raised, from its third week on.
@@ -381,7 +381,9 @@ def weekly_routine(book: pd.DataFrame, hours: np.ndarray) -> bool:
         day = first - pd.Timedelta(days=k)
         if day.dayofweek in weekdays or day not in expected.index:
             continue
-        if expected[day] >= ROUTINE_DAY_SHARE * lightest and not flagged_day[day]:
+        if expected[day] >= ROUTINE_DAY_SHARE * lightest:  # a working day
+            if flagged_day[day]:
+                return False  # the rest of the week was not normal: a loss, not a routine
             normal += 1
     return normal >= max(short, 1)
 
