@@ -44,7 +44,14 @@ MIN_REVERSE_HOURS = 3  # fewer negative hours are a glitch, not reversed wiring
 # alert, ranked after every raised alert with the reason in its evidence, and not e-mailed.
 MIN_CANDIDATE_HOURS = 24
 # Why an event is only watched (``params.watch``), in the order they are checked:
-WATCH_REASONS = ("short", "no_net_loss", "small_loss", "registers_together", "weekly_routine")
+WATCH_REASONS = (
+    "short",
+    "no_net_loss",
+    "small_loss",
+    "registers_together",
+    "weekly_routine",
+    "moved_in_week",
+)
 # A deficit at the same hours of the week in each of this many weeks before is a weekly routine
 # (days of the week shifted), not a loss: once is a coincidence, twice in a row a pattern.
 ROUTINE_WEEKS = 2
@@ -264,6 +271,8 @@ def extract_events(
                 book = _routine_book(scored, earlier)
             if weekly_routine(book, ts[a : b + 1][wflag]):
                 watch = "weekly_routine"
+            elif moved_in_week(book, ts[a : b + 1][wflag], lost):
+                watch = "moved_in_week"
         if watch is not None:
             severity = "low"
         mean_score = float(np.nanmean(window["score"].to_numpy(dtype=float)[wflag]))
@@ -386,6 +395,36 @@ def weekly_routine(book: pd.DataFrame, hours: np.ndarray) -> bool:
                 return False  # the rest of the week was not normal: a loss, not a routine
             normal += 1
     return normal >= max(short, 1)
+
+
+def moved_in_week(book: pd.DataFrame, hours: np.ndarray, lost: float) -> bool:
+    """Whether the energy a deficit of less than a week misses (``lost``, over its flagged
+    ``hours``) was used on the other days of its week: the reported energy of the week's
+    other hours exceeds their expectation by at least as much.
+
+    The week is the seven days around the event's days (centred; kept within the scores at
+    the edges of the data), read from ``book`` (:func:`_routine_book`). No
+    threshold of its own: the surplus must cover the whole deficit. A loss leaves the other
+    days as expected, so their surplus is noise around zero; a week whose days moved (a plant
+    that worked its Saturday on the Monday before, a stale weekday pattern) balances.
+    """
+    if not len(hours) or lost <= 0 or book.empty:
+        return False
+    at = pd.DatetimeIndex(hours)
+    first, last = at.min().floor("D"), at.max().floor("D")
+    days = (last - first).days + 1
+    if days >= 7:
+        return False  # a week or more: no other days to have used it
+    start = first - pd.Timedelta(days=(7 - days) // 2)
+    end = start + pd.Timedelta(days=7)
+    begin, edge = book.index.min().floor("D"), book.index.max() + pd.Timedelta(hours=1)
+    if end > edge:
+        start, end = start - (end - edge), edge
+    if start < begin:
+        start, end = begin, min(begin + pd.Timedelta(days=7), edge)
+    other = (book.index >= start) & (book.index < end) & ~book.index.isin(at)
+    surplus = (book["active"] - book["expected"]).to_numpy()[other]
+    return bool(np.nansum(surplus) >= lost)
 
 
 def registers_stepped_together(

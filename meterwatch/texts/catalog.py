@@ -178,6 +178,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "En observación: la misma caída se repite a la misma hora de la semana desde hace dos semanas y otros días iguales estuvieron normales: parece un cambio de rutina semanal.",
         "en": "Watch: the same shortfall has come back at the same hours of the week for two weeks while other days as busy were normal: it looks like a changed weekly routine.",
     },
+    "alert.watch.moved_in_week": {
+        "es": "En observación: la energía que faltó se consumió en los otros días de la misma semana (el consumo cambió de día, no falta energía neta).",
+        "en": "Watch: the energy missing was used on the other days of the same week (consumption moved between days; no net energy is missing).",
+    },
     "alert.evidence.sector": {
         "es": "Su sector muestra una caída parecida (menos sospechoso).",
         "en": "Its sector shows a similar drop (less suspicious).",

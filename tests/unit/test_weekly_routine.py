@@ -108,3 +108,18 @@ def test_a_loss_split_by_sundays_into_six_day_events_is_no_routine() -> None:
     scored = _weeks([10] * 7, [6, 6, 6, 6, 6, 6, 10])
     events = extract_events("A", scored)
     assert len(events) == 5 and len(_raised(events)) == 5
+
+
+def test_a_shortfall_the_rest_of_its_week_made_up_for_is_watched() -> None:
+    # one week: Monday and Tuesday short by 8 kWh an hour, Thursday to Saturday 6 kWh an hour
+    # above what was expected (the work moved to later days); a loss leaves them as expected
+    scored = _weeks([10, 10, 10, 10, 10, 10, 10], [2, 2, 10, 16, 16, 16, 10], weeks=1)
+    events = extract_events("A", scored)
+    assert [e.params["watch"] for e in events] == ["moved_in_week"]
+    assert "otros días de la misma semana" in evidence_sentence(
+        events[0].kind, events[0].params, "es"
+    )
+    lost = _weeks([10] * 7, [2, 2, 10, 10, 10, 10, 10], weeks=1)  # nothing made up: raised
+    assert [e.params["watch"] for e in extract_events("A", lost)] == [None]
+    partly = _weeks([10] * 7, [2, 2, 10, 14, 14, 14, 10], weeks=1)  # 288 of 384 kWh: raised
+    assert [e.params["watch"] for e in extract_events("A", partly)] == [None]
