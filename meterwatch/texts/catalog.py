@@ -175,8 +175,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Watch: active and reactive energy fell together (a change of demand or a bypassed current transformer).",
     },
     "alert.watch.weekly_routine": {
-        "es": "En observación: la misma caída se repite a la misma hora de la semana desde hace dos semanas y otros días iguales estuvieron normales: parece un cambio de rutina semanal.",
-        "en": "Watch: the same shortfall has come back at the same hours of the week for two weeks while other days as busy were normal: it looks like a changed weekly routine.",
+        "es": "En observación: la misma caída se repite a la misma hora de la semana desde hace dos semanas, y los demás días de trabajo estuvieron normales: parece un cambio de rutina semanal.",
+        "en": "Watch: the same shortfall has come back at the same hours of the week for two weeks, while the other working days were normal: it looks like a changed weekly routine.",
     },
     "alert.watch.moved_in_week": {
         "es": "En observación: la energía que faltó se consumió en los otros días de la misma semana (el consumo cambió de día, no falta energía neta).",
