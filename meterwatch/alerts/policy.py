@@ -151,14 +151,15 @@ def extract_events(
         down together (:func:`registers_stepped_together`) is a change of demand, not raised;
         a larger one is raised with that named in its evidence and a lower confidence.
     earlier
-        Its scores (``ts``, ``is_anomaly``, ``expected_kwh``) of the ``ROUTINE_LOOKBACK`` before
-        ``scored`` (a daily run's scored window starts a few days back): what a deficit is
-        compared with to recognise a weekly routine (:func:`weekly_routine`).
+        Its scores (``ts``, ``is_anomaly``, ``expected_kwh``, ``active_kwh``) of the
+        ``ROUTINE_LOOKBACK`` before ``scored`` (a daily run's scored window starts a few days
+        back): the weeks a deficit is compared with (:func:`weekly_routine`,
+        :func:`moved_in_week`).
     """
     if scored.empty:
         return []
     scored = scored.sort_values("ts").reset_index(drop=True)
-    book: pd.DataFrame | None = None  # scores a weekly routine is looked up in (built once)
+    book: pd.DataFrame | None = None  # the weeks around deficits (built once, if needed)
     flagged = scored["is_anomaly"].to_numpy(dtype=bool)
     if not flagged.any():
         return []
@@ -358,10 +359,11 @@ def weekly_routine(book: pd.DataFrame, hours: np.ndarray) -> bool:
     (expected to use at least ``ROUTINE_DAY_SHARE`` of the event's lightest day) had no flagged
     hour, and there were at least as many of them as the event has days that fell short (by
     ``MIN_LOSS_SHARE`` of their expected energy): the shortfall takes a few days of the week,
-    the rest of the customer's working week is normal. A loss of every working day recurs weekly
-    too wherever idle days split it (a drop on a customer idle at weekends, a loss cut by
-    Sundays into six-day events); it fails the second: its normal days are fewer than its own. A changed weekly routine (the days of work shifted since the model was
-    fitted) passes both; it is watched, not raised, from its third week on.
+    the rest of the customer's working week is normal. A loss of every working day recurs
+    weekly too wherever idle days split it (a drop on a customer idle at weekends, a loss cut
+    by Sundays into six-day events); it fails the second: its other working days were not
+    normal, or fewer than its own. A changed weekly routine (the days of work shifted since the
+    model was fitted) passes both; it is watched, not raised, from its third week on.
     """
     if not len(hours) or book.empty:
         return False
@@ -403,8 +405,8 @@ def moved_in_week(book: pd.DataFrame, hours: np.ndarray, lost: float) -> bool:
     other hours exceeds their expectation by at least as much.
 
     The week is the seven days around the event's days (centred; kept within the scores at
-    the edges of the data), read from ``book`` (:func:`_routine_book`). No
-    threshold of its own: the surplus must cover the whole deficit. A loss leaves the other
+    the edges of the data), read from ``book`` (:func:`_routine_book`). No threshold of its
+    own: the surplus must cover the whole deficit. A loss leaves the other
     days as expected, so their surplus is noise around zero; a week whose days moved (a plant
     that worked its Saturday on the Monday before, a stale weekday pattern) balances.
     """
