@@ -51,6 +51,7 @@ URL_NAMES = {
     "alert": "alerta",
     "inbox_kind": "a_tipo",
     "inbox_status": "a_estado",
+    "inbox_priority": "a_prioridad",
 }
 
 
@@ -68,6 +69,7 @@ class DashboardState(param.Parameterized):
     alert = param.String(default="")
     inbox_kind = param.String(default="")
     inbox_status = param.String(default="")
+    inbox_priority = param.String(default="")
 
     def selection(self) -> Selection:
         return Selection(
@@ -101,7 +103,7 @@ class Dashboard:
         self.state.param.watch(
             self._on_filters, ["start", "end", "hour_from", "hour_to", "client", "sector"]
         )
-        self.state.param.watch(self._on_inbox, ["inbox_kind", "inbox_status"])
+        self.state.param.watch(self._on_inbox, ["inbox_kind", "inbox_status", "inbox_priority"])
         self.state.param.watch(self._on_alert, ["alert"])
         self.state.param.watch(self._on_tab, ["tab"])
 

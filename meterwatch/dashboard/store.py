@@ -44,6 +44,8 @@ PEAK_HOURS = 4
 #: How long a lake version is trusted before the snapshot is read again (one page refresh
 #: asks for it a few dozen times; reading a large lake's snapshot costs milliseconds).
 VERSION_SECONDS = 2.0
+#: The inbox's priorities: alerts raised (e-mailed, ranked first) and alerts only watched.
+PRIORITIES = ("raised", "watched")
 #: Tables whose changes keep the cache: no cached view reads them.
 UNCACHED_TABLES = frozenset({"feedback", "ingestions"})
 #: Memory the cached answers may hold, bytes (a 1,000-customer period is a few hundred kB).
@@ -651,14 +653,19 @@ class DashboardStore:
         inspection: str | None = None,
         start: dt.date | None = None,
         end: dt.date | None = None,
+        priority: str | None = None,
     ) -> pd.DataFrame:
         """The alerts inbox, worth most first, with each alert's latest inspection status.
 
         ``client_id``, ``sector`` and the days ``start``..``end`` (inclusive; an alert whose
-        window overlaps them) are the filter bar's; ``loss_pen`` is the estimated loss in
+        window overlaps them) are the filter bar's; ``priority`` keeps the ``"raised"``
+        alerts or the ``"watched"`` ones (kept for the operator, with the reason in their
+        evidence, ranked after every raised one); ``loss_pen`` is the estimated loss in
         soles at the customer's tariff. Not cached: feedback written by another operator
         shows on the next refresh.
         """
+        if priority not in (None, *PRIORITIES):
+            raise ValueError(f"priority must be one of {PRIORITIES}, got {priority!r}")
         frame = run_query(
             self.lake, "alerts_inbox", sector=sector, kind=kind, inspection=inspection, since=None
         )
@@ -669,6 +676,9 @@ class DashboardStore:
             keep &= pd.to_datetime(frame["window_end"]) >= pd.Timestamp(start)
         if end is not None:
             keep &= pd.to_datetime(frame["window_start"]) < pd.Timestamp(end) + pd.Timedelta(days=1)
+        if priority is not None:
+            watched = frame["params"].map(lambda p: bool(stored_params(p).get("watch")))
+            keep &= watched if priority == "watched" else ~watched
         out = frame[keep].reset_index(drop=True)
         out["loss_pen"] = self.tariffs.loss_pen(out) if len(out) else pd.Series(dtype=float)
         return out

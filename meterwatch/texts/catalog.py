@@ -257,6 +257,9 @@ CATALOG: dict[str, dict[str, str]] = {
     "filter.sector": {"es": "Sector", "en": "Sector"},
     "filter.kind": {"es": "Tipo", "en": "Kind"},
     "filter.status": {"es": "Estado de inspección", "en": "Inspection status"},
+    "filter.priority": {"es": "Prioridad", "en": "Priority"},
+    "priority.raised": {"es": "Elevadas", "en": "Raised"},
+    "priority.watched": {"es": "En observación", "en": "On watch"},
     "all": {"es": "Todos", "en": "All"},
     "kpi.total": {"es": "Energía activa total", "en": "Total active energy"},
     "kpi.mape": {

@@ -127,6 +127,36 @@ def test_the_inbox_shows_evidence_confidence_and_soles(
     assert table.value["evidence"].iloc[0].startswith("Reports 40")
 
 
+def test_the_inbox_keeps_raised_or_watched_alerts(lake: Any, two_alerts: tuple[str, str]) -> None:
+    first, second = two_alerts
+    customers = _customers(lake)
+    last = pd.Timestamp(customers.iloc[0]["last_ts"]).floor("D")
+    watched = ALERT_PARAMS[:-1] + ', "watch": "weekly_routine"}'
+    write_alerts(
+        lake,
+        [
+            {"client_id": first, "sector": customers.iloc[0]["sector"],
+             "window_start": last - pd.Timedelta(days=3), "window_end": last},
+            {"client_id": second, "sector": customers.iloc[1]["sector"], "params": watched,
+             "severity": "low", "window_start": last - pd.Timedelta(days=5),
+             "window_end": last - pd.Timedelta(days=4)},
+        ],
+    )  # fmt: skip
+    store = DashboardStore(lake)
+    assert store.alerts(priority="raised")["client_id"].tolist() == [first]
+    assert store.alerts(priority="watched")["client_id"].tolist() == [second]
+    with pytest.raises(ValueError, match="priority"):
+        store.alerts(priority="hidden")
+    dashboard = _dashboard(store)
+    assert set(dashboard.frames["alerts"]["client_id"]) == {first, second}  # all by default
+    dashboard.state.inbox_priority = "watched"
+    assert dashboard.frames["alerts"]["client_id"].tolist() == [second]
+    table = next(o for o in dashboard.alerts.layout.objects if isinstance(o, pn.widgets.Tabulator))
+    assert "rutina semanal" in table.value["evidence"].iloc[0]
+    choice = next(o for o in dashboard.alerts.layout.objects[1].objects if o.name == "Prioridad")
+    assert choice.value == "watched" and "En observación" in choice.options
+
+
 def test_an_inbox_with_no_alerts_at_all_says_so(lake: Any) -> None:
     write_alerts(lake, [])
     text = _inbox_text(_dashboard(DashboardStore(lake)))

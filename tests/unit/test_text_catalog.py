@@ -12,6 +12,7 @@ import pytest
 
 from meterwatch.alerts.policy import KINDS, WATCH_REASONS
 from meterwatch.alerts.render import evidence_codes
+from meterwatch.dashboard.store import PRIORITIES
 from meterwatch.queries import FEEDBACK_STATUSES
 from meterwatch.texts import CATALOG, LANGUAGES, placeholders, t
 
@@ -54,6 +55,7 @@ def _dynamic_codes() -> set[str]:
     codes |= {f"severity.{s}" for s in ("high", "medium", "low")}
     codes |= {f"status.{s}" for s in ("open", "closed", "withdrawn")}
     codes |= {f"inspection.{s}" for s in FEEDBACK_STATUSES}
+    codes |= {f"priority.{p}" for p in PRIORITIES}
     flags = ("reactive_change", "voltage_anomaly", "registers_together", "sector_shares_drop")
     for kind, watch, on in itertools.product(KINDS, (None, *WATCH_REASONS), (False, True)):
         codes |= set(evidence_codes(kind, {"watch": watch, **dict.fromkeys(flags, on)}))

@@ -9,6 +9,7 @@ import pandas as pd
 import panel as pn
 
 from meterwatch.dashboard import charts
+from meterwatch.dashboard.store import PRIORITIES
 from meterwatch.dashboard.texts import TEXTS, fmt_number, kind_label
 from meterwatch.dashboard.views.base import ViewBase
 from meterwatch.dashboard.widgets import (
@@ -53,7 +54,17 @@ class AlertsView(ViewBase):
             value=self.state.inbox_status,
             width=180,
         )
-        for widget, name in ((w_kind, "inbox_kind"), (w_status, "inbox_status")):
+        w_priority = pn.widgets.Select(
+            label=self.t("filter.priority"),
+            options={self._all(): "", **{self.t(f"priority.{p}"): p for p in PRIORITIES}},
+            value=self.state.inbox_priority if self.state.inbox_priority in PRIORITIES else "",
+            width=180,
+        )
+        for widget, name in (
+            (w_kind, "inbox_kind"),
+            (w_status, "inbox_status"),
+            (w_priority, "inbox_priority"),
+        ):
             widget.param.watch(lambda e, n=name: setattr(self.state, n, e.new), "value")
         # the filter bar above (customer, sector, days) narrows the inbox as it does the
         # other views; kind and inspection status are the inbox's own
@@ -65,6 +76,7 @@ class AlertsView(ViewBase):
             inspection=self.state.inbox_status or None,
             start=sel.start,
             end=sel.end,
+            priority=self.state.inbox_priority if self.state.inbox_priority in PRIORITIES else None,
         )
         self.frames["alerts"] = frame.drop(columns=["params"], errors="ignore")
         shown = pd.DataFrame(
@@ -168,7 +180,7 @@ class AlertsView(ViewBase):
                 self._download("alerts"),
                 sizing_mode="stretch_width",
             ),
-            pn.FlexBox(w_kind, w_status, sizing_mode="stretch_width"),
+            pn.FlexBox(w_kind, w_status, w_priority, sizing_mode="stretch_width"),
             pane(
                 html(f"{scope} · {summary}", "mw-hint mw-inbox-count"),
                 sizing_mode="stretch_width",
