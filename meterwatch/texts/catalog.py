@@ -389,6 +389,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "{n} alertas · {kwh} kWh estimados no registrados · S/ {pen}",
         "en": "{n} alerts · {kwh} kWh estimated unbilled · PEN {pen}",
     },
+    "inbox.split": {
+        "es": "{raised} elevadas, {watched} en observación",
+        "en": "{raised} raised, {watched} on watch",
+    },
     "inbox.count_one": {
         "es": "1 alerta · {kwh} kWh estimados no registrados · S/ {pen}",
         "en": "1 alert · {kwh} kWh estimated unbilled · PEN {pen}",

@@ -149,6 +149,8 @@ def test_the_inbox_keeps_raised_or_watched_alerts(lake: Any, two_alerts: tuple[s
         store.alerts(priority="hidden")
     dashboard = _dashboard(store)
     assert set(dashboard.frames["alerts"]["client_id"]) == {first, second}  # all by default
+    assert "2 alertas" in _inbox_text(dashboard)
+    assert "1 elevadas, 1 en observación" in _inbox_text(dashboard)
     dashboard.state.inbox_priority = "watched"
     assert dashboard.frames["alerts"]["client_id"].tolist() == [second]
     table = next(o for o in dashboard.alerts.layout.objects if isinstance(o, pn.widgets.Tabulator))
