@@ -159,7 +159,7 @@ def extract_events(
     if scored.empty:
         return []
     scored = scored.sort_values("ts").reset_index(drop=True)
-    book: pd.DataFrame | None = None  # the weeks around deficits (built once, if needed)
+    book: _Weeks | None = None  # the weeks around deficits (built once, if needed)
     flagged = scored["is_anomaly"].to_numpy(dtype=bool)
     if not flagged.any():
         return []
@@ -331,15 +331,28 @@ def extract_events(
     return events
 
 
-def _routine_book(scored: pd.DataFrame, earlier: pd.DataFrame | None) -> pd.DataFrame:
-    """Flags, expected and reported energy by hour (a ``DatetimeIndex``), ``earlier`` before
-    ``scored``."""
+@dataclass
+class _Weeks:
+    """A customer's scores around its deficits, read by :func:`weekly_routine` and
+    :func:`moved_in_week`: by hour (flag, expected and reported energy, one row an hour) and
+    by day (their sums, ``flagged`` when any hour was), summed once for every event."""
+
+    hours: pd.DataFrame
+    days: pd.DataFrame
+
+    @property
+    def empty(self) -> bool:
+        return self.hours.empty
+
+
+def _routine_book(scored: pd.DataFrame, earlier: pd.DataFrame | None) -> _Weeks:
+    """The customer's :class:`_Weeks`, ``earlier`` before ``scored``."""
     cols = ["ts", "is_anomaly", "expected_kwh", "active_kwh"]
     parts = [scored[cols]]
     if earlier is not None and len(earlier):
         parts.insert(0, earlier.loc[earlier["ts"] < scored["ts"].iloc[0], cols])
     book = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    return pd.DataFrame(
+    hours = pd.DataFrame(
         {
             "flag": book["is_anomaly"].to_numpy(dtype=bool),
             "expected": pd.to_numeric(book["expected_kwh"], errors="coerce").to_numpy(dtype=float),
@@ -347,9 +360,20 @@ def _routine_book(scored: pd.DataFrame, earlier: pd.DataFrame | None) -> pd.Data
         },
         index=pd.DatetimeIndex(pd.to_datetime(book["ts"])),
     )
+    if not hours.index.is_unique:
+        hours = hours[~hours.index.duplicated(keep="last")]
+    by_day = hours.groupby(pd.DatetimeIndex(hours.index).floor("D"))
+    days = pd.DataFrame(
+        {
+            "expected": by_day["expected"].sum(min_count=1),
+            "active": by_day["active"].sum(min_count=1),
+            "flagged": by_day["flag"].any(),
+        }
+    )
+    return _Weeks(hours, days)
 
 
-def weekly_routine(book: pd.DataFrame, hours: np.ndarray) -> bool:
+def weekly_routine(book: _Weeks, hours: np.ndarray) -> bool:
     """Whether a deficit whose flagged hours are ``hours`` repeats a weekly routine.
 
     Two things must hold, both read from the customer's own scores (``book``,
@@ -368,17 +392,13 @@ def weekly_routine(book: pd.DataFrame, hours: np.ndarray) -> bool:
     if not len(hours) or book.empty:
         return False
     at = pd.DatetimeIndex(hours)
-    flags = book["flag"]
-    if not flags.index.is_unique:
-        flags = flags[~flags.index.duplicated(keep="last")]
+    flags = book.hours["flag"]
     for k in range(1, ROUTINE_WEEKS + 1):
         back = flags.reindex(at - pd.Timedelta(days=7 * k))
         if float(back.fillna(False).astype(bool).mean()) < 0.5:
             return False
-    days = pd.DatetimeIndex(book.index).floor("D")
-    expected = book["expected"].groupby(days).sum(min_count=1)
-    active = book["active"].groupby(days).sum(min_count=1)
-    flagged_day = book["flag"].groupby(days).any()
+    expected, active = book.days["expected"], book.days["active"]
+    flagged_day = book.days["flagged"]
     own = at.floor("D").unique()
     lightest = expected.reindex(own).min()
     if not np.isfinite(lightest):
@@ -399,7 +419,7 @@ def weekly_routine(book: pd.DataFrame, hours: np.ndarray) -> bool:
     return normal >= max(short, 1)
 
 
-def moved_in_week(book: pd.DataFrame, hours: np.ndarray, lost: float) -> bool:
+def moved_in_week(book: _Weeks, hours: np.ndarray, lost: float) -> bool:
     """Whether the energy a deficit of less than a week misses (``lost``, over its flagged
     ``hours``) was used on the other days of its week: the reported energy of the week's
     other hours exceeds their expectation by at least as much.
@@ -419,13 +439,14 @@ def moved_in_week(book: pd.DataFrame, hours: np.ndarray, lost: float) -> bool:
         return False  # a week or more: no other days to have used it
     start = first - pd.Timedelta(days=(7 - days) // 2)
     end = start + pd.Timedelta(days=7)
-    begin, edge = book.index.min().floor("D"), book.index.max() + pd.Timedelta(hours=1)
+    index = book.hours.index
+    begin, edge = index.min().floor("D"), index.max() + pd.Timedelta(hours=1)
     if end > edge:
         start, end = start - (end - edge), edge
     if start < begin:
         start, end = begin, min(begin + pd.Timedelta(days=7), edge)
-    other = (book.index >= start) & (book.index < end) & ~book.index.isin(at)
-    surplus = (book["active"] - book["expected"]).to_numpy()[other]
+    other = (index >= start) & (index < end) & ~index.isin(at)
+    surplus = (book.hours["active"] - book.hours["expected"]).to_numpy()[other]
     return bool(np.nansum(surplus) >= lost)
 
 

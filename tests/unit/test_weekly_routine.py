@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from meterwatch.alerts.policy import extract_events, weekly_routine
+from meterwatch.alerts.policy import _routine_book, extract_events, weekly_routine
 from meterwatch.alerts.render import evidence_sentence
 
 START = pd.Timestamp("2023-01-02")  # a Monday
@@ -82,24 +82,17 @@ def test_the_weeks_before_a_daily_runs_window_come_from_earlier_scores() -> None
 
 def test_weekly_routine_needs_every_week_before() -> None:
     scored = _weeks([10] * 7, [5, 5, 10, 10, 10, 10, 10], weeks=3)
-    book = pd.DataFrame(
-        {
-            "flag": scored["is_anomaly"].astype(bool).to_numpy(),
-            "expected": scored["expected_kwh"],
-            "active": scored["active_kwh"],
-        },
-    ).set_index(pd.DatetimeIndex(scored["ts"]))
     third_week = scored[
         (scored["ts"] >= START + pd.Timedelta(days=14)) & (scored["is_anomaly"] == 1)
     ]
-    assert weekly_routine(book, third_week["ts"].to_numpy())
-    gap = book.copy()
-    second_week = (gap.index >= START + pd.Timedelta(days=7)) & (
-        gap.index < START + pd.Timedelta(days=14)
+    assert weekly_routine(_routine_book(scored, None), third_week["ts"].to_numpy())
+    gap = scored.copy()
+    second_week = (gap["ts"] >= START + pd.Timedelta(days=7)) & (
+        gap["ts"] < START + pd.Timedelta(days=14)
     )
-    gap.loc[second_week, "flag"] = False  # the week before was fine: not a routine (yet)
-    assert not weekly_routine(gap, third_week["ts"].to_numpy())
-    assert not weekly_routine(book.iloc[:0], third_week["ts"].to_numpy())
+    gap.loc[second_week, "is_anomaly"] = 0  # the week before was fine: not a routine (yet)
+    assert not weekly_routine(_routine_book(gap, None), third_week["ts"].to_numpy())
+    assert not weekly_routine(_routine_book(scored.iloc[:0], None), third_week["ts"].to_numpy())
 
 
 def test_a_loss_split_by_sundays_into_six_day_events_is_no_routine() -> None:
