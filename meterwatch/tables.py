@@ -368,6 +368,12 @@ def stored_params(value: Any) -> dict[str, Any]:
     return {}
 
 
+def watched(params: pd.Series) -> pd.Series:
+    """Per stored alert (its ``params`` column), whether it is only watched (kept with the
+    reason in ``params.watch``, ranked after every raised alert, not e-mailed)."""
+    return params.map(lambda p: bool(stored_params(p).get("watch"))).astype(bool)
+
+
 def now_utc() -> pd.Timestamp:
     """The current time at the precision the tables store (milliseconds, UTC)."""
     return pd.Timestamp.now(tz="UTC").floor("ms")

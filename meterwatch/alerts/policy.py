@@ -18,7 +18,7 @@ import pandas as pd
 
 from meterwatch.alerts.render import evidence_codes, stored_evidence
 from meterwatch.detect.detectors import CONSTANT_MIN_HOURS, STOPPED_MIN_HOURS
-from meterwatch.tables import ALERTS, now_utc, stored_params
+from meterwatch.tables import ALERTS, now_utc, stored_params, watched
 
 # Alert kinds, in the order a tie is settled (documented in docs/alerts.md).
 KINDS = (
@@ -652,7 +652,7 @@ def merge_alerts(
         # a withdrawn alert is worth no visit
         worth = value * (1 + is_open) * (frame["status"] != WITHDRAWN)
         # raised alerts first, then the watched ones (kept, never hidden), then withdrawn
-        raised = ~frame["params"].map(lambda p: bool(stored_params(p).get("watch")))
+        raised = ~watched(frame["params"])
         tier = (frame["status"] != WITHDRAWN).astype(int) + raised.astype(int)
         order = pd.DataFrame({"t": tier, "w": worth, "s": severity}).sort_values(
             ["t", "w", "s"], ascending=False

@@ -30,7 +30,7 @@ from meterwatch.i18n import t
 from meterwatch.queries import HOUR_COLUMNS, run_query
 from meterwatch.settings import Settings
 from meterwatch.storage.base import Lake
-from meterwatch.tables import stored_params
+from meterwatch.tables import stored_params, watched
 from meterwatch.tariffs import Tariffs
 
 T = TypeVar("T")
@@ -677,8 +677,8 @@ class DashboardStore:
         if end is not None:
             keep &= pd.to_datetime(frame["window_start"]) < pd.Timestamp(end) + pd.Timedelta(days=1)
         if priority is not None:
-            watched = frame["params"].map(lambda p: bool(stored_params(p).get("watch")))
-            keep &= watched if priority == "watched" else ~watched
+            only = watched(frame["params"])
+            keep &= only if priority == "watched" else ~only
         out = frame[keep].reset_index(drop=True)
         out["loss_pen"] = self.tariffs.loss_pen(out) if len(out) else pd.Series(dtype=float)
         return out

@@ -272,7 +272,7 @@ class ProductDetector:
             inbox = alerts[[c for c in INBOX_COLUMNS if c in alerts.columns]].copy()
             # the inbox's order ranks every customer with an alert or a watched event
             # (a watched one is not raised: it counts for the ranking, not for F1)
-            watched = alerts["params"].map(lambda p: bool(tables.stored_params(p).get("watch")))
+            watched = tables.watched(alerts["params"])
             best_rank = alerts.groupby("client_id")["rank"].min()
             listed = {str(c): 1e6 - float(r) for c, r in best_rank.items()}
             alerts = alerts[~watched]

@@ -24,7 +24,7 @@ from meterwatch.dashboard.widgets import (
 )
 from meterwatch.i18n import alert_evidence, fmt_time
 from meterwatch.queries import FEEDBACK_STATUSES, NO_FEEDBACK
-from meterwatch.tables import stored_params
+from meterwatch.tables import watched
 
 
 class AlertsView(ViewBase):
@@ -160,12 +160,12 @@ class AlertsView(ViewBase):
             kwh=fmt_number(total, lang),
             pen=fmt_number(pen, lang),
         )
-        watched = sum(bool(stored_params(p).get("watch")) for p in frame["params"])
-        if 0 < watched < len(frame):  # both kinds listed: say how many of each
+        on_watch = int(watched(frame["params"]).sum())
+        if 0 < on_watch < len(frame):  # both kinds listed: say how many of each
             summary += " · " + self.t(
                 "inbox.split",
-                raised=fmt_number(len(frame) - watched, lang),
-                watched=fmt_number(watched, lang),
+                raised=fmt_number(len(frame) - on_watch, lang),
+                watched=fmt_number(on_watch, lang),
             )
         scope = self._period_text(sel) + "".join(
             f" · {v}" for v in (sel.sector, sel.client_id) if v
