@@ -68,6 +68,7 @@ ELECTRODUNAS_NAME = re.compile(r"DATOSCLIENTE\s*(\d+)", re.IGNORECASE)
 # (``Z``, ``+01:00``, ``-0500``) is converted to Lima time. Anything else is rejected.
 _TIME = r"(?:[T ](?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,9}))?)?)?"
 _OFFSET = r"(?P<tz>[Zz]|[+-]\d{2}(?::?\d{2})?)?"
+_DAY_FIRST = "DD/MM/YYYY HH:MM[:SS]"  # the one spelling whose order a file can contradict
 TIMESTAMP_SPELLINGS = {
     "YYYY-MM-DD HH:MM[:SS[.fff]][offset], T or space": (
         rf"^(?P<y>\d{{4}})-(?P<mo>\d{{1,2}})-(?P<d>\d{{1,2}}){_TIME}{_OFFSET}$"
@@ -77,7 +78,7 @@ TIMESTAMP_SPELLINGS = {
         r"(?:(?P<s>\d{2})(?:[.,](?P<f>\d{1,9}))?)?)?" + _OFFSET + "$"
     ),
     "YYYY/MM/DD HH:MM[:SS]": rf"^(?P<y>\d{{4}})/(?P<mo>\d{{1,2}})/(?P<d>\d{{1,2}}){_TIME}$",
-    "DD/MM/YYYY HH:MM[:SS]": rf"^(?P<d>\d{{1,2}})/(?P<mo>\d{{1,2}})/(?P<y>\d{{4}}){_TIME}$",
+    _DAY_FIRST: rf"^(?P<d>\d{{1,2}})/(?P<mo>\d{{1,2}})/(?P<y>\d{{4}}){_TIME}$",
 }
 ACCEPTED_SPELLINGS = "YYYY-MM-DD HH:MM[:SS], ISO 8601 (with an offset or without), DD/MM/YYYY HH:MM"
 _CANONICAL = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"  # the ElectroDunas export's, read fastest
@@ -109,6 +110,7 @@ REASONS = {
         "row.line_too_long",
         "row.quote_misplaced",
         "row.not_utf8",
+        "row.timestamp_month_first",
     )
 }
 
@@ -419,7 +421,11 @@ def parse_timestamps(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
     A time without an offset is Lima time whatever its spelling; one with an offset is
     converted to Lima time. Dates that do not exist (2021-02-29, 04-31, hour 24) are
-    refused, never rolled over into the next day.
+    refused, never rolled over into the next day. ``text`` is one file's column: slashed
+    dates are read day first (DD/MM/YYYY), and where the column itself shows them written
+    month first (a "month" above 12 that is a valid day, its "day" a valid month: 03/13/2021)
+    every slashed date of the file is refused (``row.timestamp_month_first``), not only the
+    impossible ones: read day first, its 03/04/2021 would silently become 3 April.
 
     Returns
     -------
@@ -446,7 +452,7 @@ def parse_timestamps(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         return seconds, problem
     sub = text.take(pa.array(rest))
     left = np.ones(len(rest), bool)
-    for pattern in TIMESTAMP_SPELLINGS.values():
+    for spelling, pattern in TIMESTAMP_SPELLINGS.items():
         if not left.any():
             break
         found = pc.extract_regex(sub, pattern)
@@ -487,9 +493,23 @@ def parse_timestamps(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
                                    "row.timestamp_unparseable", "row.timestamp_not_hour_start")],
             0,
         )  # fmt: skip
+        if spelling == _DAY_FIRST and _month_first(mo, d, leap):
+            code = np.full(len(where), CODE_IDS["row.timestamp_month_first"], code.dtype)
         seconds[rest[where]] = local
         problem[rest[where]] = code
     return seconds, problem
+
+
+def _month_first(mo: np.ndarray, d: np.ndarray, leap: np.ndarray) -> bool:
+    """Whether dates read as DD/MM/YYYY (day ``d``, month ``mo``) show the file writes them
+    month first: some "month" above 12 whose swapped reading (month ``d``, day ``mo``) is a
+    date of that year, and no day above 12 before a valid month (a day-first file with a
+    mistyped line keeps its other lines; that line stays refused as impossible)."""
+    swapped_month = np.clip(d, 1, 12)
+    swapped_last = _DAYS_IN_MONTH[swapped_month - 1] + ((swapped_month == 2) & leap)
+    month_first = (mo > 12) & (d >= 1) & (d <= 12) & (mo <= swapped_last)
+    day_first = (d > 12) & (mo >= 1) & (mo <= 12)
+    return bool(month_first.any() and not day_first.any())
 
 
 _NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^(?i:[+-]?(?:inf|infinity|nan))$"
@@ -767,9 +787,15 @@ def parse(
         )
     mark(_bools(pc.equal(fields.ts_text, "")), "row.timestamp_missing")
     seconds, ts_problem = parse_timestamps(fields.ts_text)
-    for code in ("row.timestamp_date_only", "row.timestamp_impossible",
-                 "row.timestamp_unparseable", "row.timestamp_not_hour_start"):  # fmt: skip
+    for code in ("row.timestamp_month_first", "row.timestamp_date_only",
+                 "row.timestamp_impossible", "row.timestamp_unparseable",
+                 "row.timestamp_not_hour_start"):  # fmt: skip
         text = f"accepted: {ACCEPTED_SPELLINGS}" if code == "row.timestamp_unparseable" else ""
+        if code == "row.timestamp_month_first" and (ts_problem == CODE_IDS[code]).any():
+            # the first line that cannot be day first, as the evidence
+            second = _bools(pc.match_substring_regex(fields.ts_text, r"^\d{1,2}/(1[3-9]|[23]\d)/"))
+            row = int(np.flatnonzero(second & (ts_problem == CODE_IDS[code]))[0])
+            text = f"line {fields.line_numbers[row]}: {fields.ts_text[row].as_py()}"
         mark(ts_problem == CODE_IDS[code], code, text)
     mark((ts_problem == 0) & (seconds % 3600 != 0), "row.timestamp_not_hour_start")
     first, last = rules.window()

@@ -66,6 +66,17 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "la línea no es texto UTF-8; guarde el archivo como CSV UTF-8",
         "en": "the line is not UTF-8 text; save the file as UTF-8 CSV",
     },
+    "row.timestamp_month_first": {
+        "es": (
+            "el archivo escribe las fechas con el mes primero (MM/DD/AAAA): ninguna de sus "
+            "fechas con barras se lee, para no cambiar días por meses; expórtelo como "
+            "AAAA-MM-DD o DD/MM/AAAA"
+        ),
+        "en": (
+            "the file writes dates month first (MM/DD/YYYY): none of its slashed dates is "
+            "read, so that no day is taken for a month; export it as YYYY-MM-DD or DD/MM/YYYY"
+        ),
+    },
     # Data-quality findings (the data_quality table stores the code and its params)
     "readings.gap": {
         "es": "Faltan {n_hours:,} h de lecturas entre {start} y {end}.",

@@ -419,3 +419,44 @@ def test_random_rows_never_break_the_run(bad: list[str], position: int) -> None:
         assert every["lo"][0] >= pd.Timestamp("2000-01-01")
         assert every["hi"][0] <= pd.Timestamp.now() + pd.Timedelta(days=2)
         assert every["e"][0] <= 100_000
+
+
+def test_a_month_first_file_is_refused_whole_not_shifted_by_month(tmp_path: Path) -> None:
+    # 03/01/2021 to 03/14/2021 written month first: read day first, its first twelve days
+    # would land silently in January to December (3 January, 3 February, ...)
+    slashed = [f"C2,03/{day:02d}/2021 {h:02d}:00,2,0.5,460,461" for day in range(1, 15)
+               for h in (0, 12)]  # fmt: skip
+    path = tmp_path / "us.csv"
+    path.write_text("\n".join([HEADER, *GOOD_ROWS, *slashed]) + "\n")
+    lake = open_lake(str(tmp_path / "lake"))
+    report = ingest_paths(lake, [path], workers=1)
+    assert report.rows_read == len(GOOD_ROWS) + len(slashed)
+    assert report.rows_accepted == len(GOOD_ROWS)  # the ISO rows of the same file land
+    assert report.rows_rejected == len(slashed)
+    assert lake.query("SELECT count(*) AS n FROM readings WHERE client_id = 'C2'")["n"].item() == 0
+    q = lake.query("SELECT line, reason_code, reason, raw_line FROM quarantine ORDER BY line")
+    assert set(q["reason_code"]) == {"row.timestamp_month_first"}
+    assert q["line"].tolist() == list(range(len(GOOD_ROWS) + 2, len(GOOD_ROWS) + 2 + len(slashed)))
+    # the reason names the line that cannot be day first (03/13/2021 is the 25th slashed row)
+    evidence = f"line {len(GOOD_ROWS) + 2 + 24}: 03/13/2021 00:00"
+    assert any(evidence in e and "us.csv" in e for e in report.rejected_examples)
+    assert all(len(e) <= MESSAGE_LIMIT for e in report.rejected_examples)
+
+
+def test_a_day_first_file_keeps_its_dates_and_refuses_only_its_mistyped_line(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        "C2,25/03/2021 01:00,1,0.5,460,461",  # day first beyond doubt
+        "C2,03/04/2021 01:00,2,0.5,460,461",  # so this is 3 April
+        "C2,04/13/2021 01:00,3,0.5,460,461",  # a mistyped line: month 13
+    ]
+    path = tmp_path / "pe.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    lake = open_lake(str(tmp_path / "lake"))
+    report = ingest_paths(lake, [path], workers=1)
+    got = lake.query("SELECT ts, active_kwh FROM readings ORDER BY ts")
+    assert [str(t) for t in got["ts"]] == ["2021-03-25 01:00:00", "2021-04-03 01:00:00"]
+    q = lake.query("SELECT line, reason_code FROM quarantine")
+    assert dict(zip(q["line"], q["reason_code"], strict=True)) == {4: "row.timestamp_impossible"}
+    assert report.rows_read == report.rows_accepted + report.rows_rejected == 3
