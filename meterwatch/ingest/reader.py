@@ -111,6 +111,7 @@ REASONS = {
         "row.quote_misplaced",
         "row.not_utf8",
         "row.timestamp_month_first",
+        "row.timestamp_hour_ending",
     )
 }
 
@@ -425,7 +426,9 @@ def parse_timestamps(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     dates are read day first (DD/MM/YYYY), and where the column itself shows them written
     month first (a "month" above 12 that is a valid day, its "day" a valid month: 03/13/2021)
     every slashed date of the file is refused (``row.timestamp_month_first``), not only the
-    impossible ones: read day first, its 03/04/2021 would silently become 3 April.
+    impossible ones: read day first, its 03/04/2021 would silently become 3 April. Likewise a
+    column that labels hours by their end (24:00 and never 00:00) is refused whole
+    (``row.timestamp_hour_ending``): read as hour starts, each reading would move an hour.
 
     Returns
     -------
@@ -452,6 +455,7 @@ def parse_timestamps(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         return seconds, problem
     sub = text.take(pa.array(rest))
     left = np.ones(len(rest), bool)
+    hour_24 = np.zeros(n, bool)  # 24:00 of an existing day: an hour labelled by its end
     for spelling, pattern in TIMESTAMP_SPELLINGS.items():
         if not left.any():
             break
@@ -497,6 +501,14 @@ def parse_timestamps(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
             code = np.full(len(where), CODE_IDS["row.timestamp_month_first"], code.dtype)
         seconds[rest[where]] = local
         problem[rest[where]] = code
+        hour_24[rest[where]] = (
+            (h == 24) & (mi == 0) & (sec == 0) & (mo >= 1) & (mo <= 12) & (d >= 1)
+            & (d <= last_day) & (tz == "") & ~date_only
+        )  # fmt: skip
+    if hour_24.any() and not ((problem == 0) & (seconds // 3600 % 24 == 0)).any():
+        # hours 01:00 to 24:00: each reading labelled by the end of its hour; read as hour
+        # starts, every one would move an hour later (and 24:00 would be refused alone)
+        problem[(problem == 0) | hour_24] = CODE_IDS["row.timestamp_hour_ending"]
     return seconds, problem
 
 
@@ -787,16 +799,20 @@ def parse(
         )
     mark(_bools(pc.equal(fields.ts_text, "")), "row.timestamp_missing")
     seconds, ts_problem = parse_timestamps(fields.ts_text)
-    for code in ("row.timestamp_month_first", "row.timestamp_date_only",
-                 "row.timestamp_impossible", "row.timestamp_unparseable",
-                 "row.timestamp_not_hour_start"):  # fmt: skip
+    evidence = {  # the first line that shows the file's order or convention
+        "row.timestamp_month_first": r"^\d{1,2}/(1[3-9]|2\d|3[01])/",
+        "row.timestamp_hour_ending": r"[T ]24:00",
+    }
+    for code in ("row.timestamp_month_first", "row.timestamp_hour_ending",
+                 "row.timestamp_date_only", "row.timestamp_impossible",
+                 "row.timestamp_unparseable", "row.timestamp_not_hour_start"):  # fmt: skip
         text = f"accepted: {ACCEPTED_SPELLINGS}" if code == "row.timestamp_unparseable" else ""
-        if code == "row.timestamp_month_first" and (ts_problem == CODE_IDS[code]).any():
-            # the first line that cannot be day first, as the evidence
-            second = _bools(pc.match_substring_regex(fields.ts_text, r"^\d{1,2}/(1[3-9]|[23]\d)/"))
-            row = int(np.flatnonzero(second & (ts_problem == CODE_IDS[code]))[0])
+        hit = ts_problem == CODE_IDS[code]
+        if code in evidence and hit.any():
+            shown = _bools(pc.match_substring_regex(fields.ts_text, evidence[code])) & hit
+            row = int(np.flatnonzero(shown)[0]) if shown.any() else int(np.flatnonzero(hit)[0])
             text = f"line {fields.line_numbers[row]}: {fields.ts_text[row].as_py()}"
-        mark(ts_problem == CODE_IDS[code], code, text)
+        mark(hit, code, text)
     mark((ts_problem == 0) & (seconds % 3600 != 0), "row.timestamp_not_hour_start")
     first, last = rules.window()
     mark(

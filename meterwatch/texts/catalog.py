@@ -77,6 +77,16 @@ CATALOG: dict[str, dict[str, str]] = {
             "read, so that no day is taken for a month; export it as YYYY-MM-DD or DD/MM/YYYY"
         ),
     },
+    "row.timestamp_hour_ending": {
+        "es": (
+            "el archivo marca cada hora por su final (01:00 a 24:00): leída como inicio, cada "
+            "lectura se movería una hora; exporte el inicio de cada hora (00:00 a 23:00)"
+        ),
+        "en": (
+            "the file labels each hour by its end (01:00 to 24:00): read as its start, every "
+            "reading would move an hour; export each hour's start (00:00 to 23:00)"
+        ),
+    },
     # Data-quality findings (the data_quality table stores the code and its params)
     "readings.gap": {
         "es": "Faltan {n_hours:,} h de lecturas entre {start} y {end}.",

@@ -460,3 +460,32 @@ def test_a_day_first_file_keeps_its_dates_and_refuses_only_its_mistyped_line(
     q = lake.query("SELECT line, reason_code FROM quarantine")
     assert dict(zip(q["line"], q["reason_code"], strict=True)) == {4: "row.timestamp_impossible"}
     assert report.rows_read == report.rows_accepted + report.rows_rejected == 3
+
+
+@pytest.mark.parametrize("spelling", ["2021-03-{d:02d} {h:02d}:00", "{d:02d}/03/2021 {h:02d}:00"])
+def test_a_file_of_hours_labelled_by_their_end_is_refused_whole(
+    tmp_path: Path, spelling: str
+) -> None:
+    # two days labelled 01:00 to 24:00: read as hour starts, every reading would land an
+    # hour late, and only the 24:00 rows would be refused
+    rows = [f"C2,{spelling.format(d=d, h=h)},{h},0.5,460,461" for d in (1, 2) for h in range(1, 25)]
+    path = tmp_path / "ending.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    lake = open_lake(str(tmp_path / "lake"))
+    report = ingest_paths(lake, [path], workers=1)
+    assert report.rows_read == report.rows_rejected == 48 and report.rows_accepted == 0
+    q = lake.query("SELECT reason_code FROM quarantine")
+    assert set(q["reason_code"]) == {"row.timestamp_hour_ending"}
+    first_24 = spelling.format(d=1, h=24)
+    assert any(f"line 25: {first_24}" in e for e in report.rejected_examples)
+
+
+def test_a_lone_24_00_beside_hour_starts_is_refused_alone(tmp_path: Path) -> None:
+    rows = [*GOOD_ROWS, "C1,2021-02-28 24:00,9,9,9,9"]  # the file has 00:00: hour starts
+    path = tmp_path / "one.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    lake = open_lake(str(tmp_path / "lake"))
+    report = ingest_paths(lake, [path], workers=1)
+    assert report.rows_accepted == len(GOOD_ROWS) and report.rows_rejected == 1
+    q = lake.query("SELECT reason_code FROM quarantine")
+    assert q["reason_code"].tolist() == ["row.timestamp_impossible"]
