@@ -64,6 +64,10 @@ REVISE_DAYS = 7
 SECTOR_DROP = 0.15  # peers this much below their expectation make a shared drop
 SECTOR_FLOOR = 0.3  # a sector drop never explains more than 70 % of a customer's
 MIN_SECTOR_PEERS = 2
+# "Some peers fell too" (not most): at least MIN_SECTOR_PEERS and this share of the peers
+# present. Two of the real data's three or four peers, as before; in a sector of hundreds, two
+# is the daily churn of its customers' own idle days and losses, a quarter is a shared drop.
+SOME_PEERS_SHARE = 0.25
 PEER_OUTAGE_RATIO = 0.1  # a peer reporting under 10 % of its expectation is down, not dropping
 # Peers whose regime level moved in lockstep with the customer's over the history (correlation
 # of the daily log levels; customers 2, 3 and 4 share every campaign step at 0.99, the next
@@ -608,25 +612,31 @@ def sector_factors(
 def peers_fallen(
     ratios: dict[str, pd.Series], sectors: dict[str, str | None]
 ) -> dict[str, pd.Series]:
-    """Per customer and day, how many of its sector peers fell by more than ``SECTOR_DROP``
-    (outages under ``PEER_OUTAGE_RATIO`` left out, as in :func:`sector_factors`).
+    """Per customer and day, whether some of its sector peers fell by more than
+    ``SECTOR_DROP``: at least ``MIN_SECTOR_PEERS`` of them and ``SOME_PEERS_SHARE`` of the
+    peers present (outages under ``PEER_OUTAGE_RATIO`` left out of both, as in
+    :func:`sector_factors`).
 
-    Where two or more fell but not most of them, the sector factor leaves the expectation
-    alone; the customer's event is still raised, and this count names the peers' partial
-    drop in its evidence and lowers its confidence (a holiday two of four plants share).
+    Where some fell but not most of them, the sector factor leaves the expectation alone; the
+    customer's event is still raised, and this names the peers' partial drop in its evidence
+    and lowers its confidence (a holiday two of four plants share). A share, not a count:
+    in a large sector a few peers fall on any day for reasons of their own.
     """
     out: dict[str, pd.Series] = {}
     for sector, members, table in _sector_tables(ratios, sectors):
         if sector is None or len(members) < 2:
             for client in members:
-                out[client] = pd.Series(0, index=table.index)
+                out[client] = pd.Series(False, index=table.index)
             continue
         values = table.to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
-            fell = (values >= PEER_OUTAGE_RATIO) & (values < 1 - SECTOR_DROP)
-        total = fell.sum(axis=1)
+            up = values >= PEER_OUTAGE_RATIO
+            fell = up & (values < 1 - SECTOR_DROP)
+        total, present = fell.sum(axis=1), up.sum(axis=1)
         for j, client in enumerate(members):
-            out[client] = pd.Series(total - fell[:, j], index=table.index)
+            count, peers = total - fell[:, j], present - up[:, j]
+            some = (count >= MIN_SECTOR_PEERS) & (count >= SOME_PEERS_SHARE * peers)
+            out[client] = pd.Series(some, index=table.index)
     return out
 
 
@@ -637,7 +647,7 @@ def _score_rows(
     day = grid["ts"].dt.floor("D")
     f = factor.reindex(day).fillna(1.0).to_numpy()
     some = (
-        (fallen.reindex(day).fillna(0).to_numpy() >= MIN_SECTOR_PEERS) & (f >= 1.0)
+        fallen.reindex(day).fillna(False).to_numpy(dtype=bool) & (f >= 1.0)
         if fallen is not None
         else np.zeros(len(f), dtype=bool)
     )

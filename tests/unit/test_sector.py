@@ -242,6 +242,20 @@ def test_peers_fallen_counts_the_peers_that_dropped_outages_left_out() -> None:
         },
         sectors,
     )
-    assert out["a"].tolist() == [1, 2]  # b (day 1); c and d (day 2)
-    assert out["e"].tolist() == [2, 2]
-    assert out["z"].tolist() == [0, 0]  # no sector, no peers
+    assert out["a"].tolist() == [False, True]  # b alone (day 1); c and d (day 2)
+    assert out["e"].tolist() == [True, True]  # a and b; c and d
+    assert out["z"].tolist() == [False, False]  # no sector, no peers
+
+
+def test_some_peers_fell_is_a_share_of_a_large_sector_not_two_of_its_customers() -> None:
+    from meterwatch.detect.pipeline import peers_fallen
+
+    # 400 peers: on day 1 ten of them fell (their own idle days), on day 2 a third of them
+    n = 400
+    table = {f"c{i}": ratios([0.5 if i < 10 else 1.0, 0.6 if i < 134 else 1.0]) for i in range(n)}
+    out = peers_fallen({**table, "me": ratios([0.4, 0.4])}, {c: "big" for c in [*table, "me"]})
+    assert out["me"].tolist() == [False, True]
+    # three of four peers' sector as before: two fallen peers are some
+    small = {"a": ratios([0.5]), "b": ratios([0.5]), "c": ratios([1.0]), "d": ratios([1.0])}
+    got = peers_fallen({**small, "me": ratios([0.4])}, {c: "s" for c in [*small, "me"]})
+    assert got["me"].tolist() == [True]
