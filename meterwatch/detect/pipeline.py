@@ -131,6 +131,12 @@ class ScoreResult:
     skipped: list[str] = field(default_factory=list)  # customers without a model
     # never-scored customers left for the next run (Settings.history_max_customers)
     deferred: list[str] = field(default_factory=list)
+    # customers whose readings an ingest corrected after their last scoring, scored again from
+    # the first corrected hour; and those corrected before their models' trained_until, whose
+    # history scores stay as they were (scored walk-forward once; a correction there shows in
+    # the data-quality findings)
+    corrected: list[str] = field(default_factory=list)
+    corrected_in_history: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -374,6 +380,32 @@ def _on_grid(frame: pd.DataFrame) -> pd.DataFrame:
     return grid.reset_index()
 
 
+def pending_corrections(
+    lake: Lake, clients: Sequence[str], scores: Mapping[str, pd.DataFrame]
+) -> dict[str, pd.Timestamp]:
+    """Per customer, the first hour of the readings an ingest corrected after its last
+    scoring run (its ``readings.corrected`` findings detected after the last ``scored_at`` of
+    ``scores``, its recent scores): hours already scored on the values they replaced."""
+    if not clients:
+        return {}
+    dq = lake.read(
+        "data_quality",
+        partitions=list(clients),
+        columns=["client_id", "code", "period_start", "detected_at"],
+    )
+    dq = dq[dq["code"] == "readings.corrected"]
+    out: dict[str, pd.Timestamp] = {}
+    for client, found in dq.groupby("client_id", sort=False):
+        mine = scores.get(str(client))
+        if mine is None or mine.empty:
+            continue
+        last_run = pd.to_datetime(mine["scored_at"], utc=True).max()
+        after = found[pd.to_datetime(found["detected_at"], utc=True) > last_run]
+        if len(after):
+            out[str(client)] = pd.Timestamp(after["period_start"].min())
+    return out
+
+
 def _revise_base(trained_until: pd.Timestamp, last_scored: pd.Timestamp | None) -> pd.Timestamp:
     """The hour after which a run scores (new hours and the revised edge start after it)."""
     if last_scored is not None and last_scored > trained_until:
@@ -400,22 +432,37 @@ def _events_from(
 
 
 def _prepare(
-    lake: Lake, row: pd.Series, readings: pd.DataFrame, last_scored: pd.Timestamp | None
+    lake: Lake,
+    row: pd.Series,
+    readings: pd.DataFrame,
+    last_scored: pd.Timestamp | None,
+    corrected: pd.Timestamp | None = None,
 ) -> _Work | None:
+    """The work of scoring a customer's new hours (None: nothing to score), from the revised
+    edge on, and from ``corrected`` on: hours already scored whose readings a later ingest
+    changed (never before the model's ``trained_until``)."""
     client = str(row["client_id"])
     trained_until = pd.Timestamp(row["trained_until"])
     after = trained_until
     if last_scored is not None and last_scored > after:
         after = last_scored
     new = readings["ts"] > after
-    if not new.any():
+    again = (
+        (readings["ts"] > max(trained_until, corrected - pd.Timedelta(hours=1)))
+        & (readings["ts"] <= after)
+        if corrected is not None
+        else pd.Series(False, index=readings.index)
+    )
+    if not new.any() and not again.any():
         return None
-    first_new = readings.loc[new, "ts"].iloc[0]
+    first_new = readings.loc[new, "ts"].iloc[0] if new.any() else after + pd.Timedelta(hours=1)
     # the edge of the previous run is scored again now that the days after it exist
     start = first_new
-    if last_scored is not None and last_scored > trained_until:
+    if last_scored is not None and last_scored > trained_until and new.any():
         revise = readings["ts"] > max(trained_until, last_scored - pd.Timedelta(days=REVISE_DAYS))
         start = min(start, readings.loc[revise, "ts"].iloc[0])
+    if again.any():
+        start = min(start, readings.loc[again, "ts"].iloc[0])
     context = readings[readings["ts"] >= start - pd.Timedelta(days=CONTEXT_DAYS)]
     model = load_model(lake, str(row["artifact_key"]), trees=False)
     grid = prepare_grid(model, context)
@@ -1011,7 +1058,7 @@ def score_new(
 
 
 def _combined(parts: Sequence[ScoreResult]) -> ScoreResult:
-    """The counts of several shards' runs added up."""
+    """The counts of several shards' runs added up, their lists of customers joined."""
     out = ScoreResult()
     for part in parts:
         out.hours_scored += part.hours_scored
@@ -1022,6 +1069,9 @@ def _combined(parts: Sequence[ScoreResult]) -> ScoreResult:
         out.alerts_updated += part.alerts_updated
         out.alerts_withdrawn += part.alerts_withdrawn
         out.customers += part.customers
+        out.deferred += part.deferred
+        out.corrected += part.corrected
+        out.corrected_in_history += part.corrected_in_history
     return out
 
 
@@ -1124,6 +1174,7 @@ def _score_shards(
                 if not shard:
                     continue
         last_scored = {c: pd.Timestamp(f["ts"].max()) for c, f in old_by.items()}
+        corrected = pending_corrections(lake, seen, old_by)
         read_from: dict[str, pd.Timestamp] = {}
         for r in shard:
             c = str(r["client_id"])
@@ -1133,7 +1184,13 @@ def _score_shards(
                 events_from[c] = lowest
                 recent[c] = pd.DataFrame(columns=SCORES.columns)
                 continue
-            base = _revise_base(pd.Timestamp(r["trained_until"]), last_scored.get(c))
+            trained_until = pd.Timestamp(r["trained_until"])
+            base = _revise_base(trained_until, last_scored.get(c))
+            if c in corrected:
+                result.corrected.append(c)
+                if corrected[c] <= trained_until:
+                    result.corrected_in_history.append(c)
+                base = min(base, max(trained_until, corrected[c] - pd.Timedelta(hours=1)))
             start = _events_from(base, last_scored.get(c), alert_windows.get(c, []))
             frame = old_by[c]
             if c not in missing and start < last_reading.get(c, lowest) - lookback:
@@ -1155,9 +1212,14 @@ def _score_shards(
         empty = pd.DataFrame(columns=READING_COLUMNS)
         jobs = [(r, by_client.get(str(r["client_id"]), empty)) for r in shard]
 
-        def prepare(job: tuple[pd.Series, pd.DataFrame], last: dict[str, Any] = last_scored) -> Any:
+        def prepare(
+            job: tuple[pd.Series, pd.DataFrame],
+            last: dict[str, Any] = last_scored,
+            fixes: dict[str, pd.Timestamp] = corrected,
+        ) -> Any:
             row, frame = job
-            return _prepare(lake, row, frame, last.get(str(row["client_id"])))
+            client = str(row["client_id"])
+            return _prepare(lake, row, frame, last.get(client), fixes.get(client))
 
         prepared = list(_fits(prepare, jobs, len(jobs), settings.worker_count, 0))
         for row, work in zip(shard, prepared, strict=True):

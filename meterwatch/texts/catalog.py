@@ -116,6 +116,16 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "La serie de este cliente es idéntica a la de {other}: datos de medidor duplicados.",
         "en": "This customer's series is identical to {other}'s: duplicated meter data.",
     },
+    "readings.corrected": {
+        "es": (
+            "El archivo {file} corrigió {n_hours:,} h de lecturas ya guardadas ({start} a {end}); "
+            "las horas ya evaluadas se vuelven a evaluar en la siguiente evaluación."
+        ),
+        "en": (
+            "File {file} corrected {n_hours:,} h of stored readings ({start} to {end}); hours "
+            "already scored are scored again by the next scoring run."
+        ),
+    },
     "ingest.rows_rejected": {
         "es": "{n_rows:,} filas del archivo {file} fueron rechazadas y guardadas en cuarentena ({reasons}).",
         "en": "{n_rows:,} rows of file {file} were rejected and kept in quarantine ({reasons}).",

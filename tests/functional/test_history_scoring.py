@@ -112,3 +112,71 @@ def test_a_changed_weekly_routine_is_watched_in_the_daily_runs_too(tmp_path: Pat
     watch = [json.loads(p).get("watch") for p in alerts["params"]]
     # the first is short (it starts with the new hours), the second raised, the third watched
     assert watch == ["short", None, "weekly_routine"]
+
+
+def test_corrected_readings_are_scored_again_and_their_alerts_follow(tmp_path: Path) -> None:
+    """Late corrections of hours already scored: a stopped meter whose readings the
+    distributor recovered is withdrawn, hours corrected to zero are alerted; each correction
+    is scored once, and one before the models' training end is named."""
+    days, cut = 200, pd.Timestamp("2022-06-20")
+    frames = {n: hourly_frame(days * 24, seed=n) for n in (1, 2, 3)}
+    stop = pd.Timestamp("2022-07-01")
+    folder = tmp_path / "files"
+    for number, frame in frames.items():
+        write_electrodunas(folder, number, frame[frame["ts"] < cut])
+    lake = LocalLake(tmp_path / "lake")
+    ingest_paths(lake, [folder])
+    settings = Settings.load(lake=str(tmp_path / "lake"), workers=1, history_step_days=0)
+    pipeline.train(lake, settings=settings)
+    # new hours: customer 1's meter reports zeros for three days
+    stopped = frames[1].copy()
+    in_stop = (stopped["ts"] >= stop) & (stopped["ts"] < stop + pd.Timedelta(days=3))
+    stopped.loc[in_stop, ["active", "reactive"]] = 0.0
+    for number, frame in {**frames, 1: stopped}.items():
+        write_electrodunas(folder, number, frame)
+    ingest_paths(lake, [folder])
+    first = pipeline.score(lake, settings=settings)
+    assert first.hours_scored > 0 and first.corrected == []
+
+    def alerts(client: str, kind: str) -> pd.DataFrame:
+        table = lake.read("alerts")
+        return table[(table["client_id"] == client) & (table["kind"] == kind)]
+
+    assert alerts("Cliente 1", "stopped_meter")["status"].tolist() == ["closed"]
+    assert alerts("Cliente 2", "stopped_meter").empty
+    scored_before = len(lake.read("scores"))
+
+    # the corrections: customer 1's three days recovered, customer 2's meter found stopped
+    # for the same three days (already scored as normal), customer 3 corrected in its training
+    # period only
+    fixes = tmp_path / "fixes"
+    write_electrodunas(fixes, 1, frames[1][in_stop])
+    zeroed = frames[2][in_stop].assign(active=0.0, reactive=0.0)
+    write_electrodunas(fixes, 2, zeroed)
+    old = frames[3][frames[3]["ts"] < pd.Timestamp("2022-03-02")].tail(24)
+    write_electrodunas(fixes, 3, old.assign(active=old["active"] * 1.01))
+    report = ingest_paths(lake, [fixes])
+    assert report.total("rows_updated") == 2 * 72 + 24 and report.total("rows_inserted") == 0
+    found = lake.read("data_quality")
+    corrected = found[found["code"] == "readings.corrected"]
+    assert sorted(corrected["client_id"]) == ["Cliente 1", "Cliente 2", "Cliente 3"]
+    assert corrected.set_index("client_id").loc["Cliente 1", "period_start"] == stop
+
+    again = pipeline.score(lake, settings=settings)  # no new hours: the corrections alone
+    assert sorted(again.corrected) == ["Cliente 1", "Cliente 2", "Cliente 3"]
+    assert again.corrected_in_history == ["Cliente 3"]
+    assert again.hours_scored == 0 and again.hours_revised > 0
+    assert alerts("Cliente 1", "stopped_meter")["status"].tolist() == ["withdrawn"]
+    raised = alerts("Cliente 2", "stopped_meter")
+    assert raised["window_start"].tolist() == [stop]
+    assert raised["window_end"].tolist() == [stop + pd.Timedelta(days=3)]
+    scores = lake.read("scores")
+    assert len(scores) == scored_before and not scores.duplicated(["client_id", "ts"]).any()
+    mine = scores[
+        (scores["client_id"] == "Cliente 1")
+        & scores["ts"].between(stop, stop + pd.Timedelta(hours=71))
+    ]
+    assert mine["active_kwh"].gt(0).all()  # the scores read the corrected values
+
+    # scored once: the next run finds nothing corrected since
+    assert pipeline.score(lake, settings=settings).corrected == []
