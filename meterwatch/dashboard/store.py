@@ -70,6 +70,8 @@ FINDING_IMPACT = {
             "customers.duplicate_series",
             "readings.voltage_implausible",
             "readings.duplicate_timestamp",
+            "readings.corrected",
+            "readings.late",
             "readings.missing_values",
             "customers.no_sector",
             "model.insufficient_history",

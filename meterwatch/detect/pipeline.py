@@ -380,12 +380,18 @@ def _on_grid(frame: pd.DataFrame) -> pd.DataFrame:
     return grid.reset_index()
 
 
+#: Data-quality findings of ingest that name hours already stored which changed, or arrived late
+#: inside the stored period: hours to score (again) from their first one on.
+REVISED_READINGS = ("readings.corrected", "readings.late")
+
+
 def pending_corrections(
     lake: Lake, clients: Sequence[str], scores: Mapping[str, pd.DataFrame]
 ) -> dict[str, pd.Timestamp]:
-    """Per customer, the first hour of the readings an ingest corrected after its last
-    scoring run (its ``readings.corrected`` findings detected after the last ``scored_at`` of
-    ``scores``, its recent scores): hours already scored on the values they replaced."""
+    """Per customer, the first hour of the readings an ingest corrected or filled in late
+    after its last scoring run (its ``REVISED_READINGS`` findings detected after the last
+    ``scored_at`` of ``scores``, its recent scores): hours scored on the values they replaced,
+    or never scored (a gap when they were)."""
     if not clients:
         return {}
     dq = lake.read(
@@ -393,7 +399,7 @@ def pending_corrections(
         partitions=list(clients),
         columns=["client_id", "code", "period_start", "detected_at"],
     )
-    dq = dq[dq["code"] == "readings.corrected"]
+    dq = dq[dq["code"].isin(REVISED_READINGS)]
     out: dict[str, pd.Timestamp] = {}
     for client, found in dq.groupby("client_id", sort=False):
         mine = scores.get(str(client))

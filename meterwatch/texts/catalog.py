@@ -126,6 +126,16 @@ CATALOG: dict[str, dict[str, str]] = {
             "already scored are scored again by the next scoring run."
         ),
     },
+    "readings.late": {
+        "es": (
+            "El archivo {file} trajo {n_hours:,} h de lecturas atrasadas ({start} a {end}), "
+            "dentro del periodo ya guardado; se evalúan en la siguiente evaluación."
+        ),
+        "en": (
+            "File {file} brought {n_hours:,} h of late readings ({start} to {end}), inside the "
+            "period already stored; the next scoring run scores them."
+        ),
+    },
     "ingest.rows_rejected": {
         "es": "{n_rows:,} filas del archivo {file} fueron rechazadas y guardadas en cuarentena ({reasons}).",
         "en": "{n_rows:,} rows of file {file} were rejected and kept in quarantine ({reasons}).",

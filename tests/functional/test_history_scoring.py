@@ -116,8 +116,9 @@ def test_a_changed_weekly_routine_is_watched_in_the_daily_runs_too(tmp_path: Pat
 
 def test_corrected_readings_are_scored_again_and_their_alerts_follow(tmp_path: Path) -> None:
     """Late corrections of hours already scored: a stopped meter whose readings the
-    distributor recovered is withdrawn, hours corrected to zero are alerted; each correction
-    is scored once, and one before the models' training end is named."""
+    distributor recovered is withdrawn, hours corrected to zero are alerted, a gap filled late
+    with a stopped meter's zeros is alerted; each correction is scored once, and one before the
+    models' training end is named."""
     days, cut = 200, pd.Timestamp("2022-06-20")
     frames = {n: hourly_frame(days * 24, seed=n) for n in (1, 2, 3)}
     stop = pd.Timestamp("2022-07-01")
@@ -132,7 +133,9 @@ def test_corrected_readings_are_scored_again_and_their_alerts_follow(tmp_path: P
     stopped = frames[1].copy()
     in_stop = (stopped["ts"] >= stop) & (stopped["ts"] < stop + pd.Timedelta(days=3))
     stopped.loc[in_stop, ["active", "reactive"]] = 0.0
-    for number, frame in {**frames, 1: stopped}.items():
+    # customer 3's same three days are missing (they arrive later, and they are zeros)
+    gap = frames[3][~in_stop]
+    for number, frame in {**frames, 1: stopped, 3: gap}.items():
         write_electrodunas(folder, number, frame)
     ingest_paths(lake, [folder])
     first = pipeline.score(lake, settings=settings)
@@ -147,31 +150,35 @@ def test_corrected_readings_are_scored_again_and_their_alerts_follow(tmp_path: P
     scored_before = len(lake.read("scores"))
 
     # the corrections: customer 1's three days recovered, customer 2's meter found stopped
-    # for the same three days (already scored as normal), customer 3 corrected in its training
-    # period only
+    # for the same three days (already scored as normal) and a day of its training period
+    # corrected too, customer 3's missing days arrive: zeros
     fixes = tmp_path / "fixes"
     write_electrodunas(fixes, 1, frames[1][in_stop])
     zeroed = frames[2][in_stop].assign(active=0.0, reactive=0.0)
-    write_electrodunas(fixes, 2, zeroed)
-    old = frames[3][frames[3]["ts"] < pd.Timestamp("2022-03-02")].tail(24)
-    write_electrodunas(fixes, 3, old.assign(active=old["active"] * 1.01))
+    old = frames[2][frames[2]["ts"] < pd.Timestamp("2022-03-02")].tail(24)
+    write_electrodunas(fixes, 2, pd.concat([old.assign(active=old["active"] * 1.01), zeroed]))
+    write_electrodunas(fixes, 3, frames[3][in_stop].assign(active=0.0, reactive=0.0))
     report = ingest_paths(lake, [fixes])
-    assert report.total("rows_updated") == 2 * 72 + 24 and report.total("rows_inserted") == 0
+    assert report.total("rows_updated") == 2 * 72 + 24 and report.total("rows_inserted") == 72
     found = lake.read("data_quality")
     corrected = found[found["code"] == "readings.corrected"]
-    assert sorted(corrected["client_id"]) == ["Cliente 1", "Cliente 2", "Cliente 3"]
+    assert sorted(corrected["client_id"]) == ["Cliente 1", "Cliente 2"]
     assert corrected.set_index("client_id").loc["Cliente 1", "period_start"] == stop
+    filled = found[found["code"] == "readings.late"]
+    assert filled["client_id"].tolist() == ["Cliente 3"] and filled["n_hours"].tolist() == [72]
 
     again = pipeline.score(lake, settings=settings)  # no new hours: the corrections alone
     assert sorted(again.corrected) == ["Cliente 1", "Cliente 2", "Cliente 3"]
-    assert again.corrected_in_history == ["Cliente 3"]
+    assert again.corrected_in_history == ["Cliente 2"]
     assert again.hours_scored == 0 and again.hours_revised > 0
     assert alerts("Cliente 1", "stopped_meter")["status"].tolist() == ["withdrawn"]
-    raised = alerts("Cliente 2", "stopped_meter")
-    assert raised["window_start"].tolist() == [stop]
-    assert raised["window_end"].tolist() == [stop + pd.Timedelta(days=3)]
+    for client in ("Cliente 2", "Cliente 3"):
+        raised = alerts(client, "stopped_meter")
+        assert raised["window_start"].tolist() == [stop]
+        assert raised["window_end"].tolist() == [stop + pd.Timedelta(days=3)]
     scores = lake.read("scores")
-    assert len(scores) == scored_before and not scores.duplicated(["client_id", "ts"]).any()
+    assert len(scores) == scored_before + 72  # the late hours scored too, nothing twice
+    assert not scores.duplicated(["client_id", "ts"]).any()
     mine = scores[
         (scores["client_id"] == "Cliente 1")
         & scores["ts"].between(stop, stop + pd.Timedelta(hours=71))

@@ -85,7 +85,7 @@ def test_merge_into_an_empty_history_is_the_general_merge() -> None:
         assert merged.column("ts").to_pylist() == sorted(new.column("ts").to_pylist())
         assert set(merged.column("ingestion_id").to_pylist()) == {"run-1"}
         assert first == new.column("ts").cast(pa.int64()).to_numpy().min()
-        assert corrected is None  # nothing was stored before: nothing corrected
+        assert corrected == {}  # nothing was stored before: nothing corrected or late
     # a history holding one other hour takes the general path: the same rows, in order
     one = _readings(1, start="2023-01-01").append_column("ingestion_id", pa.array(["old"]))
     merged, inserted, *_ = _merge(one.cast(schema), new, "run-2")
