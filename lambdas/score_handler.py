@@ -48,7 +48,6 @@ def handler(event: dict[str, Any] | None = None, context: Any = None) -> dict[st
         # never-scored customers beyond Settings.history_max_customers: the next run takes them
         "deferred": len(result.deferred),
         "corrected": len(result.corrected),
-        "corrected_in_history": len(result.corrected_in_history),
         "seconds": round(result.seconds, 2),
     }
     log.info("score %s", json.dumps({**summary, "shard": clients is not None}))

@@ -115,12 +115,6 @@ def cmd_score(lake: str | None, language: str | None) -> int:
         console.print(
             f"corrected readings scored again: {', '.join(escape(c) for c in result.corrected)}"
         )
-    if result.corrected_in_history:
-        console.print(
-            "corrected before their models' training end (those history scores stay; the"
-            " corrections are in the data-quality findings): "
-            + ", ".join(escape(c) for c in result.corrected_in_history)
-        )
     if result.deferred:
         console.print(
             f"{len(result.deferred)} customers never scored left for the next run"

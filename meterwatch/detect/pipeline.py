@@ -131,12 +131,10 @@ class ScoreResult:
     skipped: list[str] = field(default_factory=list)  # customers without a model
     # never-scored customers left for the next run (Settings.history_max_customers)
     deferred: list[str] = field(default_factory=list)
-    # customers whose readings an ingest corrected after their last scoring, scored again from
-    # the first corrected hour; and those corrected before their models' trained_until, whose
-    # history scores stay as they were (scored walk-forward once; a correction there shows in
-    # the data-quality findings)
+    # customers whose readings an ingest corrected (or filled in late) after their last
+    # scoring, scored again from the first such hour after their models' trained_until (the
+    # walk-forward history before it stays as scored; the finding names the correction)
     corrected: list[str] = field(default_factory=list)
-    corrected_in_history: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -387,9 +385,9 @@ REVISED_READINGS = ("readings.corrected", "readings.late")
 
 def pending_corrections(
     lake: Lake, clients: Sequence[str], scores: Mapping[str, pd.DataFrame]
-) -> dict[str, pd.Timestamp]:
-    """Per customer, the first hour of the readings an ingest corrected or filled in late
-    after its last scoring run (its ``REVISED_READINGS`` findings detected after the last
+) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+    """Per customer, the first and last hour of the readings an ingest corrected or filled in
+    late after its last scoring run (its ``REVISED_READINGS`` findings detected after the last
     ``scored_at`` of ``scores``, its recent scores): hours scored on the values they replaced,
     or never scored (a gap when they were)."""
     if not clients:
@@ -397,10 +395,10 @@ def pending_corrections(
     dq = lake.read(
         "data_quality",
         partitions=list(clients),
-        columns=["client_id", "code", "period_start", "detected_at"],
+        columns=["client_id", "code", "period_start", "period_end", "detected_at"],
     )
     dq = dq[dq["code"].isin(REVISED_READINGS)]
-    out: dict[str, pd.Timestamp] = {}
+    out: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = {}
     for client, found in dq.groupby("client_id", sort=False):
         mine = scores.get(str(client))
         if mine is None or mine.empty:
@@ -408,7 +406,8 @@ def pending_corrections(
         last_run = pd.to_datetime(mine["scored_at"], utc=True).max()
         after = found[pd.to_datetime(found["detected_at"], utc=True) > last_run]
         if len(after):
-            out[str(client)] = pd.Timestamp(after["period_start"].min())
+            first, last = after["period_start"].min(), after["period_end"].max()
+            out[str(client)] = (pd.Timestamp(first), pd.Timestamp(last))
     return out
 
 
@@ -1077,7 +1076,6 @@ def _combined(parts: Sequence[ScoreResult]) -> ScoreResult:
         out.customers += part.customers
         out.deferred += part.deferred
         out.corrected += part.corrected
-        out.corrected_in_history += part.corrected_in_history
     return out
 
 
@@ -1192,11 +1190,11 @@ def _score_shards(
                 continue
             trained_until = pd.Timestamp(r["trained_until"])
             base = _revise_base(trained_until, last_scored.get(c))
+            if c in corrected and corrected[c][1] <= trained_until:
+                del corrected[c]  # inside the walk-forward history only: those scores stay
             if c in corrected:
                 result.corrected.append(c)
-                if corrected[c] <= trained_until:
-                    result.corrected_in_history.append(c)
-                base = min(base, max(trained_until, corrected[c] - pd.Timedelta(hours=1)))
+                base = min(base, max(trained_until, corrected[c][0] - pd.Timedelta(hours=1)))
             start = _events_from(base, last_scored.get(c), alert_windows.get(c, []))
             frame = old_by[c]
             if c not in missing and start < last_reading.get(c, lowest) - lookback:
@@ -1221,11 +1219,12 @@ def _score_shards(
         def prepare(
             job: tuple[pd.Series, pd.DataFrame],
             last: dict[str, Any] = last_scored,
-            fixes: dict[str, pd.Timestamp] = corrected,
+            fixes: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = corrected,
         ) -> Any:
             row, frame = job
             client = str(row["client_id"])
-            return _prepare(lake, row, frame, last.get(client), fixes.get(client))
+            fix = fixes.get(client)
+            return _prepare(lake, row, frame, last.get(client), fix[0] if fix else None)
 
         prepared = list(_fits(prepare, jobs, len(jobs), settings.worker_count, 0))
         for row, work in zip(shard, prepared, strict=True):

@@ -118,22 +118,26 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "readings.corrected": {
         "es": (
-            "El archivo {file} corrigió {n_hours:,} h de lecturas ya guardadas ({start} a {end}); "
-            "las horas ya evaluadas se vuelven a evaluar en la siguiente evaluación."
+            "El archivo {file} corrigió {n_hours:,} h de lecturas ya guardadas ({start} a {end}). "
+            "La siguiente evaluación vuelve a evaluar las que siguen al entrenamiento del modelo; "
+            "la historia anterior conserva su evaluación."
         ),
         "en": (
-            "File {file} corrected {n_hours:,} h of stored readings ({start} to {end}); hours "
-            "already scored are scored again by the next scoring run."
+            "File {file} corrected {n_hours:,} h of stored readings ({start} to {end}). The next "
+            "scoring run scores again those after the model's training end; the history before "
+            "it keeps its scores."
         ),
     },
     "readings.late": {
         "es": (
             "El archivo {file} trajo {n_hours:,} h de lecturas atrasadas ({start} a {end}), "
-            "dentro del periodo ya guardado; se evalúan en la siguiente evaluación."
+            "dentro del periodo ya guardado. La siguiente evaluación evalúa las que siguen al "
+            "entrenamiento del modelo; la historia anterior conserva su evaluación."
         ),
         "en": (
             "File {file} brought {n_hours:,} h of late readings ({start} to {end}), inside the "
-            "period already stored; the next scoring run scores them."
+            "period already stored. The next scoring run scores those after the model's "
+            "training end; the history before it keeps its scores."
         ),
     },
     "ingest.rows_rejected": {

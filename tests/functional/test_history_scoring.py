@@ -117,8 +117,8 @@ def test_a_changed_weekly_routine_is_watched_in_the_daily_runs_too(tmp_path: Pat
 def test_corrected_readings_are_scored_again_and_their_alerts_follow(tmp_path: Path) -> None:
     """Late corrections of hours already scored: a stopped meter whose readings the
     distributor recovered is withdrawn, hours corrected to zero are alerted, a gap filled late
-    with a stopped meter's zeros is alerted; each correction is scored once, and one before the
-    models' training end is named."""
+    with a stopped meter's zeros is alerted; each correction is scored once, one before the
+    models' training end leaves the scores as they were."""
     days, cut = 200, pd.Timestamp("2022-06-20")
     frames = {n: hourly_frame(days * 24, seed=n) for n in (1, 2, 3)}
     stop = pd.Timestamp("2022-07-01")
@@ -169,7 +169,6 @@ def test_corrected_readings_are_scored_again_and_their_alerts_follow(tmp_path: P
 
     again = pipeline.score(lake, settings=settings)  # no new hours: the corrections alone
     assert sorted(again.corrected) == ["Cliente 1", "Cliente 2", "Cliente 3"]
-    assert again.corrected_in_history == ["Cliente 2"]
     assert again.hours_scored == 0 and again.hours_revised > 0
     assert alerts("Cliente 1", "stopped_meter")["status"].tolist() == ["withdrawn"]
     for client in ("Cliente 2", "Cliente 3"):
@@ -187,3 +186,10 @@ def test_corrected_readings_are_scored_again_and_their_alerts_follow(tmp_path: P
 
     # scored once: the next run finds nothing corrected since
     assert pipeline.score(lake, settings=settings).corrected == []
+    # a correction inside the training period only leaves the scores as they were, and is
+    # not taken up run after run
+    early = frames[1][frames[1]["ts"] < pd.Timestamp("2022-03-02")].tail(24)
+    write_electrodunas(fixes, 1, early.assign(active=early["active"] * 1.02))
+    ingest_paths(lake, [fixes / "DATOSCLIENTE1.csv"])
+    assert pipeline.score(lake, settings=settings).corrected == []
+    assert len(lake.read("scores")) == scored_before + 72
