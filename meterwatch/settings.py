@@ -117,9 +117,10 @@ class Settings(BaseSettings):
     training_shard_size
         Customers per SageMaker training job (AWS only).
     scoring_shard_size
-        Customers scored together (whole sectors: a larger sector is one shard of its own):
-        a local run scores larger fleets shard after shard, the AWS state machine one shard
-        per step. Bounds a process's memory (~0.37 MiB per customer of the shard).
+        Customers scored together (whole sectors; a larger sector in near-equal parts, each
+        its customers' peers): a local run scores larger fleets shard after shard, the AWS
+        state machine one shard per step. Bounds a process's memory (~0.37 MiB per customer
+        of the shard).
     """
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")

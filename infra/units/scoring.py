@@ -35,7 +35,8 @@ class Scoring(Construct):
     """The scoring function and the state machine that runs it over shards of customers.
 
     The schedule starts the state machine: the function plans shards of whole sectors
-    (``scoring_shard_size`` customers at most where a sector allows) into an S3 manifest, a
+    (at most ``scoring_shard_size`` customers; a larger sector in near-equal parts) into an
+    S3 manifest, a
     Distributed Map reads it and runs the function on each shard **one at a time** (each
     shard commits its scores and alerts; shards of whole sectors give one run's results, so
     no customer's sector peers are missing, and one at a time means no commit races). A

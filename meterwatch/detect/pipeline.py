@@ -47,6 +47,7 @@ from meterwatch.detect.model import (
     CustomerModel,
     fit_customer,
 )
+from meterwatch.ids import natural_key
 from meterwatch.quality import Finding, findings_frame
 from meterwatch.settings import Settings
 from meterwatch.storage.base import Lake, customers_with_readings
@@ -975,7 +976,8 @@ def score(
 
     Without ``clients``, a fleet larger than ``settings.scoring_shard_size`` is scored in
     shards of whole sectors one after the other (:func:`scoring_shards`; the same scores and
-    alerts as one run, each shard its own commit): the process holds one shard, not the fleet.
+    alerts as one run, each shard its own commit, but for a sector larger than a shard, scored
+    in parts): the process holds one shard, not the fleet.
     A run killed between two shards leaves the shards before it committed; the next run scores
     the rest.
     """
@@ -1080,12 +1082,16 @@ def _combined(parts: Sequence[ScoreResult]) -> ScoreResult:
 
 
 def scoring_shards(lake: Lake, max_customers: int) -> list[list[str]]:
-    """The customers with a model, in shards of whole sectors of at most ``max_customers``
-    where a sector allows (a larger sector is one shard of its own), for runs of
+    """The customers with a model, in shards of at most ``max_customers`` for runs of
     :func:`score_new` one shard at a time: a customer is compared with its sector's
-    customers of the same run, so a sector is never split. Customers without a sector have
-    no peers and fill the shards' room. Largest sectors first, each into the first shard
-    with room (first-fit decreasing): few shards, each under the bound."""
+    customers of the same run, so a sector is kept whole where the bound allows. A larger
+    sector is split into near-equal parts in customer order (a shard's memory grows with its
+    customers: ~0.37 MiB each, docs/deploy.md); its customers' sector factors are then those
+    of their part, the ratio a majority of the part fell to, which for parts of over a
+    thousand customers is the sector's within its sampling noise (tied peers in different
+    parts are not recognised as tied). Customers without a sector have no peers and fill the
+    shards' room. Largest units first, each into the first shard with room (first-fit
+    decreasing): few shards, each under the bound."""
     if max_customers < 1:
         raise ValueError("max_customers must be at least 1")
     modelled = {str(c) for c in lake.read("models", columns=["client_id"])["client_id"]}
@@ -1099,7 +1105,24 @@ def scoring_shards(lake: Lake, max_customers: int) -> list[list[str]]:
             groups.setdefault(sector, []).append(str(client))
         else:
             alone.append(str(client))
-    units = sorted(groups.values(), key=lambda g: (-len(g), g[0]))
+    return pack_shards(groups, alone, max_customers)
+
+
+def pack_shards(
+    groups: Mapping[str, Sequence[str]], alone: Sequence[str], max_customers: int
+) -> list[list[str]]:
+    """:func:`scoring_shards` of customers grouped by sector (``alone``: without one)."""
+    units: list[list[str]] = []
+    for members in groups.values():
+        parts = -(-len(members) // max_customers)  # ceil: a sector beyond the bound in parts
+        ordered = sorted(members, key=natural_key)
+        size, extra = divmod(len(ordered), parts)
+        start = 0
+        for k in range(parts):
+            end = start + size + (1 if k < extra else 0)
+            units.append(ordered[start:end])
+            start = end
+    units.sort(key=lambda g: (-len(g), g[0]))
     shards: list[list[str]] = []
     for unit in units:
         room = next((s for s in shards if len(s) + len(unit) <= max_customers), None)

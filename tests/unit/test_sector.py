@@ -259,3 +259,17 @@ def test_some_peers_fell_is_a_share_of_a_large_sector_not_two_of_its_customers()
     small = {"a": ratios([0.5]), "b": ratios([0.5]), "c": ratios([1.0]), "d": ratios([1.0])}
     got = peers_fallen({**small, "me": ratios([0.4])}, {c: "s" for c in [*small, "me"]})
     assert got["me"].tolist() == [True]
+
+
+def test_a_sector_larger_than_a_shard_is_scored_in_near_equal_parts() -> None:
+    from meterwatch.detect.pipeline import pack_shards
+
+    big = [f"c{i}" for i in range(1, 11)]  # ten customers, shards of four
+    shards = pack_shards({"big": big, "small": ["s1", "s2"]}, ["z"], 4)
+    assert all(len(s) <= 4 for s in shards)
+    assert sorted(c for s in shards for c in s) == sorted([*big, "s1", "s2", "z"])
+    parts = [[c for c in s if c.startswith("c")] for s in shards]
+    assert sorted(len(p) for p in parts if p) == [3, 3, 4]  # near-equal, in customer order
+    assert [c for p in parts for c in p] == [f"c{i}" for i in range(1, 11)]
+    # a sector within the bound stays whole
+    assert any(s[:2] == ["s1", "s2"] or {"s1", "s2"} <= set(s) for s in shards)
