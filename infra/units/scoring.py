@@ -34,10 +34,9 @@ class ScoringProps:
 class Scoring(Construct):
     """The scoring function and the state machine that runs it over shards of customers.
 
-    The schedule starts the state machine: the function plans shards of whole sectors
-    (at most ``scoring_shard_size`` customers; a larger sector in near-equal parts) into an
-    S3 manifest, a
-    Distributed Map reads it and runs the function on each shard **one at a time** (each
+    The schedule starts the state machine: the function plans shards of whole sectors (at
+    most ``scoring_shard_size`` customers; a larger sector in near-equal parts) into an S3
+    manifest, a Distributed Map reads it and runs the function on each shard **one at a time** (each
     shard commits its scores and alerts; shards of whole sectors give one run's results, so
     no customer's sector peers are missing, and one at a time means no commit races). A
     step's memory and time grow with its shard, not with the fleet (docs/deploy.md). A
