@@ -48,7 +48,7 @@ class DeploymentConfig:
     ingest_batch_size: int = 10
     scoring_schedule: str = "cron(0 11 * * ? *)"
     training_schedule: str = "cron(0 8 ? * SUN *)"
-    training_shard_size: int = 100
+    training_shard_size: int = 200
     training_max_parallel: int = 10
     scoring_shard_size: int = 2_500
     scoring_history_customers: int = 300

@@ -107,6 +107,9 @@ class MeterwatchStack(cdk.Stack):
         storage.grant_lake_write(training.register_function)
         storage.grant_lake_read(training.job_role)
         training.grant_read_artifacts(training.register_function)
+        training.grant_read_artifacts(training.stage_function)
+        training.grant_write_staged(training.stage_function)
+        storage.grant_models_write(training.stage_function)
         storage.grant_query(dashboard.instance_role)
         storage.grant_feedback_write(dashboard.instance_role)
 

@@ -150,7 +150,7 @@ class Settings(BaseSettings):
     dashboard_password: str = Field(default="", repr=False)
     dashboard_validate: bool = False
     score_function: str = ""
-    training_shard_size: int = 100
+    training_shard_size: int = 200
     scoring_shard_size: int = 2_500
 
     @field_validator("language")

@@ -261,6 +261,21 @@ class Storage(Construct):
         acknowledge_kms_grant(grantee)
         self.grant_catalog_write(grantee)
 
+    def grant_models_write(self, grantee: iam.IGrantable) -> None:
+        """Store model objects (``objects/models/``, keyed by model version) and read the lake
+        they are trained on; no table write, no delete."""
+        self.grant_lake_read(grantee)
+        self._allow(
+            grantee,
+            ["s3:PutObject"],
+            self.curated,
+            f"{LAKE_PREFIX}/objects/models/",
+            "Model objects are keyed by customer and model version under objects/models/; no "
+            "table, no delete: the register step alone commits the models table.",
+        )
+        self.key.grant_encrypt_decrypt(grantee)
+        acknowledge_kms_grant(grantee)
+
     def grant_raw_write(self, grantee: iam.IGrantable) -> None:
         """Keep input files verbatim under ``raw/`` (content-addressed, never deleted)."""
         self._allow(

@@ -39,11 +39,14 @@ class TrainingProps:
 
 
 class Training(Construct):
-    """Plan shards -> one SageMaker training job per shard (in parallel) -> register models.
+    """Plan shards -> per shard (in parallel): a SageMaker training job, then a stage step ->
+    register models.
 
     The training jobs only read the lake; each writes its models to its own artifact. The
-    register step commits all of them to the lake in one transaction, so parallel shards
-    never race for a commit. Started weekly by a schedule and on demand with
+    stage step after each job stores that shard's model objects in the lake (new keys, read
+    by nobody until committed) and writes its table rows beside the artifact; the register
+    step commits every shard's rows in one transaction, so parallel shards never race for a
+    commit and the register step reads kilobytes per shard (docs/deploy.md's limits). Started weekly by a schedule and on demand with
     ``aws stepfunctions start-execution`` (see docs/deploy.md).
     """
 
@@ -64,6 +67,16 @@ class Training(Construct):
             "Register",
             handler="lambdas.training_handler.register",
             description="meterwatch: commit the shards' models to the lake",
+            memory_mb=3008,
+            timeout=cdk.Duration.minutes(15),
+            environment=env,
+            ephemeral_storage_size=cdk.Size.gibibytes(4),
+        )
+        self.stage_function = container_function(
+            self,
+            "Stage",
+            handler="lambdas.training_handler.stage",
+            description="meterwatch: store a trained shard's model objects, stage its rows",
             memory_mb=3008,
             timeout=cdk.Duration.minutes(15),
             environment=env,
@@ -163,21 +176,27 @@ class Training(Construct):
                 "artifact": sfn.JsonPath.string_at("$.ModelArtifacts.S3ModelArtifacts")
             },
         )
+        stage = tasks.LambdaInvoke(
+            self,
+            "StageShard",
+            lambda_function=self.stage_function,
+            payload=sfn.TaskInput.from_object({"artifact": sfn.JsonPath.string_at("$.artifact")}),
+            payload_response_only=True,
+            result_selector={"staged": sfn.JsonPath.string_at("$.staged")},
+        )
         shards = manifest_map(
             self,
             props.output_bucket,
-            train,
+            train.next(stage),
             max_concurrency=props.max_parallel,
             result_path="$.trained",
-            result_selector={"artifacts": sfn.JsonPath.list_at("$[*].artifact")},
+            result_selector={"staged": sfn.JsonPath.list_at("$[*].staged")},
         )
         register = tasks.LambdaInvoke(
             self,
             "RegisterModels",
             lambda_function=self.register_function,
-            payload=sfn.TaskInput.from_object(
-                {"artifacts": sfn.JsonPath.list_at("$.trained.artifacts")}
-            ),
+            payload=sfn.TaskInput.from_object({"staged": sfn.JsonPath.list_at("$.trained.staged")}),
             payload_response_only=True,
         )
         self.state_machine, self.log_group = sharded_state_machine(
@@ -199,6 +218,8 @@ class Training(Construct):
                 "plan function (any version of that one function).",
                 f"AwsSolutions-IAM5[Resource::{arn_ref(self.register_function)}:*]": "Invoke the "
                 "register function (any version of that one function).",
+                f"AwsSolutions-IAM5[Resource::{arn_ref(self.stage_function)}:*]": "Invoke the "
+                "stage function (any version of that one function).",
             },
         )
         props.key.grant_encrypt(self.plan_function)
@@ -210,6 +231,25 @@ class Training(Construct):
             schedule=events.Schedule.expression(props.schedule),
             targets=[targets.SfnStateMachine(self.state_machine)],
         )
+
+    def grant_write_staged(self, grantee: iam.IGrantable) -> None:
+        """Write a shard's staged rows beside its artifact (``training/<job>/staged/``)."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"],
+                resources=[self._output_bucket.arn_for_objects(f"{OUTPUT_PREFIX}*/staged/*")],
+            )
+        )
+        if isinstance(grantee, Construct):
+            acknowledge(
+                grantee,
+                {
+                    f"AwsSolutions-IAM5[Resource::{arn_ref(self._output_bucket)}/{OUTPUT_PREFIX}*/staged/*]": (
+                        "A shard's staged rows go beside its artifact, under the job's own "
+                        "training/<job>/staged/ prefix (job names are generated per run)."
+                    )
+                },
+            )
 
     def grant_read_artifacts(self, grantee: iam.IGrantable) -> None:
         """Read the training jobs' model artifacts (``training/`` prefix)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import tarfile
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -73,31 +74,55 @@ def unpack(archive: Path, folder: Path) -> Path:
     return folder
 
 
-def register(lake: Lake, artifact_dirs: Iterable[Path]) -> pd.DataFrame:
-    """Commit the models of every artifact to ``lake`` in one transaction.
+#: Model objects stored at once by :func:`register`: each is one request to the object store
+#: (~20 ms on S3), so a shard of a few hundred takes a fraction of a second, not seconds.
+PUT_THREADS = 16
+
+
+def _put_objects(lake: Lake, folder: Path, keys: Sequence[str]) -> None:
+    """Store ``folder / key`` as the lake object ``key`` for every key, ``PUT_THREADS`` at a
+    time (the first failure raises, after the others finished)."""
+    if len(keys) <= 1:
+        for key in keys:
+            lake.put_object(key, (folder / key).read_bytes())
+        return
+    with ThreadPoolExecutor(max_workers=min(PUT_THREADS, len(keys))) as pool:
+        done = [pool.submit(lambda k: lake.put_object(k, (folder / k).read_bytes()), key)
+                for key in keys]  # fmt: skip
+    for future in done:
+        future.result()
+
+
+def stage_artifact(lake: Lake, folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Store an unpacked artifact's model objects in ``lake`` (``PUT_THREADS`` at a time);
+    return its ``models`` rows and ``model.*`` findings, for :func:`commit_models`. Objects
+    are keyed by model version, so storing them before the commit changes nothing a reader
+    sees."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if manifest.get("format") != ARTIFACT_FORMAT:
+        raise ValueError(f"{folder}: artifact format {manifest.get('format')} is not supported")
+    rows = pd.read_parquet(folder / "models.parquet")
+    _put_objects(lake, folder / "objects", [str(k) for k in rows["artifact_key"]])
+    return rows, pd.read_parquet(folder / "findings.parquet")
+
+
+def commit_models(
+    lake: Lake, models: Sequence[pd.DataFrame], findings: Sequence[pd.DataFrame]
+) -> pd.DataFrame:
+    """Commit staged shards' ``models`` rows and findings in one transaction (their objects
+    already stored: :func:`stage_artifact`).
 
     Rows of other customers are kept; a customer's ``model.*`` findings are replaced by the
-    artifact's. Returns the registered ``models`` rows.
+    shard's. Returns the registered ``models`` rows.
     """
     from meterwatch.storage.local import to_arrow
 
-    models: list[pd.DataFrame] = []
-    findings: list[pd.DataFrame] = []
-    clients: set[str] = set()
-    for folder in artifact_dirs:
-        manifest = json.loads((folder / "manifest.json").read_text())
-        if manifest.get("format") != ARTIFACT_FORMAT:
-            raise ValueError(f"{folder}: artifact format {manifest.get('format')} is not supported")
-        rows = pd.read_parquet(folder / "models.parquet")
-        for key in rows["artifact_key"]:
-            lake.put_object(key, (folder / "objects" / key).read_bytes())
-        models.append(rows)
-        findings.append(pd.read_parquet(folder / "findings.parquet"))
-        clients.update(rows["client_id"].astype(str))
+    models = [m for m in models if not m.empty]
     if not models:
         return pd.DataFrame()
     new = pd.concat(models, ignore_index=True)
-    fresh = pd.concat(findings, ignore_index=True)
+    clients = set(new["client_id"].astype(str))
+    fresh = pd.concat(list(findings), ignore_index=True) if findings else pd.DataFrame()
     touched = sorted(clients)
     with lake.transaction() as tx:
         old = tx.read("models").to_pandas()
@@ -110,3 +135,19 @@ def register(lake: Lake, artifact_dirs: Iterable[Path]) -> pd.DataFrame:
         if both:
             tx.overwrite_partitions("data_quality", pd.concat(both, ignore_index=True), touched)
     return new
+
+
+def register(lake: Lake, artifact_dirs: Iterable[Path]) -> pd.DataFrame:
+    """Commit the models of every artifact to ``lake`` in one transaction: each unpacked
+    artifact staged (:func:`stage_artifact`) as it comes, then :func:`commit_models`.
+
+    Rows of other customers are kept; a customer's ``model.*`` findings are replaced by the
+    artifact's. Returns the registered ``models`` rows.
+    """
+    models: list[pd.DataFrame] = []
+    findings: list[pd.DataFrame] = []
+    for folder in artifact_dirs:
+        rows, found = stage_artifact(lake, folder)
+        models.append(rows)
+        findings.append(found)
+    return commit_models(lake, models, findings)

@@ -263,8 +263,18 @@ def test_train_register_score_and_alert_by_sns(deployment: Deployment, tmp_path:
         boto3.client("s3", region_name=REGION).upload_file(str(archive), deployment.curated, key)
         artifacts.append(f"s3://{deployment.curated}/{key}")
     assert lake().read("models").empty  # training jobs never write the lake
-    registered = training_handler.register({"artifacts": artifacts})
+    # each shard staged after its job (objects into the lake, rows beside the artifact)
+    staged = [training_handler.stage({"artifact": uri}) for uri in artifacts]
+    assert [s["models"] for s in staged] == [1, 1]
+    assert staged[0]["staged"] == artifacts[0].replace("output/model.tar.gz", "staged/")
+    assert lake().read("models").empty  # nothing committed before the register step
+    registered = training_handler.register({"staged": [s["staged"] for s in staged]})
     assert registered == {"artifacts": 2, "models": 2}
+    models = lake().read("models")
+    assert sorted(models["client_id"]) == ["Cliente 1", "Cliente 2"]
+    assert all(lake().get_object(k) for k in models["artifact_key"])
+    # the archives alone (a manual register) commit the same models
+    assert training_handler.register({"artifacts": artifacts}) == registered
 
     ingest_handler.handler(deployment.land("new"))
     # the scoring state machine: plan the shards into S3, then score each one in turn

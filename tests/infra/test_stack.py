@@ -273,6 +273,19 @@ def test_training_runs_sagemaker_shards_in_parallel_on_a_schedule(synth: Synth) 
         and "/lake/" in json.dumps(s["Resource"])
     ]
     assert lake_writes == []
+    # after each job, in the map, its shard is staged; the register step reads staged rows
+    assert definition.index("TrainShard") < definition.index("StageShard")
+    assert "staged" in definition and "artifacts" not in definition
+    # the stage step stores model objects only: no table of the lake, no delete
+    stage = role_statements(synth, "TrainingStageServiceRole")
+    writes = [
+        s
+        for s in stage
+        if set(as_list(s["Action"])) & {"s3:PutObject", "s3:DeleteObject"}
+        and "/lake/" in json.dumps(s["Resource"])
+    ]
+    assert writes and all("/lake/objects/models/" in json.dumps(s["Resource"]) for s in writes)
+    assert not any("s3:DeleteObject" in as_list(s["Action"]) for s in writes)
 
 
 # dashboard -----------------------------------------------------------------------------------------
@@ -466,7 +479,7 @@ def test_only_the_ingest_function_writes_raw_files_and_nobody_deletes_them(synth
 def test_every_function_is_a_traced_container_with_logs_kept_a_year(synth: Synth) -> None:
     functions = synth.resources("AWS::Lambda::Function")
     ours = [f for f in functions if f.get("PackageType") == "Image"]
-    assert len(ours) == 4  # ingest, score, training plan and register
+    assert len(ours) == 5  # ingest, score, training plan, stage and register
     for f in ours:
         assert f["TracingConfig"]["Mode"] == "Active"
         assert "LogGroup" in f["LoggingConfig"]
