@@ -106,6 +106,11 @@ def stage_artifact(lake: Lake, folder: Path) -> tuple[pd.DataFrame, pd.DataFrame
     return rows, pd.read_parquet(folder / "findings.parquet")
 
 
+#: Customers whose data-quality findings :func:`commit_models` rewrites together: a fleet's
+#: findings (~10 a customer, a few hundred bytes each) are read a part at a time, not at once.
+FINDINGS_CHUNK = 5_000
+
+
 def commit_models(
     lake: Lake, models: Sequence[pd.DataFrame], findings: Sequence[pd.DataFrame]
 ) -> pd.DataFrame:
@@ -129,11 +134,20 @@ def commit_models(
         keep = old[~old["client_id"].isin(clients)]
         merged = pd.concat([to_arrow("models", keep).to_pandas(), new], ignore_index=True)
         tx.overwrite("models", to_arrow("models", merged))
-        dq = tx.read("data_quality", partitions=touched).to_pandas()
-        dq = dq[~dq["code"].astype(str).str.startswith(MODEL_FINDINGS)]
-        both = [f for f in (dq, fresh) if not f.empty]
-        if both:
-            tx.overwrite_partitions("data_quality", pd.concat(both, ignore_index=True), touched)
+        fresh_by = (
+            {str(c): g for c, g in fresh.groupby("client_id", sort=False)}
+            if not fresh.empty
+            else {}
+        )
+        for i in range(0, len(touched), FINDINGS_CHUNK):
+            part = touched[i : i + FINDINGS_CHUNK]
+            dq = tx.read("data_quality", partitions=part).to_pandas()
+            kept = dq[~dq["code"].astype(str).str.startswith(MODEL_FINDINGS)]
+            mine = [fresh_by[c] for c in part if c in fresh_by]
+            if len(kept) == len(dq) and not mine:
+                continue  # no model finding before or now: the partitions stay as they are
+            frames = [f for f in (kept, *mine) if not f.empty] or [kept]
+            tx.overwrite_partitions("data_quality", pd.concat(frames, ignore_index=True), part)
     return new
 
 
