@@ -15,7 +15,7 @@ import json
 import os
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -171,7 +171,11 @@ def _stamped(rows: pa.Table, ingestion_id: str) -> pa.Table:
 
 
 def _merge(
-    old: pa.Table, new: pa.Table, ingestion_id: str, columns: Sequence[str] = NUMERIC
+    old: pa.Table,
+    new: pa.Table,
+    ingestion_id: str,
+    columns: Sequence[str] = NUMERIC,
+    this_run: Collection[str] = (),
 ) -> tuple[pa.Table | None, int, int, int, int, dict[str, tuple[int, int, int]]]:
     """Upsert ``new`` rows (one customer) into ``old``.
 
@@ -186,7 +190,9 @@ def _merge(
         (epoch seconds) that differs from ``old``: the rows before it are ``old``'s;
         ``revised`` maps ``readings.corrected`` (stored hours whose values changed) and
         ``readings.late`` (new hours before the last stored one: a gap filled late) to their
-        first hour, last hour and count, where there are any.
+        first hour, last hour and count, where there are any; hours stored by ``this_run``'s
+        own files (ingestion ids) are not stored before: files of one run in any order, or
+        one correcting another, name nothing.
     """
     new_ts = new.column("ts").cast(pa.int64()).to_numpy()
     if len(new_ts) > 1 and not bool((new_ts[1:] >= new_ts[:-1]).all()):
@@ -235,7 +241,9 @@ def _merge(
         [kept_old.select(incoming.column_names), incoming.cast(kept_old.schema)]
     )
     revised = {}
-    late_ts = new_ts[~found & (new_ts < old_ts.max())] if len(old_ts) else new_ts[:0]
+    before = ~np.isin(old.column("ingestion_id").to_numpy(zero_copy_only=False), list(this_run))
+    replaced_ts = np.intersect1d(replaced_ts, old_ts[before])
+    late_ts = new_ts[~found & (new_ts < old_ts[before].max())] if before.any() else new_ts[:0]
     for code, hours in (("readings.corrected", replaced_ts), ("readings.late", late_ts)):
         if len(hours):
             revised[code] = (int(hours.min()), int(hours.max()), len(hours))
@@ -339,6 +347,7 @@ class _Run:
         self.report = report
         self.now = now_utc()
         self.ingestions: list[dict[str, object]] = []
+        self.run_ids: set[str] = set()  # this run's files' ingestion ids
         self.quarantine: list[pd.DataFrame] = []
         self.file_findings: list[Finding] = []
         self.changed: dict[str, dict[str, object]] = {}  # client -> new customers row values
@@ -364,6 +373,7 @@ class _Run:
     def ingest_file(self, prep: _Prepared) -> None:
         path, source = prep.path, str(prep.path)
         ingestion_id = uuid.uuid4().hex
+        self.run_ids.add(ingestion_id)
         started = prep.started
         result = FileResult(source, "rejected")
         raw_key, digest, parsed = prep.raw_key, prep.digest, prep.parsed
@@ -419,7 +429,7 @@ class _Run:
             )
             old = self.tx.read("readings", partitions=[client])
             merged, inserted, updated, unchanged, first, revised = _merge(
-                old, new, ingestion_id, parsed.columns
+                old, new, ingestion_id, parsed.columns, self.run_ids
             )
             result.rows_inserted += inserted
             result.rows_updated += updated

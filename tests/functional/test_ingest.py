@@ -536,3 +536,32 @@ def test_daily_and_monthly_files_are_sorted_by_period_then_customer(tmp_path: Pa
             ordered = frame.sort_values(keys).reset_index(drop=True)
             pd.testing.assert_frame_equal(frame, ordered, check_dtype=False)
         assert several, table  # a file with one customer would prove nothing
+
+
+def test_corrected_and_late_hours_are_findings_only_against_earlier_runs(tmp_path: Path) -> None:
+    frame = hourly_frame(60 * 24, seed=4)
+    january, february = frame.iloc[: 31 * 24], frame.iloc[31 * 24 :]
+    folder = tmp_path / "first"
+    # one run: February's file first (natural order of the names), then January's
+    write_long(folder / "a-february.csv", {"C1": february})
+    write_long(folder / "b-january.csv", {"C1": january})
+    lake = open_lake(str(tmp_path / "lake"))
+    report = ingest_paths(lake, [folder / "a-february.csv", folder / "b-january.csv"])
+    assert report.total("rows_inserted") == 60 * 24
+
+    def revised() -> pd.DataFrame:
+        dq = lake.read("data_quality")
+        return dq[dq["code"].isin(["readings.corrected", "readings.late"])]
+
+    assert revised().empty  # files of one run, in any order, revise nothing stored before
+    # a later run: two January days corrected, a February hour that was never sent
+    fixed = january.iloc[48:96].assign(active=january["active"].iloc[48:96] * 1.1)
+    gap = lake.query("SELECT count(*) AS n FROM readings")["n"].item()
+    assert gap == 60 * 24
+    later = tmp_path / "later"
+    write_long(later / "fix.csv", {"C1": fixed})
+    ingest_paths(lake, [later / "fix.csv"])
+    found = revised()
+    assert found["code"].tolist() == ["readings.corrected"]
+    assert found["n_hours"].tolist() == [48]
+    assert found["period_start"].tolist() == [fixed["ts"].iloc[0]]
