@@ -240,13 +240,17 @@ def _merge(
     merged = pa.concat_tables(
         [kept_old.select(incoming.column_names), incoming.cast(kept_old.schema)]
     )
-    revised = {}
-    before = ~np.isin(old.column("ingestion_id").to_numpy(zero_copy_only=False), list(this_run))
-    replaced_ts = np.intersect1d(replaced_ts, old_ts[before])
-    late_ts = new_ts[~found & (new_ts < old_ts[before].max())] if before.any() else new_ts[:0]
-    for code, hours in (("readings.corrected", replaced_ts), ("readings.late", late_ts)):
-        if len(hours):
-            revised[code] = (int(hours.min()), int(hours.max()), len(hours))
+    revised: dict[str, tuple[int, int, int]] = {}
+    late = ~found & (new_ts < old_ts.max()) if len(old_ts) else np.zeros(len(new_ts), bool)
+    if len(replaced_ts) or late.any():  # not on a new day's hours: all after the stored ones
+        runs = pa.array(list(this_run), pa.string())
+        ours = pc.is_in(old.column("ingestion_id"), value_set=runs).to_numpy(zero_copy_only=False)
+        before = ~np.asarray(ours, dtype=bool)
+        replaced_ts = np.intersect1d(replaced_ts, old_ts[before])
+        late_ts = new_ts[late & (new_ts < old_ts[before].max())] if before.any() else new_ts[:0]
+        for code, hours in (("readings.corrected", replaced_ts), ("readings.late", late_ts)):
+            if len(hours):
+                revised[code] = (int(hours.min()), int(hours.max()), len(hours))
     return merged.sort_by("ts"), inserted, updated, unchanged, int(new_ts[changed].min()), revised
 
 
