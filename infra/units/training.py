@@ -234,37 +234,32 @@ class Training(Construct):
 
     def grant_write_staged(self, grantee: iam.IGrantable) -> None:
         """Write a shard's staged rows beside its artifact (``training/<job>/staged/``)."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"],
-                resources=[self._output_bucket.arn_for_objects(f"{OUTPUT_PREFIX}*/staged/*")],
-            )
+        self._allow_output(
+            grantee,
+            "s3:PutObject",
+            f"{OUTPUT_PREFIX}*/staged/*",
+            "A shard's staged rows go beside its artifact, under the job's own "
+            "training/<job>/staged/ prefix (job names are generated per run).",
         )
-        if isinstance(grantee, Construct):
-            acknowledge(
-                grantee,
-                {
-                    f"AwsSolutions-IAM5[Resource::{arn_ref(self._output_bucket)}/{OUTPUT_PREFIX}*/staged/*]": (
-                        "A shard's staged rows go beside its artifact, under the job's own "
-                        "training/<job>/staged/ prefix (job names are generated per run)."
-                    )
-                },
-            )
 
     def grant_read_artifacts(self, grantee: iam.IGrantable) -> None:
         """Read the training jobs' model artifacts (``training/`` prefix)."""
+        self._allow_output(
+            grantee,
+            "s3:GetObject",
+            f"{OUTPUT_PREFIX}*",
+            "Read the model artifacts the training jobs wrote (training/ prefix).",
+        )
+
+    def _allow_output(self, grantee: iam.IGrantable, action: str, pattern: str, why: str) -> None:
+        """``action`` on the training output bucket's objects matching ``pattern``."""
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["s3:GetObject"],
-                resources=[self._output_bucket.arn_for_objects(f"{OUTPUT_PREFIX}*")],
+                actions=[action], resources=[self._output_bucket.arn_for_objects(pattern)]
             )
         )
         if isinstance(grantee, Construct):
             acknowledge(
                 grantee,
-                {
-                    f"AwsSolutions-IAM5[Resource::{arn_ref(self._output_bucket)}/{OUTPUT_PREFIX}*]": (
-                        "Read the model artifacts the training jobs wrote (training/ prefix)."
-                    )
-                },
+                {f"AwsSolutions-IAM5[Resource::{arn_ref(self._output_bucket)}/{pattern}]": why},
             )
