@@ -62,25 +62,22 @@ class Training(Construct):
             timeout=cdk.Duration.minutes(5),
             environment=env,
         )
-        self.register_function = container_function(
-            self,
-            "Register",
-            handler="lambdas.training_handler.register",
-            description="meterwatch: commit the shards' models to the lake",
-            memory_mb=3008,
-            timeout=cdk.Duration.minutes(15),
-            environment=env,
-            ephemeral_storage_size=cdk.Size.gibibytes(4),
-        )
-        self.stage_function = container_function(
-            self,
-            "Stage",
-            handler="lambdas.training_handler.stage",
-            description="meterwatch: store a trained shard's model objects, stage its rows",
-            memory_mb=3008,
-            timeout=cdk.Duration.minutes(15),
-            environment=env,
-            ephemeral_storage_size=cdk.Size.gibibytes(4),
+        # the two steps that handle shards' artifacts: a shard unpacked in /tmp at most
+        self.register_function, self.stage_function = (
+            container_function(
+                self,
+                name,
+                handler=f"lambdas.training_handler.{name.lower()}",
+                description=f"meterwatch: {what}",
+                memory_mb=3008,
+                timeout=cdk.Duration.minutes(15),
+                environment=env,
+                ephemeral_storage_size=cdk.Size.gibibytes(4),
+            )
+            for name, what in (
+                ("Register", "commit the shards' models to the lake"),
+                ("Stage", "store a trained shard's model objects, stage its rows"),
+            )
         )
         self.job_role = iam.Role(
             self,
