@@ -8,9 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from meterwatch.detect import artifacts
+from meterwatch.detect import artifacts, pipeline
 from meterwatch.detect import model as model_mod
-from meterwatch.detect import pipeline
 from meterwatch.ingest import ingest_paths
 from meterwatch.settings import Settings
 from meterwatch.storage.local import LocalLake
