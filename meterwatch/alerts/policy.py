@@ -223,6 +223,22 @@ def extract_events(
         # the energy missing in the anomalous hours (an off-window's other hours are normal)
         lost = float(np.nansum((expected - active)[wflag]))
         total_expected = float(np.nansum(expected[wflag]))
+        diverged = False
+        if kind == "under_registration" and registers is not None and not registers.empty:
+            # the reactive register as the reference where the active one fell alone
+            per_q = registers_diverged(registers, pd.Timestamp(ts[a]), pd.Timestamp(ts[b]))
+            if per_q is not None:
+                q = (
+                    registers.set_index("ts")["reactive_kvarh"]
+                    .reindex(pd.DatetimeIndex(ts[a : b + 1])[wflag])
+                    .abs()
+                    .to_numpy(dtype=float)
+                )
+                implied = per_q * q
+                by_reactive = float(np.nansum(implied - active[wflag]))
+                if by_reactive > lost:
+                    lost, total_expected = by_reactive, float(np.nansum(implied))
+                    diverged = True
         flat_hours = int((_fired(window["detectors"], "flat") & wflag).sum())
         if (
             kind == "under_registration"
@@ -318,6 +334,7 @@ def extract_events(
                     "sector_shares_drop": sector,
                     "some_peers_fell": some_peers,
                     "registers_together": together,
+                    "registers_diverged": diverged,
                     "watch": watch,
                     "ongoing": bool(
                         last_ts - pd.Timestamp(ts[b]) <= pd.Timedelta(hours=OPEN_WITHIN_HOURS)
@@ -450,6 +467,59 @@ def moved_in_week(book: _Weeks, hours: np.ndarray, lost: float) -> bool:
     return bool(np.nansum(surplus) >= lost)
 
 
+def _register_step(
+    registers: pd.DataFrame, start: pd.Timestamp, last: pd.Timestamp
+) -> tuple[float, float, float, float, pd.DataFrame, pd.DataFrame] | None:
+    """Mean active and reactive energy (``m0``, ``q0``) of the week before ``start`` and of
+    the hours ``start`` to ``last`` (``m1``, ``q1``), and those readings, where the active one
+    stepped down by at least ``MIN_STEP``. When the week before ``start`` is already at the
+    event's level, the reference is the latest week before it, ending up to
+    ``TOGETHER_LOOKBACK_DAYS`` before ``start``, that stood at least ``MIN_STEP`` higher."""
+    if registers.empty:
+        return None
+    ts = pd.to_datetime(registers["ts"])
+    during = registers[(ts >= start) & (ts <= last)]
+    if len(during) < 24:
+        return None
+    m1 = float(np.nanmean(during["active_kwh"].clip(lower=0)))
+    q1 = float(np.nanmean(np.abs(during["reactive_kvarh"].to_numpy(dtype=float))))
+    if not (np.isfinite(m1) and m1 > 0 and np.isfinite(q1) and q1 > 0):
+        return None
+    for back in range(TOGETHER_LOOKBACK_DAYS + 1):
+        end = start - pd.Timedelta(days=back)
+        before = registers[(ts >= end - pd.Timedelta(days=TOGETHER_BEFORE_DAYS)) & (ts < end)]
+        if len(before) < 72:
+            return None
+        m0 = float(np.nanmean(before["active_kwh"].clip(lower=0)))
+        if np.isfinite(m0) and m0 > 0 and np.log(m0 / m1) >= MIN_STEP:
+            break
+    else:
+        return None
+    q0 = float(np.nanmean(np.abs(before["reactive_kvarh"].to_numpy(dtype=float))))
+    if not (np.isfinite(q0) and q0 > 0):
+        return None
+    return m0, q0, m1, q1, before, during
+
+
+def registers_diverged(
+    registers: pd.DataFrame, start: pd.Timestamp, last: pd.Timestamp
+) -> float | None:
+    """Active energy per unit of reactive energy before the event, where the active register
+    stepped down from the week before ``start`` and the reactive one held (moved by less than
+    ``TOGETHER_RATIO_SHARE`` of the active step): the mirror of
+    :func:`registers_stepped_together`. Tampering with the active register (a scaled meter)
+    leaves the reactive one counting, so the reactive register times this ratio is what the
+    active one should have read. ``None`` where the registers did not diverge."""
+    found = _register_step(registers, start, last)
+    if found is None:
+        return None
+    m0, q0, m1, q1, _, _ = found
+    step = float(np.log(m0 / m1))
+    if abs(float(np.log(q0 / q1))) >= TOGETHER_RATIO_SHARE * step:
+        return None
+    return m0 / q0
+
+
 def registers_stepped_together(
     registers: pd.DataFrame, start: pd.Timestamp, last: pd.Timestamp
 ) -> bool:
@@ -469,29 +539,10 @@ def registers_stepped_together(
     ``FLAT_TOP_HOURS`` hours within ``FLAT_TOP_TOLERANCE`` of the day's maximum may not grow by
     more than a third from the week before.
     """
-    if registers.empty:
+    found = _register_step(registers, start, last)
+    if found is None:
         return False
-    ts = pd.to_datetime(registers["ts"])
-    during = registers[(ts >= start) & (ts <= last)]
-    if len(during) < 24:
-        return False
-    m1 = float(np.nanmean(during["active_kwh"].clip(lower=0)))
-    q1 = float(np.nanmean(np.abs(during["reactive_kvarh"].to_numpy(dtype=float))))
-    if not (np.isfinite(m1) and m1 > 0 and np.isfinite(q1) and q1 > 0):
-        return False
-    for back in range(TOGETHER_LOOKBACK_DAYS + 1):
-        end = start - pd.Timedelta(days=back)
-        before = registers[(ts >= end - pd.Timedelta(days=TOGETHER_BEFORE_DAYS)) & (ts < end)]
-        if len(before) < 72:
-            return False
-        m0 = float(np.nanmean(before["active_kwh"].clip(lower=0)))
-        if np.isfinite(m0) and m0 > 0 and np.log(m0 / m1) >= MIN_STEP:
-            break
-    else:
-        return False
-    q0 = float(np.nanmean(np.abs(before["reactive_kvarh"].to_numpy(dtype=float))))
-    if not (np.isfinite(q0) and q0 > 0):
-        return False
+    m0, q0, m1, q1, before, during = found
     step = float(np.log(m0 / m1))
     if abs(float(np.log((q1 / m1) / (q0 / m0)))) >= TOGETHER_RATIO_SHARE * step:
         return False

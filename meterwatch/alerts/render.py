@@ -59,6 +59,8 @@ def evidence_codes(kind: str, params: Mapping[str, Any]) -> list[str]:
         codes.append("alert.evidence.voltage")
     if params.get("registers_together") and params.get("watch") != "registers_together":
         codes.append("alert.evidence.registers_together")
+    if params.get("registers_diverged"):
+        codes.append("alert.evidence.registers_diverged")
     if params.get("sector_shares_drop"):
         codes.append("alert.evidence.sector")
     elif params.get("some_peers_fell"):

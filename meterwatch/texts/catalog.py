@@ -199,6 +199,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "La energía reactiva bajó en la misma proporción y el perfil se mantuvo: puede ser un cambio real de demanda o un transformador de corriente puenteado.",
         "en": "Reactive energy fell in the same proportion and the profile held: it may be a real change of demand or a bypassed current transformer.",
     },
+    "alert.evidence.registers_diverged": {
+        "es": "La energía activa bajó y la reactiva no: la pérdida se estima con el registro reactivo (como antes del cambio).",
+        "en": "Active energy fell and reactive energy did not: the loss is estimated from the reactive register (as before the change).",
+    },
     "alert.evidence.voltage": {
         "es": "Las tensiones de fase muestran una anomalía.",
         "en": "The phase voltages show an anomaly.",

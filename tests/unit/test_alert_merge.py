@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from meterwatch.alerts.policy import Event, merge_alerts
 from meterwatch.alerts.render import evidence_sentence
@@ -226,3 +227,32 @@ def test_an_event_some_sector_peers_share_is_raised_named_and_less_confident() -
     assert named.confidence < event.confidence
     assert "no la mayoría" in evidence_sentence(named.kind, named.params)
     assert "no la mayoría" not in evidence_sentence(event.kind, event.params)
+
+
+def test_a_loss_the_reactive_register_did_not_share_is_measured_by_it() -> None:
+    """A scaled active register leaves the reactive one counting. Where the model expected
+    the lower level (one the customer had shown), the event's loss is what the reactive
+    register implies at the ratio of the week before, not the model's near-zero shortfall."""
+    from meterwatch.alerts.policy import extract_events, registers_diverged
+
+    hours = np.arange(24 * 12)
+    day = 10 + 5 * np.sin(hours * 2 * np.pi / 24)
+    after = slice(24 * 7, None)
+    step = np.where(hours < 24 * 7, 1.0, 0.3)  # 70 % of the active energy gone from day 8
+    tamper = _registers(day * step, 0.4 * day)  # the reactive register unchanged
+    demand = _registers(day * step, 0.4 * day * step)  # both fell: demand (or a shunted CT)
+    power_factor = _registers(day, 0.4 * day * np.where(hours < 24 * 7, 1.0, 2.0))
+    start, last = pd.Timestamp("2023-01-08"), pd.Timestamp("2023-01-12 23:00")
+    assert registers_diverged(tamper, start, last) == 1 / 0.4
+    assert registers_diverged(demand, start, last) is None
+    assert registers_diverged(power_factor, start, last) is None  # no active step at all
+    # the model expected the lower level: a shortfall of 5 % only
+    reported = (day * step)[after]
+    scored = _scored(reported, reported * 1.05)
+    (event,) = extract_events("c", scored, registers=tamper)
+    assert event.params["registers_diverged"] and event.params["watch"] is None
+    assert event.lost_kwh == pytest.approx(float((day[after] - reported).sum()))
+    assert event.params["loss_pct"] == pytest.approx(70.0, abs=0.1)
+    assert "reactiva no" in evidence_sentence(event.kind, event.params)
+    (watched,) = extract_events("c", scored, registers=demand)
+    assert not watched.params["registers_diverged"] and watched.params["watch"] == "small_loss"
