@@ -224,9 +224,15 @@ def extract_events(
         lost = float(np.nansum((expected - active)[wflag]))
         total_expected = float(np.nansum(expected[wflag]))
         diverged = False
-        if kind == "under_registration" and registers is not None and not registers.empty:
+        # the registers' step into the event, measured once for both readings of it below
+        step = (
+            _register_step(registers, pd.Timestamp(ts[a]), pd.Timestamp(ts[b]))
+            if kind == "under_registration" and registers is not None
+            else None
+        )
+        if registers is not None and step is not None:
             # the reactive register as the reference where the active one fell alone
-            per_q = registers_diverged(registers, pd.Timestamp(ts[a]), pd.Timestamp(ts[b]))
+            per_q = _diverged(step)
             if per_q is not None:
                 q = (
                     registers.set_index("ts")["reactive_kvarh"]
@@ -279,7 +285,7 @@ def extract_events(
             and not (reactive or voltage)
             and not recurring_zeros
             and (_fired(det, "shape") & wflag).mean() < 0.5
-            and registers_stepped_together(registers, pd.Timestamp(ts[a]), pd.Timestamp(ts[b]))
+            and _together(step)
         )
         if together and share < HIGH_LOSS_SHARE and watch is None:
             watch = "registers_together"
@@ -467,9 +473,12 @@ def moved_in_week(book: _Weeks, hours: np.ndarray, lost: float) -> bool:
     return bool(np.nansum(surplus) >= lost)
 
 
+_Step = tuple[float, float, float, float, pd.DataFrame, pd.DataFrame]
+
+
 def _register_step(
     registers: pd.DataFrame, start: pd.Timestamp, last: pd.Timestamp
-) -> tuple[float, float, float, float, pd.DataFrame, pd.DataFrame] | None:
+) -> _Step | None:
     """Mean active and reactive energy (``m0``, ``q0``) of the week before ``start`` and of
     the hours ``start`` to ``last`` (``m1``, ``q1``), and those readings, where the active one
     stepped down by at least ``MIN_STEP``. When the week before ``start`` is already at the
@@ -510,7 +519,10 @@ def registers_diverged(
     :func:`registers_stepped_together`. Tampering with the active register (a scaled meter)
     leaves the reactive one counting, so the reactive register times this ratio is what the
     active one should have read. ``None`` where the registers did not diverge."""
-    found = _register_step(registers, start, last)
+    return _diverged(_register_step(registers, start, last))
+
+
+def _diverged(found: _Step | None) -> float | None:
     if found is None:
         return None
     m0, q0, m1, q1, _, _ = found
@@ -539,7 +551,10 @@ def registers_stepped_together(
     ``FLAT_TOP_HOURS`` hours within ``FLAT_TOP_TOLERANCE`` of the day's maximum may not grow by
     more than a third from the week before.
     """
-    found = _register_step(registers, start, last)
+    return _together(_register_step(registers, start, last))
+
+
+def _together(found: _Step | None) -> bool:
     if found is None:
         return False
     m0, q0, m1, q1, before, during = found
