@@ -194,7 +194,9 @@ class _Member:
         target = np.log(np.clip(y, 0, None) + self.floor) - self._offset(f)
         keep = rows & np.isfinite(target) & ~np.isnan(f.x[:, 0])
         self.booster = xgb.train(
-            XGB_PARAMS, xgb.DMatrix(f.x[keep], label=target[keep]), num_boost_round=XGB_ROUNDS
+            XGB_PARAMS,
+            xgb.DMatrix(f.x[keep], label=target[keep], nthread=1),
+            num_boost_round=XGB_ROUNDS,
         )
         return self
 
@@ -203,7 +205,7 @@ class _Member:
         import xgboost as xgb
 
         f = build_features(periods, self.freq_hours, self.floor, base=self.base)
-        out = np.asarray(self.booster.predict(xgb.DMatrix(f.x)), dtype=float)
+        out = np.asarray(self.booster.predict(xgb.DMatrix(f.x, nthread=1)), dtype=float)
         return out + self._offset(f)
 
 
