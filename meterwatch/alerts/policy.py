@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -94,17 +94,33 @@ class Event:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def _fired(detectors: pd.Series, name: str) -> np.ndarray:
-    """Per hour, whether detector ``name`` is among the comma-separated names that fired."""
-    # a window holds few distinct combinations: test each once, not each hour's string
-    codes, combos = pd.factorize(detectors.fillna(""))
-    hit = np.array([name in str(c).split(",") for c in combos], dtype=bool)
-    return hit[codes] if len(combos) else np.zeros(len(detectors), dtype=bool)
+class _Fired:
+    """Which detectors fired in each hour of a run of scores, read by name.
+
+    The hours hold few distinct combinations of names: each is split once, and the series is
+    factorised once for every name and window read from it (a customer's history is read a
+    dozen times per event)."""
+
+    def __init__(self, detectors: pd.Series) -> None:
+        self.codes, combos = pd.factorize(detectors.fillna(""))
+        self.names = [frozenset(str(c).split(",")) for c in combos]
+        self.hits: dict[str, np.ndarray] = {}
+
+    def __call__(self, name: str, lo: int = 0, hi: int | None = None) -> np.ndarray:
+        """Per hour ``lo`` to ``hi`` (exclusive; the end when None), whether ``name`` fired."""
+        hit = self.hits.get(name)
+        if hit is None:
+            hit = self.hits[name] = np.array([name in n for n in self.names], dtype=bool)
+        codes = self.codes[lo:hi]
+        return hit[codes] if len(self.names) else np.zeros(len(codes), dtype=bool)
+
+    def window(self, lo: int, hi: int) -> Callable[[str], np.ndarray]:
+        """:meth:`__call__` over the hours ``lo`` to ``hi`` (exclusive)."""
+        return lambda name: self(name, lo, hi)
 
 
-def _kind(window: pd.DataFrame, flagged: np.ndarray) -> str:
-    det = window["detectors"]
-    hours = {name: int((_fired(det, name) & flagged).sum()) for name in (
+def _kind(fired: Callable[[str], np.ndarray], flagged: np.ndarray) -> str:
+    hours = {name: int((fired(name) & flagged).sum()) for name in (
         "reverse", "stopped", "constant", "shape", "deficit_day", "deficit_week", "voltage_collapse",
         "zero_hours", "peak", "flat",
     )}  # fmt: skip
@@ -163,6 +179,9 @@ def extract_events(
     flagged = scored["is_anomaly"].to_numpy(dtype=bool)
     if not flagged.any():
         return []
+    names = _Fired(scored["detectors"])
+    if registers is not None and not registers["ts"].is_monotonic_increasing:
+        registers = registers.sort_values("ts", kind="stable").reset_index(drop=True)
     ts = scored["ts"].to_numpy()
     hour = np.timedelta64(1, "h")
     idx = np.flatnonzero(flagged)
@@ -181,14 +200,11 @@ def extract_events(
         a, b = groups.pop(0)
         window = scored.iloc[a : b + 1]
         wflag = flagged[a : b + 1]
-        kind = _kind(window, wflag)
+        fired = names.window(a, b + 1)
+        kind = _kind(fired, wflag)
         defining = {"stopped_meter": "stopped", "reverse_energy": "reverse"}.get(kind)
         # a stopped meter's or reversed wiring's own readings (its window, below)
-        own = (
-            np.flatnonzero(_fired(window["detectors"], defining) & wflag)
-            if defining
-            else np.empty(0, dtype=np.intp)
-        )
+        own = np.flatnonzero(fired(defining) & wflag) if defining else np.empty(0, dtype=np.intp)
         if len(own):
             # A day or more of flagged hours before or after them (a deficit leading into the
             # stop) is a candidate of its own, not lost when the window is cut to them: the
@@ -207,7 +223,7 @@ def extract_events(
                 groups[:0] = sorted(pieces)
                 continue
         n_flagged = int(wflag.sum())
-        zero_days = pd.DatetimeIndex(ts[a : b + 1][_fired(window["detectors"], "zero_hours")])
+        zero_days = pd.DatetimeIndex(ts[a : b + 1][fired("zero_hours")])
         recurring_zeros = zero_days.floor("D").nunique() >= 2
         if n_flagged < MIN_CANDIDATE_HOURS and kind != "reverse_energy" and not recurring_zeros:
             continue  # less than a day of flagged hours: not a sustained deviation
@@ -245,7 +261,7 @@ def extract_events(
                 if by_reactive > lost:
                     lost, total_expected = by_reactive, float(np.nansum(implied))
                     diverged = True
-        flat_hours = int((_fired(window["detectors"], "flat") & wflag).sum())
+        flat_hours = int((fired("flat") & wflag).sum())
         if (
             kind == "under_registration"
             and flat_hours >= MIN_EVENT_HOURS
@@ -265,15 +281,13 @@ def extract_events(
             severity = "medium"
         else:
             severity = "low"
-        det = window["detectors"]
-        reactive = bool((_fired(det, "reactive") & wflag).mean() >= 0.5)
+        reactive = bool((fired("reactive") & wflag).mean() >= 0.5)
         voltage = bool(
-            ((_fired(det, "voltage_collapse") | _fired(det, "voltage_divergence")) & wflag).mean()
-            >= 0.5
+            ((fired("voltage_collapse") | fired("voltage_divergence")) & wflag).mean() >= 0.5
         )
-        sector = bool((_fired(det, "sector") & wflag).mean() >= 0.5)
+        sector = bool((fired("sector") & wflag).mean() >= 0.5)
         # some peers fell too, not most of them: not absorbed, but named and less confident
-        some_peers = not sector and bool((_fired(det, "sector_some") & wflag).mean() >= 0.5)
+        some_peers = not sector and bool((fired("sector_some") & wflag).mean() >= 0.5)
         # Tampering with the active register leaves the reactive one alone (the ratio moves);
         # a real step of demand takes both in proportion and keeps the profile. So does a
         # bypassed or shunted current transformer: both registers fall together is evidence
@@ -284,7 +298,7 @@ def extract_events(
             and registers is not None
             and not (reactive or voltage)
             and not recurring_zeros
-            and (_fired(det, "shape") & wflag).mean() < 0.5
+            and (fired("shape") & wflag).mean() < 0.5
             and _together(step)
         )
         if together and share < HIGH_LOSS_SHARE and watch is None:
@@ -486,24 +500,35 @@ def _register_step(
     ``TOGETHER_LOOKBACK_DAYS`` before ``start``, that stood at least ``MIN_STEP`` higher."""
     if registers.empty:
         return None
-    ts = pd.to_datetime(registers["ts"])
-    during = registers[(ts >= start) & (ts <= last)]
+    if not registers["ts"].is_monotonic_increasing:
+        registers = registers.sort_values("ts", kind="stable").reset_index(drop=True)
+    # the readings are in time order: each period is a slice (a history's registers are read
+    # once per day looked back)
+    ts = pd.DatetimeIndex(pd.to_datetime(registers["ts"]))
+    active = np.clip(registers["active_kwh"].to_numpy(dtype=float), 0, None)
+
+    def rows(lo: pd.Timestamp, hi: pd.Timestamp, *, right: Literal["left", "right"]) -> slice:
+        return slice(int(ts.searchsorted(lo, "left")), int(ts.searchsorted(hi, right)))
+
+    now = rows(start, last, right="right")
+    during = registers.iloc[now]
     if len(during) < 24:
         return None
-    m1 = float(np.nanmean(during["active_kwh"].clip(lower=0)))
+    m1 = float(np.nanmean(active[now]))
     q1 = float(np.nanmean(np.abs(during["reactive_kvarh"].to_numpy(dtype=float))))
     if not (np.isfinite(m1) and m1 > 0 and np.isfinite(q1) and q1 > 0):
         return None
     for back in range(TOGETHER_LOOKBACK_DAYS + 1):
         end = start - pd.Timedelta(days=back)
-        before = registers[(ts >= end - pd.Timedelta(days=TOGETHER_BEFORE_DAYS)) & (ts < end)]
-        if len(before) < 72:
+        then = rows(end - pd.Timedelta(days=TOGETHER_BEFORE_DAYS), end, right="left")
+        if then.stop - then.start < 72:
             return None
-        m0 = float(np.nanmean(before["active_kwh"].clip(lower=0)))
+        m0 = float(np.nanmean(active[then]))
         if np.isfinite(m0) and m0 > 0 and np.log(m0 / m1) >= MIN_STEP:
             break
     else:
         return None
+    before = registers.iloc[then]
     q0 = float(np.nanmean(np.abs(before["reactive_kvarh"].to_numpy(dtype=float))))
     if not (np.isfinite(q0) and q0 > 0):
         return None
