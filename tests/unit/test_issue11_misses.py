@@ -151,3 +151,35 @@ def test_a_deficit_leading_into_a_stopped_meter_keeps_its_own_candidate() -> Non
         ("stopped_meter", ts[66], ts[119] + pd.Timedelta(hours=1)),
     ], kinds
     assert events[1].params["lost_kwh"] == pytest.approx(540.0)  # the stop's own hours
+
+
+def two_level_customer(seed: int) -> tuple[pd.DataFrame, int]:
+    """A customer that ran at 60 % of its usual level for two months of its history (both
+    registers, a real regime), back at the usual level before the new hours; the start of the
+    new hours, in days."""
+    history = 150
+    frame = customer(history + NEW_DAYS, seed=seed)
+    days = (frame["ts"] - frame["ts"].iloc[0]).dt.days.to_numpy()
+    low = (days >= 40) & (days < 100)
+    frame.loc[low, ["active_kwh", "reactive_kvarh"]] *= 0.6
+    return frame, history
+
+
+def run_from(frame: pd.DataFrame, history_days: int) -> tuple[pd.DataFrame, list]:
+    cut = frame["ts"].iloc[0] + pd.Timedelta(days=history_days)
+    model = fit_customer(frame[frame["ts"] < cut])
+    scores = score_readings(model, frame, cut, client_id="c1")
+    registers = frame[["ts", "active_kwh", "reactive_kvarh"]]
+    return scores, extract_events("c1", scores, model_quality=1.0, registers=registers)
+
+
+def test_demand_down_to_a_level_shown_before_raises_nothing() -> None:
+    """Three weeks at 60 %, both registers: demand fell back to a level the customer has run
+    at, and nothing is raised. (The active register alone down to such a level is not seen:
+    docs/decisions/detection.md, "the registers' ratio as a detector", rejected.)"""
+    frame, history = two_level_customer(seed=31)
+    t0 = frame["ts"].iloc[0] + pd.Timedelta(days=history + 5)
+    hit = ((frame["ts"] >= t0) & (frame["ts"] < t0 + pd.Timedelta(days=21))).to_numpy()
+    frame.loc[hit, ["active_kwh", "reactive_kvarh"]] *= 0.6
+    _, events = run_from(frame, history)
+    assert raised(events) == []
