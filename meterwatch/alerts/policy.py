@@ -180,8 +180,6 @@ def extract_events(
     if not flagged.any():
         return []
     names = _Fired(scored["detectors"])
-    if registers is not None and not registers["ts"].is_monotonic_increasing:
-        registers = registers.sort_values("ts", kind="stable").reset_index(drop=True)
     ts = scored["ts"].to_numpy()
     hour = np.timedelta64(1, "h")
     idx = np.flatnonzero(flagged)

@@ -22,8 +22,8 @@ def few_trees(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(model_mod, "XGB_ROUNDS", 25)
 
 
-def run(frame: pd.DataFrame) -> tuple[pd.DataFrame, list]:
-    cut = frame["ts"].iloc[0] + pd.Timedelta(days=HISTORY_DAYS)
+def run(frame: pd.DataFrame, history_days: int = HISTORY_DAYS) -> tuple[pd.DataFrame, list]:
+    cut = frame["ts"].iloc[0] + pd.Timedelta(days=history_days)
     model = fit_customer(frame[frame["ts"] < cut])
     scores = score_readings(model, frame, cut, client_id="c1")
     registers = frame[["ts", "active_kwh", "reactive_kvarh"]]
@@ -167,14 +167,6 @@ def two_level_customer(seed: int) -> tuple[pd.DataFrame, int]:
     return frame, history
 
 
-def run_from(frame: pd.DataFrame, history_days: int) -> tuple[pd.DataFrame, list]:
-    cut = frame["ts"].iloc[0] + pd.Timedelta(days=history_days)
-    model = fit_customer(frame[frame["ts"] < cut])
-    scores = score_readings(model, frame, cut, client_id="c1")
-    registers = frame[["ts", "active_kwh", "reactive_kvarh"]]
-    return scores, extract_events("c1", scores, model_quality=1.0, registers=registers)
-
-
 def three_weeks(frame: pd.DataFrame, history: int) -> np.ndarray:
     t0 = frame["ts"].iloc[0] + pd.Timedelta(days=history + 5)
     return ((frame["ts"] >= t0) & (frame["ts"] < t0 + pd.Timedelta(days=21))).to_numpy()
@@ -190,5 +182,5 @@ def test_demand_down_to_a_level_shown_before_raises_nothing() -> None:
     before = frame.loc[hit, "active_kwh"].to_numpy()
     frame.loc[hit, "active_kwh"] = 0.6 * before
     frame.loc[hit, "reactive_kvarh"] -= 0.4 * 0.4 * before
-    _, events = run_from(frame, history)
+    _, events = run(frame, history)
     assert raised(events) == []
