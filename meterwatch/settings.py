@@ -22,6 +22,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+# the dashboard's default processes at most: each holds its own store, cache and Bokeh
+MAX_DASHBOARD_PROCESSES = 4
 ENV_PREFIX = "METERWATCH_"
 
 # The environment :meth:`Settings.load` reads; ``None`` outside it, so ``Settings(...)``
@@ -112,6 +114,11 @@ class Settings(BaseSettings):
     dashboard_validate
         Run Bokeh's integrity checks on every new dashboard page (they only log developers'
         warnings, at ~8 % of a page's cost: off by default).
+    dashboard_processes
+        Server processes of the dashboard, sharing its port, each with its own store: a
+        page's document is built in one of them, so concurrent sessions use as many cores.
+        0 (the default): one per core, at most 4, for a local lake; 1 for an S3 lake (App
+        Runner gives an instance one vCPU and scales by instances).
     score_function
         Lambda function the ingest function starts after a change (AWS only).
     training_shard_size
@@ -149,6 +156,7 @@ class Settings(BaseSettings):
     dashboard_cookie_secret: str = Field(default="", repr=False)
     dashboard_password: str = Field(default="", repr=False)
     dashboard_validate: bool = False
+    dashboard_processes: int = Field(default=0, ge=0)
     score_function: str = ""
     training_shard_size: int = 200
     scoring_shard_size: int = 2_500
@@ -190,6 +198,15 @@ class Settings(BaseSettings):
     def worker_count(self) -> int:
         """Number of workers to use (``workers`` or one per available core)."""
         return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
+
+    @property
+    def dashboard_process_count(self) -> int:
+        """Dashboard server processes (``dashboard_processes``, or the default it documents)."""
+        if self.dashboard_processes > 0:
+            return self.dashboard_processes
+        if self.lake.startswith("s3://"):
+            return 1
+        return max(1, min(os.cpu_count() or 1, MAX_DASHBOARD_PROCESSES))
 
 
 @contextmanager

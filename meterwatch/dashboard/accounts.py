@@ -239,13 +239,6 @@ class Accounts:
 
 
 @dataclass
-class _Failures:
-    count: int = 0
-    last: float = 0.0
-    blocked_until: float = 0.0
-
-
-@dataclass
 class LoginThrottle:
     """Failed logins per user name and per client address, and how long each must wait.
 
@@ -253,6 +246,11 @@ class LoginThrottle:
     seconds (capped at ``max_delay_s``); after ``lockout_after`` failures the key is locked
     for ``lockout_s``. Failures are forgotten ``forget_s`` after the last one; a successful
     login clears the user's and the address's counts.
+
+    The counts live in SQLite: in this process's memory, or with ``path`` in a file that every
+    process of a dashboard server shares (one count whichever process a login reaches, so
+    several processes do not multiply the attempts an attacker gets). ``clock`` must then be
+    the same in every process (the default, the machine's monotonic clock, is).
     """
 
     free: int = 5
@@ -263,48 +261,82 @@ class LoginThrottle:
     forget_s: float = 15 * 60.0
     max_keys: int = 50_000
     clock: Callable[[], float] = time.monotonic
-    _keys: dict[str, _Failures] = field(default_factory=dict)
+    path: Path | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _db: Any = field(default=None, init=False, repr=False)
+    _pid: int = field(default=-1, init=False, repr=False)
+
+    def _connection(self) -> Any:
+        """This process's connection (a forked process opens its own)."""
+        import sqlite3
+
+        if self._db is None or self._pid != os.getpid():
+            target = str(self.path) if self.path is not None else ":memory:"
+            db = sqlite3.connect(target, timeout=10, isolation_level=None, check_same_thread=False)
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS failures (key TEXT PRIMARY KEY, "
+                "count INTEGER NOT NULL, last REAL NOT NULL, blocked_until REAL NOT NULL)"
+            )
+            self._db, self._pid = db, os.getpid()
+        return self._db
 
     def wait_s(self, keys: list[str]) -> float:
         """Seconds before any of ``keys`` may try again (0: now)."""
         now = self.clock()
         with self._lock:
-            waits = [0.0]
-            for key in keys:
-                entry = self._keys.get(key)
-                if entry is not None:
-                    waits.append(entry.blocked_until - now)
-            return max(waits)
+            db = self._connection()
+            rows = [
+                db.execute("SELECT blocked_until FROM failures WHERE key = ?", (key,)).fetchone()
+                for key in keys
+            ]
+        return max([0.0] + [float(row[0]) - now for row in rows if row is not None])
 
     def failed(self, keys: list[str]) -> None:
         now = self.clock()
         with self._lock:
-            self._prune(now)
-            for key in keys:
-                entry = self._keys.setdefault(key, _Failures())
-                entry.count += 1
-                entry.last = now
-                if entry.count >= self.lockout_after:
-                    entry.blocked_until = now + self.lockout_s
-                elif entry.count >= self.free:
-                    delay = self.base_delay_s * 2 ** (entry.count - self.free)
-                    entry.blocked_until = now + min(delay, self.max_delay_s)
+            db = self._connection()
+            db.execute("BEGIN IMMEDIATE")  # one writer at a time across processes
+            try:
+                self._prune(db, now)
+                for key in keys:
+                    row = db.execute(
+                        "SELECT count, blocked_until FROM failures WHERE key = ?", (key,)
+                    ).fetchone()
+                    count, blocked_until = (int(row[0]) + 1, float(row[1])) if row else (1, 0.0)
+                    if count >= self.lockout_after:
+                        blocked_until = now + self.lockout_s
+                    elif count >= self.free:
+                        delay = self.base_delay_s * 2 ** (count - self.free)
+                        blocked_until = now + min(delay, self.max_delay_s)
+                    db.execute(
+                        "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?)",
+                        (key, count, now, blocked_until),
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
 
     def succeeded(self, keys: list[str]) -> None:
         with self._lock:
+            db = self._connection()
             for key in keys:
-                self._keys.pop(key, None)
+                db.execute("DELETE FROM failures WHERE key = ?", (key,))
 
-    def _prune(self, now: float) -> None:
-        stale = [
-            k
-            for k, e in self._keys.items()
-            if now - e.last > self.forget_s and now >= e.blocked_until
-        ]
-        for key in stale:
-            del self._keys[key]
-        if len(self._keys) >= self.max_keys:  # a flood of made-up names: keep the locked ones
-            for key in sorted(self._keys, key=lambda k: self._keys[k].last)[: self.max_keys // 10]:
-                if now >= self._keys[key].blocked_until:
-                    del self._keys[key]
+    def count(self) -> int:
+        """Keys counted now (user names and addresses with recent failures)."""
+        with self._lock:
+            return int(self._connection().execute("SELECT COUNT(*) FROM failures").fetchone()[0])
+
+    def _prune(self, db: Any, now: float) -> None:
+        db.execute(
+            "DELETE FROM failures WHERE ? - last > ? AND ? >= blocked_until",
+            (now, self.forget_s, now),
+        )
+        kept = int(db.execute("SELECT COUNT(*) FROM failures").fetchone()[0])
+        if kept >= self.max_keys:  # a flood of made-up names: keep the locked ones
+            db.execute(
+                "DELETE FROM failures WHERE key IN (SELECT key FROM failures "
+                "WHERE ? >= blocked_until ORDER BY last LIMIT ?)",
+                (now, self.max_keys // 10),
+            )

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import secrets
+import shutil
+import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from meterwatch.dashboard.accounts import Accounts, UsersBackend, UsersFile, load_document
+from meterwatch.dashboard.accounts import (
+    Accounts,
+    LoginThrottle,
+    UsersBackend,
+    UsersFile,
+    load_document,
+)
 from meterwatch.settings import Settings
+
+if TYPE_CHECKING:
+    from meterwatch.dashboard.store import DashboardStore
 
 LOCAL_ADDRESSES = frozenset({"localhost", "127.0.0.1", "::1"})
 PASSWORD_ENV = "METERWATCH_DASHBOARD_PASSWORD"
 SECRET_ENV = "METERWATCH_DASHBOARD_SECRET"
+TITLE = "meterwatch"
 
 
 class AuthRequiredError(RuntimeError):
@@ -101,21 +117,29 @@ def serve(
     from meterwatch.storage import open_lake
     from meterwatch.tariffs import Tariffs
 
-    store = DashboardStore(
-        open_lake(settings.lake, settings),
-        tariffs=Tariffs.from_settings(settings),
-        period_hours=settings.period_hours,
-    )
+    def make_store() -> DashboardStore:
+        return DashboardStore(
+            open_lake(settings.lake, settings),
+            tariffs=Tariffs.from_settings(settings),
+            period_hours=settings.period_hours,
+        )
+
+    processes = settings.dashboard_process_count
+    stores = ProcessStore(make_store)
     dashboard_url = settings.dashboard_url
-    # Bounds and customers, which every page needs, before the first visit.
-    threading.Thread(target=store.warm, name="meterwatch-warm", daemon=True).start()
     origins = {f"localhost:{port}", f"127.0.0.1:{port}", f"{address}:{port}"}
     if dashboard_url:
         origins.add(urlparse(dashboard_url).netloc)
     kwargs: dict[str, object] = {}
     if accounts is not None:
         secure = not is_local(address) or urlparse(dashboard_url).scheme == "https"
-        kwargs["auth_provider"] = DashboardAuth(accounts, secure=secure, behind_proxy=behind_proxy)
+        kwargs["auth_provider"] = DashboardAuth(
+            accounts,
+            secure=secure,
+            behind_proxy=behind_proxy,
+            throttle=LoginThrottle(path=_shared_file("logins.sqlite")) if processes > 1 else None,
+        )
+        # made before the processes fork: a login cookie one of them signs, the others read
         kwargs["cookie_secret"] = settings.dashboard_cookie_secret or secrets.token_hex(32)
     if behind_proxy:
         _accept_same_origin_websockets()
@@ -125,20 +149,114 @@ def serve(
 
     bokeh_settings.perform_document_validation.set_value(settings.dashboard_validate)
     pn.extension("tabulator", notifications=False)
-    pn.serve(
-        {"/": lambda: create_app(store)},
+    if processes > 1:
+        # A page's websocket may reach another process than the one that served the page,
+        # which then builds the session's document again. The page is only a shell (the
+        # document comes over the websocket): it is rendered from one kept session, and each
+        # session's document is built once, where its websocket arrives.
+        pn.config.reuse_sessions = True
+    parent = os.getpid()
+    server = pn.serve(
+        {"/": lambda: session_document(create_app(stores.get()))},
         port=port,
         address=address,
-        show=show,
-        title="meterwatch",
+        show=False,
+        title=TITLE,
         allow_websocket_origin=sorted(o for o in origins if o),
         # Bokeh copies the request's cookies and headers into the session token it writes
         # into the page, where scripts can read it: none of them go there (the user is read
         # from the request itself, see login.request_user).
         include_cookies=[],
         exclude_headers=["Cookie", "Authorization"],
+        num_procs=processes,
+        start=False,
         **kwargs,
     )
+    # From here on in each process (forked with the port): bounds and customers, which every
+    # page needs, before the first visit.
+    stores.warm_in_background()
+    if processes > 1:
+        from tornado import netutil
+        from tornado.ioloop import PeriodicCallback
+
+        # Tornado accepts every waiting connection at once (up to its listen backlog) before
+        # serving any: a burst of pages would all go to the process that woke first. One at a
+        # time, a process busy building a page leaves the next connection to an idle one.
+        netutil._DEFAULT_BACKLOG = 1
+
+        def orphaned() -> None:  # the parent only waits for its processes: they stop with it
+            if os.getppid() != parent:
+                server.io_loop.stop()
+
+        PeriodicCallback(orphaned, 1000).start()
+    if show:
+        from tornado.process import task_id
+
+        if task_id() in (None, 0):  # one tab, from the first process
+            server.io_loop.add_callback(lambda: server.show("/"))
+    server.start()
+    server.io_loop.start()
+
+
+def _shared_file(name: str) -> Path:
+    """A file in a private folder the server's processes share, removed when the server (the
+    processes' parent) exits."""
+    folder = Path(tempfile.mkdtemp(prefix="meterwatch-serve-"))
+    owner = os.getpid()
+
+    def remove() -> None:
+        if os.getpid() == owner:  # not when one of the forked processes exits
+            shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(remove)
+    return folder / name
+
+
+def session_document(view: Any) -> None:
+    """Put a session's view into its document, its stylesheets served by this server.
+
+    Panel points a page's stylesheets at the server's own copy when it renders the page, on
+    the document of the session it renders: a document built for a websocket that reached
+    another process (or for a kept session's page) would keep the CDN's address, which an
+    offline server cannot reach, and draw unstyled (tables as lists of text). Doing it here
+    covers every document, whoever built it.
+    """
+    import panel as pn
+
+    doc = view.server_doc(pn.state.curdoc, title=TITLE)
+    try:
+        from panel.io.resources import LOCAL_DIST, patch_model_css
+    except ImportError:  # another Panel: its pages keep their own stylesheets
+        return
+    dist_url = f"{pn.state.rel_path}/{LOCAL_DIST}" if pn.state.rel_path else LOCAL_DIST
+    for root in doc.roots:
+        patch_model_css(root, dist_url=dist_url)
+
+
+class ProcessStore:
+    """The dashboard's store of this server process, made the first time it is asked for.
+
+    Each process the server forks makes its own (lake handle, DuckDB connection, cache):
+    nothing opened before the fork is shared between processes.
+    """
+
+    def __init__(self, make: Callable[[], DashboardStore]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._store: DashboardStore | None = None
+        self._pid = -1
+
+    def get(self) -> DashboardStore:
+        with self._lock:
+            if self._store is None or self._pid != os.getpid():
+                self._store, self._pid = self._make(), os.getpid()
+            return self._store
+
+    def warm_in_background(self) -> None:
+        """Load what every page needs in a thread (:meth:`DashboardStore.warm`)."""
+        threading.Thread(
+            target=lambda: self.get().warm(), name="meterwatch-warm", daemon=True
+        ).start()
 
 
 def _accept_same_origin_websockets() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -140,7 +141,7 @@ def test_throttle_memory_is_bounded() -> None:
     throttle = LoginThrottle(clock=clock, max_keys=100)
     for i in range(1000):
         throttle.failed([f"user:made-up-{i}"])
-    assert len(throttle._keys) <= 100
+    assert throttle.count() <= 100
 
 
 @pytest.mark.parametrize(
@@ -159,3 +160,18 @@ def test_after_login_only_paths_on_this_site(target: str, expected: str) -> None
     from meterwatch.dashboard.login import safe_next
 
     assert safe_next(target) == expected
+
+
+def test_processes_sharing_a_throttle_file_share_the_counts(tmp_path: Path) -> None:
+    """Each process of a dashboard server has its own throttle on one file: failures counted
+    by one delay and lock the login in all (several processes give no more attempts)."""
+    clock = Clock()
+    one = LoginThrottle(clock=clock, path=tmp_path / "logins.sqlite")
+    two = LoginThrottle(clock=clock, path=tmp_path / "logins.sqlite")
+    keys = ["user:ana", "addr:10.0.0.1"]
+    for k in range(10):
+        (one if k % 2 else two).failed(keys)
+    assert one.wait_s(keys) == two.wait_s(keys) == 15 * 60
+    assert one.count() == two.count() == 2
+    two.succeeded(keys)
+    assert one.wait_s(keys) == 0

@@ -82,3 +82,20 @@ def test_model_fits_use_worker_processes_only_where_the_command_opts_in(
     assert settings_for("lake").fit_processes_from == CLI_FIT_PROCESSES_FROM > 1
     monkeypatch.setenv("METERWATCH_FIT_PROCESSES_FROM", "0")
     assert settings_for("lake").fit_processes_from == 0
+
+
+def test_dashboard_processes_one_per_core_locally_one_on_s3(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import meterwatch.settings as settings_module
+
+    monkeypatch.setattr(settings_module.os, "cpu_count", lambda: 16)
+    assert Settings.load(environ={}, lake="lake").dashboard_process_count == 4  # capped
+    monkeypatch.setattr(settings_module.os, "cpu_count", lambda: 2)
+    assert Settings.load(environ={}, lake="lake").dashboard_process_count == 2
+    # App Runner: one vCPU an instance, scaled by instances
+    assert Settings.load(environ={}, lake="s3://bucket/lake").dashboard_process_count == 1
+    chosen = Settings.load(environ={"METERWATCH_DASHBOARD_PROCESSES": "3"}, lake="s3://b/l")
+    assert chosen.dashboard_process_count == 3
+    with pytest.raises(ValueError, match="dashboard_processes"):
+        Settings.load(environ={"METERWATCH_DASHBOARD_PROCESSES": "-1"})
