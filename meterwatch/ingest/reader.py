@@ -497,7 +497,10 @@ def parse_timestamps(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
                                    "row.timestamp_unparseable", "row.timestamp_not_hour_start")],
             0,
         )  # fmt: skip
-        if spelling == _DAY_FIRST and _month_first(mo, d, leap):
+        if spelling == _DAY_FIRST and (
+            _month_first(mo, d, leap)
+            or _runs_month_first(y, mo, d, h * 3600 + mi * 60 + sec, code == 0)
+        ):
             code = np.full(len(where), CODE_IDS["row.timestamp_month_first"], code.dtype)
         seconds[rest[where]] = local
         problem[rest[where]] = code
@@ -522,6 +525,56 @@ def _month_first(mo: np.ndarray, d: np.ndarray, leap: np.ndarray) -> bool:
     month_first = (mo > 12) & (d >= 1) & (d <= 12) & (mo <= swapped_last)
     day_first = (d > 12) & (mo >= 1) & (mo <= 12)
     return bool(month_first.any() and not day_first.any())
+
+
+def _first_date_change(fields: _Fields, rows: np.ndarray) -> str | None:
+    """The first two of ``rows`` (in file order) whose dates differ, as evidence: read day
+    first, a month-first file's hours jump a month there."""
+    dates = np.asarray(
+        pc.utf8_slice_codeunits(fields.ts_text.take(pa.array(rows)), 0, 10).to_numpy(
+            zero_copy_only=False
+        ),
+        dtype=object,
+    )
+    change = np.flatnonzero(dates[1:] != dates[:-1])
+    if not len(change):
+        return None
+    before, after = rows[change[0]], rows[change[0] + 1]
+    return (
+        f"line {fields.line_numbers[after]}: {fields.ts_text[after].as_py()} after line "
+        f"{fields.line_numbers[before]}: {fields.ts_text[before].as_py()}"
+    )
+
+
+def _runs_month_first(
+    y: np.ndarray, mo: np.ndarray, d: np.ndarray, time_of_day: np.ndarray, read: np.ndarray
+) -> bool:
+    """Whether slashed dates that read both ways (every day and month 12 or less: 01/02/2023)
+    run hour after hour only when read month first.
+
+    In file order, a step between two such lines is regular when it goes forward by a day at
+    most (0 for several customers' same hour). A month-first file read day first jumps a
+    month at every midnight (01/01/2023 23:00, then 01/02/2023 00:00: 1 February), and read
+    month first runs on; a day-first file the other way round; a file in no order shows both
+    readings irregular alike and is read day first. Month first when the day-first reading
+    has at least two irregular steps and four times as many as the month-first one.
+    ``read``: the lines read day first (the others are not judged).
+    """
+    swapped_month = np.clip(d, 1, 12)
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    swapped_last = _DAYS_IN_MONTH[swapped_month - 1] + ((swapped_month == 2) & leap)
+    both = np.flatnonzero(read & (d >= 1) & (d <= 12) & (mo >= 1) & (mo <= swapped_last))
+    if len(both) < 3:
+        return False
+    day_first = _days_from_civil(y[both], mo[both], d[both]) * 86400 + time_of_day[both]
+    month_first = _days_from_civil(y[both], d[both], mo[both]) * 86400 + time_of_day[both]
+
+    def irregular(seconds: np.ndarray) -> int:
+        step = np.diff(seconds)
+        return int(((step < 0) | (step > 86400)).sum())
+
+    jumps = irregular(day_first)
+    return jumps >= 2 and 4 * irregular(month_first) <= jumps
 
 
 _NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^(?i:[+-]?(?:inf|infinity|nan))$"
@@ -812,6 +865,8 @@ def parse(
             shown = _bools(pc.match_substring_regex(fields.ts_text, evidence[code])) & hit
             row = int(np.flatnonzero(shown)[0]) if shown.any() else int(np.flatnonzero(hit)[0])
             text = f"line {fields.line_numbers[row]}: {fields.ts_text[row].as_py()}"
+            if code == "row.timestamp_month_first" and not shown.any():
+                text = _first_date_change(fields, np.flatnonzero(hit)) or text
         mark(hit, code, text)
     mark((ts_problem == 0) & (seconds % 3600 != 0), "row.timestamp_not_hour_start")
     first, last = rules.window()

@@ -14,6 +14,7 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -441,6 +442,47 @@ def test_a_month_first_file_is_refused_whole_not_shifted_by_month(tmp_path: Path
     evidence = f"line {len(GOOD_ROWS) + 2 + 24}: 03/13/2021 00:00"
     assert any(evidence in e and "us.csv" in e for e in report.rejected_examples)
     assert all(len(e) <= MESSAGE_LIMIT for e in report.rejected_examples)
+
+
+def test_a_month_first_file_of_early_days_is_refused_by_the_run_of_its_hours(
+    tmp_path: Path,
+) -> None:
+    # 01/01/2023 to 01/06/2023 written month first: every date also reads day first (1
+    # January, 1 February, ... 1 June), no "month" above 12 shows it; only the hours do: they
+    # run on when read month first and jump a month at every midnight when read day first
+    hours = pd.date_range("2023-01-01", periods=24 * 6, freq="h")
+    slashed = [f"C2,{t:%m/%d/%Y %H:%M},2,0.5,460,461" for t in hours]
+    path = tmp_path / "us.csv"
+    path.write_text("\n".join([HEADER, *GOOD_ROWS, *slashed]) + "\n")
+    lake = open_lake(str(tmp_path / "lake"))
+    report = ingest_paths(lake, [path], workers=1)
+    assert report.rows_accepted == len(GOOD_ROWS)
+    assert report.rows_rejected == len(slashed)
+    q = lake.query("SELECT DISTINCT reason_code FROM quarantine")
+    assert q["reason_code"].tolist() == ["row.timestamp_month_first"]
+    first_midnight = len(GOOD_ROWS) + 2 + 24
+    evidence = f"line {first_midnight}: 01/02/2023 00:00 after line {first_midnight - 1}"
+    assert any(evidence in e and "us.csv" in e for e in report.rejected_examples)
+
+
+@pytest.mark.parametrize("order", ["sorted", "shuffled", "by customer"])
+def test_a_day_first_file_of_early_days_keeps_its_dates(tmp_path: Path, order: str) -> None:
+    # the same dates written day first (1 to 6 January), in order, in no order, or two
+    # customers one after the other: read day first as documented
+    hours = pd.date_range("2023-01-01", periods=24 * 6, freq="h")
+    rows = [f"{c},{t:%d/%m/%Y %H:%M},2,0.5,460,461" for c in ("C2", "C3") for t in hours]
+    if order == "sorted":
+        rows = rows[: len(hours)]
+    elif order == "shuffled":
+        rows = [rows[i] for i in np.random.default_rng(5).permutation(len(rows))]
+    path = tmp_path / "pe.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    lake = open_lake(str(tmp_path / "lake"))
+    report = ingest_paths(lake, [path], workers=1)
+    assert report.rows_rejected == 0 and report.rows_accepted == len(rows)
+    got = lake.query("SELECT min(ts) AS lo, max(ts) AS hi FROM readings")
+    assert str(got["lo"][0]) == "2023-01-01 00:00:00"
+    assert str(got["hi"][0]) == "2023-01-06 23:00:00"
 
 
 def test_a_day_first_file_keeps_its_dates_and_refuses_only_its_mistyped_line(
