@@ -9,6 +9,7 @@ it again completes it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -34,6 +35,7 @@ from meterwatch.ingest.reader import (
     REASONS,
     ParsedFile,
     decompress,
+    line_texts,
     load,
     parse,
     too_large,
@@ -254,6 +256,82 @@ def _merge(
     return merged.sort_by("ts"), inserted, updated, unchanged, int(new_ts[changed].min()), revised
 
 
+#: Hour offsets a re-delivered file is checked at: time zones (UTC is +5 h from Lima), an hour
+#: labelled by its end, a day off.
+SHIFT_HOURS = 24
+SHIFT_MIN_HOURS = 24  # informative overlapping hours needed to call a file shifted
+
+
+@dataclass(frozen=True)
+class ShiftedCopy:
+    """A file's rows that repeat stored readings ``hours`` later (negative: earlier)."""
+
+    hours: int
+    matched: int  # overlapping hours that match at that offset
+    checked: int  # overlapping hours compared
+
+    def describe(self, rows: pa.Table) -> str:
+        ts = rows.column("ts").cast(pa.int64()).to_numpy()
+        first = pd.Timestamp(int(ts.min()), unit="s")
+        moved = first - pd.Timedelta(hours=self.hours)
+        return (
+            f"{self.hours:+d} h: {self.matched:,} of {self.checked:,} hours repeat the stored "
+            f"ones; its {first:%Y-%m-%d %H:%M} is the stored {moved:%Y-%m-%d %H:%M}"
+        )
+
+
+def shifted_copy(old: pa.Table, new: pa.Table) -> ShiftedCopy | None:
+    """Whether ``new`` (one customer's rows of a file) repeats readings already stored in
+    ``old``, every hour moved by the same offset.
+
+    A file exported in UTC, or with hours labelled by their end, re-delivers a customer's
+    readings some hours off: its rows do not match the stored ones at their own hours (each
+    would count as a correction and overwrite the right reading with its neighbour's), but
+    match them at one offset. Only hours the lake already holds are judged (a new day is never
+    a copy), and of them those whose active energy moves from the hour before (a flat or idle
+    run matches at every offset and tells nothing). Shifted when at least ``SHIFT_MIN_HOURS``
+    such hours are compared, 90 % match at one offset of 1 to ``SHIFT_HOURS`` hours either way and at most half
+    at their own hours. A genuine correction changes values, not hours, and matches nowhere
+    else.
+    """
+    if old.num_rows < SHIFT_MIN_HOURS or new.num_rows < SHIFT_MIN_HOURS:
+        return None
+    old_ts = old.column("ts").cast(pa.int64()).to_numpy() // 3600
+    new_ts = new.column("ts").cast(pa.int64()).to_numpy() // 3600
+    if new_ts.max() < old_ts.min() or new_ts.min() > old_ts.max():
+        return None  # no stored hour among them (a new day: the usual case)
+    old_kwh = old.column("active_kwh").to_numpy(zero_copy_only=False)
+    if not bool((old_ts[1:] >= old_ts[:-1]).all()):
+        old_order = np.argsort(old_ts, kind="stable")
+        old_ts, old_kwh = old_ts[old_order], old_kwh[old_order]
+    order = np.argsort(new_ts, kind="stable")
+    new_ts = new_ts[order]
+    new_kwh = new.column("active_kwh").to_numpy(zero_copy_only=False)[order]
+    moving = np.isfinite(new_kwh)
+    moving[1:] &= ~((new_ts[1:] == new_ts[:-1] + 1) & (new_kwh[1:] == new_kwh[:-1]))
+    # only hours the lake holds already: a new day is never a copy, whatever it resembles
+    pos = np.minimum(np.searchsorted(old_ts, new_ts), len(old_ts) - 1)
+    moving &= old_ts[pos] == new_ts
+
+    def matches(lag: int) -> tuple[int, int]:
+        at = new_ts - lag
+        pos = np.minimum(np.searchsorted(old_ts, at), len(old_ts) - 1)
+        there = (old_ts[pos] == at) & moving
+        same = there & np.isclose(old_kwh[pos], new_kwh, rtol=1e-9, atol=1e-9)
+        return int(same.sum()), int(there.sum())
+
+    own, own_checked = matches(0)
+    if own_checked < SHIFT_MIN_HOURS or own >= 0.5 * own_checked:
+        return None  # new hours, or mostly the stored readings at their own hours
+    best: ShiftedCopy | None = None
+    for lag in (k for k in range(-SHIFT_HOURS, SHIFT_HOURS + 1) if k):
+        same, checked = matches(lag)
+        enough = checked >= SHIFT_MIN_HOURS and same >= 0.9 * checked
+        if enough and (best is None or same > best.matched):
+            best = ShiftedCopy(lag, same, checked)
+    return best
+
+
 def _quarantine_frame(parsed: ParsedFile, ingestion_id: str, source: str) -> pd.DataFrame:
     rej = parsed.rejected
     raw = [parsed.raw_lines.get(n, "") for n in rej.lines]
@@ -344,8 +422,16 @@ def _read_ahead(
 class _Run:
     """State of one ingest run inside its transaction."""
 
-    def __init__(self, lake: Lake, tx: Transaction, language: str, report: IngestReport) -> None:
+    def __init__(
+        self,
+        lake: Lake,
+        tx: Transaction,
+        language: str,
+        report: IngestReport,
+        rules: IngestRules | None = None,
+    ) -> None:
         self.lake = lake
+        self.rules = rules or IngestRules()
         self.tx = tx
         self.language = language
         self.report = report
@@ -432,6 +518,10 @@ class _Run:
                 else rows.filter(pa.compute.equal(rows.column("client_id"), client))
             )
             old = self.tx.read("readings", partitions=[client])
+            shifted = shifted_copy(old, new)
+            if shifted is not None:
+                self.refuse_shifted(parsed, new, client, shifted, source, result)
+                continue
             merged, inserted, updated, unchanged, first, revised = _merge(
                 old, new, ingestion_id, parsed.columns, self.run_ids
             )
@@ -511,6 +601,27 @@ class _Run:
                         params={"file": name, "n_rows": count},
                         scope="ingestion", ingestion_id=ingestion_id, source_file=source)
             )  # fmt: skip
+
+    def refuse_shifted(
+        self,
+        parsed: ParsedFile,
+        rows: pa.Table,
+        client: str,
+        shifted: ShiftedCopy,
+        source: str,
+        result: FileResult,
+    ) -> None:
+        """Move a customer's rows of a file to the quarantine: they are its stored readings
+        with every hour moved (:func:`shifted_copy`); stored, they would move its history."""
+        lines = rows.column("line").to_numpy()
+        detail = shifted.describe(rows)
+        for line in lines:
+            parsed.rejected.add(int(line), "row.timestamp_shifted", detail, client)
+        # the raw copy in the lake keeps the text anyway, should the file be gone
+        with contextlib.suppress(IngestError, OSError):
+            parsed.raw_lines.update(line_texts(Path(source), lines, self.rules.max_file_bytes))
+        result.rows_accepted -= len(lines)
+        result.rows_rejected += len(lines)
 
     def apply_sectors(self, path: Path) -> None:
         sectors = read_sector_map(path)
@@ -667,7 +778,7 @@ def ingest_paths(
     if total == 0:
         return report
     with lake.transaction() as tx:
-        run = _Run(lake, tx, language, report)
+        run = _Run(lake, tx, language, report, rules)
         workers = workers if workers is not None else min(4, os.cpu_count() or 1)
         for i, prep in enumerate(_read_ahead(lake, inputs.data, workers, rules), start=1):
             run.ingest_file(prep)

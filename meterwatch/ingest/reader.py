@@ -19,6 +19,7 @@ import io
 import re
 import unicodedata
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,6 +113,7 @@ REASONS = {
         "row.not_utf8",
         "row.timestamp_month_first",
         "row.timestamp_hour_ending",
+        "row.timestamp_shifted",
     )
 }
 
@@ -173,6 +175,18 @@ class ParsedFile:
     duplicates: dict[str, int]
     columns: tuple[str, ...] = NUMERIC
     raw_lines: dict[int, str] = field(default_factory=dict)
+
+
+def line_texts(path: Path, lines: Iterable[int], max_bytes: int) -> dict[int, str]:
+    """The text of some lines of a file (1-based, as ``parse`` numbers them), read again from
+    the file: for rows refused after parsing, to keep their raw line in the quarantine."""
+    data = read_bytes(path, max_bytes)
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    found = _Lines.of(data)
+    return {int(n): found.text(int(n)) for n in lines}
 
 
 def read_bytes(path: Path, max_bytes: int = IngestRules.max_file_bytes) -> bytes:

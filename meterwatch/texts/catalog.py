@@ -87,6 +87,18 @@ CATALOG: dict[str, dict[str, str]] = {
             "reading would move an hour; export each hour's start (00:00 to 23:00)"
         ),
     },
+    "row.timestamp_shifted": {
+        "es": (
+            "las lecturas del archivo son las ya guardadas del cliente, corridas unas horas "
+            "(¿hora UTC o de fin de hora?): ninguna se guarda, para no mover su historia; "
+            "exporte la hora local de Lima del inicio de cada hora"
+        ),
+        "en": (
+            "the file's readings are the customer's stored ones, shifted by some hours (UTC, "
+            "or hours labelled by their end?): none is stored, so that its history does not "
+            "move; export each hour's start in Lima local time"
+        ),
+    },
     # Data-quality findings (the data_quality table stores the code and its params)
     "readings.gap": {
         "es": "Faltan {n_hours:,} h de lecturas entre {start} y {end}.",
