@@ -290,9 +290,9 @@ def shifted_copy(old: pa.Table, new: pa.Table) -> ShiftedCopy | None:
     match them at one offset. Only hours the lake already holds are judged (a new day is never
     a copy), and of them those whose active energy moves from the hour before (a flat or idle
     run matches at every offset and tells nothing). Shifted when at least ``SHIFT_MIN_HOURS``
-    such hours are compared, 90 % match at one offset of 1 to ``SHIFT_HOURS`` hours either way and at most half
-    at their own hours. A genuine correction changes values, not hours, and matches nowhere
-    else.
+    such hours are compared, at most half of them match at their own hours and 90 % at one
+    offset of 1 to ``SHIFT_HOURS`` hours either way. A genuine correction changes values, not
+    hours, and matches nowhere else.
     """
     if old.num_rows < SHIFT_MIN_HOURS or new.num_rows < SHIFT_MIN_HOURS:
         return None
