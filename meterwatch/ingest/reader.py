@@ -114,6 +114,7 @@ REASONS = {
         "row.timestamp_month_first",
         "row.timestamp_hour_ending",
         "row.timestamp_shifted",
+        "row.timestamp_sub_hourly",
     )
 }
 
@@ -541,6 +542,16 @@ def _month_first(mo: np.ndarray, d: np.ndarray, leap: np.ndarray) -> bool:
     return bool(month_first.any() and not day_first.any())
 
 
+def _interval(seconds: np.ndarray) -> int | None:
+    """The most common step (seconds) between a file's distinct times; ``None`` for fewer
+    than two."""
+    steps = np.diff(np.unique(seconds))
+    if not len(steps):
+        return None
+    values, counts = np.unique(steps, return_counts=True)
+    return int(values[np.argmax(counts)])
+
+
 def _first_date_change(fields: _Fields, rows: np.ndarray) -> str | None:
     """The first two of ``rows`` (in file order) whose dates differ, as evidence: read day
     first, a month-first file's hours jump a month there."""
@@ -882,6 +893,26 @@ def parse(
             if code == "row.timestamp_month_first" and not shown.any():
                 text = _first_date_change(fields, np.flatnonzero(hit)) or text
         mark(hit, code, text)
+    read = (ts_problem == 0) & (reason == 0)
+    off_hour = read & (seconds % 3600 != 0)
+    if off_hour.sum() >= 2:
+        # A customer's readings every 15 or 30 minutes: its lines on the hour would each store
+        # a fraction of their hour's energy as the whole hour (a quarter at 15 minutes), so
+        # none is kept. Per customer: another one's hourly lines in the file are its own.
+        customer = (
+            np.zeros(n, np.int64)
+            if client is None
+            else np.unique(
+                np.asarray(client.to_numpy(zero_copy_only=False), dtype=object).astype(str),
+                return_inverse=True,
+            )[1].reshape(-1)
+        )
+        for group in np.unique(customer[off_hour]):
+            mine = read & (customer == group)
+            off = off_hour & mine
+            step = _interval(seconds[mine])
+            if off.sum() >= max((mine & ~off).sum(), 2) and step is not None and step < 3600:
+                mark(mine, "row.timestamp_sub_hourly", f"a reading every {step / 60:g} min")
     mark((ts_problem == 0) & (seconds % 3600 != 0), "row.timestamp_not_hour_start")
     first, last = rules.window()
     mark(

@@ -87,6 +87,18 @@ CATALOG: dict[str, dict[str, str]] = {
             "reading would move an hour; export each hour's start (00:00 to 23:00)"
         ),
     },
+    "row.timestamp_sub_hourly": {
+        "es": (
+            "el archivo trae lecturas de menos de una hora: cada línea en punto guardaría solo "
+            "una parte de la energía de su hora como la hora entera, así que no se guarda "
+            "ninguna; súmelas por hora (00:00 a 23:00) antes de cargarlas"
+        ),
+        "en": (
+            "the file holds readings shorter than an hour: each line on the hour would store "
+            "only part of its hour's energy as the whole hour, so none is stored; sum them by "
+            "hour (00:00 to 23:00) before loading them"
+        ),
+    },
     "row.timestamp_shifted": {
         "es": (
             "las lecturas del archivo son las ya guardadas del cliente, corridas unas horas "

@@ -465,6 +465,42 @@ def test_a_month_first_file_of_early_days_is_refused_by_the_run_of_its_hours(
     assert any(evidence in e and "us.csv" in e for e in report.rejected_examples)
 
 
+@pytest.mark.parametrize("minutes", [15, 30])
+def test_a_file_of_readings_shorter_than_an_hour_is_refused_whole(
+    tmp_path: Path, minutes: int
+) -> None:
+    # read row by row, the lines on the hour would land and each store a quarter (or half)
+    # of its hour's energy as the whole hour: a 75 % "loss" the engine would then find
+    times = pd.date_range("2023-01-01", periods=(60 // minutes) * 24 * 3, freq=f"{minutes}min")
+    rows = [f"C2,{t:%Y-%m-%d %H:%M},0.5,0.1,460,461" for t in times]
+    path = tmp_path / "quarters.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    lake = open_lake(str(tmp_path / "lake"))
+    report = ingest_paths(lake, [path], workers=1)
+    assert report.rows_read == report.rows_rejected == len(rows)
+    assert report.rows_accepted == 0
+    q = lake.query("SELECT DISTINCT reason_code, reason FROM quarantine")
+    assert q["reason_code"].tolist() == ["row.timestamp_sub_hourly"]
+    assert f"a reading every {minutes} min" in q["reason"][0]
+
+
+def test_hourly_readings_labelled_at_the_half_hour_and_stray_lines_keep_their_reasons(
+    tmp_path: Path,
+) -> None:
+    half = [f"C2,2023-01-01 {h:02d}:30,1,0.5,460,461" for h in range(24)]  # hourly, off the hour
+    stray = ["C3,2023-01-01 05:30,1,0.5,460,461", "C3,2023-01-01 07:45,1,0.5,460,461"]
+    hourly = [f"C3,2023-01-01 {h:02d}:00,1,0.5,460,461" for h in range(24)]
+    path = tmp_path / "mixed.csv"
+    path.write_text("\n".join([HEADER, *half, *hourly, *stray]) + "\n")
+    lake = open_lake(str(tmp_path / "lake"))
+    report = ingest_paths(lake, [path], workers=1)
+    assert report.rows_accepted == len(hourly)  # C3's hours land
+    q = lake.query("SELECT reason_code, count(*) AS n FROM quarantine GROUP BY 1")
+    assert dict(zip(q["reason_code"], q["n"], strict=True)) == {
+        "row.timestamp_not_hour_start": len(half) + len(stray)
+    }
+
+
 @pytest.mark.parametrize("order", ["sorted", "shuffled", "by customer"])
 def test_a_day_first_file_of_early_days_keeps_its_dates(tmp_path: Path, order: str) -> None:
     # the same dates written day first (1 to 6 January), in order, in no order, or two
