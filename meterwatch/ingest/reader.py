@@ -115,6 +115,7 @@ REASONS = {
         "row.timestamp_hour_ending",
         "row.timestamp_shifted",
         "row.timestamp_sub_hourly",
+        "row.active_cumulative",
     )
 }
 
@@ -542,6 +543,62 @@ def _month_first(mo: np.ndarray, d: np.ndarray, leap: np.ndarray) -> bool:
     return bool(month_first.any() and not day_first.any())
 
 
+#: A customer's active energy that only grows, line after line in time order, over at least
+#: this many hours, from a total this many times its mean increment, is a meter's register.
+CUMULATIVE_MIN_HOURS = 48
+CUMULATIVE_TOTAL_STEPS = 100
+
+
+def _customer_codes(client: pa.Array | None, n: int) -> np.ndarray:
+    """One integer per row naming its customer (0 for a file of one customer)."""
+    if client is None:
+        return np.zeros(n, np.int64)
+    text = np.asarray(client.to_numpy(zero_copy_only=False), dtype=object).astype(str)
+    return np.asarray(np.unique(text, return_inverse=True)[1], dtype=np.int64).reshape(-1)
+
+
+def _cumulative_customers(
+    customer: np.ndarray, seconds: np.ndarray, active: np.ndarray, read: np.ndarray
+) -> np.ndarray:
+    """The rows of customers whose active energy is a running total, not each hour's energy.
+
+    Hourly energy rises and falls within every day; a meter's register (the index an export
+    may send instead) never falls and rises almost every hour. Such a customer: at least
+    ``CUMULATIVE_MIN_HOURS`` read rows, no step down in time order, 90 % of the steps up, and
+    a mean value ``CUMULATIVE_TOTAL_STEPS`` times its mean step or more (a plant ramping up
+    for two days starts near its steps; a register carries its whole past). A flat reading
+    has no step up and is not one.
+    """
+    rows = np.flatnonzero(read & np.isfinite(active))
+    out = np.zeros(len(read), dtype=bool)
+    if len(rows) < CUMULATIVE_MIN_HOURS:
+        return out
+    order = rows[np.lexsort((seconds[rows], customer[rows]))]
+    who, value = customer[order], active[order]
+    same = who[1:] == who[:-1]
+    step = np.diff(value)
+    groups = int(who.max()) + 1
+    n_rows = np.bincount(who, minlength=groups)
+    n_steps = np.bincount(who[1:][same], minlength=groups)
+    down = np.bincount(who[1:][same & (step < 0)], minlength=groups)
+    up = np.bincount(who[1:][same & (step > 0)], minlength=groups)
+    rise = np.bincount(who[1:][same], weights=np.where(same, step, 0)[same], minlength=groups)
+    total = np.bincount(who, weights=value, minlength=groups)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_step = rise / np.maximum(n_steps, 1)
+        mean_value = total / np.maximum(n_rows, 1)
+        running = (
+            (n_rows >= CUMULATIVE_MIN_HOURS)
+            & (down == 0)
+            & (up >= 0.9 * n_steps)
+            & (mean_step > 0)
+            & (mean_value >= CUMULATIVE_TOTAL_STEPS * mean_step)
+        )
+    if running.any():
+        out[rows] = running[customer[rows]]
+    return out
+
+
 def _interval(seconds: np.ndarray) -> int | None:
     """The most common step (seconds) between a file's distinct times; ``None`` for fewer
     than two."""
@@ -899,14 +956,7 @@ def parse(
         # A customer's readings every 15 or 30 minutes: its lines on the hour would each store
         # a fraction of their hour's energy as the whole hour (a quarter at 15 minutes), so
         # none is kept. Per customer: another one's hourly lines in the file are its own.
-        customer = (
-            np.zeros(n, np.int64)
-            if client is None
-            else np.unique(
-                np.asarray(client.to_numpy(zero_copy_only=False), dtype=object).astype(str),
-                return_inverse=True,
-            )[1].reshape(-1)
-        )
+        customer = _customer_codes(client, n)
         for group in np.unique(customer[off_hour]):
             mine = read & (customer == group)
             off = off_hour & mine
@@ -936,6 +986,14 @@ def parse(
         for row in np.flatnonzero(out & (reason == 0)).tolist():
             reason[row] = CODE_IDS["row.value_out_of_range"]
             detail[row] = f"{col} {values[row]:g}; {bound}"
+
+    cumulative = _cumulative_customers(
+        _customer_codes(client, n), seconds, fields.numbers["active_kwh"], reason == 0
+    )
+    if cumulative.any():
+        # a meter's register (its running total) sent as each hour's energy: stored, every
+        # hour would hold the whole total
+        mark(cumulative, "row.active_cumulative")
 
     # Repeated customer-hour within the file: the last row wins (a later line corrects).
     duplicates: dict[str, int] = {}

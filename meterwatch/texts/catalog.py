@@ -87,6 +87,18 @@ CATALOG: dict[str, dict[str, str]] = {
             "reading would move an hour; export each hour's start (00:00 to 23:00)"
         ),
     },
+    "row.active_cumulative": {
+        "es": (
+            "la energía activa del cliente solo crece línea tras línea: es el registro "
+            "acumulado del medidor, no la energía de cada hora; ninguna se guarda, envíe la "
+            "diferencia de cada hora"
+        ),
+        "en": (
+            "the customer's active energy only grows line after line: it is the meter's "
+            "running register, not each hour's energy; none is stored, send each hour's "
+            "difference"
+        ),
+    },
     "row.timestamp_sub_hourly": {
         "es": (
             "el archivo trae lecturas de menos de una hora: cada línea en punto guardaría solo "

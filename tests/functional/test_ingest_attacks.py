@@ -501,6 +501,28 @@ def test_hourly_readings_labelled_at_the_half_hour_and_stray_lines_keep_their_re
     }
 
 
+def test_a_meters_running_register_is_refused_not_stored_as_hourly_energy(
+    tmp_path: Path,
+) -> None:
+    # an export of the meter's index (45,210 kWh and growing) instead of each hour's energy:
+    # every hour would hold the whole total, far inside the plausible 100 MWh an hour
+    hours = pd.date_range("2023-01-01", periods=24 * 5, freq="h")
+    use = np.random.default_rng(3).uniform(0.5, 2.0, len(hours))
+    register = np.round(45_210.3 + np.cumsum(use), 2)
+    rows = [f"C2,{t:%Y-%m-%d %H:%M},{v},0.5,460,461" for t, v in zip(hours, register, strict=True)]
+    rows += [f"C3,{t:%Y-%m-%d %H:%M},{v:.3f},0.5,460,461" for t, v in zip(hours, use, strict=True)]
+    rows += [f"C4,{t:%Y-%m-%d %H:%M},1.5,0.5,460,461" for t in hours]  # flat: not a register
+    path = tmp_path / "index.csv"
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    lake = open_lake(str(tmp_path / "lake"))
+    report = ingest_paths(lake, [path], workers=1)
+    assert report.rows_read == report.rows_accepted + report.rows_rejected
+    q = lake.query("SELECT client_id, reason_code, count(*) AS n FROM quarantine GROUP BY 1, 2")
+    assert q.values.tolist() == [["C2", "row.active_cumulative", len(hours)]]
+    landed = lake.query("SELECT DISTINCT client_id FROM readings ORDER BY 1")["client_id"]
+    assert landed.tolist() == ["C3", "C4"]
+
+
 @pytest.mark.parametrize("order", ["sorted", "shuffled", "by customer"])
 def test_a_day_first_file_of_early_days_keeps_its_dates(tmp_path: Path, order: str) -> None:
     # the same dates written day first (1 to 6 January), in order, in no order, or two
