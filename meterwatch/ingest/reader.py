@@ -553,8 +553,10 @@ def _customer_codes(client: pa.Array | None, n: int) -> np.ndarray:
     """One integer per row naming its customer (0 for a file of one customer)."""
     if client is None:
         return np.zeros(n, np.int64)
-    text = np.asarray(client.to_numpy(zero_copy_only=False), dtype=object).astype(str)
-    return np.asarray(np.unique(text, return_inverse=True)[1], dtype=np.int64).reshape(-1)
+    if isinstance(client, pa.ChunkedArray):
+        client = client.combine_chunks()
+    codes = pc.dictionary_encode(pc.fill_null(client, "")).indices
+    return np.asarray(codes.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _cumulative_customers(
