@@ -182,12 +182,7 @@ class ParsedFile:
 def line_texts(path: Path, lines: Iterable[int], max_bytes: int) -> dict[int, str]:
     """The text of some lines of a file (1-based, as ``parse`` numbers them), read again from
     the file: for rows refused after parsing, to keep their raw line in the quarantine."""
-    data = read_bytes(path, max_bytes)
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    found = _Lines.of(data)
+    found = _Lines.of(_one_line_per_row(_binary_or_empty(str(path), read_bytes(path, max_bytes))))
     return {int(n): found.text(int(n)) for n in lines}
 
 
@@ -257,6 +252,13 @@ def _not_utf8(source: str, data: bytes, line: int = 1) -> IngestError | None:
             line=line + data.count(b"\n", 0, exc.start),
         )
     return None
+
+
+def _one_line_per_row(data: bytes) -> bytes:
+    """CR-LF and old Mac CR-only endings as ``\\n``: one line per row either way."""
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return data
 
 
 def _binary_or_empty(source: str, data: bytes) -> bytes:
@@ -515,7 +517,7 @@ def parse_timestamps(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         )  # fmt: skip
         if spelling == _DAY_FIRST and (
             _month_first(mo, d, leap)
-            or _runs_month_first(y, mo, d, h * 3600 + mi * 60 + sec, code == 0)
+            or _runs_month_first(y, mo, d, leap, h * 3600 + mi * 60 + sec, code == 0)
         ):
             code = np.full(len(where), CODE_IDS["row.timestamp_month_first"], code.dtype)
         seconds[rest[where]] = local
@@ -536,11 +538,16 @@ def _month_first(mo: np.ndarray, d: np.ndarray, leap: np.ndarray) -> bool:
     month first: some "month" above 12 whose swapped reading (month ``d``, day ``mo``) is a
     date of that year, and no day above 12 before a valid month (a day-first file with a
     mistyped line keeps its other lines; that line stays refused as impossible)."""
-    swapped_month = np.clip(d, 1, 12)
-    swapped_last = _DAYS_IN_MONTH[swapped_month - 1] + ((swapped_month == 2) & leap)
-    month_first = (mo > 12) & (d >= 1) & (d <= 12) & (mo <= swapped_last)
+    month_first = (mo > 12) & _swapped_date(mo, d, leap)
     day_first = (d > 12) & (mo >= 1) & (mo <= 12)
     return bool(month_first.any() and not day_first.any())
+
+
+def _swapped_date(mo: np.ndarray, d: np.ndarray, leap: np.ndarray) -> np.ndarray:
+    """Whether each date read month first (month ``d``, day ``mo``) is a date of its year."""
+    swapped_month = np.clip(d, 1, 12)
+    swapped_last = _DAYS_IN_MONTH[swapped_month - 1] + ((swapped_month == 2) & leap)
+    return np.asarray((d >= 1) & (d <= 12) & (mo >= 1) & (mo <= swapped_last), dtype=bool)
 
 
 #: A customer's active energy that only grows, line after line in time order, over at least
@@ -584,7 +591,7 @@ def _cumulative_customers(
     n_steps = np.bincount(who[1:][same], minlength=groups)
     down = np.bincount(who[1:][same & (step < 0)], minlength=groups)
     up = np.bincount(who[1:][same & (step > 0)], minlength=groups)
-    rise = np.bincount(who[1:][same], weights=np.where(same, step, 0)[same], minlength=groups)
+    rise = np.bincount(who[1:][same], weights=step[same], minlength=groups)
     total = np.bincount(who, weights=value, minlength=groups)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_step = rise / np.maximum(n_steps, 1)
@@ -631,7 +638,12 @@ def _first_date_change(fields: _Fields, rows: np.ndarray) -> str | None:
 
 
 def _runs_month_first(
-    y: np.ndarray, mo: np.ndarray, d: np.ndarray, time_of_day: np.ndarray, read: np.ndarray
+    y: np.ndarray,
+    mo: np.ndarray,
+    d: np.ndarray,
+    leap: np.ndarray,
+    time_of_day: np.ndarray,
+    read: np.ndarray,
 ) -> bool:
     """Whether slashed dates that read both ways (every day and month 12 or less: 01/02/2023)
     run hour after hour only when read month first.
@@ -644,10 +656,7 @@ def _runs_month_first(
     has at least two irregular steps and four times as many as the month-first one.
     ``read``: the lines read day first (the others are not judged).
     """
-    swapped_month = np.clip(d, 1, 12)
-    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
-    swapped_last = _DAYS_IN_MONTH[swapped_month - 1] + ((swapped_month == 2) & leap)
-    both = np.flatnonzero(read & (d >= 1) & (d <= 12) & (mo >= 1) & (mo <= swapped_last))
+    both = np.flatnonzero(read & _swapped_date(mo, d, leap))
     if len(both) < 3:
         return False
     day_first = _days_from_civil(y[both], mo[both], d[both]) * 86400 + time_of_day[both]
@@ -877,9 +886,7 @@ def parse(
     """
     source = source or str(path)
     rules = rules or IngestRules()
-    data = _binary_or_empty(source, data)
-    if b"\r" in data:  # CR-LF and old Mac CR-only endings: one line per row either way
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    data = _one_line_per_row(_binary_or_empty(source, data))
     lines = _Lines.of(data)
     header_error = _not_utf8(source, data[: int(lines.ends[0])])
     if header_error is not None:
@@ -952,13 +959,13 @@ def parse(
             if code == "row.timestamp_month_first" and not shown.any():
                 text = _first_date_change(fields, np.flatnonzero(hit)) or text
         mark(hit, code, text)
+    customer = _customer_codes(client, n)  # the sub-hourly and register checks are per customer
     read = (ts_problem == 0) & (reason == 0)
     off_hour = read & (seconds % 3600 != 0)
     if off_hour.sum() >= 2:
         # A customer's readings every 15 or 30 minutes: its lines on the hour would each store
         # a fraction of their hour's energy as the whole hour (a quarter at 15 minutes), so
         # none is kept. Per customer: another one's hourly lines in the file are its own.
-        customer = _customer_codes(client, n)
         for group in np.unique(customer[off_hour]):
             mine = read & (customer == group)
             off = off_hour & mine
@@ -989,9 +996,7 @@ def parse(
             reason[row] = CODE_IDS["row.value_out_of_range"]
             detail[row] = f"{col} {values[row]:g}; {bound}"
 
-    cumulative = _cumulative_customers(
-        _customer_codes(client, n), seconds, fields.numbers["active_kwh"], reason == 0
-    )
+    cumulative = _cumulative_customers(customer, seconds, fields.numbers["active_kwh"], reason == 0)
     if cumulative.any():
         # a meter's register (its running total) sent as each hour's energy: stored, every
         # hour would hold the whole total
