@@ -162,6 +162,12 @@ def test_the_inbox_follows_the_filter_bar_and_the_quality_table_fits(
         assert title in headers, headers
     inbox = page.locator(".mw-inbox .tabulator-tableholder")
     assert inbox.evaluate("el => el.scrollWidth - el.clientWidth") <= 1
+    # long sector names and alert kinds wrap: no cell of the inbox cuts its text
+    cut = page.locator(".mw-inbox .tabulator-cell").evaluate_all(
+        "els => els.filter(e => e.innerText.trim() && e.scrollWidth > e.clientWidth + 1)"
+        ".map(e => e.innerText)"
+    )
+    assert not cut, cut
     page.screenshot(path=str(ARTIFACTS / "alertas_filtros.png"), full_page=True)
 
     page.get_by_role("button", name="Calidad de datos").click()

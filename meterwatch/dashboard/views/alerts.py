@@ -125,9 +125,12 @@ class AlertsView(ViewBase):
                 "lost_kwh_estimate": number_format(lang),
                 "loss_pen": number_format(lang),
                 "confidence": number_format(lang, suffix="%"),
+                # long sector names and kinds wrap instead of being cut mid-word
+                "sector": {"type": "textarea"},
+                "kind": {"type": "textarea"},
                 "evidence": {"type": "textarea"},
             },
-            # 14 columns shared out across the screen (never wider); the evidence wraps
+            # 14 columns shared out across the screen (never wider); the text columns wrap
             layout="fit_columns",
             widths={
                 "rank": "3%",
