@@ -25,7 +25,7 @@ import base64
 import datetime as dt
 import functools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -256,6 +256,10 @@ class CustomerModel:
         """Free the trees (scoring needs the statistics and the shape table, not them)."""
         self.booster, self._regressor, self._booster_text = b"", None, ""
 
+    def without_trees(self) -> CustomerModel:
+        """A copy that shares everything but the trees (left to this one)."""
+        return replace(self, booster=b"", _regressor=None, _booster_text="")
+
     # prediction ---------------------------------------------------------------------
     def _table_rows(self, levels: np.ndarray) -> np.ndarray | None:
         """Row of :attr:`shape_table` for each of ``levels`` (the snapped levels
@@ -306,6 +310,13 @@ class CustomerModel:
     def _trees(self, idx: pd.DatetimeIndex, level: np.ndarray) -> np.ndarray:
         if self._regressor is None:
             import xgboost as xgb
+
+            if not self.booster and not self._booster_text:
+                # an empty booster would predict its base score: numbers, but wrong ones
+                raise RuntimeError(
+                    "the shape at a level the shape table does not hold needs the trees, "
+                    "and this model's were dropped"
+                )
 
             booster = xgb.Booster()
             if not self.booster and self._booster_text:
@@ -640,6 +651,7 @@ def fit_customer(
     *,
     sector_profile: np.ndarray | None = None,
     min_history_days: int = MIN_HISTORY_DAYS,
+    calibrated_by: tuple[CustomerModel, pd.Timestamp] | None = None,
 ) -> CustomerModel:
     """Fit a customer's model on its hourly readings.
 
@@ -653,6 +665,14 @@ def fit_customer(
         when the customer has less than ``min_history_days`` of history.
     min_history_days
         Days of history below which the sector profile stands in for the XGBoost model.
+    calibrated_by
+        ``(model, cut)``: a model fitted by this function on exactly the readings before
+        ``cut`` (the walk-forward's model of the origin before). It is the probe the
+        calibration tail (the readings from ``cut`` on) is judged with, instead of one fitted
+        here on the first ``1 - CALIBRATION_SHARE`` of the history: the same trees, since the
+        same readings give the same fit, so only the split moves (to ``cut``) and one fit of
+        two is saved. Ignored when the model is not an XGBoost one or ``cut`` leaves either
+        part without two weeks.
 
     Returns
     -------
@@ -674,6 +694,15 @@ def fit_customer(
     active = frame["active_kwh"].to_numpy(dtype=float)
     n_days = int(days)
     cut_day = ts.dt.floor("D").min() + pd.Timedelta(days=round(n_days * (1 - CALIBRATION_SHARE)))
+    given: CustomerModel | None = None
+    if calibrated_by is not None and calibrated_by[0].kind == "xgboost":
+        cut = pd.Timestamp(calibrated_by[1])
+        before = ts < cut
+        if (
+            ts[before].dt.floor("D").nunique() >= min_history_days
+            and ts[~before].dt.floor("D").nunique() >= min_history_days
+        ):
+            given, cut_day = calibrated_by[0], cut
     head = (ts < cut_day).to_numpy()
     fit_part, cal_part = frame[head], frame[~head].reset_index(drop=True)
 
@@ -683,13 +712,16 @@ def fit_customer(
     hour_level_fit = _hour_level(fit_part["ts"], level_fit)
     mask_fit = _clean_mask(fit_part, hour_level_fit)
     profile = profile_of(frame)
-    probe = CustomerModel(
-        kind="xgboost",
-        known_log_levels=known_levels(level_fit),
-        band=(-1.0, 1.0),
-        profile=profile,
-    )
-    probe._regressor, probe._level_cuts = _fit_regressor(fit_part, hour_level_fit, mask_fit)
+    if given is not None:
+        probe = given
+    else:
+        probe = CustomerModel(
+            kind="xgboost",
+            known_log_levels=known_levels(level_fit),
+            band=(-1.0, 1.0),
+            profile=profile,
+        )
+        probe._regressor, probe._level_cuts = _fit_regressor(fit_part, hour_level_fit, mask_fit)
     pred = probe.predict(cal_part)
     cal_level = pred["level_kwh"].to_numpy()
     cal_ok = _clean_mask(cal_part, cal_level)

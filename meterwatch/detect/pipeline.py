@@ -757,24 +757,103 @@ def walk_forward_origins(
 
 @dataclass
 class _WalkTask:
-    """One walk-forward model: the readings it is fitted on and the ones it scores."""
+    """One walk-forward model: the readings it is fitted on and the ones it scores, and the
+    customer's model of the origin before (fitted on the readings before ``previous_origin``),
+    which calibrates this one (:func:`~meterwatch.detect.model.fit_customer`)."""
 
     before: pd.DataFrame
     context: pd.DataFrame
+    previous: CustomerModel | None = None
+    previous_origin: pd.Timestamp | None = None
+    # the model calibrates the customer's next origin: its trees travel back (as bytes), as a
+    # level the shape table does not hold (a rise) runs them
+    keep_trees: bool = False
 
 
 def _walk_one(task: _WalkTask) -> tuple[CustomerModel, pd.DataFrame]:
     """Fit a walk-forward model and put its context on the grid; the trees are dropped (scoring
     reads the shape table), so what travels back from a worker process is small."""
-    model = fit_customer(task.before.reset_index(drop=True))
+    calibrated_by = (
+        (task.previous, task.previous_origin)
+        if task.previous is not None and task.previous_origin is not None
+        else None
+    )
+    model = fit_customer(task.before.reset_index(drop=True), calibrated_by=calibrated_by)
     grid = prepare_grid(model, task.context.reset_index(drop=True))
-    model.drop_trees()
+    if task.keep_trees:
+        model._regressor = None  # the stored bytes stay: loaded again if ever run
+    else:
+        model.drop_trees()
     return model, grid
 
 
 #: Fits handed to the workers ahead of the one being read, per worker: enough to keep them
 #: busy, few enough that the readings they are fitted on (sliced when handed over) stay few.
 FITS_AHEAD = 8
+
+
+def _pool(n: int, workers: int, processes_from: int) -> Executor:
+    """Worker processes for ``n`` fits where :func:`_fits` says so, else threads."""
+    if workers > 1 and 0 < processes_from <= n:
+        try:
+            return ProcessPoolExecutor(
+                max_workers=min(workers, n), mp_context=multiprocessing.get_context("spawn")
+            )
+        except (OSError, NotImplementedError, PermissionError) as exc:
+            warnings.warn(f"model fits in threads: no worker processes ({exc})", stacklevel=3)
+    return ThreadPoolExecutor(max_workers=max(1, workers))
+
+
+def _chained_fits(
+    fn: Callable[[Any], Any],
+    build: Callable[[int, Any], Any],
+    previous: Sequence[int],
+    workers: int,
+    processes_from: int,
+) -> Iterator[Any]:
+    """``fn(build(i, result of task previous[i]))`` for each task ``i`` in order, as
+    :func:`_fits`, where a task needs the result of an earlier one (``previous[i]`` < ``i``,
+    or -1 for none): the walk-forward's model of a customer's origin calibrates the model of
+    its next origin. A task is handed over once the one it needs is done (a wait, if any, of
+    the main process, never of a worker); at most ``FITS_AHEAD`` per worker ahead of the one
+    being read, and a result is kept only until the task that needs it is handed over.
+    """
+    n = len(previous)
+    if n == 0:
+        return
+    pool = _pool(n, workers, processes_from)
+    futures: dict[int, Future[Any]] = {}
+    done: dict[int, Any] = {}  # results read, still needed by a task not handed over
+    following = dict.fromkeys(range(n), -1)  # the task that needs each task's result
+    for j, p in enumerate(previous):
+        if p >= 0:
+            following[p] = j
+    handed = 0
+
+    def hand_over(j: int) -> None:
+        p = previous[j]
+        before = None
+        if p >= 0:
+            before = done.pop(p) if p in done else futures[p].result()
+        futures[j] = pool.submit(fn, build(j, before))
+
+    try:
+        for i in range(n):
+            while handed < n and (handed <= i or handed - i < FITS_AHEAD * max(1, workers)):
+                hand_over(handed)
+                handed += 1
+            result = futures.pop(i).result()
+            if following[i] >= handed:  # its follower is not handed over yet
+                done[i] = result
+            yield result
+    except BrokenProcessPool as exc:
+        raise RuntimeError(
+            "a model-fitting worker process died (a worker imports the program's main "
+            'module: guard its top level with `if __name__ == "__main__":`, or set '
+            "fit_processes_from to 0 for threads)"
+        ) from exc
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _fits(
@@ -792,16 +871,7 @@ def _fits(
     handed over ahead of the result being read, so an iterator that slices readings keeps
     memory bounded whatever the number of fits.
     """
-    pool: Executor | None = None
-    if workers > 1 and 0 < processes_from <= n:
-        try:
-            pool = ProcessPoolExecutor(
-                max_workers=min(workers, n), mp_context=multiprocessing.get_context("spawn")
-            )
-        except (OSError, NotImplementedError, PermissionError) as exc:
-            warnings.warn(f"model fits in threads: no worker processes ({exc})", stacklevel=2)
-    if pool is None:
-        pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    pool = _pool(n, workers, processes_from)
     ahead: deque[Future[Any]] = deque()
     try:
         for item in items:
@@ -864,13 +934,25 @@ def _history_scores(
                 continue  # nothing of the origin's quarter to score
             tasks.append((k, client))
 
-    def walk_task(k: int, client: str) -> _WalkTask:
+    # each customer's model of an origin calibrates its model of the next one
+    latest: dict[str, int] = {}
+    previous: list[int] = []
+    for i, (_, client) in enumerate(tasks):
+        previous.append(latest.get(client, -1))
+        latest[client] = i
+    followed = {p for p in previous if p >= 0}
+
+    def walk_task(i: int, before: tuple[CustomerModel, pd.DataFrame] | None) -> _WalkTask:
         """The readings a walk-forward fit needs, sliced only when it is handed over."""
+        k, client = tasks[i]
         origin = origins[k]
         frame = readings[client]
         ts = frame["ts"]
         context = frame[(ts >= origin - context_before) & (ts < origin + step + lookahead)]
-        return _WalkTask(frame[ts < origin], context)
+        task = _WalkTask(frame[ts < origin], context, keep_trees=i in followed)
+        if before is not None:
+            task.previous, task.previous_origin = before[0], origins[tasks[previous[i]][0]]
+        return task
 
     out: dict[str, list[pd.DataFrame]] = {c: [] for c in readings}
 
@@ -888,12 +970,8 @@ def _history_scores(
 
     pending: list[_Work] = []
     current = -1
-    fitted = _fits(
-        _walk_one,
-        (walk_task(k, client) for k, client in tasks),
-        len(tasks),
-        settings.worker_count,
-        settings.fit_processes_from,
+    fitted = _chained_fits(
+        _walk_one, walk_task, previous, settings.worker_count, settings.fit_processes_from
     )
     for (k, client), (model, grid) in zip(tasks, fitted, strict=True):
         if k != current:
@@ -904,6 +982,9 @@ def _history_scores(
                     progress(j + 1, len(origins), f"{origins[j]:%Y-%m-%d}")
             pending, current = [], k
         origin = origins[k]
+        # scored with the shape table: a copy without the trees (the next origin's fit may
+        # still be reading them)
+        model = model.without_trees()
         pending.append(_Work(client, model, f"walk-{origin:%Y%m%d}", grid, origin, origin))
     if pending:
         score_origin(current, pending)

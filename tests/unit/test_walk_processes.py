@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from meterwatch.detect import pipeline
+from meterwatch.detect.model import fit_customer
 from tests.scenarios import hourly_frame
 
 
@@ -109,3 +110,73 @@ def test_the_fits_draw_their_items_as_the_workers_need_them() -> None:
     assert next(fits) == 0
     assert len(drawn) <= pipeline.FITS_AHEAD * 2
     assert list(fits) == list(range(1, 100))
+
+
+def _frame(days: int, seed: int) -> pd.DataFrame:
+    raw = hourly_frame(24 * days, seed=seed, level=2.0 + seed)
+    return pd.DataFrame(
+        {
+            "ts": raw["ts"],
+            "active_kwh": raw["active"],
+            "reactive_kvarh": raw["reactive"],
+            "voltage_fa": raw["va"],
+            "voltage_fc": raw["vc"],
+        }
+    )
+
+
+def test_the_model_of_the_origin_before_calibrates_as_the_probe_it_replaces() -> None:
+    """The walk-forward's model of a customer's previous origin was fitted on exactly the
+    readings before it: given as the calibration probe with that origin as the cut, the model
+    is the one the 80/20 split fits when its cut falls on the same day (same trees, same
+    statistics, to the byte), with one fit fewer."""
+    frame = _frame(100, seed=4)
+    cut = frame["ts"].iloc[0].floor("D") + pd.Timedelta(days=80)  # the 80 % cut of 100 days
+    split = fit_customer(frame)
+    before = fit_customer(frame[frame["ts"] < cut].reset_index(drop=True))
+    before._regressor = None  # as it comes back from a walk-forward worker: trees as bytes
+    chained = fit_customer(frame, calibrated_by=(before, cut))
+    assert chained.to_bytes() == split.to_bytes()
+    # a cut leaving less than two weeks on either side is ignored: the 80/20 split again
+    late = fit_customer(frame, calibrated_by=(before, frame["ts"].iloc[-1] - pd.Timedelta(days=3)))
+    assert late.to_bytes() == split.to_bytes()
+
+
+def test_chained_walk_fits_in_processes_are_the_threads_fits() -> None:
+    """Each customer's model of an origin calibrates its model of the next: in worker
+    processes or threads, the same models and grids, each the direct fit it stands for."""
+    frames = {c: _frame(150, seed=c) for c in (1, 2)}
+    origins = [frames[1]["ts"].iloc[0].floor("D") + pd.Timedelta(days=d) for d in (70, 100, 130)]
+    tasks = [(k, c) for k in range(3) for c in (1, 2)]
+    previous = [i - 2 if i >= 2 else -1 for i in range(len(tasks))]
+
+    def build(i: int, before: tuple | None) -> pipeline._WalkTask:
+        k, c = tasks[i]
+        frame, origin = frames[c], origins[k]
+        ts = frame["ts"]
+        context = frame[
+            (ts >= origin - pd.Timedelta(days=18)) & (ts < origin + pd.Timedelta(days=30))
+        ]
+        task = pipeline._WalkTask(frame[ts < origin], context, keep_trees=k < 2)
+        if before is not None:
+            task.previous, task.previous_origin = before[0], origins[k - 1]
+        return task
+
+    threads = list(pipeline._chained_fits(pipeline._walk_one, build, previous, 2, 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        processes = list(pipeline._chained_fits(pipeline._walk_one, build, previous, 2, 1))
+    assert len(threads) == len(processes) == len(tasks)
+    for (model_a, grid_a), (model_b, grid_b) in zip(threads, processes, strict=True):
+        assert model_a.to_bytes() == model_b.to_bytes()
+        pd.testing.assert_frame_equal(grid_a, grid_b)
+    # trees travel back only where the next origin needs them
+    assert [m._has_trees() for m, _ in threads] == [True] * 4 + [False] * 2
+    # the last origin of customer 2, fitted directly with its previous origin's model
+    frame = frames[2]
+    before = fit_customer(frame[frame["ts"] < origins[1]].reset_index(drop=True))
+    direct = fit_customer(
+        frame[frame["ts"] < origins[2]].reset_index(drop=True), calibrated_by=(before, origins[1])
+    )
+    direct.drop_trees()
+    assert threads[-1][0].to_bytes() == direct.to_bytes()
