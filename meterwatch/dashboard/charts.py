@@ -47,18 +47,29 @@ def dates(lang: str) -> DatetimeTickFormatter:
     return formatter
 
 
-def _number_js(lang: str, variable: str) -> str:
+def _number_js(lang: str, variable: str, digits: str = "2") -> str:
     thousands, decimal = NUMBER_SEPARATORS.get(lang, NUMBER_SEPARATORS["en"])
     return (
-        f"const text = Number({variable}).toLocaleString('en-US', {{maximumFractionDigits: 2}});"
+        f"const text = Number({variable}).toLocaleString('en-US', "
+        f"{{maximumFractionDigits: {digits}}});"
         f"return text.replace(/,/g, '_').replace('.', {json.dumps(decimal)})"
         f".replace(/_/g, {json.dumps(thousands)});"
     )
 
 
+# An axis's ticks get as many decimals as their spacing needs (0.005 apart: three), at least
+# none and at most six: with two always, ticks 0.005 apart read 0,01 0,01 0,02 0,02.
+_TICK_DIGITS = (
+    "const step = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) : 0;"
+    "const digits = step > 0 ? Math.min(6, Math.max(0, -Math.floor(Math.log10(step) + 1e-9)))"
+    " : 2;"
+)
+
+
 def numbers(lang: str) -> CustomJSTickFormatter:
-    """Axis numbers grouped as the cards and tables write them (Spanish ``1 100``, ``0,5``)."""
-    return CustomJSTickFormatter(code=_number_js(lang, "tick"))
+    """Axis numbers grouped as the cards and tables write them (Spanish ``1 100``, ``0,5``),
+    with the decimals the ticks' spacing needs."""
+    return CustomJSTickFormatter(code=_TICK_DIGITS + _number_js(lang, "tick", "digits"))
 
 
 def hover(lang: str, *fields: tuple[str, str, str]) -> dict[str, Any]:

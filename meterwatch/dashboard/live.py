@@ -15,13 +15,21 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import panel as pn
+from bokeh.core.properties import field
 from bokeh.models import (
     BasicTicker,
     ColumnDataSource,
     FactorRange,
+    Grid,
+    HBar,
     HoverTool,
+    Line,
     LinearColorMapper,
     Range1d,
+    Rect,
+    Scatter,
+    VArea,
+    VBar,
 )
 from bokeh.models.annotations import ColorBar, Legend, LegendItem
 from bokeh.models.widgets import Div
@@ -44,12 +52,14 @@ def styled_figure(
     numbers: bool = True,
     **kwargs: Any,
 ) -> Any:
-    """A figure in the dashboard's style: full width, no toolbar, axes in the language."""
+    """A figure in the dashboard's style: full width, no toolbar, no title, axes in the
+    language, no vertical grid lines."""
     fig = figure(
         height=height,
         sizing_mode="stretch_width",
         toolbar_location=None,
         tools="",
+        title=None,
         x_axis_type="datetime" if dates else "auto",
         **kwargs,
     )
@@ -59,8 +69,21 @@ def styled_figure(
         fig.xaxis.formatter = charts.dates(lang)
     if numbers:
         fig.yaxis.formatter = charts.numbers(lang)
-    fig.xgrid.grid_line_color = None
+    drop_grid(fig, 0)
     return fig
+
+
+def drop_grid(fig: Any, dimension: int) -> None:
+    """Remove a figure's grid lines along one dimension (0: the vertical ones): the model
+    itself, not only its colour (every model is built and sent again for each session)."""
+    fig.center = [r for r in fig.center if not (isinstance(r, Grid) and r.dimension == dimension)]
+
+
+def draw(fig: Any, source: ColumnDataSource, glyph: Any) -> Any:
+    """Add ``glyph`` drawn from ``source``: its renderer alone. The figure's glyph methods
+    also build a non-selection and a muted copy of each glyph, models a chart without
+    selection or legend muting never uses."""
+    return fig.add_glyph(source, glyph)
 
 
 def add_hover(
@@ -116,9 +139,9 @@ class EnergyOverTime(LiveChart):
         super().__init__(lang)
         self.source = ColumnDataSource({"period": [], "active_kwh": []})
         fig = styled_figure(lang, height=280, ylabel="kWh")
-        fig.varea(x="period", y1=0, y2="active_kwh", source=self.source, color=charts.REPORTED,
-                  alpha=0.6)  # fmt: skip
-        line = fig.line(x="period", y="active_kwh", source=self.source, color=charts.REPORTED)
+        draw(fig, self.source, VArea(x="period", y1=0, y2="active_kwh", fill_color=charts.REPORTED,
+                                     fill_alpha=0.6))  # fmt: skip
+        line = draw(fig, self.source, Line(x="period", y="active_kwh", line_color=charts.REPORTED))
         self.hover = add_hover(fig, lang, [line], ("axis.time", "period", "day"),
                                ("axis.kwh", "active_kwh", "number"), vline=True)  # fmt: skip
         self.figure = fig
@@ -138,8 +161,8 @@ class Voltages(LiveChart):
         super().__init__(lang)
         self.source = ColumnDataSource({"period": [], "voltage_fa": [], "voltage_fc": []})
         fig = styled_figure(lang, height=280, ylabel="V")
-        fa = fig.line(x="period", y="voltage_fa", source=self.source, color=charts.PHASE_A)
-        fc = fig.line(x="period", y="voltage_fc", source=self.source, color=charts.PHASE_C)
+        fa = draw(fig, self.source, Line(x="period", y="voltage_fa", line_color=charts.PHASE_A))
+        fc = draw(fig, self.source, Line(x="period", y="voltage_fc", line_color=charts.PHASE_C))
         legend_above(
             fig, [(tr("alert.voltage_fa", lang), [fa]), (tr("alert.voltage_fc", lang), [fc])]
         )
@@ -166,14 +189,14 @@ class Forecast(LiveChart):
         self.source = ColumnDataSource({c: [] for c in self.COLUMNS})
         self.flagged = ColumnDataSource({"ts": [], "active_kwh": []})
         fig = styled_figure(lang, height=300, ylabel="kWh")
-        band = fig.varea(x="ts", y1="lower_kwh", y2="upper_kwh", source=self.source,
-                         color=charts.BAND, alpha=0.7)  # fmt: skip
-        expected = fig.line(x="ts", y="expected_kwh", source=self.source, color=charts.EXPECTED,
-                            line_dash="dashed")  # fmt: skip
-        reported = fig.line(x="ts", y="active_kwh", source=self.source, color=charts.REPORTED,
-                            line_width=1.5)  # fmt: skip
-        points = fig.scatter(x="ts", y="active_kwh", source=self.flagged, color=charts.ANOMALY,
-                             size=6)  # fmt: skip
+        band = draw(fig, self.source, VArea(x="ts", y1="lower_kwh", y2="upper_kwh",
+                                            fill_color=charts.BAND, fill_alpha=0.7))  # fmt: skip
+        expected = draw(fig, self.source, Line(x="ts", y="expected_kwh", line_color=charts.EXPECTED,
+                                               line_dash="dashed"))  # fmt: skip
+        reported = draw(fig, self.source, Line(x="ts", y="active_kwh", line_color=charts.REPORTED,
+                                               line_width=1.5))  # fmt: skip
+        points = draw(fig, self.flagged, Scatter(x="ts", y="active_kwh", fill_color=charts.ANOMALY,
+                                                 line_color=charts.ANOMALY, size=6))  # fmt: skip
         legend_above(fig, [(tr("series.band", lang), [band]),
                            (tr("series.expected", lang), [expected]),
                            (tr("series.reported", lang), [reported]),
@@ -206,10 +229,11 @@ class Heatmap(LiveChart):
         self.colors = LinearColorMapper(palette=list(reversed(Blues256)), low=0, high=1)
         fig = styled_figure(lang, height=300, ylabel=tr("axis.hour", lang), numbers=False,
                             y_range=Range1d(start=23.5, end=-0.5))  # fmt: skip
-        cells = fig.rect(x="mid", y="hour", width=DAY_MS, height=1, source=self.source,
-                         fill_color={"field": "kWh", "transform": self.colors}, line_width=0)  # fmt: skip
+        cells = draw(fig, self.source, Rect(x="mid", y="hour", width=DAY_MS, height=1,
+                                            fill_color=field("kWh", self.colors),
+                                            line_width=0))  # fmt: skip
         fig.yaxis.ticker = list(range(0, 24, 3))
-        fig.ygrid.grid_line_color = None
+        drop_grid(fig, 1)
         fig.add_layout(
             ColorBar(color_mapper=self.colors, ticker=BasicTicker(),
                      formatter=charts.numbers(lang), width=10),
@@ -243,8 +267,9 @@ class HourProfile(LiveChart):
         self.source = ColumnDataSource({"hour": [], "kwh_per_day": [], "color": []})
         fig = styled_figure(lang, height=300, dates=False, x_range=FactorRange(factors=self.HOURS),
                             xlabel=tr("axis.hour", lang), ylabel=tr("axis.kwh_day", lang))  # fmt: skip
-        bars = fig.vbar(x="hour", top="kwh_per_day", width=0.8, source=self.source,
-                        color="color")  # fmt: skip
+        bars = draw(fig, self.source, VBar(x="hour", top="kwh_per_day", width=0.8,
+                                           fill_color=field("color"),
+                                           line_color=field("color")))  # fmt: skip
         add_hover(fig, lang, [bars], ("axis.hour", "hour", "text"),
                   ("axis.kwh_day", "kwh_per_day", "number"))  # fmt: skip
         self.figure = fig
@@ -276,8 +301,9 @@ class EnergyByCustomer(LiveChart):
                             y_range=FactorRange())  # fmt: skip
         fig.xaxis.formatter = charts.numbers(lang)
         fig.xaxis.axis_label = "kWh"
-        bars = fig.hbar(y="client_id", right="active_kwh", height=0.8, source=self.source,
-                        color="color")  # fmt: skip
+        bars = draw(fig, self.source, HBar(y="client_id", right="active_kwh", height=0.8,
+                                           fill_color=field("color"),
+                                           line_color=field("color")))  # fmt: skip
         add_hover(fig, lang, [bars], ("axis.customer", "client_id", "text"),
                   ("col.sector", "sector", "text"), ("axis.kwh", "active_kwh", "number"))  # fmt: skip
         self.figure = fig

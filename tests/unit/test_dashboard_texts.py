@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
+import subprocess
 
 import pandas as pd
+import pytest
 
+from meterwatch.dashboard.charts import numbers
 from meterwatch.dashboard.store import Selection, natural_key
 from meterwatch.dashboard.texts import TEXTS, fmt_number, fmt_percent, kind_label, tr
 
@@ -104,3 +109,26 @@ def test_days_and_hours_follow_the_language_everywhere() -> None:
     assert DatePicker.for_language("en").date_format == "Y-m-d"
     utc = naive(pd.Series([pd.Timestamp("2023-01-02 05:00", tz="UTC")]))
     assert utc.iloc[0] == pd.Timestamp("2023-01-02 05:00") and utc.dt.tz is None
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the formatter")
+@pytest.mark.parametrize(
+    ("lang", "ticks", "labels"),
+    [
+        ("es", [0, 0.005, 0.01, 0.015], ["0", "0,005", "0,01", "0,015"]),
+        ("es", [0, 2000, 4000], ["0", "2\u202f000", "4\u202f000"]),
+        ("en", [0.5, 1.0, 1.5], ["0.5", "1", "1.5"]),
+    ],
+)
+def test_axis_ticks_get_the_decimals_their_spacing_needs(
+    lang: str, ticks: list[float], labels: list[str]
+) -> None:
+    """Ticks 0.005 apart read 0,005 0,01 0,015, not 0,01 0,01 0,02 (two decimals always)."""
+    code = numbers(lang).code
+    script = (
+        f"const f = (tick, index, ticks) => {{ {code} }};"
+        f"const ticks = {json.dumps(ticks)};"
+        "console.log(JSON.stringify(ticks.map((t, i) => f(t, i, ticks))));"
+    )
+    out = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == labels
