@@ -13,7 +13,6 @@ import pickle
 import tempfile
 import time
 import warnings
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -852,7 +851,7 @@ def _chained_fits(
             'module: guard its top level with `if __name__ == "__main__":`, or set '
             "fit_processes_from to 0 for threads)"
         ) from exc
-    finally:
+    finally:  # a run that fails (or stops reading) does not wait for the fits not started
         pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -871,23 +870,8 @@ def _fits(
     handed over ahead of the result being read, so an iterator that slices readings keeps
     memory bounded whatever the number of fits.
     """
-    pool = _pool(n, workers, processes_from)
-    ahead: deque[Future[Any]] = deque()
-    try:
-        for item in items:
-            ahead.append(pool.submit(fn, item))
-            if len(ahead) >= FITS_AHEAD * max(1, workers):
-                yield ahead.popleft().result()
-        while ahead:
-            yield ahead.popleft().result()
-    except BrokenProcessPool as exc:
-        raise RuntimeError(
-            "a model-fitting worker process died (a worker imports the program's main "
-            'module: guard its top level with `if __name__ == "__main__":`, or set '
-            "fit_processes_from to 0 for threads)"
-        ) from exc
-    finally:  # a run that fails (or stops reading) does not wait for the fits not started
-        pool.shutdown(wait=True, cancel_futures=True)
+    drawn = iter(items)  # items are handed over in order: the next one is the one asked for
+    yield from _chained_fits(fn, lambda _i, _before: next(drawn), [-1] * n, workers, processes_from)
 
 
 def _history_scores(
