@@ -809,13 +809,15 @@ def _chained_fits(
     previous: Sequence[int],
     workers: int,
     processes_from: int,
+    carry: Callable[[Any], Any] = lambda result: result,
 ) -> Iterator[Any]:
     """``fn(build(i, result of task previous[i]))`` for each task ``i`` in order, as
     :func:`_fits`, where a task needs the result of an earlier one (``previous[i]`` < ``i``,
     or -1 for none): the walk-forward's model of a customer's origin calibrates the model of
     its next origin. A task is handed over once the one it needs is done (a wait, if any, of
     the main process, never of a worker); at most ``FITS_AHEAD`` per worker ahead of the one
-    being read, and a result is kept only until the task that needs it is handed over.
+    being read, and a result (``carry`` of it: what the next task needs) is kept only until
+    the task that needs it is handed over.
     """
     n = len(previous)
     if n == 0:
@@ -833,7 +835,7 @@ def _chained_fits(
         p = previous[j]
         before = None
         if p >= 0:
-            before = done.pop(p) if p in done else futures[p].result()
+            before = done.pop(p) if p in done else carry(futures[p].result())
         futures[j] = pool.submit(fn, build(j, before))
 
     try:
@@ -843,7 +845,7 @@ def _chained_fits(
                 handed += 1
             result = futures.pop(i).result()
             if following[i] >= handed:  # its follower is not handed over yet
-                done[i] = result
+                done[i] = carry(result)
             yield result
     except BrokenProcessPool as exc:
         raise RuntimeError(
@@ -926,7 +928,7 @@ def _history_scores(
         latest[client] = i
     followed = {p for p in previous if p >= 0}
 
-    def walk_task(i: int, before: tuple[CustomerModel, pd.DataFrame] | None) -> _WalkTask:
+    def walk_task(i: int, before: CustomerModel | None) -> _WalkTask:
         """The readings a walk-forward fit needs, sliced only when it is handed over."""
         k, client = tasks[i]
         origin = origins[k]
@@ -935,7 +937,7 @@ def _history_scores(
         context = frame[(ts >= origin - context_before) & (ts < origin + step + lookahead)]
         task = _WalkTask(frame[ts < origin], context, keep_trees=i in followed)
         if before is not None:
-            task.previous, task.previous_origin = before[0], origins[tasks[previous[i]][0]]
+            task.previous, task.previous_origin = before, origins[tasks[previous[i]][0]]
         return task
 
     out: dict[str, list[pd.DataFrame]] = {c: [] for c in readings}
@@ -955,7 +957,12 @@ def _history_scores(
     pending: list[_Work] = []
     current = -1
     fitted = _chained_fits(
-        _walk_one, walk_task, previous, settings.worker_count, settings.fit_processes_from
+        _walk_one,
+        walk_task,
+        previous,
+        settings.worker_count,
+        settings.fit_processes_from,
+        carry=lambda result: result[0],  # the model; its grid is scored here, not carried
     )
     for (k, client), (model, grid) in zip(tasks, fitted, strict=True):
         if k != current:

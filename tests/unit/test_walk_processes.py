@@ -150,7 +150,7 @@ def test_chained_walk_fits_in_processes_are_the_threads_fits() -> None:
     tasks = [(k, c) for k in range(3) for c in (1, 2)]
     previous = [i - 2 if i >= 2 else -1 for i in range(len(tasks))]
 
-    def build(i: int, before: tuple | None) -> pipeline._WalkTask:
+    def build(i: int, before: object | None) -> pipeline._WalkTask:
         k, c = tasks[i]
         frame, origin = frames[c], origins[k]
         ts = frame["ts"]
@@ -159,13 +159,14 @@ def test_chained_walk_fits_in_processes_are_the_threads_fits() -> None:
         ]
         task = pipeline._WalkTask(frame[ts < origin], context, keep_trees=k < 2)
         if before is not None:
-            task.previous, task.previous_origin = before[0], origins[k - 1]
+            task.previous, task.previous_origin = before, origins[k - 1]
         return task
 
-    threads = list(pipeline._chained_fits(pipeline._walk_one, build, previous, 2, 0))
+    model = lambda result: result[0]  # noqa: E731
+    threads = list(pipeline._chained_fits(pipeline._walk_one, build, previous, 2, 0, model))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        processes = list(pipeline._chained_fits(pipeline._walk_one, build, previous, 2, 1))
+        processes = list(pipeline._chained_fits(pipeline._walk_one, build, previous, 2, 1, model))
     assert len(threads) == len(processes) == len(tasks)
     for (model_a, grid_a), (model_b, grid_b) in zip(threads, processes, strict=True):
         assert model_a.to_bytes() == model_b.to_bytes()
