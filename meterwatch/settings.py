@@ -73,7 +73,9 @@ class Settings(BaseSettings):
     history_step_days
         On the first ``score`` of a customer, its history before the model's ``trained_until``
         is scored walk-forward: a model fitted only on the readings before each origin scores
-        the next ``history_step_days`` days (default 91, a quarter). 0 scores new hours only.
+        the next ``history_step_days`` days (default 91, a quarter), its band and detector
+        spreads calibrated on the quarter before by the model that scored it (the first
+        origin: on the last 20 % of its readings). 0 scores new hours only.
     history_max_customers
         At most this many never-scored customers (whose first score walks their whole history)
         in one ``score`` run; the others are left for the next runs, whole, and counted in
