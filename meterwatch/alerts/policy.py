@@ -49,6 +49,7 @@ WATCH_REASONS = (
     "no_net_loss",
     "small_loss",
     "registers_together",
+    "young_model",
     "weekly_routine",
     "moved_in_week",
 )
@@ -149,6 +150,7 @@ def extract_events(
     model_quality: float = 1.0,
     registers: pd.DataFrame | None = None,
     earlier: pd.DataFrame | None = None,
+    young: np.ndarray | None = None,
 ) -> list[Event]:
     """Group a customer's flagged hours into alert-worthy events.
 
@@ -171,9 +173,17 @@ def extract_events(
         ``ROUTINE_LOOKBACK`` before ``scored`` (a daily run's scored window starts a few days
         back): the weeks a deficit is compared with (:func:`weekly_routine`,
         :func:`moved_in_week`).
+    young
+        Per row of ``scored`` (its order), whether the hour was scored by a walk-forward model
+        of the history that knew less than a year of the customer: an under-registration of
+        the day-one history found mostly in such hours, and over before the last
+        ``HISTORY_NOTICE_DAYS``, is watched (``young_model``), not raised: a season such a
+        model never saw looks to it like a loss.
     """
     if scored.empty:
         return []
+    if young is not None:
+        scored = scored.assign(_young=np.asarray(young, dtype=bool))
     scored = scored.sort_values("ts").reset_index(drop=True)
     book: _Weeks | None = None  # the weeks around deficits (built once, if needed)
     flagged = scored["is_anomaly"].to_numpy(dtype=bool)
@@ -301,6 +311,15 @@ def extract_events(
         )
         if together and share < HIGH_LOSS_SHARE and watch is None:
             watch = "registers_together"
+        historical = last_ts - pd.Timestamp(ts[b]) > pd.Timedelta(days=HISTORY_NOTICE_DAYS)
+        if (
+            watch is None
+            and kind == "under_registration"
+            and historical
+            and "_young" in scored
+            and scored["_young"].to_numpy()[a : b + 1][wflag].mean() >= 0.5
+        ):
+            watch = "young_model"
         if watch is None and kind == "under_registration" and not recurring_zeros:
             if book is None:
                 book = _routine_book(scored, earlier)
@@ -357,9 +376,7 @@ def extract_events(
                     "ongoing": bool(
                         last_ts - pd.Timestamp(ts[b]) <= pd.Timedelta(hours=OPEN_WITHIN_HOURS)
                     ),
-                    "historical": bool(
-                        last_ts - pd.Timestamp(ts[b]) > pd.Timedelta(days=HISTORY_NOTICE_DAYS)
-                    ),
+                    "historical": historical,
                 },
             )
         )

@@ -1432,7 +1432,7 @@ def _score_shards(
                     )  # fmt: skip
                     events[c] = extract_events(
                         c, mine, model_quality=_model_quality(fitted[c]), registers=registers,
-                        earlier=earlier,
+                        earlier=earlier, young=_young_hours(mine, fitted[c].trained_from),
                     )  # fmt: skip
                 del typed, new_scores
                 for c in chunk:
@@ -1471,6 +1471,24 @@ def _by_rows(clients: Sequence[str], rows: Sequence[int], limit: int) -> Iterato
         total += n
     if group:
         yield group
+
+
+#: A walk-forward model fitted on less than this much of the customer's history has not seen
+#: a whole year of it: a lower level in a season it never saw looks like a loss to it.
+YOUNG_MODEL = pd.Timedelta(days=365)
+
+
+def _young_hours(scores: pd.DataFrame, first: Any) -> np.ndarray:
+    """Per score row, whether the walk-forward model that scored it (``walk-YYYYMMDD``: fitted
+    on the readings before that origin) knew less than ``YOUNG_MODEL`` of the customer, whose
+    readings start at ``first`` (its trained model's ``trained_from``); never for the hours
+    the trained model scored (the daily runs)."""
+    versions = scores["model_version"].astype(str) if "model_version" in scores else None
+    if versions is None or first is None or pd.isna(first):
+        return np.zeros(len(scores), dtype=bool)
+    walk = versions.str.startswith("walk-").to_numpy()
+    origin = pd.to_datetime(versions.str[5:].where(walk), format="%Y%m%d", errors="coerce")
+    return np.asarray(walk & ((origin - pd.Timestamp(first)) < YOUNG_MODEL).to_numpy(), bool)
 
 
 def _event_inputs(

@@ -267,6 +267,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "En observación: la energía que faltó se consumió en los otros días de la misma semana (el consumo cambió de día, no falta energía neta).",
         "en": "Watch: the energy missing was used on the other days of the same week (consumption moved between days; no net energy is missing).",
     },
+    "alert.watch.young_model": {
+        "es": "En observación: lo halló, al puntuar la historia, un modelo que conocía menos de un año del cliente; una estación que ese modelo no había visto puede explicarlo.",
+        "en": "Watch: found, when the history was scored, by a model that knew less than a year of the customer; a season that model had never seen may explain it.",
+    },
     "alert.evidence.sector": {
         "es": "Su sector muestra una caída parecida (menos sospechoso).",
         "en": "Its sector shows a similar drop (less suspicious).",
