@@ -252,9 +252,13 @@ class CustomerModel:
     def _has_trees(self) -> bool:
         return self._regressor is not None or bool(self.booster) or bool(self._booster_text)
 
-    def drop_trees(self) -> None:
-        """Free the trees (scoring needs the statistics and the shape table, not them)."""
-        self.booster, self._regressor, self._booster_text = b"", None, ""
+    def drop_trees(self, *, keep_stored: bool = False) -> None:
+        """Free the trees (scoring needs the statistics and the shape table, not them); with
+        ``keep_stored`` only the loaded ones: the stored bytes stay, loaded again if ever run
+        (a level the shape table does not hold)."""
+        self._regressor = None
+        if not keep_stored:
+            self.booster, self._booster_text = b"", ""
 
     def without_trees(self) -> CustomerModel:
         """A copy that shares everything but the trees (left to this one)."""

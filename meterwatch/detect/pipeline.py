@@ -779,10 +779,7 @@ def _walk_one(task: _WalkTask) -> tuple[CustomerModel, pd.DataFrame]:
     )
     model = fit_customer(task.before.reset_index(drop=True), calibrated_by=calibrated_by)
     grid = prepare_grid(model, task.context.reset_index(drop=True))
-    if task.keep_trees:
-        model._regressor = None  # the stored bytes stay: loaded again if ever run
-    else:
-        model.drop_trees()
+    model.drop_trees(keep_stored=task.keep_trees)
     return model, grid
 
 

@@ -207,7 +207,7 @@ def test_the_shape_table_gives_the_trees_numbers_without_running_them(
     np.testing.assert_array_equal(model._shape(ts, levels), trees)
     # no tree is loaded or run for the tabled levels
     monkeypatch.setattr(CustomerModel, "_trees", lambda *a: pytest.fail("trees ran"))
-    model._regressor = None
+    model.drop_trees(keep_stored=True)
     model._shape(ts, levels)
     monkeypatch.undo()
     # a level between the known ones is not in the table: the trees answer

@@ -19,16 +19,7 @@ from tests.scenarios import hourly_frame
 def _tasks() -> list[pipeline._WalkTask]:
     tasks = []
     for seed in (1, 2, 3):
-        raw = hourly_frame(24 * 100, seed=seed, level=3.0 * seed)
-        frame = pd.DataFrame(
-            {
-                "ts": raw["ts"],
-                "active_kwh": raw["active"],
-                "reactive_kvarh": raw["reactive"],
-                "voltage_fa": raw["va"],
-                "voltage_fc": raw["vc"],
-            }
-        )
+        frame = _frame(100, seed=seed, level=3.0 * seed)
         origin = frame["ts"].iloc[0] + pd.Timedelta(days=70)
         ts = frame["ts"]
         context = frame[
@@ -112,8 +103,9 @@ def test_the_fits_draw_their_items_as_the_workers_need_them() -> None:
     assert list(fits) == list(range(1, 100))
 
 
-def _frame(days: int, seed: int) -> pd.DataFrame:
-    raw = hourly_frame(24 * days, seed=seed, level=2.0 + seed)
+def _frame(days: int, seed: int, level: float | None = None) -> pd.DataFrame:
+    """A customer's hourly readings (lake columns) of ``days`` days."""
+    raw = hourly_frame(24 * days, seed=seed, level=2.0 + seed if level is None else level)
     return pd.DataFrame(
         {
             "ts": raw["ts"],
@@ -134,7 +126,7 @@ def test_the_model_of_the_origin_before_calibrates_as_the_probe_it_replaces() ->
     cut = frame["ts"].iloc[0].floor("D") + pd.Timedelta(days=80)  # the 80 % cut of 100 days
     split = fit_customer(frame)
     before = fit_customer(frame[frame["ts"] < cut].reset_index(drop=True))
-    before._regressor = None  # as it comes back from a walk-forward worker: trees as bytes
+    before.drop_trees(keep_stored=True)  # as it comes back from a walk-forward worker
     chained = fit_customer(frame, calibrated_by=(before, cut))
     assert chained.to_bytes() == split.to_bytes()
     # a cut leaving less than two weeks on either side is ignored: the 80/20 split again
