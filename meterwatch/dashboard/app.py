@@ -16,6 +16,7 @@ import pandas as pd
 import panel as pn
 import param
 
+from meterwatch.dashboard import bokeh_defaults
 from meterwatch.dashboard.login import request_user
 from meterwatch.dashboard.quiet import quiet_closed_sockets
 from meterwatch.dashboard.store import (
@@ -339,6 +340,7 @@ def create_app(store: DashboardStore) -> pn.viewable.Viewable:
     The logged-in operator (if the dashboard has accounts) signs the inspection feedback.
     """
     quiet_closed_sockets()
+    bokeh_defaults.install()
     state = DashboardState()
     location = pn.state.location
     if location is not None:
