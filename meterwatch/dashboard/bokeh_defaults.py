@@ -13,7 +13,9 @@ them), as a shallow copy otherwise (a dash pattern's list, a tool's modifiers: B
 each read a fresh copy of those, and so does this). Unstable defaults (Bokeh keeps each instance's own copy) and themed values
 take Bokeh's own path, untouched.
 
-:func:`install` patches two methods of the installed Bokeh; it does nothing (and says so)
+:func:`install` patches three methods of the installed Bokeh (the third,
+``has_unstable_default``, is asked for every property of every new model and depends on the
+class alone); it does nothing (and says so)
 when Bokeh's internals are not the ones it was written against, so a Bokeh upgrade can only
 make the dashboard slower, never wrong. ``tests/unit/test_bokeh_defaults.py`` checks that a
 session's document serialises to the same JSON with and without it.
@@ -118,9 +120,24 @@ def install() -> bool:
         unstable[self.name] = fresh
         return fresh
 
+    # whether a property's default is unstable: asked for every property of every new model
+    # (HasProps.__init__), fixed by the property and the class
+    unstable_defaults: dict[tuple[int, type], bool] = {}
+    original_unstable = PropertyDescriptor.has_unstable_default
+
+    def has_unstable_default(self: PropertyDescriptor[Any], obj: HasProps) -> bool:
+        key = (id(self), obj.__class__)
+        found = unstable_defaults.get(key)
+        if found is None:
+            found = unstable_defaults[key] = original_unstable(self, obj)
+            _keep.append(self)
+        return found
+
     _keep: list[PropertyDescriptor[Any]] = []
     _originals["_overridden_defaults"] = HasProps.__dict__["_overridden_defaults"]
     _originals["_get_default"] = original_get_default
+    _originals["has_unstable_default"] = original_unstable
+    PropertyDescriptor.has_unstable_default = has_unstable_default  # type: ignore[method-assign]
     HasProps._overridden_defaults = classmethod(_overridden_defaults)  # type: ignore[method-assign,assignment]
     PropertyDescriptor._get_default = _get_default  # type: ignore[method-assign]
     _installed = True
@@ -137,4 +154,5 @@ def uninstall() -> None:
 
     HasProps._overridden_defaults = _originals["_overridden_defaults"]  # type: ignore[method-assign]
     PropertyDescriptor._get_default = _originals["_get_default"]  # type: ignore[method-assign]
+    PropertyDescriptor.has_unstable_default = _originals["has_unstable_default"]  # type: ignore[method-assign]
     _installed = False

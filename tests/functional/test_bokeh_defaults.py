@@ -86,3 +86,31 @@ def test_a_mutable_default_is_not_shared_between_models() -> None:
     assert a.axis_line_dash == b.axis_line_dash
     assert a.axis_line_dash is not b.axis_line_dash
     assert a.axis_label is None and a.major_label_orientation == "horizontal"
+
+
+def test_a_sessions_date_charts_share_one_ticker_and_formatter() -> None:
+    """Three date charts of a session: one ticker (13 models) and one formatter per
+    language in its document, not one each; outside a session, each chart its own."""
+    from bokeh.document import Document
+    from bokeh.models import DatetimeAxis
+
+    from meterwatch.dashboard.live import styled_figure
+
+    doc, other = Document(), Document()
+    try:
+        pn.state.curdoc = doc
+        figs = [styled_figure("es", height=200) for _ in range(3)]
+        english = styled_figure("en", height=200)
+        pn.state.curdoc = other
+        elsewhere = styled_figure("es", height=200)
+    finally:
+        pn.state.curdoc = None
+    alone = [styled_figure("es", height=200) for _ in range(2)]
+    axes = [f.xaxis[0] for f in (*figs, english, elsewhere, *alone)]
+    assert all(isinstance(a, DatetimeAxis) for a in axes)
+    assert len({id(a.ticker) for a in axes[:4]}) == 1
+    assert len({id(a.formatter) for a in axes[:3]}) == 1
+    assert axes[3].formatter is not axes[0].formatter  # the language's own labels
+    assert axes[4].ticker is not axes[0].ticker  # another session's document
+    assert axes[5].ticker is not axes[6].ticker
+    assert len({id(a.major_label_policy) for a in (*figs[0].xaxis, *figs[0].yaxis)}) == 1
