@@ -114,3 +114,31 @@ def test_a_sessions_date_charts_share_one_ticker_and_formatter() -> None:
     assert axes[4].ticker is not axes[0].ticker  # another session's document
     assert axes[5].ticker is not axes[6].ticker
     assert len({id(a.major_label_policy) for a in (*figs[0].xaxis, *figs[0].yaxis)}) == 1
+
+
+def test_a_closed_sessions_shared_models_are_released() -> None:
+    """The per-document registry holds its documents weakly: once Bokeh destroys a closed
+    session's document (its models let go of it), nothing of that session stays."""
+    import gc
+
+    from bokeh.document import Document
+
+    from meterwatch.dashboard import live
+
+    before = len(live._SHARED)
+    doc = Document()
+    try:
+        pn.state.curdoc = doc
+        doc.add_root(live.styled_figure("es", height=200))
+    finally:
+        pn.state.curdoc = None
+    assert len(live._SHARED) == before + 1
+
+    def session(event: object) -> None:  # what the server registers for a session
+        pass
+
+    doc.on_change(session)
+    doc.destroy(session)  # as the server does when the session closes
+    del doc
+    gc.collect()
+    assert len(live._SHARED) == before
