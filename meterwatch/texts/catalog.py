@@ -385,6 +385,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "{n} mayores de {total} clientes",
         "en": "top {n} of {total} customers",
     },
+    "chart.energy_readings": {
+        "es": "{n} de {total} clientes con lecturas en el periodo",
+        "en": "{n} of {total} customers with readings in the period",
+    },
     "chart.energy_context": {
         "es": "{client} en rojo, frente a los demás clientes de la selección",
         "en": "{client} in red, against the other customers of the selection",

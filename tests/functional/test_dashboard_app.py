@@ -78,3 +78,27 @@ def test_a_tab_is_refreshed_once_it_is_shown(tmp_path: Path, small_fleet: Path) 
     dashboard.state.param.update(client="Cliente 2", tab="consumo")  # type: ignore[attr-defined]
     assert shown_when_drawn == [True]
     assert not dashboard.frames["hour_profile"].empty  # type: ignore[attr-defined]
+
+
+def test_the_bars_say_how_many_customers_had_readings_in_the_period(
+    tmp_path: Path, small_fleet: Path
+) -> None:
+    """A customer whose file ends before the period shown is no bar: the chart says how many
+    of the selection's customers it shows, rather than look like a smaller fleet."""
+    from meterwatch.dashboard.app import Dashboard, DashboardState
+    from tests.scenarios import hourly_frame, write_electrodunas
+
+    write_electrodunas(small_fleet, 4, hourly_frame(24 * 10, start="2021-06-01", seed=4))
+    lake = open_lake(str(tmp_path / "lake"))
+    ingest_paths(lake, [small_fleet])
+    state = DashboardState(start="2022-01-05", end="2022-01-20")
+    dashboard = Dashboard(DashboardStore(lake), state)
+    assert len(dashboard.frames["energy_by_customer"]) == 3
+    assert "3 de 4 clientes con lecturas en el periodo" in str(dashboard.consumption.h_bars.object)
+    state.sector = "Agua"  # its two customers both read in the period: nothing to say
+    assert "con lecturas" not in str(dashboard.consumption.h_bars.object)
+    state.lang = "en"
+    state.sector = ""
+    assert "3 of 4 customers with readings in the period" in str(
+        dashboard.consumption.h_bars.object
+    )
