@@ -139,7 +139,6 @@ class Dashboard:
         # filters ----------------------------------------------------------------------------
         sel = self.store.normalise(self.state.selection())
         days = self.store.bounds_for(sel.client_id) or bounds
-        customers = self.store.customers()
         self.w_start = DatePicker.for_language(
             self.state.lang,
             css_classes=["mw-f-start"],
@@ -177,7 +176,7 @@ class Dashboard:
         self.w_client = pn.widgets.Select(
             css_classes=["mw-f-client"],
             label=self.t("filter.customer"),
-            options=self._client_options(customers),
+            options=self._client_options(),
             value=self.state.client,
             width=170,
         )
@@ -233,9 +232,8 @@ class Dashboard:
     def _all(self) -> str:
         return self.t("all")
 
-    def _client_options(self, customers: pd.DataFrame) -> dict[str, str]:
-        if self.state.sector:
-            customers = customers[customers["sector"] == self.state.sector]
+    def _client_options(self) -> dict[str, str]:
+        customers = self.store.customers(self.state.sector or None)
         options = {self._all(): ""}
         options.update({c: c for c in customers["client_id"]})
         return options
@@ -275,7 +273,7 @@ class Dashboard:
             self._syncing = True
             try:
                 # A thousand options are worth sending only when the sector changed.
-                options = self._client_options(self.store.customers())
+                options = self._client_options()
                 if options != self.w_client.options:
                     self.w_client.options = options
                 if self.state.client not in options.values():

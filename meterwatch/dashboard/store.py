@@ -402,8 +402,12 @@ class DashboardStore:
             customers=int(frame["customers"].iloc[0]),
         )
 
-    def customers(self) -> pd.DataFrame:
-        """Customers in natural order (client_id, sector, first_ts, last_ts, n_readings)."""
+    def customers(self, sector: str | None = None) -> pd.DataFrame:
+        """Customers in natural order (client_id, sector, first_ts, last_ts, n_readings); of
+        one sector when ``sector`` is given."""
+        if sector:
+            every = self.customers()
+            return every[every["sector"] == sector]
 
         def ordered() -> pd.DataFrame:
             frame = self._query("customers")

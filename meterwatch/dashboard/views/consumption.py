@@ -135,9 +135,7 @@ class ConsumptionView(ViewBase):
             notes.append(self.t("chart.energy_top", n=n, total=len(by_customer)))
         # customers of the selection without a reading in the period are not bars: say so,
         # or a fleet whose files end at different dates looks smaller than it is
-        customers = store.customers()
-        if sel.sector:
-            customers = customers[customers["sector"] == sel.sector]
+        customers = store.customers(sel.sector)
         if 0 < len(by_customer) < len(customers):
             notes.append(self.t("chart.energy_readings", n=len(by_customer), total=len(customers)))
         if sel.client_id is not None:
