@@ -10,15 +10,15 @@ whose default is *stable* (not a function, a container or a model: Bokeh's own c
 only on the model's class and the property, so it is kept per (class, property) here:
 returned as it is when immutable (numbers, text, enumerations, ``Undefined``, tuples of
 them), as a shallow copy otherwise (a dash pattern's list, a tool's modifiers: Bokeh hands
-each read a fresh copy of those, and so does this). Unstable defaults (Bokeh keeps each instance's own copy) and themed values
-take Bokeh's own path, untouched.
+each read a fresh copy of those, and so does this). Unstable defaults (Bokeh keeps each
+instance's own copy) and themed values take Bokeh's own path, untouched.
 
 :func:`install` patches three methods of the installed Bokeh (the third,
 ``has_unstable_default``, is asked for every property of every new model and depends on the
-class alone); it does nothing (and says so)
-when Bokeh's internals are not the ones it was written against, so a Bokeh upgrade can only
-make the dashboard slower, never wrong. ``tests/unit/test_bokeh_defaults.py`` checks that a
-session's document serialises to the same JSON with and without it.
+class alone); it does nothing (and says so) when Bokeh's internals are not the ones it was
+written against, so a Bokeh upgrade can only make the dashboard slower, never wrong.
+``tests/functional/test_bokeh_defaults.py`` checks that a session's document serialises to the
+same JSON with and without it.
 """
 
 from __future__ import annotations
