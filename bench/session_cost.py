@@ -3,15 +3,17 @@
 Usage::
 
     cd /tmp && python /path/to/bench/session_cost.py --lake LAKE [--sessions 10] [--repeats 5]
-        [--plain] [--code DIR]
+        [--plain] [--checks] [--code DIR]
 
 Each session is what ``meterwatch serve`` does for a new page, without the network: a new
 Bokeh document, :func:`meterwatch.dashboard.app.create_app` on a warm store (the dashboard's
 default view), the view put into the document, and the document serialised as the websocket
 sends it. Prints the model count and the CPU time per session (best and every repeat of
 ``--sessions`` sessions). ``--plain`` leaves Bokeh's own property defaults in place (no
-:mod:`meterwatch.dashboard.bokeh_defaults`), to compare both in the same minutes; ``--code DIR``
-runs another checkout's code (put first on the path). CPU time, not wall time: this machine's
+:mod:`meterwatch.dashboard.bokeh_defaults`), to compare both in the same minutes; ``--checks``
+turns Bokeh's developer checks on (``meterwatch serve`` runs with them off:
+:func:`meterwatch.dashboard.server.developer_checks`); ``--code DIR`` runs another checkout's
+code (put first on the path). CPU time, not wall time: this machine's
 other work moves wall time more than the change being measured.
 """
 
@@ -30,6 +32,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--plain", action="store_true", help="Bokeh's own defaults machinery")
     parser.add_argument("--code", help="a checkout whose code to measure")
+    parser.add_argument(
+        "--checks", action="store_true", help="Bokeh's developer checks on (serve: off)"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(Path(args.code).resolve() if args.code else Path(__file__).parents[1]))
 
@@ -48,6 +53,14 @@ def main() -> None:
             pass
         else:
             bokeh_defaults.install = lambda: False  # create_app installs it otherwise
+    try:
+        from meterwatch.dashboard.server import developer_checks
+    except ImportError:  # a checkout from before it: what its serve did
+        from bokeh.settings import settings as bokeh_settings
+
+        bokeh_settings.perform_document_validation.set_value(args.checks)
+    else:
+        developer_checks(args.checks)
     store = DashboardStore(open_lake(args.lake, Settings()))
 
     def session() -> int:
