@@ -4,7 +4,9 @@ Every query is standard SQL that DuckDB (local lake) and Athena/Trino (S3 lake) 
 accept: ``date_trunc``, ``extract(hour from ts)``, ``CAST``, ``CASE``, window functions in
 sub-queries; no ``QUALIFY``, no ``::`` casts, no list functions. Values are always bound
 as ``$name`` parameters, never formatted into the text; the only text put together here
-is a time grain from :data:`GRAINS`, a fixed whitelist.
+is a time grain from :data:`GRAINS`, the hour columns of an hour range
+(:data:`meterwatch.tables.HOUR_COLUMNS`) and the number of ``$c<k>`` markers of a peer list:
+fixed whitelists and a count.
 
 A filter that is "all" is passed as ``None`` (``$x IS NULL OR col = $x``), so one text
 serves every combination of filters.
@@ -13,17 +15,30 @@ serves every combination of filters.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from meterwatch.storage.base import Lake
+from meterwatch.storage.iceberg_tables import BUCKETS, bucket_of
 from meterwatch.tables import HOUR_COLUMNS
 
 #: Time grains a series can be aggregated to (whitelist of ``date_trunc`` units).
 GRAINS = ("hour", "day", "week", "month")
+
+#: Most customers one peer comparison reads: an alert's customer and up to this many less one
+#: of its sector peers, taken from the customer's own bucket of the tables first (see
+#: :func:`peer_sample`). They are bound as one ``IN`` list, which Athena (Trino) keeps as a set
+#: of values and projects through the tables' ``bucket`` partitioning, so at 264,000 customers
+#: the comparison reads one bucket's files of ``daily`` for its period, not all sixteen (a long
+#: list is compacted into a range, which prunes no bucket: 100 stays below Trino's thresholds).
+#: A hundred customers give the sector's median and quartiles of each day; every peer of a
+#: sector of 100 or fewer is read.
+PEER_SAMPLE = 100
 
 #: Inspection outcomes an operator records on an alert (``feedback.status``).
 FEEDBACK_STATUSES = ("under_inspection", "confirmed_loss", "false_alarm", "meter_fault")
@@ -332,18 +347,6 @@ _QUERIES = [
         "A customer's reported and expected energy in a window.",
     ),
     NamedQuery(
-        "sector_daily",
-        """
-        SELECT d.client_id, d.day AS day, d.active_kwh AS active_kwh
-        FROM daily d
-        JOIN customers c ON c.client_id = d.client_id
-        WHERE c.sector = $sector AND d.day >= $start AND d.day < $end
-        ORDER BY d.client_id, d.day
-        """,
-        "Daily energy of every customer of a sector in a period of whole days (peer"
-        " comparison; the daily table, not the hourly readings).",
-    ),
-    NamedQuery(
         "quality_by_customer",
         """
         SELECT c.client_id, COALESCE(c.sector, '') AS sector, c.first_ts, c.last_ts,
@@ -407,6 +410,7 @@ QUERIES: dict[str, NamedQuery] = {q.name: q for q in _QUERIES}
 # Energy per customer in an hour-of-day range: one query text per range, generated from the
 # hour columns' whitelist, so a scan reads only the range's columns.
 _HOURS_BY_CUSTOMER = re.compile(r"^period_h(\d\d)_(\d\d)_by_customer$")
+_PEERS_DAILY = re.compile(r"^peers_daily_(\d+)$")
 
 
 def hours_by_customer(hour_from: int, hour_to: int) -> NamedQuery:
@@ -422,13 +426,57 @@ def hours_by_customer(hour_from: int, hour_to: int) -> NamedQuery:
     )
 
 
+def peer_sample(client_id: str, members: Iterable[str], size: int | None = None) -> list[str]:
+    """The customers an alert's peer comparison reads: ``client_id`` first, then up to
+    ``size - 1`` (default :data:`PEER_SAMPLE` - 1) of the other ``members`` of its sector.
+
+    The others are taken bucket by bucket from the customer's own (``bucket_of``, the tables'
+    partitioning by customer), in a fixed pseudo-random order within each bucket (a hash of
+    the id, not the ids' order, which could follow the customers' age): the same peers for
+    every alert of the customer, and, in a large sector, all from the bucket whose files the
+    query reads anyway.
+    """
+    own = bucket_of(client_id) or 0
+
+    def order(member: str) -> tuple[int, str]:
+        return ((bucket_of(member) or 0) - own) % BUCKETS, hashlib.sha1(
+            member.encode(), usedforsecurity=False
+        ).hexdigest()
+
+    size = PEER_SAMPLE if size is None else size
+    others = sorted({str(m) for m in members} - {client_id}, key=order)
+    return [client_id, *others[: max(size - 1, 0)]]
+
+
+def peers_daily(n: int) -> NamedQuery:
+    """Daily energy of ``n`` named customers in a period of whole days: the peer comparison
+    of an alert (:func:`peer_sample`), from the daily table, not the hourly readings. The
+    customers are bound as ``$c0`` ... ``$c<n-1>``."""
+    if not 1 <= n <= PEER_SAMPLE:
+        raise ValueError(f"no peer query for {n} customers (1 to {PEER_SAMPLE})")
+    listed = ", ".join(f"$c{k}" for k in range(n))
+    return NamedQuery(
+        f"peers_daily_{n}",
+        f"""
+        SELECT client_id, day, active_kwh
+        FROM daily
+        WHERE client_id IN ({listed}) AND day >= $start AND day < $end
+        ORDER BY client_id, day
+        """,  # noqa: S608 (only numbered $c<k> markers: the ids are bound values)
+        f"Daily energy of {n} customers of a sector in a period of whole days.",
+    )
+
+
 def named_query(name: str) -> NamedQuery:
-    """The query of a name: one of :data:`QUERIES` or a generated hour-range query."""
+    """The query of a name: one of :data:`QUERIES` or a generated hour-range or peer query."""
     if name in QUERIES:
         return QUERIES[name]
     match = _HOURS_BY_CUSTOMER.match(name)
     if match:
         return hours_by_customer(int(match[1]), int(match[2]))
+    match = _PEERS_DAILY.match(name)
+    if match:
+        return peers_daily(int(match[1]))
     raise KeyError(f"unknown query {name!r}; known: {', '.join(sorted(QUERIES))}")
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 from meterwatch import daily
 from meterwatch import feedback as feedback_core
 from meterwatch.i18n import t
-from meterwatch.queries import HOUR_COLUMNS, run_query
+from meterwatch.queries import HOUR_COLUMNS, peer_sample, run_query
 from meterwatch.settings import Settings
 from meterwatch.storage.base import Lake
 from meterwatch.tables import stored_params, watched
@@ -775,17 +775,25 @@ class DashboardStore:
     def _peers(
         self, alert: dict[str, Any], before: pd.Timestamp, end: pd.Timestamp
     ) -> pd.DataFrame:
-        """Daily energy of the customer and its sector, each as % of its own usual level."""
+        """Daily energy of the customer and its sector, each as % of its own usual level.
+
+        The sector is at most ``PEER_SAMPLE`` - 1 of its customers (:func:`peer_sample`: the
+        same ones for every alert of the customer); ``sector_peers`` says how many it has.
+        """
         sector = alert.get("sector")
-        columns = ["day", "customer", "peer_median", "peer_low", "peer_high", "peers"]
+        columns = ["day", "customer", "peer_median", "peer_low", "peer_high", "peers",
+                   "sector_peers"]  # fmt: skip
         if not sector or pd.isna(sector):
             return pd.DataFrame(columns=columns)
+        client = str(alert["client_id"])
+        members = self.customers(str(sector))["client_id"].astype(str)
+        chosen = peer_sample(client, members)
         frame = run_query(
             self.lake,
-            "sector_daily",
-            sector=sector,
+            f"peers_daily_{len(chosen)}",
             start=before.floor("D").to_pydatetime(),
             end=end.ceil("D").to_pydatetime(),
+            **{f"c{k}": c for k, c in enumerate(chosen)},
         )
         if frame.empty:
             return pd.DataFrame(columns=columns)
@@ -795,7 +803,6 @@ class DashboardStore:
         usual = wide[wide.index < window_start].mean()
         usual = usual.where(usual.abs() > 1e-9)
         index = wide.divide(usual) * 100.0
-        client = str(alert["client_id"])
         others = index.drop(columns=[client], errors="ignore")
         out = pd.DataFrame(
             {
@@ -805,6 +812,7 @@ class DashboardStore:
                 "peer_low": others.quantile(0.25, axis=1) if others.shape[1] else np.nan,
                 "peer_high": others.quantile(0.75, axis=1) if others.shape[1] else np.nan,
                 "peers": others.shape[1],
+                "sector_peers": int((members != client).sum()),
             }
         )
         return out.reset_index(drop=True)

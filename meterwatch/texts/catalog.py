@@ -426,6 +426,14 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "El cliente frente a su sector (100 = nivel habitual)",
         "en": "The customer against its sector (100 = usual level)",
     },
+    "chart.peers_all": {
+        "es": "Sus {n} pares del sector",
+        "en": "Its {n} sector peers",
+    },
+    "chart.peers_sample": {
+        "es": "{n} de sus {total} pares del sector (siempre los mismos)",
+        "en": "{n} of its {total} sector peers (always the same ones)",
+    },
     "chart.confirmed": {
         "es": "Alertas inspeccionadas confirmadas (%)",
         "en": "Inspected alerts confirmed (%)",

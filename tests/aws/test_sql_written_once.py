@@ -183,3 +183,23 @@ def test_parameters_keep_their_order_when_a_cte_binds_some(lake: RecordingLake) 
     _sql, values = to_athena(sql, ["Cliente 3", 0.0])
     assert values == ["Cliente 3", 0.0]
     check(lake, sql, ["Cliente 3", 0.0])
+
+
+def test_the_peer_comparison_names_its_customers_in_one_in_list(lake: RecordingLake) -> None:
+    """The alert's peers are read by a plain ``client_id IN (?, ...)`` on ``daily`` (a set of
+    values Athena projects through the tables' bucket partitioning, so only their buckets'
+    files are read), with the ids bound as values, in order."""
+    from meterwatch.queries import peer_sample, peers_daily
+
+    chosen = peer_sample("Cliente 3", ["Cliente 1", "Cliente 2", "Cliente 3"])
+    assert chosen[0] == "Cliente 3" and sorted(chosen) == ["Cliente 1", "Cliente 2", "Cliente 3"]
+    query = peers_daily(len(chosen))
+    params = {
+        "start": pd.Timestamp("2022-01-01"),
+        "end": pd.Timestamp("2023-01-01"),
+        **{f"c{k}": c for k, c in enumerate(chosen)},
+    }
+    sql, values = to_athena(query.sql, params)
+    assert "IN (?, ?, ?)" in sql and "Cliente" not in sql
+    assert values[:3] == chosen
+    check(lake, query.sql, params)

@@ -9,12 +9,13 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from meterwatch import queries
 from meterwatch.daily import COMPLETE_KEY
 from meterwatch.dashboard.accounts import UsersFile, add_user, empty_document, save_document
 from meterwatch.dashboard.server import AuthRequiredError, resolve_accounts, users_file
 from meterwatch.dashboard.store import DashboardStore, Selection, peak_window
 from meterwatch.feedback import record_feedback
-from meterwatch.queries import QUERIES, hours_by_customer, run_query
+from meterwatch.queries import QUERIES, hours_by_customer, peers_daily, run_query
 from meterwatch.settings import Settings
 from tests.dashboard_lake import build_lake
 
@@ -136,6 +137,50 @@ def test_alert_evidence_compares_window_with_before_and_peers(store: DashboardSt
     assert evidence.view.client_id == evidence.alert["client_id"]
     assert evidence.ratio_before is not None and evidence.voltage_fa_before is not None
     assert not evidence.peers.empty
+    sector = evidence.alert["sector"]
+    peers = len(store.customers(sector)) - 1
+    assert (evidence.peers["peers"] == peers).all() and (
+        evidence.peers["sector_peers"] == peers
+    ).all()
+
+
+def test_a_large_sectors_peers_are_a_fixed_sample_from_the_customers_bucket_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most ``PEER_SAMPLE`` customers are read (one bound ``IN`` list, so Athena reads
+    their buckets' files only); the chart still says how many peers the sector has, and the
+    sample's figures are the same as computing them from those peers' readings."""
+    store = DashboardStore(build_lake(tmp_path, n_customers=24, days=35, scored_days=7))
+    sizes = store.customers().groupby("sector").size()
+    alerts = store.alerts()
+    alert = alerts[alerts["sector"].map(sizes) >= 4].iloc[0]
+    sector, client = alert["sector"], str(alert["client_id"])
+    members = store.customers(sector)["client_id"].astype(str).tolist()
+    monkeypatch.setattr(queries, "PEER_SAMPLE", 3)
+    fresh = DashboardStore(store.lake)
+    evidence = fresh.evidence(str(alert["alert_id"]))
+    assert evidence is not None
+    assert (evidence.peers["peers"] == 2).all()
+    assert (evidence.peers["sector_peers"] == len(members) - 1).all()
+    chosen = queries.peer_sample(client, members)
+    assert len(chosen) == 3 and chosen[0] == client
+    assert queries.peer_sample(client, list(reversed(members))) == chosen  # fixed
+    # the sample's daily index, from the hourly readings of exactly those customers
+    start = pd.Timestamp(alert["window_start"]).floor("D")
+    direct = store.lake.query(
+        "SELECT client_id, CAST(date_trunc('day', ts) AS DATE) AS day, sum(active_kwh) AS kwh "
+        "FROM readings WHERE client_id IN ($a, $b) GROUP BY 1, 2",
+        {"a": chosen[1], "b": chosen[2]},
+    )
+    wide = direct.pivot_table(index="day", columns="client_id", values="kwh")
+    wide.index = pd.to_datetime(wide.index)
+    before = start - pd.Timedelta(days=28)
+    shown = evidence.peers.set_index("day")
+    wide = wide[(wide.index >= before) & (wide.index <= shown.index.max())]
+    index = wide / wide[wide.index < start].mean() * 100.0
+    assert shown["peer_median"].to_numpy() == pytest.approx(
+        index.median(axis=1).reindex(shown.index).to_numpy()
+    )
 
 
 def test_quality_lists_every_customer_with_its_findings(store: DashboardStore) -> None:
@@ -195,14 +240,13 @@ def test_every_query_survives_a_round_trip_through_athena_sql(store: DashboardSt
         "hour_from": 0, "hour_to": 23, "client_id": client, "sector": None,
         "kind": None, "inspection": None, "alert_id": alert_id,
         "first": dt.datetime(2021, 1, 10), "last": dt.datetime(2021, 1, 20),
+        "c0": client, "c1": str(store.customers()["client_id"].iloc[1]),
     }  # fmt: skip
-    generated = [hours_by_customer(7, 19)]
+    generated = [hours_by_customer(7, 19), peers_daily(2)]
     for name, query in [*QUERIES.items(), *((q.name, q) for q in generated)]:
         trino = sqlglot.transpile(query.sql, read="duckdb", write="trino")[0]
         back = sqlglot.transpile(trino, read="trino", write="duckdb")[0]
         params = {p: values[p] for p in query.params}
-        if name == "sector_daily":
-            params["sector"] = store.sectors()[0]
         expected = run_query(store.lake, name, **params)
         got = store.lake.query(back, params or None)
         assert len(got) == len(expected), name

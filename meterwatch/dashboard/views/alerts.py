@@ -9,7 +9,7 @@ import pandas as pd
 import panel as pn
 
 from meterwatch.dashboard import charts
-from meterwatch.dashboard.store import PRIORITIES
+from meterwatch.dashboard.store import PRIORITIES, AlertEvidence
 from meterwatch.dashboard.texts import TEXTS, fmt_number, kind_label
 from meterwatch.dashboard.views.base import ViewBase
 from meterwatch.dashboard.widgets import (
@@ -329,7 +329,10 @@ class AlertsView(ViewBase):
                 ),
                 pn.Column(
                     pn.Row(
-                        pane(html(self.t("chart.peers"), "mw-h2"), sizing_mode="stretch_width"),
+                        pane(
+                            html(self.t("chart.peers"), "mw-h2") + self._peers_note(evidence),
+                            sizing_mode="stretch_width",
+                        ),
                         self._download("alert_peers"),
                         sizing_mode="stretch_width",
                     ),
@@ -345,6 +348,16 @@ class AlertsView(ViewBase):
                 alert_id, lambda status: setattr(facts_pane, "object", facts(status))
             ),
         ]
+
+    def _peers_note(self, evidence: AlertEvidence) -> str:
+        """How many of the sector's customers the comparison shows (all, or a fixed sample)."""
+        peers = evidence.peers
+        if peers.empty or int(peers["peers"].max()) == 0:
+            return ""
+        shown, total = int(peers["peers"].max()), int(peers["sector_peers"].max())
+        if shown < total:
+            return html(self.t("chart.peers_sample", n=shown, total=total), "mw-hint")
+        return html(self.t("chart.peers_all", n=shown), "mw-hint")
 
     def _feedback_form(self, alert_id: str, on_saved: Callable[[str], None]) -> pn.Column:
         status = pn.widgets.Select(
