@@ -360,7 +360,8 @@ def extract_events(
                     "lost_kwh": round(max(lost, 0.0), 1),
                     "loss_pct": round(100 * share, 1),
                     "expected_kwh": round(total_expected, 1),
-                    "reported_kwh": round(float(np.nansum(active)), 1),
+                    # the same hours as expected_kwh and lost_kwh: the flagged ones
+                    "reported_kwh": round(float(np.nansum(active[wflag])), 1),
                     "n_hours": n_flagged,
                     "zero_hours": zero_hours,
                     "negative_hours": int((active < 0).sum()),

@@ -256,3 +256,23 @@ def test_a_loss_the_reactive_register_did_not_share_is_measured_by_it() -> None:
     assert "reactiva no" in evidence_sentence(event.kind, event.params)
     (watched,) = extract_events("c", scored, registers=demand)
     assert not watched.params["registers_diverged"] and watched.params["watch"] == "small_loss"
+
+
+def test_an_events_reported_and_expected_energy_are_of_the_same_hours() -> None:
+    """The stored figures add up: expected - reported = lost, all over the flagged hours. A
+    meter switched off eight hours a day is one event over five days; the window's other
+    hours (here above the expectation) are in neither figure (the reported energy used to be
+    the whole window's, so it could exceed the expected energy of an event losing 15 %)."""
+    from meterwatch.alerts.policy import extract_events
+
+    hours = np.arange(24 * 5)
+    expected = 10 + 5 * np.sin(hours * 2 * np.pi / 24)
+    off = (hours % 24 >= 8) & (hours % 24 < 16)
+    scored = _scored(np.where(off, 0.0, 1.3 * expected), expected)
+    scored["is_anomaly"] = off.astype(int)
+    scored["detectors"] = np.where(off, "zero_hours", "")
+    (event,) = extract_events("c", scored)
+    p = event.params
+    assert p["expected_kwh"] == pytest.approx(float(expected[off].sum()), abs=0.06)
+    assert p["reported_kwh"] == 0.0
+    assert p["expected_kwh"] - p["reported_kwh"] == pytest.approx(p["lost_kwh"], abs=0.1)
