@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from meterwatch.tables import stored_params
+from meterwatch.tables import stored_params, watched
 from meterwatch.tariffs import Tariffs
 from meterwatch.texts import CATALOG, fmt_time, kind_label, language_of, t
 
@@ -28,11 +28,13 @@ __all__ = [
     "kind_label",
     "label",
     "stored_evidence",
+    "with_priority",
 ]
 
 #: The operator export's columns and the catalog code of each header.
 OPERATOR_COLUMNS: dict[str, str] = {
     "rank": "export.rank",
+    "priority": "filter.priority",
     "alert_id": "col.alert_id",
     "client_id": "col.client_id",
     "sector": "col.sector",
@@ -130,6 +132,7 @@ def alerts_for_operators(
     out = pd.DataFrame(
         {
             "rank": ranked["rank"],
+            "priority": [label("alert_priority", p, lang) for p in _priorities(params)],
             "alert_id": ranked["alert_id"],
             "client_id": ranked["client_id"],
             "sector": ranked["sector"],
@@ -149,3 +152,21 @@ def alerts_for_operators(
         }
     )
     return out.rename(columns={k: t(code, lang) for k, code in OPERATOR_COLUMNS.items()})
+
+
+def _priorities(params: pd.Series) -> list[str]:
+    """``raised`` or ``watched`` (kept with its reason in ``params.watch``) per alert."""
+    return ["watched" if w else "raised" for w in watched(params)]
+
+
+def with_priority(alerts: pd.DataFrame) -> pd.DataFrame:
+    """The alerts table's rows with ``priority`` (``raised``: a visit is asked for, e-mailed;
+    ``watched``: kept, ranked after every raised alert, not e-mailed) and ``watch_reason``
+    (the code of why, empty when raised) after ``status``: what the dashboard's priority
+    filter shows, without reading ``params`` (the machine export)."""
+    out = alerts.copy()
+    params = out["params"] if "params" in out else pd.Series(None, index=out.index, dtype=object)
+    at = list(out.columns).index("status") + 1 if "status" in out else len(out.columns)
+    out.insert(at, "priority", _priorities(params))
+    out.insert(at + 1, "watch_reason", [str(stored_params(p).get("watch") or "") for p in params])
+    return out

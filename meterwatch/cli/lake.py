@@ -190,6 +190,10 @@ def cmd_export(table: str, out: str, lake: str | None, operator: bool, language:
         # utf-8-sig: a spreadsheet opened by double click reads the accents right
         escape_formulas(frame).to_csv(target, index=False, encoding="utf-8-sig")
     else:
+        if name == "alerts":  # raised or watched, without reading params
+            from meterwatch.alerts.render import with_priority
+
+            frame = with_priority(frame)
         escape_formulas(frame).to_csv(target, index=False)
     console.print(f"{len(frame):,} rows of {name} written to {target}")
     return 0

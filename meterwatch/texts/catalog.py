@@ -323,7 +323,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Record each inspection's outcome in the dashboard (confirmed loss, false alarm, meter fault).",
     },
     # The operator export's headers (the others are the inbox's `col.*`)
-    "export.rank": {"es": "Prioridad", "en": "Priority"},
+    "export.rank": {"es": "Puesto", "en": "Rank"},
+    "alert_priority.raised": {"es": "elevada", "en": "raised"},
+    "alert_priority.watched": {"es": "en observación", "en": "on watch"},
     "export.confidence": {"es": "Confianza (%)", "en": "Confidence (%)"},
     # The dashboard
     "title": {"es": "meterwatch · Pérdidas no técnicas", "en": "meterwatch · Non-technical losses"},

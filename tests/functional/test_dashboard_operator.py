@@ -271,11 +271,12 @@ def test_the_operator_export_speaks_spanish(
     assert main(["export", "alerts", "--operator", "--out", str(out), "--lake", lake.uri]) == 0
     frame = pd.read_csv(out, encoding="utf-8-sig")
     assert list(frame.columns) == [
-        "Prioridad", "Alerta", "Cliente", "Sector", "Tipo", "Severidad", "Evento", "Desde",
+        "Puesto", "Prioridad", "Alerta", "Cliente", "Sector", "Tipo", "Severidad", "Evento", "Desde",
         "Hasta", "Horas", "Pérdida estimada (kWh)", "Pérdida estimada (S/)", "Confianza (%)",
         "Evidencia",
     ]  # fmt: skip
     assert set(frame["Tipo"]) == {"Subregistro"} and set(frame["Severidad"]) == {"alta"}
+    assert set(frame["Prioridad"]) == {"elevada"}
     assert frame["Evidencia"].str.startswith("Registra 40").all()
     assert frame["Pérdida estimada (S/)"].tolist() == [120, 30]  # 0.60 PEN/kWh by default
     assert "/" in frame["Desde"].iloc[0]  # 28/01/2021 00:00

@@ -84,6 +84,11 @@ def test_train_score_export_alerts_the_losses_and_not_the_clean(tmp_path: Path) 
     exported = pd.read_csv(out)
     assert list(exported.columns)[:4] == ["alert_id", "client_id", "sector", "kind"]
     assert exported["rank"].tolist() == sorted(exported["rank"])
+    # raised or watched in a column of its own, as the params say
+    reasons = [json.loads(p).get("watch") or "" for p in exported["params"]]
+    assert exported["watch_reason"].fillna("").tolist() == reasons
+    assert exported["priority"].tolist() == ["watched" if r else "raised" for r in reasons]
+    assert list(exported.columns).index("priority") == list(exported.columns).index("status") + 1
     out = tmp_path / "scores.csv"
     assert main(["export", "scores", "--out", str(out), "--lake", str(tmp_path / "lake")]) == 0
     assert len(pd.read_csv(out)) == result.hours_scored
