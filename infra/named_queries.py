@@ -8,8 +8,10 @@ from __future__ import annotations
 
 NAMED_QUERIES: dict[str, str] = {
     "meterwatch-open-alerts-ranked": (
-        "SELECT rank, client_id, sector, kind, severity, window_start, window_end, "
-        "lost_kwh_estimate, evidence FROM alerts WHERE status = 'open' ORDER BY rank LIMIT 100"
+        "SELECT rank, CASE WHEN json_extract_string(params, '$.watch') IS NULL "
+        "THEN 'raised' ELSE 'watched' END AS priority, client_id, sector, kind, severity, "
+        "window_start, window_end, lost_kwh_estimate, evidence FROM alerts "
+        "WHERE status = 'open' ORDER BY rank LIMIT 100"
     ),
     "meterwatch-lost-energy-by-sector": (
         "SELECT coalesce(sector, 'sin sector') AS sector, count(*) AS alerts, "
