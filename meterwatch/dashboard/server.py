@@ -232,7 +232,7 @@ def session_document(view: Any) -> None:
     the document of the session it renders: a document built for a websocket that reached
     another process (or for a kept session's page) would keep the CDN's address, which an
     offline server cannot reach, and draw unstyled (tables as lists of text). Doing it here
-    covers every document, whoever built it.
+    covers every document, whoever built it, and every model the session adds later.
     """
     import panel as pn
 
@@ -242,6 +242,11 @@ def session_document(view: Any) -> None:
     except ImportError:  # another Panel: its pages keep their own stylesheets
         return
     dist_url = f"{pn.state.rel_path}/{LOCAL_DIST}" if pn.state.rel_path else LOCAL_DIST
+    # The models a session makes later (the inbox's table when the operator opens the alerts)
+    # take their stylesheets' address from the document's template variables, which Panel
+    # only sets where it renders the page: without it, in the other processes, they kept
+    # the CDN's address and the inbox drew as a list of words.
+    doc._template_variables["dist_url"] = dist_url
     # Panel's own patch (its hold of the document's events included), given the document's
     # stylesheets from the document's index of its models: for each root it walked the whole
     # model graph again, ~3 % of a session's server time

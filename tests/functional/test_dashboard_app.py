@@ -102,3 +102,33 @@ def test_the_bars_say_how_many_customers_had_readings_in_the_period(
     assert "3 of 4 customers with readings in the period" in str(
         dashboard.consumption.h_bars.object
     )
+
+
+def test_models_a_session_adds_later_are_styled_from_this_server(
+    tmp_path: Path, small_fleet: Path
+) -> None:
+    """A document built where the page was not rendered (another server process) has no
+    template variables from Panel: a table made when the operator opens a view (the data
+    quality's here, the inbox's alike) must still take its stylesheets from this server, not
+    from the CDN an offline server cannot reach (the inbox drew as a list of words with two
+    server processes)."""
+    from bokeh.document import Document
+    from bokeh.models import ImportedStyleSheet
+    from panel.io.resources import CDN_DIST
+
+    from meterwatch.dashboard.app import Dashboard
+    from meterwatch.dashboard.server import session_document
+
+    lake = open_lake(str(tmp_path / "lake"))
+    ingest_paths(lake, [small_fleet])
+    doc = Document()
+    pn.state.curdoc = doc
+    try:
+        dashboard = Dashboard(DashboardStore(lake))
+        session_document(dashboard.view())
+        dashboard.state.tab = "calidad"  # its tables are made now
+        urls = [str(m.url) for m in doc.models if isinstance(m, ImportedStyleSheet)]
+    finally:
+        pn.state.curdoc = None
+    assert any("tabulator" in u for u in urls)  # the view's table is in the document
+    assert not [u for u in urls if u.startswith(CDN_DIST)]

@@ -248,7 +248,11 @@ class AlertsView(ViewBase):
             card(
                 self.t("alert.missing"),
                 f"{fmt_number(evidence.missing_kwh, lang)} kWh",
-                f"{self.t('col.lost_kwh_estimate')}: {fmt_number(alert.get('lost_kwh_estimate'), lang)}",
+                self.t(
+                    "alert.missing_flagged",
+                    kwh=fmt_number(alert.get("lost_kwh_estimate"), lang),
+                    hours=fmt_number(alert.get("n_hours"), lang),
+                ),
                 bad=evidence.missing_kwh > 0,
             ),
             card(

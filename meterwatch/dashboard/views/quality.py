@@ -54,7 +54,7 @@ class QualityView(ViewBase):
             text_align={c: "right" for c in ("completeness", *counts)},
             # 13 columns: shared out across the screen, never wider than it
             layout="fit_columns",
-            widths={"client_id": "8%", "sector": "14%", "last_ts": "11%"},
+            widths={"client_id": "8%", "sector": "14%", "completeness": "8%", "last_ts": "11%"},
             css_classes=["mw-quality"],
         )
         quarantine = store.quarantine()
