@@ -247,3 +247,19 @@ def test_a_customer_change_and_ver_cliente_show_the_customer_s_charts(
     page.get_by_role("button", name="Ver cliente en Consumo").click()
     expect(page.get_by_text(f"Energía activa, pronóstico y banda (kWh) · {client}")).to_be_visible()
     assert _charts_drawn(page, 5) == 5
+
+
+def test_every_page_load_draws_the_inbox_styled(page: Any, dashboard_url: str) -> None:
+    """The server runs one process per core: a page's websocket may reach another process
+    than its page did, and that one builds the document. A view opened later (the inbox) took
+    its stylesheets from the CDN there, unreachable offline, and drew as a list of words:
+    its column titles one under the other. Several fresh loads, each laid out as a table."""
+    for _ in range(4):
+        _open(page, dashboard_url)
+        page.get_by_role("button", name="Alertas").click()
+        page.wait_for_selector(".mw-inbox .tabulator-row", timeout=TIMEOUT)
+        page.wait_for_timeout(300)
+        titles = page.locator(".mw-inbox .tabulator-col-title").all()
+        boxes = [t.bounding_box() for t in titles]
+        tops = [round(b["y"]) for b in boxes if b is not None and b["width"] > 0][:4]
+        assert len(tops) == 4 and max(tops) - min(tops) <= 2, tops
