@@ -496,6 +496,11 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "{raised} elevadas, {watched} en observación",
         "en": "{raised} raised, {watched} on watch",
     },
+    "inbox.outside": {
+        "es": "{n} más en otras fechas",
+        "en": "{n} more on other days",
+    },
+    "inbox.all_days": {"es": "Ver todas las fechas", "en": "Show every day"},
     "inbox.count_one": {
         "es": "1 alerta · {kwh} kWh estimados no registrados · S/ {pen}",
         "en": "1 alert · {kwh} kWh estimated unbilled · PEN {pen}",

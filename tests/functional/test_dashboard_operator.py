@@ -307,3 +307,24 @@ def test_the_findings_list_starts_with_what_matters(tmp_path: Path) -> None:
     codes = DashboardStore(lake).findings(None)["code"].tolist()
     assert codes[:2] == ["ingest.rows_rejected", "readings.zero_run"], codes
     assert set(codes[2:]) == {"readings.gap"}
+
+
+def test_the_inbox_says_how_many_alerts_other_days_hold_and_shows_them(
+    lake: Any, two_alerts: tuple[str, str]
+) -> None:
+    """After a first score of a long history the days shown (the last 90) hold a few of the
+    alerts: the inbox says how many more there are and shows them all at one click."""
+    first, second = two_alerts
+    dashboard = _dashboard(DashboardStore(lake))
+    last = pd.Timestamp(_customers(lake).iloc[0]["last_ts"]).date()
+    dashboard.state.start = (last - dt.timedelta(days=10)).isoformat()
+    assert list(dashboard.frames["alerts"]["client_id"]) == [first]
+    assert "1 más en otras fechas" in _inbox_text(dashboard)
+    button = next(
+        o for o in dashboard.alerts.layout.objects if isinstance(o, pn.widgets.Button)
+        and o.label == "Ver todas las fechas"
+    )  # fmt: skip
+    button.clicks += 1
+    assert set(dashboard.frames["alerts"]["client_id"]) == {first, second}
+    assert "otras fechas" not in _inbox_text(dashboard)
+    assert dashboard.state.start <= (last - dt.timedelta(days=30)).isoformat()

@@ -70,7 +70,7 @@ class AlertsView(ViewBase):
         # the filter bar above (customer, sector, days) narrows the inbox as it does the
         # other views; kind and inspection status are the inbox's own
         sel = store.normalise(self.state.selection())
-        frame = store.alerts(
+        frame, outside = store.inbox(
             client_id=sel.client_id,
             sector=sel.sector,
             kind=self.state.inbox_kind or None,
@@ -175,6 +175,26 @@ class AlertsView(ViewBase):
         scope = self._period_text(sel) + "".join(
             f" · {v}" for v in (sel.sector, sel.client_id) if v
         )
+        # alerts of other days (a first score covers the whole history; the days shown are
+        # the last 90): said, with a button that shows them all
+        every_day: list[Any] = []
+        if len(outside):
+            summary += " · " + self.t("inbox.outside", n=fmt_number(len(outside), lang))
+            both = pd.concat([frame, outside], ignore_index=True)
+            first = naive(both["window_start"]).min().date()
+            last = max(naive(both["window_end"]).max().date(), sel.end or first)
+            show_all = pn.widgets.Button(
+                label=self.t("inbox.all_days"),
+                color="default",
+                width=200,
+                css_classes=["mw-all-days"],
+            )
+
+            def every(_event: Any) -> None:
+                self.state.param.update(start=first.isoformat(), end=last.isoformat())
+
+            show_all.on_click(every)
+            every_day = [show_all]
         if frame.empty:
             standing = store.alert_count()
             empty = (
@@ -198,6 +218,7 @@ class AlertsView(ViewBase):
                 html(f"{scope} · {summary}", "mw-hint mw-inbox-count"),
                 sizing_mode="stretch_width",
             ),
+            *every_day,
             table
             if not frame.empty
             else pane(html(empty, "mw-hint mw-inbox-empty"), sizing_mode="stretch_width"),
