@@ -128,6 +128,8 @@ class AlertsView(ViewBase):
                 # long sector names and kinds wrap instead of being cut mid-word
                 "sector": {"type": "textarea"},
                 "kind": {"type": "textarea"},
+                "status": {"type": "textarea"},
+                "inspection_status": {"type": "textarea"},  # "pérdida confirmada"
                 "evidence": {"type": "textarea"},
             },
             # 14 columns shared out across the screen (never wider); the text columns wrap
