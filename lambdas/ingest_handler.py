@@ -89,6 +89,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         "rows_accepted": report.rows_accepted,
         "rows_rejected": report.rows_rejected,
         "errors": [str(e) for e in report.errors],
+        "sector_problems": report.sector_problems,
         "batchItemFailures": failures,
     }
     log.info("ingest", extra={"summary": summary})

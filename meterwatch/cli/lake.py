@@ -55,6 +55,8 @@ def cmd_ingest(
         err_console.print("[red]error[/red]", escape(str(error)))
     for path, why in report.skipped:
         err_console.print("[yellow]skipped[/yellow]", escape(f"{path}: {why}"))
+    for problem in report.sector_problems:
+        err_console.print("[yellow]sector map[/yellow]", escape(problem))
     if report.rejected_examples:
         err_console.print(
             f"[yellow]{report.rows_rejected} rows rejected[/yellow] (kept in the quarantine), e.g.:"

@@ -41,7 +41,11 @@ from meterwatch.ingest.reader import (
     too_large,
 )
 from meterwatch.ingest.rules import IngestRules
-from meterwatch.ingest.sectors import is_sector_workbook, looks_like_sector_csv, read_sector_map
+from meterwatch.ingest.sectors import (
+    is_sector_workbook,
+    looks_like_sector_csv,
+    read_sector_map_checked,
+)
 from meterwatch.quality import (
     Finding,
     duplicate_findings,
@@ -54,6 +58,15 @@ from meterwatch.tables import TS, GatheredTables, now_utc
 
 DATA_SUFFIXES = (".csv", ".csv.gz")
 Progress = Callable[[int, int, str], None]
+
+
+#: Why a sector map's row was not taken as it stands (the report's words; the findings'
+#: sentences are the text catalog's ``sectors.*``).
+SECTOR_PROBLEMS = {
+    "sectors.missing_client": "a sector without a customer, not used",
+    "sectors.missing_sector": "a customer without a sector, not used",
+    "sectors.conflict": "the customer's sector differs from its later line, which is kept",
+}
 
 
 @dataclass
@@ -87,6 +100,7 @@ class IngestReport:
     findings_by_code: Counter[str] = field(default_factory=Counter)
     customers_total: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) in folders
+    sector_problems: list[str] = field(default_factory=list)  # "file, line N: why"
 
     def total(self, attr: str) -> int:
         return sum(getattr(f, attr) for f in self.files)
@@ -624,9 +638,26 @@ class _Run:
         result.rows_rejected += len(lines)
 
     def apply_sectors(self, path: Path) -> None:
-        sectors = read_sector_map(path)
+        """A sector map's rows into the customers; the rows it does not give as they stand
+        (no customer, no sector, a customer given two sectors) said in the report and kept
+        as data-quality findings naming the file and line."""
+        checked = read_sector_map_checked(path)
+        sectors = checked.rows
         self.report.sector_maps.append(str(path))
         self.sector_updates.update(dict(zip(sectors["client_id"], sectors["sector"], strict=True)))
+        for problem in checked.problems:
+            self.report.sector_problems.append(
+                f"{path}, line {problem.line}: {SECTOR_PROBLEMS[problem.code]}"
+                + (f" ({problem.client_id})" if problem.client_id else "")
+                + (f": {problem.detail}" if problem.detail else "")
+            )
+            self.file_findings.append(
+                Finding(problem.code, "warning", problem.client_id, scope="ingestion",
+                        source_file=str(path),
+                        params={"file": path.name, "line": problem.line,
+                                "sector": problem.sector or "", "kept": problem.kept or "",
+                                "kept_line": problem.kept_line or 0})
+            )  # fmt: skip
 
     def finish(self) -> None:
         """Write customers, daily sums, data-quality findings, quarantine and the ingestion log."""
@@ -711,7 +742,20 @@ class _Run:
             rewritten.append(key)
             new_findings = list(file_by_client.get(key, [])) + new_fleet
             new_findings += self.series.get(key, []) if key is not None else []
-            parts.append(old[old["scope"].isin(keep_scopes)])
+            kept_old = old[old["scope"].isin(keep_scopes)]
+            # a sector map read again says its problems again: once in the table, not per run
+            again = {
+                (f.code, json.dumps(f.params, ensure_ascii=False, default=str))
+                for f in new_findings
+                if f.code in SECTOR_PROBLEMS
+            }
+            if again and len(kept_old):
+                same = [
+                    (c, p) in again
+                    for c, p in zip(kept_old["code"], kept_old["params"], strict=True)
+                ]
+                kept_old = kept_old[~np.asarray(same, dtype=bool)]
+            parts.append(kept_old)
             fresh += new_findings
         if fresh:
             parts.append(findings_frame(fresh, self.language))

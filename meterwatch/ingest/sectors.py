@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -57,7 +58,35 @@ def _read_first_sheet(path: Path) -> pd.DataFrame:
     return pd.DataFrame([r[:width] + [None] * (width - len(r)) for r in grid], dtype=object)
 
 
-def _pick(frame: pd.DataFrame, source: str, header_line: int = 1) -> pd.DataFrame:
+@dataclass(frozen=True)
+class SectorProblem:
+    """A row of a sector map that was not taken as it stands (``line``: the file's line, or
+    the workbook's row)."""
+
+    line: int
+    client_id: str | None
+    code: str  # sectors.missing_client | sectors.missing_sector | sectors.conflict
+    sector: str | None = None  # the row's sector
+    kept: str | None = None  # a conflict: the sector of the customer's last line ...
+    kept_line: int | None = None  # ... and that line
+
+    @property
+    def detail(self) -> str:
+        if self.code == "sectors.conflict":
+            return f"'{self.sector}' here, '{self.kept}' on line {self.kept_line}, kept"
+        return f"'{self.sector}'" if self.sector else ""
+
+
+@dataclass
+class SectorMap:
+    """The ``client_id, sector`` rows a map gives (one per customer: its last line) and the
+    rows it does not give as they stand."""
+
+    rows: pd.DataFrame
+    problems: list[SectorProblem] = field(default_factory=list)
+
+
+def _pick(frame: pd.DataFrame, source: str, header_line: int = 1) -> SectorMap:
     by_norm = {normalise_header(str(c)): c for c in frame.columns}
     client_col = next((by_norm[h] for h in CLIENT_HEADERS if h in by_norm), None)
     sector_col = next((by_norm[h] for h in SECTOR_HEADERS if h in by_norm), None)
@@ -69,24 +98,61 @@ def _pick(frame: pd.DataFrame, source: str, header_line: int = 1) -> pd.DataFram
             "('Cliente:' or client_id) and a sector column ('Sector Económico:' or sector)",
             line=header_line,
         )
+
+    def cleaned(column: object) -> pd.Series:
+        text = frame[column].astype("string").map(clean_client_id, na_action="ignore")
+        return text.where(text != "")
+
     out = pd.DataFrame(
         {
-            "client_id": frame[client_col]
-            .astype("string")
-            .map(clean_client_id, na_action="ignore"),
-            "sector": frame[sector_col].astype("string").map(clean_client_id, na_action="ignore"),
+            "client_id": cleaned(client_col),
+            "sector": cleaned(sector_col),
+            # the data rows follow the header line, in order
+            "line": header_line + 1 + pd.RangeIndex(len(frame)),
         }
-    ).dropna()
-    out = out[(out["client_id"] != "") & (out["sector"] != "")]
-    return out.drop_duplicates("client_id", keep="last").reset_index(drop=True)
+    )
+    problems: list[SectorProblem] = []
+    taken: list[tuple[str, str, int]] = []
+    for client, sector, line in zip(out["client_id"], out["sector"], out["line"], strict=True):
+        client = None if pd.isna(client) else str(client)
+        sector = None if pd.isna(sector) else str(sector)
+        if client is None and sector is not None:
+            problems.append(SectorProblem(int(line), None, "sectors.missing_client", sector))
+        elif client is not None and sector is None:
+            problems.append(SectorProblem(int(line), client, "sectors.missing_sector"))
+        elif client is not None and sector is not None:
+            taken.append((client, sector, int(line)))
+        # a blank row is no data
+    # the same customer on several lines: its last line stands, a different sector before it
+    # is said (the same sector twice is only a repeat)
+    last = {client: (sector, line) for client, sector, line in taken}
+    for client, sector, line in taken:
+        kept, kept_line = last[client]
+        if line != kept_line and sector != kept:
+            problems.append(
+                SectorProblem(line, client, "sectors.conflict", sector, kept, kept_line)
+            )
+    order = sorted(last, key=lambda c: last[c][1])
+    rows = pd.DataFrame(
+        {"client_id": order, "sector": [last[c][0] for c in order]}, columns=["client_id", "sector"]
+    )
+    return SectorMap(rows, sorted(problems, key=lambda p: p.line))
 
 
 def read_sector_map(path: Path) -> pd.DataFrame:
-    """Read a sector map as ``client_id, sector`` (whitespace cleaned).
+    """Read a sector map as ``client_id, sector`` (whitespace cleaned; see
+    :func:`read_sector_map_checked` for the rows it does not take as they stand)."""
+    return read_sector_map_checked(path).rows
+
+
+def read_sector_map_checked(path: Path) -> SectorMap:
+    """Read a sector map: its ``client_id, sector`` rows and its problems.
 
     Accepts the ElectroDunas workbook (headers ``Cliente:`` and ``Sector Económico:``,
     possibly with stray spaces, on the first sheet, header in any of the first rows)
-    and CSV maps with ``client_id`` and ``sector`` columns.
+    and CSV maps with ``client_id`` and ``sector`` columns. A row with a customer and no
+    sector, or a sector and no customer, gives nothing and is a problem; a customer on
+    several lines takes its last one, and an earlier line with another sector is a problem.
     """
     source = str(path)
     if is_sector_workbook(path):
@@ -108,5 +174,6 @@ def read_sector_map(path: Path) -> pd.DataFrame:
     data = decode_check(source, read_bytes(path))
     header = data.split(b"\n", 1)[0].decode("utf-8")
     delim = max(DELIMITERS, key=header.count)
-    frame = pd.read_csv(io.BytesIO(data), sep=delim, dtype=str)
+    # blank lines kept (as empty rows): a row's line number is its line in the file
+    frame = pd.read_csv(io.BytesIO(data), sep=delim, dtype=str, skip_blank_lines=False)
     return _pick(frame, source)

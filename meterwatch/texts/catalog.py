@@ -180,6 +180,18 @@ CATALOG: dict[str, dict[str, str]] = {
         "es": "{n_rows:,} filas del archivo {file} fueron rechazadas y guardadas en cuarentena ({reasons}).",
         "en": "{n_rows:,} rows of file {file} were rejected and kept in quarantine ({reasons}).",
     },
+    "sectors.missing_client": {
+        "es": "El mapa de sectores {file}, línea {line}, da el sector '{sector}' sin cliente: no se usó.",
+        "en": "Sector map {file}, line {line}, gives sector '{sector}' without a customer: not used.",
+    },
+    "sectors.missing_sector": {
+        "es": "El mapa de sectores {file}, línea {line}, nombra al cliente sin sector: no se usó.",
+        "en": "Sector map {file}, line {line}, names the customer without a sector: not used.",
+    },
+    "sectors.conflict": {
+        "es": "El mapa de sectores {file}, línea {line}, da al cliente el sector '{sector}'; la línea {kept_line}, posterior, le da '{kept}', que es el que se usa.",
+        "en": "Sector map {file}, line {line}, gives the customer sector '{sector}'; the later line {kept_line} gives it '{kept}', which is used.",
+    },
     "ingest.file_rejected": {
         "es": "El archivo {file} no se pudo ingerir: {reason}",
         "en": "File {file} could not be ingested: {reason}",

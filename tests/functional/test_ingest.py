@@ -303,6 +303,35 @@ def test_sector_map_before_data_and_csv_map(tmp_path: Path) -> None:
     )
 
 
+def test_a_sector_maps_conflicts_and_empty_rows_are_said_once_with_their_line(
+    tmp_path: Path,
+) -> None:
+    """A customer given two sectors takes its last line; the earlier line, a customer
+    without a sector and a sector without a customer are in the report (file and line) and
+    kept as data-quality findings, once however often the map is read again."""
+    lake = open_lake(str(tmp_path / "lake"))
+    sectors = tmp_path / "map.csv"
+    sectors.write_text("client_id,sector\nCliente 1,Minería\nCliente 1,Agro\nCliente 2,\n,Pesca\n")
+    report = ingest_paths(lake, [], sectors=[sectors])
+    assert report.sector_problems == [
+        f"{sectors}, line 2: the customer's sector differs from its later line, which is kept"
+        " (Cliente 1): 'Minería' here, 'Agro' on line 3, kept",
+        f"{sectors}, line 4: a customer without a sector, not used (Cliente 2)",
+        f"{sectors}, line 5: a sector without a customer, not used: 'Pesca'",
+    ]
+    customers = lake.query("SELECT client_id, sector FROM customers ORDER BY client_id")
+    assert customers.to_dict("records") == [{"client_id": "Cliente 1", "sector": "Agro"}]
+    for _ in range(2):  # read again: the same findings, not more
+        ingest_paths(lake, [], sectors=[sectors])
+    findings = lake.query(
+        "SELECT client_id, code, message FROM data_quality WHERE code LIKE 'sectors.%' ORDER BY code"
+    )
+    assert findings["code"].tolist() == [
+        "sectors.conflict", "sectors.missing_client", "sectors.missing_sector"
+    ]  # fmt: skip
+    assert "línea 2" in findings["message"].iloc[0] and "'Agro'" in findings["message"].iloc[0]
+
+
 def test_shared_data_defects_are_found(tmp_path: Path, shared_data: Path) -> None:
     lake = open_lake(str(tmp_path / "lake"))
     report = ingest_paths(lake, [shared_data])

@@ -67,3 +67,40 @@ def test_damaged_workbook_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(IngestError, match=r"broken\.xlsx.*Excel workbook"):
         read_sector_map(path)
+
+
+def test_a_maps_rows_it_does_not_take_are_named_with_their_line(tmp_path: Path) -> None:
+    """A customer given two sectors takes its last line, and the earlier one is said; rows
+    without a customer or a sector give nothing and are said; blank lines are no data but
+    count for the line numbers."""
+    from meterwatch.ingest.sectors import read_sector_map_checked
+
+    path = tmp_path / "sectores.csv"
+    path.write_text(
+        "client_id,sector\nCliente 1,Minería\n\nCliente 1,Agro\nCliente 2,\n,Pesca\n"
+        "Cliente 3,Agro\nCliente 3,Agro\n",
+        encoding="utf-8",
+    )
+    checked = read_sector_map_checked(path)
+    assert checked.rows.to_dict("records") == [
+        {"client_id": "Cliente 1", "sector": "Agro"},
+        {"client_id": "Cliente 3", "sector": "Agro"},
+    ]
+    assert [(p.line, p.client_id, p.code) for p in checked.problems] == [
+        (2, "Cliente 1", "sectors.conflict"),
+        (5, "Cliente 2", "sectors.missing_sector"),
+        (6, None, "sectors.missing_client"),
+    ]
+    conflict = checked.problems[0]
+    assert (conflict.sector, conflict.kept, conflict.kept_line) == ("Minería", "Agro", 4)
+    # the workbook's rows are numbered as the spreadsheet shows them
+    book = _workbook(
+        tmp_path / "map.xlsx",
+        [["Sectores"], ["Cliente:", "Sector Económico:"], ["Cliente 1", "Agro"],
+         ["Cliente 2", None], ["Cliente 1", "Minería"]],
+    )  # fmt: skip
+    problems = read_sector_map_checked(book).problems
+    assert [(p.line, p.code) for p in problems] == [
+        (3, "sectors.conflict"),
+        (4, "sectors.missing_sector"),
+    ]
