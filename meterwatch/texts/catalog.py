@@ -309,12 +309,12 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "meterwatch: {n} loss alert(s), {kwh:,.0f} kWh estimated",
     },
     "email.intro": {
-        "es": "Clientes a inspeccionar, del más al menos valioso:",
-        "en": "Customers to inspect, most valuable visit first:",
+        "es": "Clientes a inspeccionar, del más al menos valioso (n.º = su puesto en la bandeja de alertas):",
+        "en": "Customers to inspect, most valuable visit first (# = its rank in the alerts inbox):",
     },
     "email.line": {
-        "es": "{rank}. {client} ({sector}) · {kind} · severidad {severity} · pérdida estimada {kwh:,.0f} kWh · {start} a {end}",
-        "en": "{rank}. {client} ({sector}) · {kind} · {severity} severity · estimated loss {kwh:,.0f} kWh · {start} to {end}",
+        "es": "n.º {rank} · {client} ({sector}) · {kind} · severidad {severity} · pérdida estimada {kwh:,.0f} kWh · {start} a {end}",
+        "en": "#{rank} · {client} ({sector}) · {kind} · {severity} severity · estimated loss {kwh:,.0f} kWh · {start} to {end}",
     },
     "email.subject_withdrawn": {
         "es": "meterwatch: {n} alerta(s) retirada(s)",
