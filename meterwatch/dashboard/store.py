@@ -650,31 +650,9 @@ class DashboardStore:
     def alert_kinds(self) -> list[str]:
         return [str(k) for k in self._query("alert_kinds")["kind"].dropna()]
 
-    def alerts(
-        self,
-        *,
-        client_id: str | None = None,
-        sector: str | None = None,
-        kind: str | None = None,
-        inspection: str | None = None,
-        start: dt.date | None = None,
-        end: dt.date | None = None,
-        priority: str | None = None,
-    ) -> pd.DataFrame:
-        """The alerts inbox, worth most first, with each alert's latest inspection status.
-
-        ``client_id``, ``sector`` and the days ``start``..``end`` (inclusive; an alert whose
-        window overlaps them) are the filter bar's; ``priority`` keeps the ``"raised"``
-        alerts or the ``"watched"`` ones (kept for the operator, with the reason in their
-        evidence, ranked after every raised one); ``loss_pen`` is the estimated loss in
-        soles at the customer's tariff. Not cached: feedback written by another operator
-        shows on the next refresh.
-        """
-        inside, _outside = self.inbox(
-            client_id=client_id, sector=sector, kind=kind, inspection=inspection,
-            start=start, end=end, priority=priority,
-        )  # fmt: skip
-        return inside
+    def alerts(self, **filters: Any) -> pd.DataFrame:
+        """The alerts inbox for the filters of :meth:`inbox`: its first frame."""
+        return self.inbox(**filters)[0]
 
     def inbox(
         self,
@@ -687,9 +665,18 @@ class DashboardStore:
         end: dt.date | None = None,
         priority: str | None = None,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """:meth:`alerts`, and the alerts the days alone leave out (every other filter
-        kept): an inbox of the last 90 days after a first score of two years of history says
-        how many more there are, instead of looking like the whole list. One query."""
+        """The alerts inbox, worth most first, with each alert's latest inspection status;
+        and the alerts the days alone leave out (every other filter kept): an inbox of the
+        last 90 days after a first score of two years of history says how many more there
+        are, instead of looking like the whole list. One query.
+
+        ``client_id``, ``sector`` and the days ``start``..``end`` (inclusive; an alert whose
+        window overlaps them) are the filter bar's; ``priority`` keeps the ``"raised"``
+        alerts or the ``"watched"`` ones (kept for the operator, with the reason in their
+        evidence, ranked after every raised one); ``loss_pen`` is the estimated loss in
+        soles at the customer's tariff. Not cached: feedback written by another operator
+        shows on the next refresh.
+        """
         if priority not in (None, *PRIORITIES):
             raise ValueError(f"priority must be one of {PRIORITIES}, got {priority!r}")
         frame = run_query(
