@@ -47,14 +47,13 @@ def _column_bytes(path: Path) -> dict[str, int]:
 
 def _bucket_ids(count: int, bucket: int, total: int, seed: int) -> list[str]:
     """``count`` customer ids of a fleet of ``total`` (``Cliente <n>``) that fall in ``bucket``."""
-    from meterwatch.storage.iceberg_tables import _bucket_fn
+    from meterwatch.storage.iceberg_tables import bucket_of
 
-    fn = _bucket_fn()
     rng = np.random.default_rng(seed)
     ids: list[str] = []
     for n in rng.permutation(total) + 1:
         name = f"Cliente {n}"
-        if int(fn(name)) == bucket:
+        if bucket_of(name) == bucket:
             ids.append(name)
             if len(ids) == count:
                 break

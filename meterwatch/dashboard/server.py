@@ -95,8 +95,8 @@ def developer_checks(on: bool) -> None:
     bench/serve_sessions.py) and the signature check of every property callback Panel
     registers (``inspect.signature`` per callback, about a tenth of a session's CPU in
     process: median 218 -> 187 ms over eight alternating rounds of ten sessions), with its
-    "similar attribute" suggestions. A wrong callback still fails when it is called. ``Settings.dashboard_validate`` (METERWATCH_DASHBOARD_VALIDATE=1)
-    turns them on.
+    "similar attribute" suggestions. A wrong callback still fails when it is called.
+    ``Settings.dashboard_validate`` (METERWATCH_DASHBOARD_VALIDATE=1) turns them on.
     """
     from bokeh.settings import settings as bokeh_settings
 

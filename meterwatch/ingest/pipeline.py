@@ -42,6 +42,7 @@ from meterwatch.ingest.reader import (
 )
 from meterwatch.ingest.rules import IngestRules
 from meterwatch.ingest.sectors import (
+    SECTOR_PROBLEMS,
     is_sector_workbook,
     looks_like_sector_csv,
     read_sector_map_checked,
@@ -58,15 +59,6 @@ from meterwatch.tables import TS, GatheredTables, now_utc
 
 DATA_SUFFIXES = (".csv", ".csv.gz")
 Progress = Callable[[int, int, str], None]
-
-
-#: Why a sector map's row was not taken as it stands (the report's words; the findings'
-#: sentences are the text catalog's ``sectors.*``).
-SECTOR_PROBLEMS = {
-    "sectors.missing_client": "a sector without a customer, not used",
-    "sectors.missing_sector": "a customer without a sector, not used",
-    "sectors.conflict": "the customer's sector differs from its later line, which is kept",
-}
 
 
 @dataclass
@@ -646,11 +638,7 @@ class _Run:
         self.report.sector_maps.append(str(path))
         self.sector_updates.update(dict(zip(sectors["client_id"], sectors["sector"], strict=True)))
         for problem in checked.problems:
-            self.report.sector_problems.append(
-                f"{path}, line {problem.line}: {SECTOR_PROBLEMS[problem.code]}"
-                + (f" ({problem.client_id})" if problem.client_id else "")
-                + (f": {problem.detail}" if problem.detail else "")
-            )
+            self.report.sector_problems.append(problem.describe(str(path)))
             self.file_findings.append(
                 Finding(problem.code, "warning", problem.client_id, scope="ingestion",
                         source_file=str(path),

@@ -58,6 +58,15 @@ def _read_first_sheet(path: Path) -> pd.DataFrame:
     return pd.DataFrame([r[:width] + [None] * (width - len(r)) for r in grid], dtype=object)
 
 
+#: Why a sector map's row was not taken as it stands (the report's words; the findings'
+#: sentences are the text catalog's entries of the same codes).
+SECTOR_PROBLEMS = {
+    "sectors.missing_client": "a sector without a customer, not used",
+    "sectors.missing_sector": "a customer without a sector, not used",
+    "sectors.conflict": "the customer's sector differs from its later line, which is kept",
+}
+
+
 @dataclass(frozen=True)
 class SectorProblem:
     """A row of a sector map that was not taken as it stands (``line``: the file's line, or
@@ -75,6 +84,14 @@ class SectorProblem:
         if self.code == "sectors.conflict":
             return f"'{self.sector}' here, '{self.kept}' on line {self.kept_line}, kept"
         return f"'{self.sector}'" if self.sector else ""
+
+    def describe(self, source: str) -> str:
+        """The report's line: ``source, line N: why (customer): detail``."""
+        return (
+            f"{source}, line {self.line}: {SECTOR_PROBLEMS[self.code]}"
+            + (f" ({self.client_id})" if self.client_id else "")
+            + (f": {self.detail}" if self.detail else "")
+        )
 
 
 @dataclass
